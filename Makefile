@@ -1,0 +1,58 @@
+# enphase: Jeedom plugin for Enphase Envoy / IQ Gateway.
+#   make demo   simulated gateway + the plugin's reader against it, printing what a user would see
+#   make test   every test (Python under 3.11 and 3.9 when pyenv has it, Python 3.9 static check, PHP)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Python 3.9 is what Jeedom runs on Debian 11: test under it too where pyenv has it.
+PY39_BIN := $(shell pyenv prefix 3.9 2>/dev/null | head -1)
+VENV39 := .venv39
+
+.PHONY: demo test test-python test-python39 test-php lint venv php-tools bench clean
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV39)/.installed: requirements-dev.txt
+	$(PY39_BIN)/bin/python3 -m venv $(VENV39)
+	$(VENV39)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+php-tools:
+	@command -v php >/dev/null && command -v phpunit >/dev/null || { \
+	  echo "Installing php-cli and phpunit (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq php-cli phpunit php-xml php-mbstring >/dev/null; }
+
+demo: venv
+	$(PY) tests/demo.py
+
+lint: venv
+	$(VENV)/bin/vermin --target=3.9- --violations --no-tips --eval-annotations resources/enphased tests/python
+
+test-python: venv
+	$(PY) -m pytest -q
+
+test-python39:
+ifneq ($(PY39_BIN),)
+	$(MAKE) $(VENV39)/.installed
+	$(VENV39)/bin/python -m pytest -q -p no:cacheprovider
+else
+	@echo "pyenv has no Python 3.9 here: the 3.9 run is skipped (vermin still checks 3.9 compatibility)"
+endif
+
+test-php: php-tools
+	@set -e; for f in $$(git ls-files '*.php'); do php -l $$f >/dev/null || { php -l $$f; exit 1; }; done; echo "php -l: all files OK"
+	@if [ -d tests/php ] && ls tests/php/*Test.php >/dev/null 2>&1; then phpunit --colors=never tests/php; fi
+
+test: lint test-python test-python39 test-php
+
+bench: venv
+	$(PY) tests/bench/bench.py
+
+clean:
+	rm -rf $(VENV) $(VENV39) .pytest_cache

@@ -1,0 +1,37 @@
+"""Shared test helpers: where the recorded gateways are."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DAEMON_DIR = REPO / "resources" / "enphased"
+
+
+def fixtures_dir():
+    """The recorded gateways: $ENVOY_FIXTURES, else ../shared/envoy-fixtures beside the repository."""
+    env = os.environ.get("ENVOY_FIXTURES")
+    path = Path(env) if env else REPO.parent / "shared" / "envoy-fixtures"
+    return path if path.is_dir() else None
+
+
+def recorded_gateways(with_expected=True):
+    """Names of recorded gateway folders (those with expected.json by default)."""
+    root = fixtures_dir()
+    if root is None:
+        return []
+    return sorted(
+        p.name for p in root.iterdir()
+        if p.is_dir() and (not with_expected or (p / "expected.json").is_file())
+    )
+
+
+def load_expected(name):
+    return json.loads((fixtures_dir() / name / "expected.json").read_text())
+
+
+requires_fixtures = pytest.mark.skipif(
+    fixtures_dir() is None,
+    reason="recorded gateways not found: set ENVOY_FIXTURES or put shared/envoy-fixtures beside the repository",
+)
