@@ -1,0 +1,320 @@
+"""Every equipment kind and its commands, as data: the one place that says what Jeedom shows.
+
+A command's `read` takes the equipment's reading (the whole `Readings` for the gateway, the device's
+dataclass for the others) and returns its value, or None when this reading does not have it (then nothing
+is published for it, and a sync does not create it). Adding a reading is one `Command(...)` line.
+"""
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+from envoy.readings import Readings
+
+
+class Command(NamedTuple):
+    logical_id: str
+    fr: str
+    en: str
+    subtype: str  # info: numeric | binary | string; action: other | slider | select
+    unit: str = ""
+    generic: str = "GENERIC_INFO"  # Jeedom generic type
+    historized: bool = False
+    template: str = ""  # Jeedom dashboard widget; "" = Jeedom's default for the subtype
+    read: Optional[Callable[[Any], Any]] = None  # info: the equipment's reading -> value or None
+    cadence: str = "general"  # which cadence's readings carry it: "general" (60 s) or "devices" (300 s)
+    visible: bool = True
+    type: str = "info"
+    # Action commands (later issues): run(envoy, equipment logicalId, value) inside the gateway's worker.
+    run: Optional[Callable[[Any, str, Any], None]] = None
+    min_value: Optional[float] = None
+    max_value: Optional[float] = None
+    list_value: str = ""  # "a|Label;b|Label" for select
+    value: str = ""  # logicalId of the info command this action sets
+
+
+class Kind(NamedTuple):
+    kind: str
+    fr: str  # equipment name prefix
+    en: str
+    commands: Tuple[Command, ...]
+
+
+def _get(obj, *names):
+    """obj.a.b... or None as soon as a link is missing."""
+    for name in names:
+        if obj is None:
+            return None
+        obj = getattr(obj, name, None)
+    return obj
+
+
+def _count(*groups):
+    """Number of devices in the given lists, None when this reading listed none (not read, or none there)."""
+    total = sum(len(group) for group in groups)
+    return total or None
+
+
+def _battery_power_w(r: Readings):
+    # Positive = discharging, for every source. AC Batteries report in production.json (every cycle);
+    # a storage CT measures all batteries; otherwise add up the IQ Batteries.
+    total = _get(r, "ac_battery_total", "watts_now")
+    if total is not None:
+        return total
+    storage = r.meters.get("storage")
+    if storage is not None and storage.total.active_power_w is not None:
+        return storage.total.active_power_w
+    watts = [e.watts_now for e in r.encharges.values() if e.watts_now is not None]
+    return sum(watts) if watts else None
+
+
+def _battery_state(r: Readings):
+    state = _get(r, "ac_battery_total", "state")
+    if state:
+        return state
+    watts = _battery_power_w(r)
+    if watts is None:
+        return None
+    return "discharging" if watts > 0 else "charging" if watts < 0 else "idle"
+
+
+def _battery_percent(r: Readings):
+    aggregate = _get(r, "battery", "percent_full")
+    return aggregate if aggregate is not None else _get(r, "ac_battery_total", "percent_full")
+
+
+def _energy(flow: str, attr: str, label_fr: str, label_en: str, now_generic: str, daily_generic: str,
+            total_generic: str) -> List[Command]:
+    """The four readings of one energy flow of the site (production, consumption, net)."""
+    return [
+        Command(f"{flow}_w", f"{label_fr} instantanée", f"Instant {label_en}", "numeric", "W",
+                now_generic, True, "tile", lambda r: _get(r, attr, "watts_now")),
+        Command(f"{flow}_today_wh", f"{label_fr} du jour", f"{label_en.capitalize()} today", "numeric", "Wh",
+                daily_generic, True, "tile", lambda r: _get(r, attr, "wh_today")),
+        Command(f"{flow}_7days_wh", f"{label_fr} 7 jours", f"{label_en.capitalize()} last 7 days", "numeric",
+                "Wh", "GENERIC_INFO", False, "tile", lambda r: _get(r, attr, "wh_last_7_days")),
+        Command(f"{flow}_lifetime_wh", f"{label_fr} totale", f"Lifetime {label_en}", "numeric", "Wh",
+                total_generic, True, "tile", lambda r: _get(r, attr, "wh_lifetime")),
+    ]
+
+
+GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
+    _energy("production", "production", "Production", "production",
+            "PRODUCTION", "DAILY_PRODUCTION", "PRODUCTION")
+    + _energy("consumption", "consumption", "Consommation", "consumption",
+              "POWER", "DAILY_CONSUMPTION", "CONSUMPTION")
+    + _energy("net", "net_consumption", "Consommation nette", "net consumption",
+              "POWER", "GENERIC_INFO", "GENERIC_INFO")
+    + [
+        Command("battery_percent", "Charge batteries", "Battery charge", "numeric", "%", "BATTERY", True,
+                "gauge", _battery_percent),
+        Command("battery_power_w", "Puissance batteries", "Battery power", "numeric", "W", "POWER", True,
+                "tile", _battery_power_w),
+        Command("battery_state", "État batteries", "Battery state", "string", "", "GENERIC_INFO", False,
+                "line", _battery_state),
+        Command("inverters_count", "Nombre de micro-onduleurs", "Number of microinverters", "numeric", "",
+                "GENERIC_INFO", False, "line", lambda r: _count(r.inverters), "devices"),
+        Command("batteries_count", "Nombre de batteries", "Number of batteries", "numeric", "",
+                "GENERIC_INFO", False, "line", lambda r: _count(r.ac_batteries, r.encharges), "devices"),
+    ]
+))
+
+
+def _device_state() -> List[Command]:
+    """Yes/no states from /inventory.json, common to microinverters and batteries."""
+    return [
+        Command("provisioned", "Provisionné", "Provisioned", "binary", "", "GENERIC_INFO", False, "line",
+                lambda d: d.provisioned, "devices"),
+        Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "line",
+                lambda d: d.communicating, "devices"),
+    ]
+
+
+INVERTER = Kind("inverter", "Micro-onduleur", "Microinverter", tuple(_device_state() + [
+    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "line",
+            lambda d: d.producing, "devices"),
+    Command("power_w", "Puissance", "Power", "numeric", "W", "PRODUCTION", True, "tile",
+            lambda d: d.watts_now, "devices"),
+    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "tile",
+            lambda d: d.max_watts, "devices"),
+    # Firmware 8.2+ (/ivp/pdm/device_data) only; absent elsewhere, so never created there.
+    Command("energy_today_wh", "Production du jour", "Production today", "numeric", "Wh", "DAILY_PRODUCTION",
+            True, "tile", lambda d: d.energy_today_wh, "devices"),
+    Command("lifetime_wh", "Production totale", "Lifetime production", "numeric", "Wh", "GENERIC_INFO",
+            False, "tile", lambda d: d.lifetime_wh, "devices", False),
+    Command("ac_voltage_v", "Tension AC", "AC voltage", "numeric", "V", "VOLTAGE", True, "tile",
+            lambda d: d.ac_voltage_v, "devices", False),
+    Command("dc_voltage_v", "Tension DC", "DC voltage", "numeric", "V", "VOLTAGE", False, "tile",
+            lambda d: d.dc_voltage_v, "devices", False),
+    Command("dc_current_a", "Courant DC", "DC current", "numeric", "A", "GENERIC_INFO", False, "tile",
+            lambda d: d.dc_current_a, "devices", False),
+    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "tile",
+            lambda d: d.temperature_c, "devices", False),
+]))
+
+AC_BATTERY = Kind("ac_battery", "Batterie AC", "AC Battery", tuple(_device_state() + [
+    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "line",
+            lambda d: d.producing, "devices"),
+    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "tile",
+            lambda d: d.watts_now, "devices"),
+    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "tile",
+            lambda d: d.max_watts, "devices"),
+    Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "gauge",
+            lambda d: d.percent_full, "devices"),
+    Command("max_temperature_c", "Température max", "Max temperature", "numeric", "°C", "TEMPERATURE", True,
+            "tile", lambda d: d.max_cell_temp_c, "devices"),
+]))
+
+ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_device_state() + [
+    Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "line",
+            lambda d: d.operating, "devices"),
+    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "tile",
+            lambda d: d.watts_now, "devices"),
+    Command("apparent_power_va", "Puissance apparente", "Apparent power", "numeric", "VA", "GENERIC_INFO",
+            False, "tile", lambda d: d.apparent_power_va, "devices", False),
+    Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "gauge",
+            lambda d: d.percent_full, "devices"),
+    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "tile",
+            lambda d: d.temperature_c, "devices"),
+    Command("max_temperature_c", "Température max", "Max temperature", "numeric", "°C", "TEMPERATURE",
+            False, "tile", lambda d: d.max_cell_temp_c, "devices"),
+    Command("capacity_wh", "Capacité", "Capacity", "numeric", "Wh", "GENERIC_INFO", False, "tile",
+            lambda d: d.capacity_wh, "devices", False),
+    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "line",
+            lambda d: d.status, "devices"),
+    Command("dc_switch_off", "Interrupteur DC ouvert", "DC switch off", "binary", "", "GENERIC_INFO", False,
+            "line", lambda d: d.dc_switch_off, "devices"),
+]))
+
+
+def _phase(index: int, name: str):
+    return lambda m: _get(m.phases[index], name) if len(m.phases) > index else None
+
+
+METER = Kind("meter", "Compteur", "CT meter", tuple([
+    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "tile",
+            lambda m: m.total.active_power_w),
+    Command("voltage_v", "Tension", "Voltage", "numeric", "V", "VOLTAGE", True, "tile",
+            lambda m: m.total.voltage_v),
+    Command("current_a", "Courant", "Current", "numeric", "A", "GENERIC_INFO", False, "tile",
+            lambda m: m.total.current_a),
+    Command("energy_delivered_wh", "Énergie délivrée", "Energy delivered", "numeric", "Wh", "CONSUMPTION",
+            True, "tile", lambda m: m.total.energy_delivered_wh),
+    Command("energy_received_wh", "Énergie reçue", "Energy received", "numeric", "Wh", "GENERIC_INFO", True,
+            "tile", lambda m: m.total.energy_received_wh),
+    Command("apparent_power_va", "Puissance apparente", "Apparent power", "numeric", "VA", "GENERIC_INFO",
+            False, "tile", lambda m: m.total.apparent_power_va, visible=False),
+    Command("reactive_power_var", "Puissance réactive", "Reactive power", "numeric", "var", "GENERIC_INFO",
+            False, "tile", lambda m: m.total.reactive_power_var, visible=False),
+    Command("power_factor", "Facteur de puissance", "Power factor", "numeric", "", "GENERIC_INFO", False,
+            "tile", lambda m: m.total.power_factor, visible=False),
+    Command("frequency_hz", "Fréquence", "Frequency", "numeric", "Hz", "GENERIC_INFO", False, "tile",
+            lambda m: m.total.frequency_hz, visible=False),
+    Command("state", "État", "State", "string", "", "GENERIC_INFO", False, "line", lambda m: m.state,
+            visible=False),
+] + [
+    Command(f"l{i + 1}_{key}", f"{fr} L{i + 1}", f"{en} L{i + 1}", "numeric", unit, generic, False, "tile",
+            _phase(i, attr), visible=False)
+    for i in range(3)
+    for key, fr, en, unit, generic, attr in (
+        ("power_w", "Puissance", "Power", "W", "POWER", "active_power_w"),
+        ("voltage_v", "Tension", "Voltage", "V", "VOLTAGE", "voltage_v"),
+        ("current_a", "Courant", "Current", "A", "GENERIC_INFO", "current_a"),
+    )
+]))
+
+KINDS = {k.kind: k for k in (GATEWAY, INVERTER, AC_BATTERY, ENCHARGE, METER)}
+
+_METER_NAMES = {
+    "production": ("production", "production"),
+    "net-consumption": ("consommation nette", "net consumption"),
+    "total-consumption": ("consommation totale", "total consumption"),
+    "storage": ("stockage", "storage"),
+}
+
+
+class Equipment(NamedTuple):
+    kind: Kind
+    logical_id: str
+    fr: str
+    en: str
+    reading: Any  # what the kind's commands read
+
+
+def equipments(r: Readings) -> List[Equipment]:
+    """The gateway and every device this reading lists, each with what its commands read."""
+    serial = r.gateway.serial
+    found = [Equipment(GATEWAY, serial, f"Passerelle {serial}", f"Gateway {serial}", r)]
+    for kind, devices in ((INVERTER, r.inverters), (AC_BATTERY, r.ac_batteries), (ENCHARGE, r.encharges)):
+        found += [Equipment(kind, s, f"{kind.fr} {s}", f"{kind.en} {s}", d) for s, d in sorted(devices.items())]
+    for measurement, meter in sorted(r.meters.items()):
+        fr, en = _METER_NAMES.get(measurement, (measurement, measurement))
+        found.append(Equipment(METER, f"{serial}_meter_{measurement}", f"Compteur {fr} {serial}",
+                               f"CT meter {en} {serial}", meter))
+    return found
+
+
+def _json_value(value):
+    """Jeedom-friendly value: binary as 1/0, numbers without float noise."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        value = round(value, 3)
+        return int(value) if value.is_integer() else value
+    return value
+
+
+def read_command(command: Command, reading) -> Any:
+    """A command's value from its equipment's reading; None when absent or when the reading is odd."""
+    if command.read is None:
+        return None
+    try:
+        value = command.read(reading)
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        return None  # a reading shaped differently than expected: publish nothing rather than stop
+    return None if value is None else _json_value(value)
+
+
+def values(r: Readings) -> Dict[str, Dict[str, Any]]:
+    """{equipment logicalId: {command logicalId: value}} for everything this reading has."""
+    out = {}
+    for eq in equipments(r):
+        found = {c.logical_id: v for c in eq.kind.commands for v in (read_command(c, eq.reading),)
+                 if v is not None}
+        if found:
+            out[eq.logical_id] = found
+    return out
+
+
+def present_commands(eq: Equipment) -> List[str]:
+    """Commands worth creating for this equipment: info commands this reading has a value for, and
+    action commands whose info command is there (or that set none)."""
+    infos = {c.logical_id for c in eq.kind.commands if c.type == "info" and read_command(c, eq.reading) is not None}
+    return [c.logical_id for c in eq.kind.commands
+            if c.logical_id in infos or (c.type == "action" and (not c.value or c.value in infos))]
+
+
+def describe_command(command: Command, order: int) -> Dict[str, Any]:
+    """One command as the protocol's inventory lists it."""
+    out = {"logicalId": command.logical_id, "name": {"fr_FR": command.fr, "en_US": command.en},
+           "type": command.type, "subType": command.subtype, "unit": command.unit,
+           "genericType": command.generic, "isHistorized": int(command.historized),
+           "template": command.template, "order": order, "isVisible": int(command.visible)}
+    if command.type == "action":
+        for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
+                           ("listValue", command.list_value), ("value", command.value)):
+            if value not in (None, ""):
+                out[key] = value
+    return out
+
+
+def describe_equipment(eq: Equipment, command_ids, configuration=None) -> Dict[str, Any]:
+    """One equipment of an inventory, with those of its kind's commands named in `command_ids`."""
+    commands = [describe_command(c, order) for order, c in enumerate(eq.kind.commands)
+                if c.logical_id in command_ids]
+    return {"logicalId": eq.logical_id, "kind": eq.kind.kind, "name": {"fr_FR": eq.fr, "en_US": eq.en},
+            "configuration": configuration or {}, "commands": commands}
+
+
+def find_command(kind: str, logical_id: str) -> Optional[Command]:
+    for command in KINDS[kind].commands if kind in KINDS else ():
+        if command.logical_id == logical_id:
+            return command
+    return None

@@ -1,0 +1,151 @@
+"""PHP -> daemon: one JSON object per TCP connection on 127.0.0.1, answered by one JSON line.
+
+The listener only reads, checks and hands the message over; what an action does is the `handle` callable's
+business. A bad message (wrong apikey, too big, not JSON, not an object) gets an error answer and one log
+line; it never reaches `handle` and never stops the listener.
+"""
+import hmac
+import json
+import logging
+import socket
+import socketserver
+import threading
+from typing import Any, Callable, Dict, Optional
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+READ_TIMEOUT_S = 10  # PHP writes its message at once; a peer that stalls longer is not PHP
+MAX_CONNECTIONS = 16  # at the same time; more are answered "busy" so a flood cannot pile up threads
+
+log = logging.getLogger("enphased.socket")
+
+
+class MessageError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_answer(code: str, message: str = "") -> Dict[str, Any]:
+    error = {"code": code}
+    if message:
+        error["message"] = message
+    return {"ok": False, "error": error}
+
+
+def read_message(sock: socket.socket) -> bytes:
+    """Bytes up to the first newline or the peer's half-close, at most MAX_MESSAGE_BYTES."""
+    chunks, size = [], 0
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        newline = chunk.find(b"\n")
+        if newline >= 0:
+            chunks.append(chunk[:newline])
+            size += newline
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_MESSAGE_BYTES:
+            raise MessageError("too_large", f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageError("too_large", f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    return b"".join(chunks)
+
+
+def parse_message(raw: bytes, apikey: str) -> Dict[str, Any]:
+    """The message as a dict, its apikey checked; raises MessageError otherwise."""
+    try:
+        message = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise MessageError("bad_request", "not a JSON object") from None
+    if not isinstance(message, dict):
+        raise MessageError("bad_request", "not a JSON object")
+    given = message.get("apikey")
+    if not isinstance(given, str) or not hmac.compare_digest(given.encode("utf-8"), apikey.encode("utf-8")):
+        raise MessageError("forbidden", "wrong or missing apikey")
+    if not isinstance(message.get("action"), str):
+        raise MessageError("bad_request", "no action")
+    return message
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class SocketServer:
+    """Listens on 127.0.0.1:port; `handle(message) -> answer dict` runs in the connection's thread."""
+
+    def __init__(self, port: int, apikey: str, handle: Callable[[Dict[str, Any]], Dict[str, Any]]):
+        self.apikey = apikey
+        self.handle = handle
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                outer._serve(self.request)
+
+        self._server = _Server(("127.0.0.1", port), Handler)
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> "SocketServer":
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="socket", daemon=True)
+        self._thread.start()
+        log.info("Listening on 127.0.0.1:%d", self.port)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _serve(self, sock: socket.socket) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._answer(sock, error_answer("busy", "too many connections"))
+            return
+        try:
+            sock.settimeout(READ_TIMEOUT_S)
+            try:
+                message = parse_message(read_message(sock), self.apikey)
+            except MessageError as e:
+                log.warning("Socket message refused (%s): %s", e.code, e.message)
+                self._answer(sock, error_answer(e.code, e.message))
+                return
+            except OSError as e:  # timeout or reset while reading: nobody to answer
+                log.warning("Socket message dropped: %s", e.__class__.__name__)
+                return
+            try:
+                answer = self.handle(message)
+            except Exception:  # an action's bug must not kill the listener
+                log.exception("Action %r failed", message.get("action"))
+                answer = error_answer("internal", "the daemon failed on this action; see its log")
+            self._answer(sock, answer)
+        finally:
+            self._slots.release()
+
+    @staticmethod
+    def _answer(sock: socket.socket, answer: Dict[str, Any]) -> None:
+        try:
+            sock.sendall(json.dumps(answer).encode("utf-8") + b"\n")
+        except OSError:
+            pass  # the peer left without waiting for the answer
+
+
+def send(port: int, message: Dict[str, Any], timeout_s: float = 120) -> Dict[str, Any]:
+    """Client side (tests, tools): send one message, return the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+        sock.sendall(json.dumps(message).encode("utf-8") + b"\n")
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data.decode("utf-8"))

@@ -1,0 +1,128 @@
+"""The catalog: every command of the seed's list is there, read from readings, described as the protocol says."""
+from catalog import (KINDS, describe_equipment, equipments, find_command, present_commands, values)
+from envoy.readings import (AcBattery, AcBatteryTotal, BatteryAggregate, Encharge, Energy, GatewayInfo,
+                            Inverter, Meter, MeterReading, Readings)
+
+SERIAL = "122302045041"
+
+
+def site():
+    """A metered gateway with two microinverters, an AC Battery, an IQ Battery and two CTs."""
+    return Readings(
+        gateway=GatewayInfo(serial=SERIAL, part_number="800-00654-r08", firmware="7.6.175", imeter=True),
+        production=Energy(1234.0, 5000.0, 70000.0, 2432970.0),
+        consumption=Energy(524.0, 63.0, 19.0, 3711429.0),
+        net_consumption=Energy(-710.0, 0.0, 0.0, 1279038.0),
+        ac_battery_total=AcBatteryTotal(count=1, watts_now=-200.0, wh_now=700.0, state="charging",
+                                        percent_full=56.0),
+        battery=BatteryAggregate(percent_full=15.0, available_energy_wh=525.0),
+        inverters={"482243033093": Inverter("482243033093", watts_now=36.0, max_watts=300.0, provisioned=True,
+                                            communicating=True, producing=False),
+                   "482243033094": Inverter("482243033094", watts_now=40.5, max_watts=301.0)},
+        ac_batteries={"121158016651": AcBattery("121158016651", provisioned=True, communicating=True,
+                                                producing=True, watts_now=-200.0, max_watts=260.0,
+                                                percent_full=56.0, max_cell_temp_c=24.0)},
+        encharges={"122249097612": Encharge("122249097612", percent_full=15.0, watts_now=0.0,
+                                            temperature_c=21.0, max_cell_temp_c=23.0, communicating=True)},
+        meters={"production": Meter("704643328", "production", state="enabled",
+                                    total=MeterReading(active_power_w=1234.0, voltage_v=238.524),
+                                    phases=[MeterReading(active_power_w=1234.0, voltage_v=238.5)]),
+                "net-consumption": Meter("704643584", "net-consumption", state="enabled",
+                                         total=MeterReading(active_power_w=522.0, current_a=3.138))},
+    )
+
+
+SEED_COMMANDS = {
+    "gateway": ["inverters_count", "batteries_count", "battery_state", "battery_percent", "battery_power_w",
+                "production_w", "production_today_wh", "production_7days_wh", "production_lifetime_wh",
+                "consumption_w", "consumption_today_wh", "consumption_7days_wh", "consumption_lifetime_wh",
+                "net_w", "net_today_wh", "net_7days_wh", "net_lifetime_wh"],
+    "inverter": ["provisioned", "communicating", "producing", "power_w", "max_power_w"],
+    "ac_battery": ["provisioned", "communicating", "producing", "power_w", "max_power_w", "percent",
+                   "max_temperature_c"],
+}
+
+
+def test_every_command_of_the_seed_list_is_in_the_catalog():
+    for kind, ids in SEED_COMMANDS.items():
+        assert set(ids) <= {c.logical_id for c in KINDS[kind].commands}, kind
+
+
+def test_logical_ids_and_names_are_unique_per_kind():
+    # Jeedom refuses two commands of the same name on one equipment.
+    for kind in KINDS.values():
+        for attribute in ("logical_id", "fr", "en"):
+            names = [getattr(c, attribute) for c in kind.commands]
+            assert len(names) == len(set(names)), (kind.kind, attribute)
+
+
+def test_commands_use_the_protocol_vocabulary():
+    generic = {"POWER", "CONSUMPTION", "DAILY_CONSUMPTION", "PRODUCTION", "DAILY_PRODUCTION", "VOLTAGE",
+               "BATTERY", "BATTERY_CHARGING", "TEMPERATURE", "GENERIC_INFO"}
+    for kind in KINDS.values():
+        for c in kind.commands:
+            assert c.generic in generic, c.logical_id
+            assert c.cadence in ("general", "devices")
+            assert (c.type, c.subtype) in {("info", "numeric"), ("info", "binary"), ("info", "string"),
+                                           ("action", "other"), ("action", "slider"), ("action", "select")}
+            assert c.type == "action" or c.read is not None
+
+
+def test_equipments_of_a_site_with_inverters_batteries_and_cts():
+    found = {(e.kind.kind, e.logical_id) for e in equipments(site())}
+    assert found == {("gateway", SERIAL), ("inverter", "482243033093"), ("inverter", "482243033094"),
+                     ("ac_battery", "121158016651"), ("encharge", "122249097612"),
+                     ("meter", f"{SERIAL}_meter_production"), ("meter", f"{SERIAL}_meter_net-consumption")}
+
+
+def test_gateway_values():
+    got = values(site())[SERIAL]
+    assert got["production_w"] == 1234 and got["production_lifetime_wh"] == 2432970
+    assert got["consumption_today_wh"] == 63 and got["net_w"] == -710
+    assert got["inverters_count"] == 2 and got["batteries_count"] == 2
+    assert got["battery_state"] == "charging" and got["battery_power_w"] == -200
+    assert got["battery_percent"] == 15  # the site aggregate wins over the AC Batteries alone
+
+
+def test_device_values_binary_as_numbers_and_absent_readings_absent():
+    all_values = values(site())
+    assert all_values["482243033093"] == {"provisioned": 1, "communicating": 1, "producing": 0,
+                                          "power_w": 36, "max_power_w": 300}
+    assert all_values["482243033094"] == {"power_w": 40.5, "max_power_w": 301}
+    assert all_values["121158016651"]["max_temperature_c"] == 24
+    assert all_values["122249097612"]["percent"] == 15
+    assert all_values[f"{SERIAL}_meter_production"]["l1_voltage_v"] == 238.5
+    assert "l2_voltage_v" not in all_values[f"{SERIAL}_meter_production"]
+
+
+def test_a_general_reading_without_devices_publishes_no_counts():
+    readings = Readings(gateway=GatewayInfo(serial=SERIAL), production=Energy(watts_now=10.0))
+    assert values(readings) == {SERIAL: {"production_w": 10}}
+
+
+def test_battery_state_from_iq_batteries_when_there_is_no_ac_battery():
+    readings = Readings(gateway=GatewayInfo(serial=SERIAL),
+                        encharges={"1": Encharge("1", watts_now=300.0), "2": Encharge("2", watts_now=-100.0)})
+    got = values(readings)[SERIAL]
+    assert got["battery_power_w"] == 200 and got["battery_state"] == "discharging"
+
+
+def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
+    gateway = equipments(site())[0]
+    described = describe_equipment(gateway, present_commands(gateway), {"firmware": "7.6.175"})
+    assert described["kind"] == "gateway" and described["logicalId"] == SERIAL
+    assert described["name"] == {"fr_FR": f"Passerelle {SERIAL}", "en_US": f"Gateway {SERIAL}"}
+    production = next(c for c in described["commands"] if c["logicalId"] == "production_w")
+    assert production == {"logicalId": "production_w",
+                          "name": {"fr_FR": "Production instantanée", "en_US": "Instant production"},
+                          "type": "info", "subType": "numeric", "unit": "W", "genericType": "PRODUCTION",
+                          "isHistorized": 1, "template": "tile", "order": production["order"], "isVisible": 1}
+    orders = [c["order"] for c in described["commands"]]
+    assert orders == sorted(orders)
+    bare = Readings(gateway=GatewayInfo(serial=SERIAL), production=Energy(watts_now=1.0))
+    assert present_commands(equipments(bare)[0]) == ["production_w"]
+
+
+def test_find_command():
+    assert find_command("inverter", "power_w").unit == "W"
+    assert find_command("inverter", "nope") is None and find_command("nope", "power_w") is None

@@ -1,0 +1,111 @@
+"""The socket listener: good messages reach the handler; wrong apikey, garbage and floods do not, and it
+keeps serving afterwards."""
+import json
+import socket
+import threading
+
+import pytest
+
+from jeedom.socket_server import MAX_MESSAGE_BYTES, SocketServer, send
+
+APIKEY = "k" * 32
+
+
+@pytest.fixture
+def server():
+    seen = []
+
+    def handle(message):
+        seen.append(message)
+        if message["action"] == "boom":
+            raise RuntimeError("bug in an action")
+        return {"ok": True, "echo": message["action"]}
+
+    srv = SocketServer(0, APIKEY, handle).start()
+    srv.seen = seen
+    yield srv
+    srv.stop()
+
+
+def raw_exchange(port, payload: bytes, half_close=True):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(payload)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may answer and close before it read everything (too large)
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data) if data else None
+
+
+def test_listens_on_loopback_only(server):
+    assert server._server.server_address[0] == "127.0.0.1"
+
+
+def test_a_good_message_reaches_the_handler_and_gets_its_answer(server):
+    assert send(server.port, {"apikey": APIKEY, "action": "sync"}) == {"ok": True, "echo": "sync"}
+    assert server.seen == [{"apikey": APIKEY, "action": "sync"}]
+
+
+def test_a_message_ended_by_a_newline_without_half_close(server):
+    answer = raw_exchange(server.port, b'{"apikey":"' + APIKEY.encode() + b'","action":"refresh"}\n', False)
+    assert answer == {"ok": True, "echo": "refresh"}
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"apikey": "wrong", "action": "stop"}, "forbidden"),
+    ({"action": "stop"}, "forbidden"),
+    ({"apikey": 12, "action": "stop"}, "forbidden"),
+    ({"apikey": APIKEY}, "bad_request"),
+    ([APIKEY, "stop"], "bad_request"),
+])
+def test_refused_messages_never_reach_the_handler(server, payload, code):
+    assert send(server.port, payload)["error"]["code"] == code
+    assert server.seen == []
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not json", b"\xff\xfe\x00", b"{\"apikey\":", b"null"])
+def test_garbage_is_refused_and_the_server_keeps_working(server, garbage):
+    assert raw_exchange(server.port, garbage)["error"]["code"] == "bad_request"
+    assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+
+
+def test_too_large_is_refused(server):
+    answer = raw_exchange(server.port, b"{" + b" " * (MAX_MESSAGE_BYTES + 10))
+    assert answer is None or answer["error"]["code"] == "too_large"
+    assert server.seen == []
+    assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+
+
+def test_a_failing_action_answers_an_error_and_the_server_survives(server, caplog):
+    assert send(server.port, {"apikey": APIKEY, "action": "boom"})["error"]["code"] == "internal"
+    assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+
+
+def test_a_silent_peer_does_not_block_others(server):
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        results = []
+        worker = threading.Thread(target=lambda: results.append(send(server.port, {"apikey": APIKEY,
+                                                                                   "action": "sync"})))
+        worker.start()
+        worker.join(30)
+        assert results == [{"ok": True, "echo": "sync"}]
+    finally:
+        silent.close()
+
+
+def test_the_apikey_is_never_logged(server, caplog):
+    caplog.set_level("DEBUG")
+    send(server.port, {"apikey": "secret-guess-123", "action": "stop", "password": "hunter2"})
+    assert "secret-guess-123" not in caplog.text and "hunter2" not in caplog.text
+    assert "forbidden" in caplog.text
