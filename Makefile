@@ -1,6 +1,7 @@
 # enphase: Jeedom plugin for Enphase Envoy / IQ Gateway.
 #   make demo   simulated gateway + the plugin's reader against it, printing what a user would see
 #   make test   every test (Python under 3.11 and 3.9 when pyenv has it, Python 3.9 static check, PHP)
+#   make bench  what the plugin costs the box and the gateway, beside pyenphase 4.2.0 (a printed table)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,6 +9,8 @@ PY := $(VENV)/bin/python
 # Python 3.9 is what Jeedom runs on Debian 11: test under it too where pyenv has it.
 PY39_BIN := $(shell pyenv prefix 3.9 2>/dev/null | head -1)
 VENV39 := .venv39
+# The bench's venv: the reference reader (pyenphase) measured beside ours, never in the plugin's venv.
+VENV_BENCH := .venv-bench
 
 .PHONY: demo test test-python test-python39 test-php lint venv php-tools bench clean
 
@@ -51,8 +54,14 @@ test-php: php-tools
 
 test: lint test-python test-python39 test-php
 
-bench: venv
-	$(PY) tests/bench/bench.py
+$(VENV_BENCH)/.installed: tests/bench/requirements.txt
+	$(PYTHON) -m venv $(VENV_BENCH)
+	$(VENV_BENCH)/bin/python -m pip install -q --disable-pip-version-check -r tests/bench/requirements.txt
+	touch $@
+
+# What the plugin costs the box and the gateway, beside pyenphase 4.2.0 (prints a table; BENCH_ARGS=--quick)
+bench: venv $(VENV_BENCH)/.installed
+	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV39) .pytest_cache
+	rm -rf $(VENV) $(VENV39) $(VENV_BENCH) .pytest_cache

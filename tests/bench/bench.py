@@ -1,0 +1,462 @@
+"""What the plugin costs a Jeedom box and an Envoy gateway, measured beside pyenphase 4.2.0 in the same run.
+
+`make bench` runs this under the plugin's venv; pyenphase runs in .venv-bench. Each reader runs in a
+process of its own against the same simulated gateways on 127.0.0.1. Figures are medians; the targets are
+printed, not asserted (this is not a test). See docs/performance.md for how to read the table.
+
+  bench.py [--quick] [--only cycle,startup,memory,scale,latency] [--reps N]
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+from harness import Daemon, CallbackReceiver, ReaderProcess, Table, median  # noqa: E402
+
+READERS = ("ours", "pyenphase")
+# Home Assistant updates every 60 s; the plugin's defaults are 60 s (general) and 300 s (devices).
+HOUR_S = 3600
+GENERAL_S, DEVICES_S, HA_S = 60, 300, 60
+# Gateway of the memory and latency runs: batteries, three CTs, one of the heaviest recordings.
+MEMORY_GATEWAY = "8.2.4286_with_3cts_and_battery_split"
+QUICK_GATEWAYS = ("5.0.62", "7.6.175_with_cts_3phase", "8.2.4286_with_3cts_and_battery_split",
+                  "8.3.5169_with_generator")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def _verdict(ok):
+    return "met" if ok else ("MISSED" if ok is not None else "n/a")
+
+
+# --- 1 and 2: one cycle, per recorded gateway ---------------------------------------------------------
+
+def measure_cycles(names, reps, n, token):
+    """Per gateway and reader: CPU ms of each cycle, requests per cycle, and (ours) what the plan reads.
+
+    Each repetition starts fresh reader processes; the two readers take turns going first."""
+    found = {which: {name: {"cpu": [], "requests": [], "devices_cpu": [], "devices_requests": []} for name in names}
+             for which in READERS}
+    for rep in range(reps):
+        for which in (READERS if rep % 2 == 0 else READERS[::-1]):
+            reader = ReaderProcess(which)
+            try:
+                for name in names:
+                    _cycle_one(reader, which, name, n, token, found[which][name])
+            finally:
+                reader.close()
+            log(f"  cycles: repetition {rep + 1}/{reps}, {which} done")
+    return found
+
+
+def _cycle_one(reader, which, name, n, token, into):
+    served = harness.serve_recorded(name)
+    try:
+        answer = reader.ask("connect", hosts=[served.host], token=token if served.tls else None)
+        if not answer["ok"]:
+            into["error"] = answer["error"]
+            return
+        reader.ask("cycles", n=2, cadence="general")  # warm-up: first cycle after probe may differ
+        before = served.requests
+        answer = reader.ask("cycles", n=n, cadence="general")
+        if not answer["ok"]:
+            into["error"] = answer["error"]
+            return
+        into["requests"].append((served.requests - before) / n)
+        into["cpu"].extend(answer["cpu_ms"])
+        into["wall"] = into.get("wall", []) + answer["wall_ms"]
+        if which == "ours":
+            before = served.requests
+            answer = reader.ask("cycles", n=max(2, n // 4), cadence="devices")
+            if answer["ok"]:
+                into["devices_requests"].append((served.requests - before) / max(2, n // 4))
+                into["devices_cpu"].extend(answer["cpu_ms"])
+                into["payload_bytes"] = answer.get("payload_bytes")
+            plan = reader.ask("plan")
+            if plan["ok"]:
+                into["plan"] = plan["paths"]
+    finally:
+        reader.ask("close")
+        served.close()
+
+
+def cycle_tables(found, names):
+    cpu = Table("1. CPU time of one general cycle (ms, median), per recorded gateway")
+    req = Table("2. Requests sent to the gateway per hour at default cadences, per recorded gateway")
+    cpu_ratios, req_ratios, floor_ratios = [], [], []
+    for name in names:
+        ours, theirs = found["ours"][name], found["pyenphase"][name]
+        our_cpu, their_cpu = median(ours["cpu"]), median(theirs["cpu"])
+        ratio = _ratio(our_cpu, their_cpu)
+        if ratio is not None:
+            cpu_ratios.append((ratio, name))
+        note = ""
+        if "error" in theirs:
+            note = "pyenphase: " + theirs["error"][:60]
+        if "error" in ours:
+            note = (note + "; " if note else "") + "ours: " + ours["error"][:60]
+        cpu.add(name, our_cpu, their_cpu, "ms", target="<= 0.50" + (f" ({note})" if note else ""), digits=2)
+
+        our_hour = their_hour = floor = None
+        if ours["requests"]:
+            our_hour = HOUR_S / GENERAL_S * median(ours["requests"]) + HOUR_S / DEVICES_S * median(ours["devices_requests"] or [0])
+        if theirs["requests"]:
+            their_hour = HOUR_S / HA_S * median(theirs["requests"])
+        if ours.get("plan"):
+            general = set(ours["plan"].get("general", []))
+            devices = set(ours["plan"].get("devices", [])) - general
+            floor = HOUR_S / GENERAL_S * len(general) + HOUR_S / DEVICES_S * len(devices)
+        ratio = _ratio(our_hour, their_hour)
+        if ratio is not None:
+            req_ratios.append((ratio, name))
+        if our_hour is not None and floor:
+            floor_ratios.append((our_hour / floor, name))
+        req.add(name, our_hour, their_hour, "", digits=0,
+                target="<= 0.50; floor " + (f"{floor:.0f} (x{our_hour / floor:.2f})" if floor and our_hour else "n/a"))
+    return cpu, req, cpu_ratios, req_ratios, floor_ratios
+
+
+# --- 3: memory and start-up --------------------------------------------------------------------------
+
+def measure_memory(n, token):
+    """Daemon over n general cycles vs a minimal pyenphase poller over n updates, same gateway."""
+    result = {}
+    served = harness.serve_recorded(MEMORY_GATEWAY)
+    try:
+        log(f"  memory: pyenphase poller, {n} updates")
+        result["pyenphase"] = harness.run_json(
+            [str(harness.BENCH_PYTHON), str(harness.BENCH_DIR / "pyenphase_reader.py"), "poll", served.host, str(n),
+             token if served.tls else ""])
+        log(f"  memory: daemon, {n} cycles")
+        result["ours"] = _daemon_memory(served, n, token)
+    finally:
+        served.close()
+    return result
+
+
+def _daemon_memory(served, n, token):
+    receiver = CallbackReceiver()
+    daemon = Daemon(receiver.url)
+    try:
+        daemon.wait_listening()
+        after_start = daemon.memory_kb()
+        daemon.send("configure", gateways=[harness.gateway_config(served, "1", token, general_s=0.01, devices_s=300)],
+                    general_s=0.01, devices_s=300)
+        values = lambda events: any(e.get("type") == "values" for e in events)  # noqa: E731
+        counted = 0
+        warm = None
+        deadline = time.monotonic() + 300
+        while counted < n and time.monotonic() < deadline:
+            if receiver.wait_for(values, timeout=30) is None:
+                break
+            counted = sum(1 for post in receiver.received if values(post[2]))
+            if warm is None and counted >= 10:
+                warm = daemon.memory_kb()
+        end = daemon.memory_kb()
+        return {"after_import": after_start, "warm": warm, "end": end, "cycles": counted}
+    finally:
+        daemon.stop()
+        receiver.close()
+
+
+def measure_startup(runs, token):
+    """Time from starting the process to the gateway receiving its first request."""
+    served = harness.serve_recorded(MEMORY_GATEWAY)
+    result = {"ours": [], "pyenphase": [], "pyenphase_import": []}
+    try:
+        for _ in range(runs):
+            result["pyenphase_import"].append(harness.run_json([str(harness.BENCH_PYTHON), "-c",
+                                                                "import time,json;t=time.perf_counter();import pyenphase;"
+                                                                "print(json.dumps((time.perf_counter()-t)*1e3))"]))
+            start = time.monotonic()
+            harness.run_json([str(harness.BENCH_PYTHON), str(harness.BENCH_DIR / "pyenphase_reader.py"), "startup",
+                              served.host])
+            result["pyenphase"].append(_first_arrival(served, start))
+            result["ours"].append(_daemon_startup(served, token))
+    finally:
+        served.close()
+    return result
+
+
+def _first_arrival(served, since):
+    times = [t for t, _ in list(served.gateway.arrivals) if t >= since]
+    return (min(times) - since) * 1e3 if times else None
+
+
+def _daemon_startup(served, token):
+    receiver = CallbackReceiver()
+    daemon = Daemon(receiver.url)
+    try:
+        daemon.wait_listening()
+        daemon.send("configure", gateways=[harness.gateway_config(served, "1", token)], general_s=60, devices_s=300)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _first_arrival(served, daemon.started) is None:
+            time.sleep(0.005)
+        return _first_arrival(served, daemon.started)
+    finally:
+        daemon.stop()
+        receiver.close()
+
+
+# --- 4: scale ----------------------------------------------------------------------------------------
+
+def measure_scale(n, token):
+    from simulator.synthetic import SyntheticGateway
+
+    found = {}
+    gateways = [harness.Served(harness.LiveGateway(SyntheticGateway(inverters=600, encharges=20, phases=3, seed=i)),
+                               tls=True) for i in range(4)]
+    try:
+        for count in (1, 4):
+            hosts = [g.host for g in gateways[:count]]
+            for which in READERS:
+                reader = ReaderProcess(which)
+                try:
+                    answer = reader.ask("connect", hosts=hosts, token=token)
+                    if not answer["ok"]:
+                        found[(which, count)] = {"error": answer["error"]}
+                        continue
+                    entry = found[(which, count)] = {"connect_ms": answer["wall_ms"]}
+                    for cadence in ("general", "devices"):
+                        reader.ask("cycles", n=1, cadence=cadence)
+                        answer = reader.ask("cycles", n=n, cadence=cadence)
+                        if answer["ok"]:
+                            entry[cadence] = median(answer["cpu_ms"])
+                            entry[cadence + "_bytes"] = median(answer.get("payload_bytes") or [])
+                        if which == "pyenphase":
+                            break
+                    entry["memory"] = reader.ask("memory")
+                finally:
+                    reader.close()
+                log(f"  scale: {which} with {count} gateway(s) done")
+        found["daemon"] = _daemon_scale(gateways, token)
+    finally:
+        for g in gateways:
+            g.close()
+    return found
+
+
+def _daemon_scale(gateways, token):
+    receiver = CallbackReceiver()
+    daemon = Daemon(receiver.url)
+    result = {}
+    try:
+        daemon.wait_listening()
+        configs = [harness.gateway_config(g, str(i + 1), token) for i, g in enumerate(gateways)]
+        daemon.send("configure", gateways=configs, general_s=60, devices_s=300)
+        start = time.monotonic()
+        answer = daemon.send("sync", timeout=120)
+        result["sync_s"] = time.monotonic() - start
+        result["inventory_equipments"] = sum(len(inv.get("equipments", [])) for inv in answer.get("inventory", []))
+        time.sleep(1)  # the full values event after a sync
+        full = sum(size for _, size, _ in receiver.received)
+        result["full_bytes"] = full
+        # refresh = a full read of both cadences on every gateway: CPU and bytes of that cycle.
+        samples = []
+        for _ in range(3):
+            seen = len(receiver.received)
+            cpu = daemon.cpu_s()
+            daemon.send("refresh")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                posts = receiver.received[seen:]
+                gateways_done = {e.get("gateway") for _, _, evs in posts for e in evs if e.get("type") == "values"}
+                if len(gateways_done) >= len(gateways):
+                    break
+                time.sleep(0.01)
+            time.sleep(0.2)
+            samples.append(((daemon.cpu_s() - cpu) * 1e3, sum(size for _, size, _ in receiver.received[seen:])))
+        result["refresh_cpu_ms"] = median([s[0] for s in samples])
+        result["refresh_bytes"] = median([s[1] for s in samples])
+        result["memory"] = daemon.memory_kb()
+    finally:
+        daemon.stop()
+        receiver.close()
+    return result
+
+
+# --- 5: latency --------------------------------------------------------------------------------------
+
+def measure_latency(cycles, token):
+    """Value changed at the gateway -> arrival at the callback receiver, cadence 1 s, cadence wait excluded:
+    from the first request of the cycle that reads the new value to the POST that carries it."""
+    served = harness.serve_recorded(MEMORY_GATEWAY)
+    receiver = CallbackReceiver()
+    daemon = Daemon(receiver.url)
+    latencies = []
+    try:
+        daemon.wait_listening()
+        daemon.send("configure", gateways=[harness.gateway_config(served, "1", token, general_s=1)],
+                    general_s=1, devices_s=300)
+        values = lambda events: any(e.get("type") == "values" for e in events)  # noqa: E731
+        receiver.wait_for(values, timeout=30)  # the first (full) values event
+        for _ in range(cycles):
+            after = time.monotonic()
+            post = receiver.wait_for(lambda events: values(events), timeout=10)
+            if post is None:
+                break
+            started = [t for t, _ in list(served.gateway.arrivals) if after <= t <= post[0]]
+            if started:
+                latencies.append((post[0] - min(started)) * 1e3)
+    finally:
+        daemon.stop()
+        receiver.close()
+        served.close()
+    return latencies
+
+
+# --- main --------------------------------------------------------------------------------------------
+
+def machine():
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node() or 'host'}: {cpu or platform.processor()}, {os.cpu_count()} cores, " \
+           f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="4 gateways, fewer repetitions (about 1 minute)")
+    parser.add_argument("--only", default="cycle,startup,memory,scale,latency")
+    parser.add_argument("--reps", type=int, default=None)
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    if not harness.BENCH_PYTHON.exists():
+        sys.exit(f"{harness.BENCH_PYTHON} missing: run `make bench` (it builds the bench venv with pyenphase 4.2.0)")
+    names = [n for n in harness.recorded_names() if not args.quick or n in QUICK_GATEWAYS]
+    if not names:
+        sys.exit("recorded gateways not found: set ENVOY_FIXTURES")
+    token = harness.owner_token()
+    reps = args.reps or (1 if args.quick else 3)
+    started = time.monotonic()
+    print(f"Machine: {machine()}\n")
+    print(f"Repetitions: {reps}; recorded gateways: {len(names)}\n")
+    summary = Table("Summary (targets of issue 6)")
+    tables = []
+
+    if "cycle" in only:
+        log("cycles ...")
+        found = measure_cycles(names, reps, n=10 if args.quick else 15, token=token)
+        cpu, req, cpu_ratios, req_ratios, floor_ratios = cycle_tables(found, names)
+        tables += [cpu, req]
+        if cpu_ratios:
+            worst = max(cpu_ratios)
+            summary.add(f"cycle CPU, worst gateway ({worst[1]})", median(found["ours"][worst[1]]["cpu"]),
+                        median(found["pyenphase"][worst[1]]["cpu"]), "ms", target=f"<= 0.50: {_verdict(worst[0] <= 0.5)}",
+                        digits=2)
+        if req_ratios:
+            worst = max(req_ratios)
+            summary.add(f"requests/hour, worst gateway ({worst[1]})", None, None, ratio=worst[0],
+                        target=f"<= 0.50: {_verdict(worst[0] <= 0.5)}")
+        if floor_ratios:
+            worst = max(floor_ratios)
+            summary.add(f"requests/hour vs floor, worst gateway ({worst[1]})", None, None, ratio=worst[0],
+                        target=f"<= 1.25 x floor: {_verdict(worst[0] <= 1.25)}")
+
+    if "startup" in only:
+        log("start-up ...")
+        runs = 3 if args.quick else 5
+        found = measure_startup(runs, token)
+        ours, theirs, imp = median(found["ours"]), median(found["pyenphase"]), median(found["pyenphase_import"])
+        t = Table("3a. Start-up: process start to the gateway's first request (ms, median of %d)" % runs)
+        t.add("start-up to first request", ours, theirs, "ms", digits=0)
+        t.add("vs `import pyenphase`", ours, imp, "ms", digits=0, target="<= 0.50")
+        tables.append(t)
+        summary.add("start-up to first request vs import pyenphase", ours, imp, "ms", digits=0,
+                    target="<= 0.50: " + _verdict(ours <= 0.5 * imp if ours and imp else None))
+
+    if "memory" in only:
+        log("memory ...")
+        n = 300 if args.quick else 1000
+        found = measure_memory(n, token)
+        t = Table(f"3b. Memory of the process (MB) over {n} cycles, gateway {MEMORY_GATEWAY}")
+        ours, theirs = found.get("ours") or {}, found.get("pyenphase") or {}
+        mb = lambda d, k, f: d[k][f] / 1024 if d.get(k) else None  # noqa: E731
+        t.add("RSS after start (before the first request)", mb(ours, "after_import", "rss_kb"),
+              mb(theirs, "after_import", "rss_kb"), "MB")
+        t.add("peak RSS", mb(ours, "end", "hwm_kb"), mb(theirs, "end", "hwm_kb"), "MB", target="<= 0.70")
+        growth_ours = (ours["end"]["rss_kb"] - ours["warm"]["rss_kb"]) / 1024 if ours.get("warm") else None
+        growth_theirs = (theirs["end"]["rss_kb"] - theirs["warm"]["rss_kb"]) / 1024 if theirs.get("warm") else None
+        t.add(f"RSS growth, cycle 10 to {n}", growth_ours, growth_theirs, "MB", digits=2, target="< 0.5 MB")
+        if ours.get("cycles") is not None and ours["cycles"] < n:
+            t.note(f"the daemon delivered {ours['cycles']} cycles, not {n}")
+        tables.append(t)
+        peak_o, peak_t = mb(ours, "end", "hwm_kb"), mb(theirs, "end", "hwm_kb")
+        summary.add("peak RSS", peak_o, peak_t, "MB", target="<= 0.70: " + _verdict(
+            peak_o <= 0.7 * peak_t if peak_o and peak_t else None))
+        summary.add(f"RSS growth over {n} cycles", growth_ours, growth_theirs, "MB", digits=2,
+                    target="< 0.5 MB: " + _verdict(growth_ours < 0.5 if growth_ours is not None else None))
+
+    if "scale" in only:
+        log("scale ...")
+        found = measure_scale(3 if args.quick else 5, token)
+        t = Table("4. Scale: synthetic gateway, 600 microinverters, 20 batteries, three-phase CTs")
+        for count in (1, 4):
+            o, p = found.get(("ours", count), {}), found.get(("pyenphase", count), {})
+            t.add(f"{count} gateway(s): CPU of a general cycle", o.get("general"), p.get("general"), "ms",
+                  target="< 50 ms per gateway" if count == 1 else "linear")
+            t.add(f"{count} gateway(s): CPU of a devices cycle", o.get("devices"), p.get("general"), "ms",
+                  target="< 50 ms per gateway" if count == 1 else "linear")
+            t.add(f"{count} gateway(s): callback payload of a general cycle", o.get("general_bytes"), None, "bytes",
+                  digits=0)
+            t.add(f"{count} gateway(s): callback payload of a devices cycle", o.get("devices_bytes"), None, "bytes",
+                  digits=0)
+            t.add(f"{count} gateway(s): connect + probe (wall)", o.get("connect_ms"), p.get("connect_ms"), "ms",
+                  digits=0)
+            rss = lambda d: d["memory"]["hwm_kb"] / 1024 if d.get("memory") else None  # noqa: E731
+            t.add(f"{count} gateway(s): reader peak RSS", rss(o), rss(p), "MB")
+        d = found.get("daemon", {})
+        t.add("daemon, 4 gateways: sync (wall)", d.get("sync_s"), None, "s", digits=2, target="< 2 s")
+        t.add("daemon, 4 gateways: full values event after sync", d.get("full_bytes"), None, "bytes", digits=0)
+        t.add("daemon, 4 gateways: CPU of a refresh (both cadences)", d.get("refresh_cpu_ms"), None, "ms")
+        t.add("daemon, 4 gateways: callback bytes of a refresh", d.get("refresh_bytes"), None, "bytes", digits=0)
+        t.add("daemon, 4 gateways: RSS peak", d["memory"]["hwm_kb"] / 1024 if d.get("memory") else None, None, "MB")
+        t.note("pyenphase has one cadence: its 'devices' figure is its update, which reads everything")
+        tables.append(t)
+        one = found.get(("ours", 1), {})
+        worst = max(one.get("general") or 0, one.get("devices") or 0) or None
+        summary.add("600 inverters: CPU per device cycle", worst, found.get(("pyenphase", 1), {}).get("general"), "ms",
+                    target="< 50 ms: " + _verdict(worst < 50 if worst else None))
+        summary.add("600 inverters x 4: sync", d.get("sync_s"), None, "s", digits=2,
+                    target="< 2 s: " + _verdict(d["sync_s"] < 2 if d.get("sync_s") else None))
+        four = found.get(("ours", 4), {})
+        if one.get("devices") and four.get("devices"):
+            summary.add("4 gateways / 1 gateway, devices cycle CPU", four["devices"], one["devices"], "ms",
+                        target="about 4 (linear)")
+
+    if "latency" in only:
+        log("latency ...")
+        found = measure_latency(5 if args.quick else 10, token)
+        t = Table("5. Latency: value changed at the gateway to its arrival at the callback, cadence 1 s (ms)")
+        t.add("median", median(found), None, "ms", target="< 200 ms")
+        t.add("max", max(found) if found else None, None, "ms")
+        tables.append(t)
+        summary.add("latency (median)", median(found), None, "ms",
+                    target="< 200 ms: " + _verdict(median(found) < 200 if found else None))
+
+    print(summary.render())
+    for table in tables:
+        print(table.render())
+    print(f"Bench time: {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
