@@ -1,0 +1,369 @@
+"""Who we are to the gateway: digest passwords (firmware < 7) and JWT tokens (firmware >= 7).
+
+Tokens come pasted by the user or fetched from Enlighten. Enphase locks accounts that log in too often, so
+every fetch goes through a login budget kept in a TokenStore that survives restarts: a token is reused
+until shortly before it expires, logins are counted over a rolling day and a failed one waits minutes.
+"""
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Union
+
+import jwt
+import requests
+
+from .errors import EnvoyError
+
+log = logging.getLogger(__name__)
+
+DIGEST_REALM = "enphaseenergy.com"
+ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
+ENTREZ_URL = "https://entrez.enphaseenergy.com"
+
+
+# --- digest (firmware < 7) --------------------------------------------------------------------------------
+
+def default_envoy_password(serial: str) -> str:
+    """User `envoy`'s factory password: the last 6 characters of the serial."""
+    return serial[-6:]
+
+
+def installer_password(serial: str) -> str:
+    """User `installer`'s password, derived from the serial the way the gateway derives it."""
+    digest = hashlib.md5(
+        ("[e]installer@enphaseenergy.com#" + serial + " EnPhAsE eNeRgY ").encode()
+    ).hexdigest()
+    zeros, ones = digest.count("0"), digest.count("1")
+    out = []
+    for char in reversed(digest[-8:]):
+        if zeros in (3, 6, 9):
+            zeros = max(zeros - 1, 0)
+        if zeros > 20:
+            zeros = 20
+        if ones in (9, 15):
+            ones = max(ones - 1, 0)
+        if ones > 26:
+            ones = 26
+        if char == "0":
+            out.append(chr(ord("f") + zeros))
+            zeros = max(zeros - 1, 0)
+        elif char == "1":
+            out.append(chr(ord("@") + ones))
+            ones = max(ones - 1, 0)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+# --- tokens (firmware >= 7) ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TokenClaims:
+    expires: Optional[int]  # epoch seconds (`exp`)
+    issued: Optional[int]  # epoch seconds (`iat`)
+    role: str  # `enphaseUser`: "owner" | "installer" | "" when absent
+
+
+def token_claims(token: str) -> TokenClaims:
+    """The claims we need, read without checking the signature (only the gateway can check it)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.PyJWTError:
+        raise EnvoyError(
+            "auth_failed",
+            "The token is not a valid Enphase token (it should be a long text with two dots); "
+            "copy it again from the Enphase token site or enter Enlighten credentials instead.",
+        ) from None
+
+    def _int(name):
+        value = claims.get(name)
+        return int(value) if isinstance(value, (int, float)) else None
+
+    return TokenClaims(_int("exp"), _int("iat"), str(claims.get("enphaseUser") or ""))
+
+
+def utc_date(epoch: Optional[float]) -> str:
+    if epoch is None:
+        return "an unknown date"
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def refresh_margin_s(claims: TokenClaims) -> float:
+    """How long before expiry a token is renewed: a tenth of its life, between 10 minutes and 3 days."""
+    if claims.expires is not None and claims.issued is not None and claims.expires > claims.issued:
+        return min(3 * 86400.0, max(600.0, (claims.expires - claims.issued) / 10))
+    return 3600.0
+
+
+# --- persistence ----------------------------------------------------------------------------------------------
+
+class TokenStore:
+    """Where a gateway's fetched token and login history live between runs. One store per gateway."""
+
+    def load(self) -> Dict:
+        raise NotImplementedError
+
+    def save(self, state: Dict) -> None:
+        raise NotImplementedError
+
+
+class MemoryTokenStore(TokenStore):
+    def __init__(self, state: Optional[Dict] = None):
+        self.state = dict(state or {})
+
+    def load(self) -> Dict:
+        return json.loads(json.dumps(self.state))
+
+    def save(self, state: Dict) -> None:
+        self.state = json.loads(json.dumps(state))
+
+
+class FileTokenStore(TokenStore):
+    """A JSON file readable by its owner only (it holds a token worth a year of access)."""
+
+    def __init__(self, path: Union[str, os.PathLike]):
+        self.path = os.fspath(path)
+
+    def load(self) -> Dict:
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                state = json.load(file)
+            return state if isinstance(state, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def save(self, state: Dict) -> None:
+        folder = os.path.dirname(self.path) or "."
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".token-")  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(state, file)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+# --- Enlighten ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class CloudSettings:
+    """Where the Enphase cloud is. Settings so that tests can point them at the local stand-in."""
+
+    enlighten_url: str = ENLIGHTEN_URL
+    entrez_url: str = ENTREZ_URL
+    verify: Union[bool, str] = True  # the cloud's certificate is always checked; a CA bundle path for tests
+    timeout_s: float = 30.0
+
+
+class Enlighten:
+    """Fetch a gateway token with an Enlighten account: login.json -> session_id -> entrez /tokens."""
+
+    def __init__(self, settings: Optional[CloudSettings] = None):
+        self.settings = settings or CloudSettings()
+        self.session = requests.Session()
+
+    def _post(self, url: str, **kwargs) -> requests.Response:
+        try:
+            # verify per request: a session-level setting loses against REQUESTS_CA_BUNDLE.
+            return self.session.post(url, timeout=self.settings.timeout_s, verify=self.settings.verify, **kwargs)
+        except requests.RequestException as exc:
+            raise EnvoyError(
+                "unreachable",
+                f"The Enphase cloud ({url.split('/')[2]}) did not answer ({type(exc).__name__}); "
+                "check the Internet connection of this machine, the token will be fetched again later.",
+            ) from None
+
+    def fetch_token(self, username: str, password: str, serial: str) -> str:
+        login = self._post(
+            self.settings.enlighten_url.rstrip("/") + "/login/login.json",
+            data={"user[email]": username, "user[password]": password},
+        )
+        if login.status_code in (401, 403):
+            raise EnvoyError(
+                "auth_failed",
+                "Enlighten refused the email or password; check them on enlighten.enphaseenergy.com, "
+                "then enter them again.",
+            )
+        if login.status_code != 200:
+            raise EnvoyError("bad_response", f"Enlighten login answered HTTP {login.status_code}; try again later.")
+        try:
+            session_id = login.json().get("session_id")
+        except (ValueError, AttributeError):
+            raise EnvoyError("bad_response", "Enlighten login answered something that is not JSON; try again later.") from None
+        if not session_id:
+            raise EnvoyError(
+                "two_factor",
+                "This Enlighten account uses two-factor login, which the plugin cannot complete; "
+                "paste a token from entrez.enphaseenergy.com instead.",
+            )
+        answer = self._post(
+            self.settings.entrez_url.rstrip("/") + "/tokens",
+            json={"session_id": session_id, "serial_num": serial, "username": username},
+        )
+        if answer.status_code != 200:
+            raise EnvoyError(
+                "auth_failed",
+                f"Enphase refused a token for gateway {serial} (HTTP {answer.status_code}); check that this "
+                "gateway belongs to the Enlighten account, or paste a token.",
+            )
+        token = answer.text.strip()
+        token_claims(token)  # raises if the answer is not a token
+        return token
+
+
+# --- the token of one gateway -------------------------------------------------------------------------------
+
+@dataclass
+class LoginBudget:
+    """Limits on Enlighten logins so the account is never locked."""
+
+    max_per_day: int = 5
+    first_backoff_s: float = 300.0  # after a failed login; doubles with each further failure
+    max_backoff_s: float = 86400.0
+
+
+class TokenSource:
+    """The token for one gateway: the pasted one, else a stored one, else one fetched within the budget."""
+
+    def __init__(
+        self,
+        serial: str,
+        *,
+        token: Optional[str] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        store: Optional[TokenStore] = None,
+        enlighten: Optional[Enlighten] = None,
+        budget: Optional[LoginBudget] = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.serial = serial
+        self.pasted = token.strip() if token else None
+        self.username = username
+        self.password = password
+        self.store = store or MemoryTokenStore()
+        self.enlighten = enlighten or Enlighten()
+        self.budget = budget or LoginBudget()
+        self.clock = clock
+
+    @property
+    def can_fetch(self) -> bool:
+        return bool(self.username and self.password)
+
+    def _stored(self) -> Optional[str]:
+        state = self.store.load()
+        if state.get("serial") == self.serial and state.get("username") == self.username and state.get("token"):
+            return state["token"]
+        return None
+
+    def _fresh(self, token: str) -> bool:
+        claims = token_claims(token)
+        return claims.expires is None or claims.expires - refresh_margin_s(claims) > self.clock()
+
+    def _valid(self, token: str) -> bool:
+        claims = token_claims(token)
+        return claims.expires is None or claims.expires > self.clock()
+
+    def token(self) -> str:
+        """A token to present now. Renews it ahead of expiry when credentials allow; never logs in needlessly."""
+        candidates = [t for t in (self.pasted, self._stored() if self.can_fetch else None) if t]
+        for candidate in candidates:
+            if self._fresh(candidate):
+                return candidate
+        current = next((t for t in candidates if self._valid(t)), None)
+        if self.can_fetch:
+            try:
+                return self.fetch()
+            except EnvoyError as exc:
+                if current is None:
+                    raise
+                # Still valid for a while: keep using it and try again at a later call.
+                log.warning("Token renewal ahead of expiry failed (%s); keeping the current token", exc.code)
+                return current
+        if current is not None:
+            return current
+        if self.pasted:
+            raise EnvoyError(
+                "token_expired",
+                f"The token expired on {utc_date(token_claims(self.pasted).expires)}; paste a new token "
+                "or enter Enlighten credentials so the plugin renews it itself.",
+            )
+        raise EnvoyError(
+            "auth_failed",
+            "This gateway (firmware 7 or later) needs a token: paste one from entrez.enphaseenergy.com "
+            "or enter Enlighten credentials.",
+        )
+
+    def renew(self, rejected: str) -> str:
+        """The gateway refused `rejected`: fetch another one once (within the budget), or say what to do."""
+        if self.can_fetch:
+            state = self.store.load()
+            if state.get("token") == rejected:
+                state.pop("token", None)
+                self.store.save(state)
+            return self.fetch()
+        if not self._valid(rejected):
+            raise EnvoyError(
+                "token_expired",
+                f"The token expired on {utc_date(token_claims(rejected).expires)}; paste a new token "
+                "or enter Enlighten credentials so the plugin renews it itself.",
+            )
+        raise EnvoyError(
+            "auth_failed",
+            "The gateway refused the token; check that it was made for this gateway's serial number, "
+            "or enter Enlighten credentials.",
+        )
+
+    # -- the budget --
+
+    def _check_budget(self, state: Dict, now: float) -> List[float]:
+        logins = [t for t in state.get("logins", []) if now - t < 86400]
+        retry_after = state.get("retry_after", 0)
+        if now < retry_after:
+            raise EnvoyError(
+                "login_throttled",
+                f"The last Enlighten login failed; to protect the account from being locked the next "
+                f"attempt waits until {utc_date(retry_after)}.",
+            )
+        if len(logins) >= self.budget.max_per_day:
+            raise EnvoyError(
+                "login_throttled",
+                f"Already {len(logins)} Enlighten logins in 24 hours; to protect the account from being "
+                f"locked the next is allowed at {utc_date(min(logins) + 86400)}.",
+            )
+        return logins
+
+    def fetch(self) -> str:
+        """Log in to Enlighten for a new token, if the budget allows; records the attempt either way."""
+        now = self.clock()
+        state = self.store.load()
+        logins = self._check_budget(state, now)
+        state["logins"] = logins + [now]
+        self.store.save(state)  # counted before trying: an attempt that crashes still counts
+        try:
+            token = self.enlighten.fetch_token(self.username, self.password, self.serial)
+        except EnvoyError:
+            failures = int(state.get("failures", 0)) + 1
+            backoff = min(self.budget.first_backoff_s * 2 ** (failures - 1), self.budget.max_backoff_s)
+            state.update(failures=failures, retry_after=now + backoff)
+            self.store.save(state)
+            raise
+        state.update(token=token, serial=self.serial, username=self.username, failures=0, retry_after=0)
+        self.store.save(state)
+        log.info("Fetched a new token from Enlighten for gateway %s", self.serial)
+        return token
+
+    def forget_failures(self) -> None:
+        """The user changed the credentials: the back-off of the old ones no longer applies (the count does)."""
+        state = self.store.load()
+        state.update(failures=0, retry_after=0)
+        self.store.save(state)

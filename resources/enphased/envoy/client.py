@@ -1,0 +1,309 @@
+"""One Envoy gateway as the daemon sees it: connect (find out who it is and log in), probe, read, control.
+
+`GET /info` answers without auth and tells the firmware, which decides the auth: before 7, HTTP digest
+(user envoy or installer); from 7, a JWT checked once at /auth/check_jwt (which sets a session cookie) and
+also sent as a Bearer header on every request, since gateways accept either. A 401 later means the
+session was lost (reboot) or the token was revoked: the session is checked again once, then the token is
+renewed once, never in a loop.
+"""
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional
+
+import requests
+from requests.auth import HTTPDigestAuth
+
+from . import parse, probe
+from .auth import (
+    CloudSettings,
+    Enlighten,
+    LoginBudget,
+    TokenSource,
+    TokenStore,
+    default_envoy_password,
+    installer_password,
+    token_claims,
+)
+from .errors import EnvoyError
+from .readings import GatewayInfo, Readings
+from .transport import ReadTimedOut, Transport
+
+log = logging.getLogger(__name__)
+
+CHECK_JWT = "/auth/check_jwt"
+# An endpoint every firmware before 7 protects with digest: tells a wrong password at connect time.
+DIGEST_CHECK_PATH = "/api/v1/production/inverters"
+
+
+@dataclass
+class Credentials:
+    """What the user gave. Only what the gateway's firmware needs is used. Secrets stay out of repr()."""
+
+    token: Optional[str] = field(default=None, repr=False)  # pasted JWT (firmware >= 7)
+    username: Optional[str] = None  # Enlighten email (firmware >= 7)
+    enlighten_password: Optional[str] = field(default=None, repr=False)
+    serial: Optional[str] = None  # gateway serial for the token; default: the one /info gives
+    password: Optional[str] = field(default=None, repr=False)  # digest password (firmware < 7)
+    installer: bool = False  # firmware < 7: log in as `installer` instead of `envoy`
+
+
+class Envoy:
+    def __init__(
+        self,
+        host: str,
+        credentials: Optional[Credentials] = None,
+        *,
+        store: Optional[TokenStore] = None,
+        cloud: Optional[CloudSettings] = None,
+        budget: Optional[LoginBudget] = None,
+        read_timeout_s: float = 45.0,
+        connect_timeout_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.host = host.strip().rstrip("/")
+        self.credentials = credentials or Credentials()
+        self.store = store
+        self.cloud = cloud or CloudSettings()
+        self.budget = budget
+        self.read_timeout_s = read_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.clock = clock
+        self.info: Optional[GatewayInfo] = None
+        self.plan: Optional[probe.Plan] = None
+        self.auth_mode = "none"  # "digest-envoy" | "digest-installer" | "jwt-owner" | "jwt-installer" | "none"
+        self._transport: Optional[Transport] = None
+        self._tokens: Optional[TokenSource] = None
+        self._token: Optional[str] = None
+        self._requests_before = 0  # sent by transports since discarded
+        self._lock = threading.RLock()  # one operation at a time, 401 recovery included
+
+    # --- what the daemon shows ---
+
+    @property
+    def requests_sent(self) -> int:
+        return self._requests_before + (self._transport.requests_sent if self._transport else 0)
+
+    @property
+    def token_expires(self) -> Optional[int]:
+        return token_claims(self._token).expires if self._token else None
+
+    @property
+    def base_url(self) -> Optional[str]:
+        return self._transport.base_url if self._transport else None
+
+    # --- connection ---
+
+    def _candidate_urls(self):
+        if "://" in self.host:
+            return [self.host]
+        return ["https://" + self.host, "http://" + self.host]  # firmware >= 7 only speaks https
+
+    def connect(self) -> GatewayInfo:
+        """Read /info, then authenticate as the firmware requires. Raises EnvoyError."""
+        with self._lock:
+            self.close()
+            last_error = None
+            for url in self._candidate_urls():
+                transport = Transport(url, read_timeout_s=self.read_timeout_s, connect_timeout_s=self.connect_timeout_s)
+                try:
+                    answer = transport.request("GET", "/info")
+                except EnvoyError as exc:
+                    last_error = exc
+                    self._discard(transport)
+                    continue
+                if answer.status_code == 200:
+                    self._transport = transport
+                    break
+                last_error = EnvoyError(
+                    "bad_response", f"{url} answered HTTP {answer.status_code} to /info; is it an Enphase gateway?"
+                )
+                self._discard(transport)
+            else:
+                raise last_error or EnvoyError("unreachable", f"Cannot reach the gateway at {self.host}.")
+            info = parse.parse_info(answer.content)
+            if not info.serial:
+                self.close()
+                raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
+            self.info = info
+            if info.firmware_major >= 7:
+                self._start_jwt()
+            else:
+                self._start_digest()
+            log.info("Connected to gateway %s (firmware %s, %s)", info.serial, info.firmware, self.auth_mode)
+            return info
+
+    def _discard(self, transport: Transport) -> None:
+        self._requests_before += transport.requests_sent
+        transport.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._transport is not None:
+                self._discard(self._transport)
+                self._transport = None
+
+    def _start_digest(self) -> None:
+        creds, serial = self.credentials, self.info.serial
+        user = "installer" if creds.installer else "envoy"
+        default = installer_password(serial) if creds.installer else default_envoy_password(serial)
+        self._transport.session.auth = HTTPDigestAuth(user, creds.password or default)
+        self._tokens, self._token = None, None
+        self.auth_mode = "digest-" + user
+        if self._transport.request("GET", DIGEST_CHECK_PATH).status_code != 401:
+            return
+        if creds.password:
+            message = f"The gateway refused the password of user '{user}'; check the gateway's password."
+        elif creds.installer:
+            message = "The gateway refused the installer password computed from its serial; enter the installer password."
+        else:
+            message = ("The gateway refused the factory password of user 'envoy' (the last 6 characters of the "
+                       "serial); enter the gateway's password.")
+        raise EnvoyError("auth_failed", message)
+
+    def _start_jwt(self) -> None:
+        creds = self.credentials
+        self._tokens = TokenSource(
+            creds.serial or self.info.serial,
+            token=creds.token,
+            username=creds.username,
+            password=creds.enlighten_password,
+            store=self.store,
+            enlighten=Enlighten(self.cloud),
+            budget=self.budget,
+            clock=self.clock,
+        )
+        token = self._tokens.token()
+        if not self._check_jwt(token):
+            token = self._tokens.renew(token)
+            if not self._check_jwt(token):
+                raise EnvoyError(
+                    "auth_failed",
+                    "The gateway refused a token just issued by Enphase; check the gateway serial number "
+                    "in the configuration.",
+                )
+        self._use_token(token)
+
+    def _use_token(self, token: str) -> None:
+        self._token = token
+        self._transport.session.headers["Authorization"] = "Bearer " + token
+        self.auth_mode = "jwt-" + (token_claims(token).role or "owner")
+
+    def _check_jwt(self, token: str) -> bool:
+        """Open a session with the token (the gateway sets a sessionId cookie). False when refused."""
+        answer = self._transport.request("GET", CHECK_JWT, headers={"Authorization": "Bearer " + token})
+        if answer.status_code in (401, 403):
+            return False
+        if answer.status_code != 200:
+            log.debug("check_jwt answered HTTP %s; going on with the Bearer header", answer.status_code)
+        return True
+
+    def _ensure_connected(self) -> None:
+        if self._transport is None or self.info is None:
+            self.connect()
+        elif self._tokens is not None:
+            token = self._tokens.token()  # renews ahead of expiry, within the login budget
+            if token != self._token:
+                if not self._check_jwt(token):
+                    token = self._tokens.renew(token)
+                    if not self._check_jwt(token):
+                        raise EnvoyError("auth_failed", "The gateway refused a token just issued by Enphase.")
+                self._use_token(token)
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        answer = self._transport.request(method, path, **kwargs)
+        if answer.status_code != 401 or self._tokens is None:
+            return answer
+        # Firmware >= 7: session lost (reboot) or token revoked. Check the session once...
+        if self._check_jwt(self._token):
+            return self._transport.request(method, path, **kwargs)  # a 401 now is a permission matter
+        # ... then renew the token once.
+        log.info("The gateway refused the token; renewing it")
+        token = self._tokens.renew(self._token)
+        if not self._check_jwt(token):
+            raise EnvoyError(
+                "auth_failed",
+                "The gateway refused a token just issued by Enphase; check the gateway serial number.",
+            )
+        self._use_token(token)
+        return self._transport.request(method, path, **kwargs)
+
+    # --- reading ---
+
+    def _json_or_none(self, path: str) -> Optional[Any]:
+        """Decoded JSON of a GET, None when the endpoint fails (absent, refused, not JSON)."""
+        answer = self._send("GET", path)
+        if answer.status_code != 200:
+            log.debug("%s answered HTTP %s", path, answer.status_code)
+            return None
+        try:
+            return answer.json()
+        except ValueError:
+            log.debug("%s answered something that is not JSON", path)
+            return None
+
+    def _read_paths(self, paths) -> Dict[str, Any]:
+        responses, timeouts = {}, 0
+        for path in paths:
+            try:
+                data = self._json_or_none(path)
+            except ReadTimedOut:
+                timeouts += 1  # one slow endpoint loses its reading, not the cycle
+                continue
+            if data is not None:
+                responses[path] = data
+        if paths and timeouts == len(paths):
+            raise EnvoyError(
+                "unreachable", f"The gateway at {self.host} accepts connections but answers nothing; it may be restarting."
+            )
+        return responses
+
+    def probe(self) -> "probe.Plan":
+        """Find out once which endpoints this gateway answers, and so what each cadence reads."""
+        with self._lock:
+            self._ensure_connected()
+            self.plan = probe.plan_from(self.info, self._read_paths(probe.probe_paths(self.info)))
+            return self.plan
+
+    def read(self, cadence: str) -> Readings:
+        """GET exactly the plan's endpoints for `cadence` ("general" | "devices"), parsed into Readings."""
+        with self._lock:
+            if self.plan is None:
+                self.probe()
+            self._ensure_connected()
+            responses = self._read_paths(self.plan.paths[cadence])
+            # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
+            return parse.build_readings(self.info, self.plan.complete(responses))
+
+    # --- single requests (controls of later issues use these) ---
+
+    def _decode(self, answer: requests.Response, method: str, path: str) -> Any:
+        if answer.status_code in (401, 403):
+            raise EnvoyError(
+                "refused",
+                f"The gateway refused {method} {path} (HTTP {answer.status_code}); it may need installer rights.",
+            )
+        if not 200 <= answer.status_code < 300:
+            raise EnvoyError("bad_response", f"The gateway answered HTTP {answer.status_code} to {method} {path}.")
+        if not answer.content.strip():
+            return None
+        try:
+            return answer.json()
+        except ValueError:
+            raise EnvoyError("bad_response", f"The gateway answered {method} {path} with something that is not JSON.") from None
+
+    def request_json(self, method: str, path: str, body: Any = None) -> Any:
+        with self._lock:
+            self._ensure_connected()
+            kwargs = {} if body is None else {"json": body}
+            return self._decode(self._send(method, path, **kwargs), method, path)
+
+    def get_json(self, path: str) -> Any:
+        return self.request_json("GET", path)
+
+    def post_json(self, path: str, body: Any) -> Any:
+        return self.request_json("POST", path, body)
+
+    def put_json(self, path: str, body: Any) -> Any:
+        return self.request_json("PUT", path, body)

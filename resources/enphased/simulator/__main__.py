@@ -1,0 +1,76 @@
+"""Run a simulated gateway (and the Enphase cloud stand-in) until interrupted.
+
+    python3 -m simulator --recorded DIR [--port P]        (from resources/enphased)
+    python3 -m simulator --synthetic [--inverters 12 --encharges 2 ...] [--port P]
+
+Prints the gateway URL, the cloud URL and a demo account whose tokens the gateway accepts.
+"""
+import argparse
+import signal
+import sys
+import threading
+
+from .cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, CloudSimulator, issue_token
+from .recorded import RecordedGateway
+from .server import GatewayAuth, GatewaySimulator, identity
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(prog="python3 -m simulator", description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--recorded", metavar="DIR", help="a folder of recorded responses (shared/envoy-fixtures/<name>)")
+    source.add_argument("--synthetic", action="store_true", help="our own demo gateway")
+    parser.add_argument("--port", type=int, default=0, help="gateway port (0: a free one)")
+    parser.add_argument("--cloud-port", type=int, default=0, help="Enlighten/entrez stand-in port (0: a free one)")
+    parser.add_argument("--http", action="store_true", help="plain HTTP even for firmware >= 7")
+    parser.add_argument("--lax", action="store_true", help="accept any unexpired JWT, whoever signed it")
+    synthetic = parser.add_argument_group("synthetic gateway")
+    for name in ("inverters", "encharges", "acbs", "phases", "qrelays", "dry-contacts", "seed"):
+        synthetic.add_argument("--" + name, type=int)
+    for name in ("enpower", "generator"):
+        synthetic.add_argument("--" + name, action="store_true", default=None)
+    synthetic.add_argument("--no-consumption-cts", dest="consumption_cts", action="store_false", default=None)
+    synthetic.add_argument("--firmware")
+    synthetic.add_argument("--serial")
+    return parser.parse_args(argv)
+
+
+def _gateway(args):
+    if args.recorded:
+        return RecordedGateway(args.recorded)
+    from .synthetic import SyntheticGateway
+
+    options = {name: getattr(args, name) for name in (
+        "inverters", "encharges", "acbs", "phases", "qrelays", "dry_contacts", "seed", "enpower", "generator",
+        "consumption_cts", "firmware", "serial") if getattr(args, name) is not None}
+    return SyntheticGateway(**options)
+
+
+def main(argv=None) -> int:
+    args = _arguments(sys.argv[1:] if argv is None else argv)
+    gateway = _gateway(args)
+    serial, major = identity(gateway.info_xml())
+    auth = GatewayAuth.for_firmware(serial, major, lax=args.lax)
+    simulator = GatewaySimulator(gateway, tls=False if args.http else None, auth=auth, port=args.port).start()
+    cloud = CloudSimulator([Account(DEMO_EMAIL, DEMO_PASSWORD)], port=args.cloud_port).start()
+    print(f"Gateway {serial} (firmware {major}.x, auth {auth.mode}): {simulator.url}")
+    print(f"Enlighten and entrez stand-in: {cloud.url}")
+    if auth.mode == "jwt":
+        print(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD} (test credentials)")
+        print(f"Token: {issue_token(serial, lifetime_s=7 * 86400)}")
+    else:
+        print(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}; gateway users: {', '.join(sorted(auth.users))}")
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    simulator.stop()
+    cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

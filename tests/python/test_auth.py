@@ -1,0 +1,130 @@
+"""Passwords, token claims, the token store and the Enlighten login budget."""
+import os
+import stat
+
+import pytest
+
+from envoy.auth import (
+    CloudSettings,
+    Enlighten,
+    FileTokenStore,
+    LoginBudget,
+    MemoryTokenStore,
+    TokenSource,
+    default_envoy_password,
+    installer_password,
+    token_claims,
+)
+from envoy.errors import EnvoyError
+from simulator.cloud import Account, issue_token, serve_cloud
+
+SERIAL = "122302045041"
+EMAIL, PASSWORD = "owner@example.invalid", "s3cret-Pa55"
+
+
+@pytest.mark.parametrize("serial, password", [
+    ("122112123456", "d525d2jh"),
+    ("121704019383", "4bbdBA27"),
+    ("202312345678", "ee9c7957"),
+])
+def test_installer_password_is_computed_from_the_serial(serial, password):
+    assert installer_password(serial) == password
+
+
+def test_envoy_password_defaults_to_the_last_six_characters_of_the_serial():
+    assert default_envoy_password("122112123456") == "123456"
+
+
+def test_token_claims_are_read_without_the_signing_key():
+    claims = token_claims(issue_token(SERIAL, role="installer", lifetime_s=3600, now=1_800_000_000))
+    assert (claims.role, claims.issued, claims.expires) == ("installer", 1_800_000_000, 1_800_003_600)
+
+
+def test_a_token_that_is_not_a_jwt_is_refused_plainly():
+    with pytest.raises(EnvoyError) as err:
+        token_claims("not-a-token")
+    assert err.value.code == "auth_failed"
+
+
+def test_file_token_store_is_private_and_survives_a_restart(tmp_path):
+    path = tmp_path / "gw" / "token.json"
+    FileTokenStore(path).save({"token": "abc", "logins": [1.0]})
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert FileTokenStore(path).load() == {"token": "abc", "logins": [1.0]}
+    assert FileTokenStore(tmp_path / "missing.json").load() == {}
+
+
+class Clock:
+    def __init__(self, now=1_800_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def source(cloud, clock, store=None, password=PASSWORD, **options):
+    settings = CloudSettings(cloud.url, cloud.url)
+    return TokenSource(SERIAL, username=EMAIL, password=password, store=store or MemoryTokenStore(),
+                       enlighten=Enlighten(settings), clock=clock, **options)
+
+
+def test_fetched_token_is_reused_until_shortly_before_expiry():
+    clock = Clock()
+    with serve_cloud([Account(EMAIL, PASSWORD, role="installer")], clock=clock) as cloud:
+        tokens = source(cloud, clock)
+        first = tokens.token()
+        clock.now += 10 * 3600  # installer tokens live 12 h: still 2 h left, more than the margin
+        assert tokens.token() == first and cloud.logins == 1
+        clock.now += 1.5 * 3600  # within the margin (a tenth of the life): renewed
+        assert tokens.token() != first and cloud.logins == 2
+
+
+def test_a_failed_login_waits_minutes_before_the_next_attempt():
+    clock = Clock()
+    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
+        tokens = source(cloud, clock, password="wrong-password")
+        with pytest.raises(EnvoyError) as err:
+            tokens.token()
+        assert err.value.code == "auth_failed" and "wrong-password" not in err.value.message
+        with pytest.raises(EnvoyError) as err:
+            tokens.token()
+        assert err.value.code == "login_throttled" and cloud.logins == 1
+        clock.now += 301
+        with pytest.raises(EnvoyError) as err:
+            tokens.token()
+        assert err.value.code == "auth_failed" and cloud.logins == 2
+        clock.now += 301  # the back-off doubled: still waiting
+        with pytest.raises(EnvoyError) as err:
+            tokens.token()
+        assert err.value.code == "login_throttled" and cloud.logins == 2
+
+
+def test_logins_per_rolling_day_are_capped_across_restarts(tmp_path):
+    clock = Clock()
+    store_path = tmp_path / "token.json"
+
+    def restarted():  # a fresh TokenSource over the same file, as after a daemon restart
+        return source(cloud, clock, store=FileTokenStore(store_path), budget=LoginBudget(max_per_day=3))
+
+    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
+        first = restarted().token()
+        assert restarted().token() == first and cloud.logins == 1  # the stored token is reused
+        for _ in range(2):
+            clock.now += 60
+            tokens = restarted()
+            tokens.renew(tokens.token())  # as if the gateway refused it
+        assert cloud.logins == 3
+        with pytest.raises(EnvoyError) as err:
+            restarted().renew(first)
+        assert err.value.code == "login_throttled" and cloud.logins == 3
+        clock.now += 86400 - 100  # the first login leaves the rolling day
+        restarted().renew(first)
+        assert cloud.logins == 4
+
+
+def test_two_factor_account_asks_for_a_pasted_token():
+    clock = Clock()
+    with serve_cloud([Account(EMAIL, PASSWORD, two_factor=True)], clock=clock) as cloud:
+        with pytest.raises(EnvoyError) as err:
+            source(cloud, clock).token()
+    assert err.value.code == "two_factor" and "paste a token" in err.value.message
