@@ -50,7 +50,7 @@ endif
 
 test-php: php-tools
 	@set -e; for f in $$(git ls-files '*.php'); do php -l $$f >/dev/null || { php -l $$f; exit 1; }; done; echo "php -l: all files OK"
-	@if [ -d tests/php ] && ls tests/php/*Test.php >/dev/null 2>&1; then phpunit --colors=never tests/php; fi
+	@if [ -d tests/php ] && ls tests/php/*Test.php >/dev/null 2>&1; then phpunit --colors=never --do-not-cache-result --bootstrap tests/php/bootstrap.php tests/php; fi
 
 test: lint test-python test-python39 test-php
 

@@ -1,0 +1,786 @@
+<?php
+/* This file is part of the enphase plugin for Jeedom.
+ *
+ * This program is free software: you can redistribute it and/or modify it under the terms of the GNU Affero
+ * General Public License as published by the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ *
+ * This program is distributed in the hope that it will be useful, but WITHOUT ANY WARRANTY; without even the
+ * implied warranty of MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Affero General Public
+ * License for more details.
+ */
+
+require_once __DIR__ . '/../../../../core/php/core.inc.php';
+
+/*
+ * The PHP half stays thin: it keeps the configuration, starts the daemon, creates the equipment and commands
+ * that the daemon describes (the catalog lives in Python) and applies the values it sends. It never talks to
+ * the gateway. The daemon <-> PHP protocol is in docs/protocol.md.
+ */
+class enphase extends eqLogic {
+	/** Secrets of the plugin configuration: the core stores them encrypted. */
+	public static $_encryptConfigKey = array('password', 'token', 'enlighten_password');
+
+	const DEFAULT_SOCKET_PORT = 55066;
+	const DEFAULT_GENERAL_S = 60;
+	const DEFAULT_DEVICES_S = 300;
+	/** Configuration id of the gateway set on the plugin configuration page (one gateway per plugin for now). */
+	const SINGLE_GATEWAY_ID = 'default';
+	/** Authentication methods offered on the configuration page. */
+	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
+	/** Error codes that only the user can fix: they also become a Jeedom message. */
+	const USER_ACTION_CODES = array('auth_failed', 'token_expired', 'two_factor', 'login_throttled');
+	/** A pasted token is announced this many days before it expires. */
+	const TOKEN_WARNING_DAYS = 14;
+	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
+	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime');
+
+	/*     * ********************** Configuration ************************* */
+
+	public static function socketPort() {
+		$port = (int) config::byKey('socketport', __CLASS__, self::DEFAULT_SOCKET_PORT);
+		return ($port >= 1024 && $port <= 65535) ? $port : self::DEFAULT_SOCKET_PORT;
+	}
+
+	private static function cadence($_key, $_default) {
+		$seconds = (int) config::byKey($_key, __CLASS__, $_default);
+		return $seconds >= 10 ? $seconds : $_default;
+	}
+
+	public static function authMethod() {
+		$method = config::byKey('auth_method', __CLASS__, 'envoy');
+		return in_array($method, self::AUTH_METHODS) ? $method : 'envoy';
+	}
+
+	/** Why the daemon cannot run with the current configuration, in words the user can act on; '' when it can. */
+	public static function configurationProblem() {
+		if (trim(config::byKey('host', __CLASS__)) == '') {
+			return __('Renseignez l\'adresse IP ou le nom de la passerelle dans la configuration du plugin', __FILE__);
+		}
+		$method = self::authMethod();
+		if ($method == 'token' && trim(config::byKey('token', __CLASS__)) == '') {
+			return __('Collez le jeton de la passerelle dans la configuration du plugin', __FILE__);
+		}
+		if ($method == 'enlighten') {
+			foreach (array('enlighten_username', 'enlighten_password', 'serial') as $key) {
+				if (trim(config::byKey($key, __CLASS__)) == '') {
+					return __('Renseignez l\'identifiant Enlighten, son mot de passe et le numéro de série de la passerelle', __FILE__);
+				}
+			}
+		}
+		return '';
+	}
+
+	/**
+	 * The gateways the daemon must read, as the protocol's GATEWAY objects (secrets included: this only travels
+	 * over the loopback socket). Each gateway equipment will carry its own address later (several gateways);
+	 * today the plugin configuration page describes one, with the id "default".
+	 */
+	public static function gatewayConfigurations() {
+		$host = trim(config::byKey('host', __CLASS__));
+		if ($host == '') {
+			return array();
+		}
+		$gateway = array(
+			'id' => self::SINGLE_GATEWAY_ID,
+			'host' => $host,
+			'installer' => false,
+			'general_s' => self::cadence('general_s', self::DEFAULT_GENERAL_S),
+			'devices_s' => self::cadence('devices_s', self::DEFAULT_DEVICES_S),
+			'paused' => false,
+		);
+		// Only the credentials of the chosen method: stale ones of another method must not be tried.
+		switch (self::authMethod()) {
+			case 'envoy':
+				$gateway['password'] = (string) config::byKey('password', __CLASS__);
+				break;
+			case 'token':
+				$gateway['token'] = trim(config::byKey('token', __CLASS__));
+				break;
+			case 'enlighten':
+				$gateway['username'] = trim(config::byKey('enlighten_username', __CLASS__));
+				$gateway['enlighten_password'] = (string) config::byKey('enlighten_password', __CLASS__);
+				$gateway['serial'] = trim(config::byKey('serial', __CLASS__));
+				break;
+		}
+		return array($gateway);
+	}
+
+	/** Sends the configuration to a running daemon; throws enphaseDaemonError when it cannot. */
+	public static function sendConfiguration() {
+		self::daemonRequest(array(
+			'action' => 'configure',
+			'gateways' => self::gatewayConfigurations(),
+			'general_s' => self::cadence('general_s', self::DEFAULT_GENERAL_S),
+			'devices_s' => self::cadence('devices_s', self::DEFAULT_DEVICES_S),
+		), 30);
+		log::add(__CLASS__, 'info', __('Configuration envoyée au démon', __FILE__));
+	}
+
+	/**
+	 * Stores the secrets typed on the configuration page. Empty fields keep the stored value (the page never
+	 * receives secrets back); $_clear lists the secrets to forget.
+	 */
+	public static function saveSecrets(array $_secrets, array $_clear = array()) {
+		foreach (self::$_encryptConfigKey as $key) {
+			if (in_array($key, $_clear)) {
+				config::remove($key, __CLASS__);
+			} elseif (isset($_secrets[$key]) && trim($_secrets[$key]) != '') {
+				config::save($key, trim($_secrets[$key]), __CLASS__);
+			}
+		}
+	}
+
+	/** Which secrets are stored, never their values: what the configuration page may show. */
+	public static function secretsState() {
+		$state = array();
+		foreach (self::$_encryptConfigKey as $key) {
+			$state[$key] = (config::byKey($key, __CLASS__) != '');
+		}
+		return $state;
+	}
+
+	/*     * ************************** Daemon **************************** */
+
+	public static function pidFile() {
+		return jeedom::getTmpFolder(__CLASS__) . '/deamon.pid';
+	}
+
+	/** Where the daemon keeps what must survive a restart (fetched tokens, counter offsets). */
+	public static function dataDir() {
+		$dir = __DIR__ . '/../../data';
+		if (!is_dir($dir)) {
+			mkdir($dir, 0770, true);
+		}
+		return realpath($dir);
+	}
+
+	public static function callbackUrl() {
+		return network::getNetworkAccess('internal', 'http:127.0.0.1:port:comp') . '/plugins/enphase/core/php/jeeEnphase.php';
+	}
+
+	/** The daemon knows debug, info, warning and error. */
+	public static function daemonLogLevel() {
+		$level = log::convertLogLevel(log::getLogLevel(__CLASS__));
+		$map = array('debug' => 'debug', 'info' => 'info', 'notice' => 'info', 'warning' => 'warning');
+		return isset($map[$level]) ? $map[$level] : 'error';
+	}
+
+	private static function daemonPid() {
+		$pidFile = self::pidFile();
+		if (!file_exists($pidFile)) {
+			return 0;
+		}
+		$pid = (int) trim(file_get_contents($pidFile));
+		if ($pid > 0 && @posix_getsid($pid) !== false) {
+			return $pid;
+		}
+		@unlink($pidFile);
+		return 0;
+	}
+
+	public static function deamon_info() {
+		$return = array('log' => __CLASS__, 'state' => 'nok', 'launchable' => 'ok', 'launchable_message' => '');
+		if (self::daemonPid() > 0) {
+			$return['state'] = 'ok';
+		}
+		$problem = self::configurationProblem();
+		if ($problem != '') {
+			$return['launchable'] = 'nok';
+			$return['launchable_message'] = $problem;
+		}
+		return $return;
+	}
+
+	public static function deamon_start() {
+		self::deamon_stop();
+		$info = self::deamon_info();
+		if ($info['launchable'] != 'ok') {
+			throw new Exception(__('Veuillez vérifier la configuration', __FILE__) . ' : ' . $info['launchable_message']);
+		}
+		$cmd = system::getCmdPython3(__CLASS__) . escapeshellarg(realpath(__DIR__ . '/../../resources/enphased') . '/enphased.py');
+		$cmd .= ' --loglevel ' . self::daemonLogLevel();
+		$cmd .= ' --socketport ' . self::socketPort();
+		$cmd .= ' --callback ' . escapeshellarg(self::callbackUrl());
+		$cmd .= ' --apikey ' . escapeshellarg(jeedom::getApiKey(__CLASS__));
+		$cmd .= ' --pid ' . escapeshellarg(self::pidFile());
+		$cmd .= ' --datadir ' . escapeshellarg(self::dataDir());
+		// The command line holds the apikey: it is not logged.
+		log::add(__CLASS__, 'info', __('Lancement du démon', __FILE__));
+		exec($cmd . ' >> ' . escapeshellarg(log::getPathToLog('enphase_daemon')) . ' 2>&1 &');
+		$started = false;
+		for ($i = 0; $i < 30 && !$started; $i++) {
+			sleep(1);
+			$started = (self::daemonPid() > 0);
+		}
+		if (!$started) {
+			log::add(__CLASS__, 'error', __('Impossible de lancer le démon, consultez le log enphase_daemon', __FILE__), 'unableStartDeamon');
+			return false;
+		}
+		message::removeAll(__CLASS__, 'unableStartDeamon');
+		// The pid file comes before the socket: give the daemon a few seconds to listen.
+		for ($i = 0; $i < 10; $i++) {
+			try {
+				self::sendConfiguration();
+				return true;
+			} catch (enphaseDaemonError $e) {
+				if ($e->getReason() != 'daemon_not_running') {
+					log::add(__CLASS__, 'error', $e->getMessage());
+					return true;
+				}
+				sleep(1);
+			}
+		}
+		log::add(__CLASS__, 'error', __('Le démon ne répond pas sur son port', __FILE__) . ' ' . self::socketPort());
+		return true;
+	}
+
+	public static function deamon_stop() {
+		$pid = self::daemonPid();
+		if ($pid > 0) {
+			try {
+				// A clean stop lets the daemon save its tokens and counters.
+				self::daemonRequest(array('action' => 'stop'), 5);
+				for ($i = 0; $i < 10 && self::daemonPid() > 0; $i++) {
+					usleep(300000);
+				}
+			} catch (enphaseDaemonError $e) {
+			}
+			if (self::daemonPid() > 0) {
+				system::kill($pid);
+			}
+		}
+		system::kill('enphased.py');
+		@unlink(self::pidFile());
+	}
+
+	/**
+	 * One request to the daemon: a short TCP connection to 127.0.0.1 carrying one JSON line, read one JSON line
+	 * back. Returns the decoded answer; throws enphaseDaemonError when the daemon is not there or says no.
+	 */
+	public static function daemonRequest(array $_message, $_timeout = 10) {
+		$_message['apikey'] = jeedom::getApiKey(__CLASS__);
+		$socket = @stream_socket_client('tcp://127.0.0.1:' . self::socketPort(), $errno, $errstr, 3);
+		if ($socket === false) {
+			throw new enphaseDaemonError('daemon_not_running');
+		}
+		stream_set_timeout($socket, (int) $_timeout);
+		fwrite($socket, json_encode($_message) . "\n");
+		@stream_socket_shutdown($socket, STREAM_SHUT_WR);
+		$line = fgets($socket);
+		$timedOut = stream_get_meta_data($socket)['timed_out'];
+		fclose($socket);
+		if ($timedOut) {
+			throw new enphaseDaemonError('timeout');
+		}
+		$answer = is_string($line) ? json_decode($line, true) : null;
+		if (!is_array($answer)) {
+			throw new enphaseDaemonError('bad_answer');
+		}
+		if (empty($answer['ok'])) {
+			$error = (isset($answer['error']) && is_array($answer['error'])) ? $answer['error'] : array();
+			throw new enphaseDaemonError(isset($error['code']) ? (string) $error['code'] : 'unknown', isset($error['message']) ? (string) $error['message'] : '');
+		}
+		return $answer;
+	}
+
+	/**
+	 * The sentence a user reads for an error code of the daemon or of the gateway (protocol: error.code).
+	 * The daemon's own sentence (English, no secret in it) is added as the detail.
+	 */
+	public static function describeError($_code, $_detail = '') {
+		switch ($_code) {
+			case 'daemon_not_running':
+				$text = __('Le démon Enphase n\'est pas démarré : démarrez-le depuis la page de configuration du plugin', __FILE__);
+				break;
+			case 'timeout':
+				$text = __('Le démon Enphase n\'a pas répondu à temps : consultez le log enphase_daemon', __FILE__);
+				break;
+			case 'bad_answer':
+				$text = __('Le démon Enphase a répondu de façon illisible : redémarrez-le', __FILE__);
+				break;
+			case 'forbidden':
+				$text = __('Le démon Enphase a refusé la demande (clé API) : redémarrez-le', __FILE__);
+				break;
+			case 'unreachable':
+				$text = __('La passerelle ne répond pas : vérifiez son adresse, qu\'elle est allumée et sur le même réseau', __FILE__);
+				break;
+			case 'auth_failed':
+				$text = __('La passerelle refuse les identifiants : vérifiez le mot de passe (par défaut les 6 derniers caractères du numéro de série) ou le jeton', __FILE__);
+				break;
+			case 'token_expired':
+				$text = __('Le jeton a expiré : collez un nouveau jeton ou renseignez vos identifiants Enlighten', __FILE__);
+				break;
+			case 'two_factor':
+				$text = __('Votre compte Enlighten demande une double authentification : collez un jeton obtenu sur le site d\'Enphase', __FILE__);
+				break;
+			case 'login_throttled':
+				$text = __('Enphase refuse pour le moment les connexions de ce compte (trop de tentatives) : patientez avant de réessayer', __FILE__);
+				break;
+			case 'bad_response':
+				$text = __('La passerelle a donné une réponse inattendue', __FILE__);
+				break;
+			case 'refused':
+				$text = __('La passerelle a refusé la commande', __FILE__);
+				break;
+			case 'not_configured':
+				$text = self::configurationProblem();
+				break;
+			default:
+				$text = __('Erreur du démon Enphase', __FILE__) . ($_code != '' ? ' (' . $_code . ')' : '');
+		}
+		return ($_detail != '') ? $text . ' (' . $_detail . ')' : $text;
+	}
+
+	/*     * ********************* Synchronization *********************** */
+
+	/** Names of the equipment kinds as the pages group them. */
+	public static function kindLabel($_kind) {
+		switch ($_kind) {
+			case 'gateway':
+				return __('Passerelles', __FILE__);
+			case 'inverter':
+				return __('Micro-onduleurs', __FILE__);
+			case 'ac_battery':
+				return __('Batteries AC', __FILE__);
+			case 'encharge':
+				return __('Batteries IQ', __FILE__);
+			case 'meter':
+				return __('Compteurs', __FILE__);
+			case 'enpower':
+				return __('Contrôleurs système IQ', __FILE__);
+			case 'qrelay':
+				return __('Relais Q', __FILE__);
+		}
+		return __('Autres équipements', __FILE__);
+	}
+
+	/**
+	 * Asks the daemon to probe every gateway and applies what it found.
+	 * Returns array('ok' => bool, 'message' => sentence for the user, 'kinds' => counts per kind).
+	 */
+	public static function sync() {
+		if (self::configurationProblem() != '') {
+			return array('ok' => false, 'message' => self::configurationProblem(), 'kinds' => array());
+		}
+		try {
+			// Probing reads slow endpoints (some firmware take tens of seconds).
+			$answer = self::daemonRequest(array('action' => 'sync'), 180);
+		} catch (enphaseDaemonError $e) {
+			log::add(__CLASS__, 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
+			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
+		}
+		$report = self::emptyReport();
+		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
+		foreach ($inventories as $inventory) {
+			if (is_array($inventory)) {
+				$report = self::mergeReports($report, self::applyInventory($inventory));
+			}
+		}
+		$message = self::describeReport($report);
+		log::add(__CLASS__, 'info', $message);
+		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
+	}
+
+	private static function emptyReport() {
+		return array('kinds' => array(), 'commands_created' => 0);
+	}
+
+	private static function mergeReports(array $_a, array $_b) {
+		foreach ($_b['kinds'] as $kind => $counts) {
+			foreach ($counts as $what => $n) {
+				$_a['kinds'][$kind][$what] = (isset($_a['kinds'][$kind][$what]) ? $_a['kinds'][$kind][$what] : 0) + $n;
+			}
+		}
+		$_a['commands_created'] += $_b['commands_created'];
+		return $_a;
+	}
+
+	public static function describeReport(array $_report) {
+		if (count($_report['kinds']) == 0) {
+			return __('Synchronisation terminée : le démon n\'a trouvé aucun équipement', __FILE__);
+		}
+		$parts = array();
+		foreach ($_report['kinds'] as $kind => $counts) {
+			$parts[] = sprintf(__('%s : %d trouvé(s), %d créé(s)', __FILE__), self::kindLabel($kind), $counts['found'], $counts['created']);
+		}
+		return __('Synchronisation terminée', __FILE__) . ' : ' . implode(', ', $parts) . '. '
+			. sprintf(__('%d commande(s) créée(s)', __FILE__), $_report['commands_created']);
+	}
+
+	/** The name in the language of this Jeedom, from a {"fr_FR": ..., "en_US": ...} description. */
+	public static function localized($_names, $_fallback = '') {
+		if (is_string($_names) && $_names != '') {
+			return $_names;
+		}
+		if (!is_array($_names) || count($_names) == 0) {
+			return $_fallback;
+		}
+		$language = config::byKey('language', 'core', 'fr_FR');
+		foreach (array($language, 'fr_FR', 'en_US') as $candidate) {
+			if (isset($_names[$candidate]) && $_names[$candidate] != '') {
+				return $_names[$candidate];
+			}
+		}
+		return (string) reset($_names);
+	}
+
+	/**
+	 * Creates or completes the equipment and commands an INVENTORY describes. Never duplicates (equipment are
+	 * found by logicalId, commands by logicalId within their equipment), never renames, moves, hides or deletes
+	 * anything: what the user changed stays; only what is missing is added.
+	 */
+	public static function applyInventory(array $_inventory) {
+		$report = self::emptyReport();
+		$gatewayId = isset($_inventory['gateway']) ? (string) $_inventory['gateway'] : self::SINGLE_GATEWAY_ID;
+		$gatewaySerial = isset($_inventory['serial']) ? (string) $_inventory['serial'] : '';
+		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
+		foreach ($equipments as $equipment) {
+			if (!is_array($equipment) || !isset($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
+				log::add(__CLASS__, 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
+				continue;
+			}
+			try {
+				$created = false;
+				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $created);
+				$kind = $eqLogic->getConfiguration('kind');
+				if (!isset($report['kinds'][$kind])) {
+					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
+				}
+				$report['kinds'][$kind]['found']++;
+				$report['kinds'][$kind]['created'] += $created ? 1 : 0;
+				$commands = (isset($equipment['commands']) && is_array($equipment['commands'])) ? $equipment['commands'] : array();
+				$report['commands_created'] += $eqLogic->applyCommands($commands);
+			} catch (Exception $e) {
+				log::add(__CLASS__, 'error', __('Équipement non créé', __FILE__) . ' ' . $equipment['logicalId'] . ' : ' . $e->getMessage());
+			}
+		}
+		return $report;
+	}
+
+	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, &$_created) {
+		$logicalId = (string) $_equipment['logicalId'];
+		$kind = (isset($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
+		$eqLogic = self::byLogicalId($logicalId, __CLASS__);
+		$_created = !is_object($eqLogic);
+		if ($_created) {
+			$eqLogic = new enphase();
+			$eqLogic->setEqType_name(__CLASS__);
+			$eqLogic->setLogicalId($logicalId);
+			$eqLogic->setName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, $kind . ' ' . $logicalId));
+			$eqLogic->setIsEnable(1);
+			$eqLogic->setIsVisible(1);
+			$eqLogic->setCategory('energy', 1);
+			log::add(__CLASS__, 'info', __('Nouvel équipement', __FILE__) . ' ' . $eqLogic->getName());
+		}
+		$before = json_encode($eqLogic->getConfiguration());
+		$eqLogic->setConfiguration('kind', $kind);
+		$eqLogic->setConfiguration('gateway_id', $_gatewayId);
+		$eqLogic->setConfiguration('gateway_serial', $_gatewaySerial);
+		if (isset($_equipment['configuration']) && is_array($_equipment['configuration'])) {
+			// Facts read from the gateway (firmware, part number...): the daemon knows them better than the page.
+			foreach ($_equipment['configuration'] as $key => $value) {
+				if (!in_array($key, self::RESERVED_CONFIGURATION)) {
+					$eqLogic->setConfiguration($key, $value);
+				}
+			}
+		}
+		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before) {
+			$eqLogic->save();
+		}
+		return $eqLogic;
+	}
+
+	/** A command name free on this equipment (the core's unique index is equipment + name). */
+	private function freeCommandName($_name, $_logicalId) {
+		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
+		for ($i = 2; $i < 100; $i++) {
+			$candidates[] = $_name . ' ' . $i;
+		}
+		foreach ($candidates as $candidate) {
+			if (!is_object(cmd::byEqLogicIdCmdName($this->getId(), $candidate))) {
+				return $candidate;
+			}
+		}
+		return $_name . ' ' . uniqid();
+	}
+
+	/**
+	 * Creates the described commands this equipment lacks; on existing ones, fills only what is still empty.
+	 * Returns the number of commands created.
+	 */
+	public function applyCommands(array $_commands) {
+		$created = 0;
+		// Info commands first: an action names the info command it sets ("value").
+		usort($_commands, function ($a, $b) {
+			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
+		});
+		foreach ($_commands as $description) {
+			if (!is_array($description) || !isset($description['logicalId']) || $description['logicalId'] === '') {
+				continue;
+			}
+			if ($this->applyCommand($description)) {
+				$created++;
+			}
+		}
+		if ($this->getConfiguration('kind') == 'gateway' && !is_object($this->getCmd('action', 'refresh'))) {
+			$this->applyCommand(array('logicalId' => 'refresh', 'name' => array('fr_FR' => 'Rafraîchir', 'en_US' => 'Refresh'),
+				'type' => 'action', 'subType' => 'other', 'order' => 0, 'isVisible' => 1));
+			$created++;
+		}
+		return $created;
+	}
+
+	private function applyCommand(array $_description) {
+		$logicalId = (string) $_description['logicalId'];
+		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
+		$cmd = $this->getCmd(null, $logicalId);
+		$created = !is_object($cmd);
+		if ($created) {
+			$cmd = new enphaseCmd();
+			$cmd->setEqLogic_id($this->getId());
+			$cmd->setEqType('enphase');
+			$cmd->setLogicalId($logicalId);
+			$cmd->setName($this->freeCommandName(self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
+			$cmd->setType($type);
+			$cmd->setSubType(isset($_description['subType']) ? $_description['subType'] : ($type == 'action' ? 'other' : 'string'));
+			$cmd->setIsVisible(isset($_description['isVisible']) ? (int) $_description['isVisible'] : 1);
+			$cmd->setIsHistorized(($type == 'info' && !empty($_description['isHistorized'])) ? 1 : 0);
+			if (isset($_description['order'])) {
+				$cmd->setOrder((int) $_description['order']);
+			}
+			if (isset($_description['template']) && $_description['template'] != '') {
+				$cmd->setTemplate('dashboard', $_description['template']);
+				$cmd->setTemplate('mobile', $_description['template']);
+			}
+		}
+		// On a command that already exists, only what is still empty is filled: the user's choices stay.
+		$changed = $created;
+		$fill = array(
+			'unit' => array('getUnite', 'setUnite'),
+			'genericType' => array('getGeneric_type', 'setGeneric_type'),
+		);
+		foreach ($fill as $key => $accessors) {
+			if (isset($_description[$key]) && $_description[$key] !== '' && ($cmd->{$accessors[0]}() === '' || $cmd->{$accessors[0]}() === null)) {
+				$cmd->{$accessors[1]}($_description[$key]);
+				$changed = true;
+			}
+		}
+		foreach (array('minValue', 'maxValue', 'listValue') as $key) {
+			if (isset($_description[$key]) && $_description[$key] !== '' && $cmd->getConfiguration($key) === '') {
+				$cmd->setConfiguration($key, $_description[$key]);
+				$changed = true;
+			}
+		}
+		if ($type == 'action' && isset($_description['value']) && $_description['value'] !== '' && $cmd->getValue() == '') {
+			$info = $this->getCmd('info', $_description['value']);
+			if (is_object($info)) {
+				$cmd->setValue($info->getId());
+				$changed = true;
+			}
+		}
+		if ($changed) {
+			$cmd->save();
+		}
+		return $created;
+	}
+
+	/*     * ************************ Callback ****************************** */
+
+	/** Applies the events of one callback POST; one bad event does not stop the others. */
+	public static function handleEvents(array $_events) {
+		foreach ($_events as $event) {
+			$type = (is_array($event) && isset($event['type'])) ? (string) $event['type'] : '';
+			try {
+				switch ($type) {
+					case 'inventory':
+						$report = self::applyInventory($event);
+						if ($report['commands_created'] > 0 || count(array_filter(array_column($report['kinds'], 'created'))) > 0) {
+							log::add(__CLASS__, 'info', self::describeReport($report));
+						}
+						break;
+					case 'values':
+						self::applyValues($event);
+						break;
+					case 'status':
+						self::applyStatus($event);
+						break;
+					default:
+						log::add(__CLASS__, 'info', __('Évènement inconnu ignoré :', __FILE__) . ' ' . substr($type, 0, 40));
+				}
+			} catch (Exception $e) {
+				log::add(__CLASS__, 'error', __('Évènement non appliqué', __FILE__) . ' (' . $type . ') : ' . $e->getMessage());
+			}
+		}
+	}
+
+	/** VALUES: {eqLogicalId: {cmdLogicalId: value}}; the core fires an event only when a value changes. */
+	public static function applyValues(array $_event) {
+		$updated = 0;
+		$values = (isset($_event['values']) && is_array($_event['values'])) ? $_event['values'] : array();
+		foreach ($values as $eqLogicalId => $commands) {
+			$eqLogic = self::byLogicalId((string) $eqLogicalId, __CLASS__);
+			if (!is_object($eqLogic)) {
+				log::add(__CLASS__, 'debug', __('Valeurs d\'un équipement inconnu ignorées (synchronisez) :', __FILE__) . ' ' . $eqLogicalId);
+				continue;
+			}
+			if (!is_array($commands)) {
+				continue;
+			}
+			foreach ($commands as $cmdLogicalId => $value) {
+				// The core turns null into 0: an unknown value must leave the last one in place.
+				if ($value === null || is_array($value)) {
+					continue;
+				}
+				if (is_bool($value)) {
+					$value = $value ? 1 : 0;
+				}
+				if ($eqLogic->checkAndUpdateCmd((string) $cmdLogicalId, $value)) {
+					$updated++;
+				}
+			}
+		}
+		return $updated;
+	}
+
+	/** The gateway equipment of a configured gateway, by serial or else by configuration id. */
+	public static function gatewayEquipment($_gatewayId, $_serial = '') {
+		if ($_serial != '') {
+			$eqLogic = self::byLogicalId($_serial, __CLASS__);
+			if (is_object($eqLogic)) {
+				return $eqLogic;
+			}
+		}
+		foreach (self::byType(__CLASS__) as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') == 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
+				return $eqLogic;
+			}
+		}
+		return null;
+	}
+
+	/** STATUS: kept for the pages, shown on the gateway equipment, and a Jeedom message when the user must act. */
+	public static function applyStatus(array $_event) {
+		$gatewayId = isset($_event['gateway']) ? (string) $_event['gateway'] : self::SINGLE_GATEWAY_ID;
+		$status = array('updated' => time());
+		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
+			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
+		}
+		$previous = config::byKey('status::' . $gatewayId, __CLASS__, array());
+		config::save('status::' . $gatewayId, $status, __CLASS__);
+		$eqLogic = self::gatewayEquipment($gatewayId, (string) $status['serial']);
+		if (is_object($eqLogic)) {
+			$eqLogic->setConfiguration('status', $status);
+			if ($status['firmware'] != '') {
+				$eqLogic->setConfiguration('firmware', $status['firmware']);
+			}
+			$eqLogic->save();
+		}
+		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
+		$previousCode = (is_array($previous) && isset($previous['error']['code'])) ? (string) $previous['error']['code'] : '';
+		$detail = (is_array($status['error']) && isset($status['error']['message'])) ? (string) $status['error']['message'] : '';
+		if ($code != $previousCode) {
+			// Logged when it changes, not every cycle.
+			if ($code != '') {
+				log::add(__CLASS__, 'warning', self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . self::describeError($code, $detail));
+			} else {
+				log::add(__CLASS__, 'info', self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . __('la passerelle répond de nouveau', __FILE__));
+			}
+		}
+		if (in_array($code, self::USER_ACTION_CODES)) {
+			message::add(__CLASS__, self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . self::describeError($code, $detail), '', 'status::' . $gatewayId);
+		} else {
+			message::removeAll(__CLASS__, 'status::' . $gatewayId);
+		}
+		self::checkTokenExpiry($gatewayId, $status, $eqLogic);
+	}
+
+	private static function gatewayLabel($_gatewayId, $_eqLogic) {
+		if (is_object($_eqLogic)) {
+			return $_eqLogic->getHumanName();
+		}
+		return __('Passerelle Enphase', __FILE__) . ($_gatewayId != self::SINGLE_GATEWAY_ID ? ' ' . $_gatewayId : '');
+	}
+
+	/** A token the user pasted must be replaced by the user: say so two weeks ahead. */
+	private static function checkTokenExpiry($_gatewayId, array $_status, $_eqLogic) {
+		$expires = (int) $_status['token_expires'];
+		$pasted = ($_gatewayId == self::SINGLE_GATEWAY_ID && self::authMethod() == 'token');
+		if ($pasted && $expires > time() && $expires - time() < self::TOKEN_WARNING_DAYS * 86400) {
+			message::add(__CLASS__, self::gatewayLabel($_gatewayId, $_eqLogic) . ' : '
+				. sprintf(__('le jeton expire le %s : collez un nouveau jeton dans la configuration du plugin', __FILE__), date('d/m/Y', $expires)),
+				'', 'token::' . $_gatewayId);
+		} else {
+			message::removeAll(__CLASS__, 'token::' . $_gatewayId);
+		}
+	}
+
+	/** Time passes without any status event: look at the stored token expiry once a day. */
+	public static function cronDaily() {
+		$status = config::byKey('status::' . self::SINGLE_GATEWAY_ID, __CLASS__, array());
+		if (is_array($status) && isset($status['token_expires'])) {
+			self::checkTokenExpiry(self::SINGLE_GATEWAY_ID, $status, self::gatewayEquipment(self::SINGLE_GATEWAY_ID, isset($status['serial']) ? (string) $status['serial'] : ''));
+		}
+	}
+
+	/*     * ********************** Instance ****************************** */
+
+	/** Each kind has its own picture, unless the user chose one. */
+	public function getImage() {
+		if ($this->getConfiguration('image::sha512') != '') {
+			return parent::getImage();
+		}
+		$kind = $this->getConfiguration('kind');
+		if (preg_match('/^[a-z0-9_]+$/', $kind) && file_exists(__DIR__ . '/../../desktop/img/' . $kind . '.png')) {
+			return 'plugins/enphase/desktop/img/' . $kind . '.png';
+		}
+		return parent::getImage();
+	}
+}
+
+class enphaseCmd extends cmd {
+	/** Action commands go to the daemon, which talks to the gateway; the new state comes back by callback. */
+	public function execute($_options = array()) {
+		if ($this->getType() != 'action') {
+			return;
+		}
+		$eqLogic = $this->getEqLogic();
+		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id', enphase::SINGLE_GATEWAY_ID);
+		try {
+			if ($this->getLogicalId() == 'refresh') {
+				enphase::daemonRequest(array('action' => 'refresh', 'gateway' => $gatewayId), 10);
+				return;
+			}
+			$value = null;
+			$options = is_array($_options) ? $_options : array();
+			foreach (array('slider', 'select', 'message', 'color') as $key) {
+				if ($this->getSubType() == $key && isset($options[$key])) {
+					$value = $options[$key];
+				}
+			}
+			enphase::daemonRequest(array(
+				'action' => 'execute',
+				'gateway' => $gatewayId,
+				'target' => $eqLogic->getLogicalId(),
+				'command' => $this->getLogicalId(),
+				'value' => $value,
+			), 60);
+		} catch (enphaseDaemonError $e) {
+			throw new Exception($this->getHumanName() . ' : ' . $e->getMessage());
+		}
+	}
+}
+
+/** A refusal of the daemon or of the gateway: getReason() is the protocol's error code, the message a sentence. */
+class enphaseDaemonError extends Exception {
+	private $reason;
+
+	public function __construct($_reason, $_detail = '') {
+		$this->reason = $_reason;
+		parent::__construct(enphase::describeError($_reason, $_detail));
+	}
+
+	public function getReason() {
+		return $this->reason;
+	}
+}

@@ -1,0 +1,77 @@
+<?php
+
+use PHPUnit\Framework\TestCase;
+
+/** Every test starts from an empty Jeedom with the plugin configured for one gateway. */
+abstract class EnphaseTestCase extends TestCase {
+	protected function setUp(): void {
+		JeedomDouble::reset();
+		config::save('host', '192.0.2.10', 'enphase');
+		// A port nothing listens on unless the test starts a daemon stand-in.
+		config::save('socketport', self::freePort(), 'enphase');
+	}
+
+	public static function freePort() {
+		$server = stream_socket_server('tcp://127.0.0.1:0');
+		$name = stream_socket_get_name($server, false);
+		fclose($server);
+		return (int) substr($name, strrpos($name, ':') + 1);
+	}
+
+	/** An INVENTORY as docs/protocol.md describes it: a gateway, two microinverters and a meter. */
+	public static function inventory($_extraInverterCommands = array()) {
+		$inverterCommands = array_merge(array(
+			array('logicalId' => 'watts_now', 'name' => array('fr_FR' => 'Puissance', 'en_US' => 'Power'), 'type' => 'info',
+				'subType' => 'numeric', 'unit' => 'W', 'genericType' => 'POWER', 'isHistorized' => 1, 'template' => 'tile',
+				'order' => 1, 'isVisible' => 1),
+			array('logicalId' => 'producing', 'name' => array('fr_FR' => 'En production', 'en_US' => 'Producing'), 'type' => 'info',
+				'subType' => 'binary', 'genericType' => 'GENERIC_INFO', 'isHistorized' => 0, 'order' => 2, 'isVisible' => 1),
+		), $_extraInverterCommands);
+		$inverter = function ($serial) use ($inverterCommands) {
+			return array('logicalId' => $serial, 'kind' => 'inverter',
+				'name' => array('fr_FR' => 'Micro-onduleur ' . $serial, 'en_US' => 'Microinverter ' . $serial),
+				'configuration' => array(), 'commands' => $inverterCommands);
+		};
+		return array(
+			'type' => 'inventory', 'gateway' => 'default', 'serial' => '122302045041',
+			'equipments' => array(
+				array('logicalId' => '122302045041', 'kind' => 'gateway',
+					'name' => array('fr_FR' => 'Passerelle 122302045041', 'en_US' => 'Gateway 122302045041'),
+					'configuration' => array('firmware' => '7.6.175', 'part_number' => '800-00654-r08', 'auth' => 'jwt'),
+					'commands' => array(
+						array('logicalId' => 'production_w', 'name' => array('fr_FR' => 'Production instantanée', 'en_US' => 'Instant production'),
+							'type' => 'info', 'subType' => 'numeric', 'unit' => 'W', 'genericType' => 'PRODUCTION', 'isHistorized' => 1,
+							'template' => 'tile', 'order' => 10, 'isVisible' => 1),
+						array('logicalId' => 'production_today_wh', 'name' => array('fr_FR' => 'Production du jour', 'en_US' => 'Production today'),
+							'type' => 'info', 'subType' => 'numeric', 'unit' => 'Wh', 'genericType' => 'DAILY_PRODUCTION', 'isHistorized' => 1,
+							'order' => 11, 'isVisible' => 1),
+						array('logicalId' => 'grid_state', 'name' => array('fr_FR' => 'Réseau', 'en_US' => 'Grid'),
+							'type' => 'info', 'subType' => 'binary', 'order' => 20, 'isVisible' => 1),
+						array('logicalId' => 'grid_on', 'name' => array('fr_FR' => 'Réseau marche', 'en_US' => 'Grid on'),
+							'type' => 'action', 'subType' => 'other', 'value' => 'grid_state', 'order' => 21, 'isVisible' => 1),
+						array('logicalId' => 'reserve_set', 'name' => array('fr_FR' => 'Réserve', 'en_US' => 'Reserve'),
+							'type' => 'action', 'subType' => 'slider', 'minValue' => 0, 'maxValue' => 100, 'order' => 22, 'isVisible' => 1),
+					)),
+				$inverter('482301000001'),
+				$inverter('482301000002'),
+				array('logicalId' => '122302045041_meter_production', 'kind' => 'meter',
+					'name' => array('fr_FR' => 'Compteur production', 'en_US' => 'Production meter'),
+					'commands' => array(
+						array('logicalId' => 'active_power_w', 'name' => array('fr_FR' => 'Puissance active', 'en_US' => 'Active power'),
+							'type' => 'info', 'subType' => 'numeric', 'unit' => 'W', 'genericType' => 'POWER', 'isHistorized' => 1, 'order' => 1),
+					)),
+			),
+		);
+	}
+
+	protected static function equipment($_logicalId) {
+		$eqLogic = enphase::byLogicalId($_logicalId, 'enphase');
+		return is_object($eqLogic) ? $eqLogic : null;
+	}
+
+	protected static function command($_eqLogicalId, $_cmdLogicalId) {
+		$eqLogic = self::equipment($_eqLogicalId);
+		$cmd = is_object($eqLogic) ? $eqLogic->getCmd(null, $_cmdLogicalId) : null;
+		return is_object($cmd) ? $cmd : null;
+	}
+}

@@ -1,0 +1,188 @@
+<?php
+
+/** Synchronize: equipment and commands are created as the daemon describes them, once, and the user's changes stay. */
+class InventoryTest extends EnphaseTestCase {
+	public function testInventoryCreatesEachEquipmentWithItsKindAndGateway() {
+		$report = enphase::applyInventory(self::inventory());
+
+		$this->assertCount(4, enphase::byType('enphase'));
+		$gateway = self::equipment('122302045041');
+		$this->assertSame('Passerelle 122302045041', $gateway->getName());
+		$this->assertSame('gateway', $gateway->getConfiguration('kind'));
+		$this->assertSame('default', $gateway->getConfiguration('gateway_id'));
+		$this->assertSame('7.6.175', $gateway->getConfiguration('firmware'));
+		$this->assertEquals(1, $gateway->getIsEnable());
+		$this->assertEquals(1, $gateway->getIsVisible());
+		$this->assertEquals(1, $gateway->getCategory('energy'));
+		$this->assertSame('122302045041', self::equipment('482301000001')->getConfiguration('gateway_serial'));
+		$this->assertSame(array('found' => 1, 'created' => 1), $report['kinds']['gateway']);
+		$this->assertSame(array('found' => 2, 'created' => 2), $report['kinds']['inverter']);
+		$this->assertSame(array('found' => 1, 'created' => 1), $report['kinds']['meter']);
+	}
+
+	public function testCommandsAreCreatedExactlyAsDescribed() {
+		enphase::applyInventory(self::inventory());
+
+		$power = self::command('122302045041', 'production_w');
+		$this->assertInstanceOf(enphaseCmd::class, $power);
+		$this->assertSame('Production instantanée', $power->getName());
+		$this->assertSame('info', $power->getType());
+		$this->assertSame('numeric', $power->getSubType());
+		$this->assertSame('W', $power->getUnite());
+		$this->assertSame('PRODUCTION', $power->getGeneric_type());
+		$this->assertEquals(1, $power->getIsHistorized());
+		$this->assertSame('core::tile', $power->getTemplate('dashboard'));
+		$this->assertSame('core::tile', $power->getTemplate('mobile'));
+		$this->assertEquals(10, $power->getOrder());
+
+		$slider = self::command('122302045041', 'reserve_set');
+		$this->assertSame('action', $slider->getType());
+		$this->assertSame('slider', $slider->getSubType());
+		$this->assertEquals(0, $slider->getConfiguration('minValue'));
+		$this->assertEquals(100, $slider->getConfiguration('maxValue'));
+		$this->assertEquals(0, $slider->getIsHistorized());
+
+		$gridOn = self::command('122302045041', 'grid_on');
+		$this->assertEquals(self::command('122302045041', 'grid_state')->getId(), $gridOn->getValue(), 'the action shows the info it sets');
+	}
+
+	public function testTheGatewayGetsARefreshActionWhenTheDaemonDoesNotDescribeOne() {
+		enphase::applyInventory(self::inventory());
+
+		$refresh = self::command('122302045041', 'refresh');
+		$this->assertSame('action', $refresh->getType());
+		$this->assertSame('other', $refresh->getSubType());
+		$this->assertSame('Rafraîchir', $refresh->getName());
+		$this->assertNull(self::command('482301000001', 'refresh'), 'only the gateway has it');
+	}
+
+	public function testInventoryAppliedTwiceCreatesNothingTwice() {
+		enphase::applyInventory(self::inventory());
+		$equipments = count(JeedomDouble::$db['eqLogic']);
+		$commands = count(JeedomDouble::$db['cmd']);
+
+		$report = enphase::applyInventory(self::inventory());
+
+		$this->assertSame($equipments, count(JeedomDouble::$db['eqLogic']));
+		$this->assertSame($commands, count(JeedomDouble::$db['cmd']));
+		$this->assertSame(0, $report['commands_created']);
+		foreach ($report['kinds'] as $counts) {
+			$this->assertSame(0, $counts['created']);
+		}
+		$this->assertSame(2, $report['kinds']['inverter']['found']);
+	}
+
+	public function testARenamedEquipmentKeepsItsNameAndEverythingTheUserSet() {
+		enphase::applyInventory(self::inventory());
+		$inverter = self::equipment('482301000001');
+		$inverter->setName('Toit sud 1');
+		$inverter->setObject_id(7);
+		$inverter->setIsVisible(0);
+		$inverter->setIsEnable(0);
+		$inverter->setCategory('energy', 0);
+		$inverter->setCategory('light', 1);
+		$inverter->save();
+		$power = self::command('482301000001', 'watts_now');
+		$power->setName('Watts toit');
+		$power->setIsHistorized(0);
+		$power->setIsVisible(0);
+		$power->setUnite('kW');
+		$power->setTemplate('dashboard', 'core::line');
+		$power->setGeneric_type('CONSUMPTION');
+		$power->setOrder(42);
+		$power->save();
+
+		enphase::applyInventory(self::inventory());
+
+		$inverter = self::equipment('482301000001');
+		$this->assertSame('Toit sud 1', $inverter->getName());
+		$this->assertEquals(7, $inverter->getObject_id());
+		$this->assertEquals(0, $inverter->getIsVisible());
+		$this->assertEquals(0, $inverter->getIsEnable());
+		$this->assertEquals(1, $inverter->getCategory('light'));
+		$this->assertEquals(0, $inverter->getCategory('energy'));
+		$power = self::command('482301000001', 'watts_now');
+		$this->assertSame('Watts toit', $power->getName());
+		$this->assertEquals(0, $power->getIsHistorized());
+		$this->assertEquals(0, $power->getIsVisible());
+		$this->assertSame('kW', $power->getUnite());
+		$this->assertSame('core::line', $power->getTemplate('dashboard'));
+		$this->assertSame('CONSUMPTION', $power->getGeneric_type());
+		$this->assertEquals(42, $power->getOrder());
+	}
+
+	public function testNothingIsDeletedAndHistoryStays() {
+		enphase::applyInventory(self::inventory());
+		$power = self::command('482301000001', 'watts_now');
+		enphase::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 250))));
+
+		// The daemon no longer describes the meter nor the inverter's "producing" command.
+		$inventory = self::inventory();
+		array_pop($inventory['equipments']);
+		$inventory['equipments'][1]['commands'] = array($inventory['equipments'][1]['commands'][0]);
+		enphase::applyInventory($inventory);
+
+		$this->assertNotNull(self::equipment('122302045041_meter_production'));
+		$this->assertNotNull(self::command('482301000001', 'producing'));
+		$same = self::command('482301000001', 'watts_now');
+		$this->assertSame($power->getId(), $same->getId());
+		$this->assertEquals(array(250.0), $same->historyValues());
+	}
+
+	public function testANewCommandOfTheCatalogIsAddedToExistingEquipment() {
+		enphase::applyInventory(self::inventory());
+		$voltage = array('logicalId' => 'ac_voltage_v', 'name' => array('fr_FR' => 'Tension AC', 'en_US' => 'AC voltage'),
+			'type' => 'info', 'subType' => 'numeric', 'unit' => 'V', 'genericType' => 'VOLTAGE', 'isHistorized' => 0, 'order' => 3);
+
+		$report = enphase::applyInventory(self::inventory(array($voltage)));
+
+		$this->assertSame(2, $report['commands_created']);
+		$this->assertSame('V', self::command('482301000002', 'ac_voltage_v')->getUnite());
+	}
+
+	public function testANameTakenByTheUserIsNotTakenTwice() {
+		enphase::applyInventory(self::inventory());
+		$producing = self::command('482301000001', 'producing');
+		$producing->setName('Tension AC');
+		$producing->save();
+		$voltage = array('logicalId' => 'ac_voltage_v', 'name' => array('fr_FR' => 'Tension AC'), 'type' => 'info', 'subType' => 'numeric');
+
+		enphase::applyInventory(self::inventory(array($voltage)));
+
+		$this->assertSame('Tension AC', self::command('482301000001', 'producing')->getName());
+		$this->assertSame('Tension AC (ac_voltage_v)', self::command('482301000001', 'ac_voltage_v')->getName());
+	}
+
+	public function testAnEnglishJeedomGetsEnglishNames() {
+		JeedomDouble::$language = 'en_US';
+
+		enphase::applyInventory(self::inventory());
+
+		$this->assertSame('Gateway 122302045041', self::equipment('122302045041')->getName());
+		$this->assertSame('Instant production', self::command('122302045041', 'production_w')->getName());
+		$this->assertSame('Refresh', self::command('122302045041', 'refresh')->getName());
+	}
+
+	public function testAnEquipmentWithoutIdentifierIsIgnoredAndTheRestApplied() {
+		$inventory = self::inventory();
+		array_unshift($inventory['equipments'], array('kind' => 'inverter', 'name' => array('fr_FR' => 'Sans numéro')));
+
+		enphase::applyInventory($inventory);
+
+		$this->assertCount(4, enphase::byType('enphase'));
+		$this->assertNotEmpty(array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
+			return $line[1] == 'warning';
+		}));
+	}
+
+	public function testTheReportTellsCountsPerKindInPlainWords() {
+		$report = enphase::applyInventory(self::inventory());
+
+		$text = enphase::describeReport($report);
+
+		$this->assertStringContainsString('Passerelles : 1 trouvé(s), 1 créé(s)', $text);
+		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $text);
+		$this->assertStringContainsString('Compteurs : 1 trouvé(s), 1 créé(s)', $text);
+		$this->assertStringContainsString('11 commande(s) créée(s)', $text);
+	}
+}
