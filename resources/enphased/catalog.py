@@ -272,23 +272,31 @@ def read_command(command: Command, reading) -> Any:
     return None if value is None else _json_value(value)
 
 
+def equipment_values(eq: Equipment) -> Dict[str, Any]:
+    """{command logicalId: value} of one equipment, for the commands its reading has."""
+    out = {}
+    for command in eq.kind.commands:
+        value = read_command(command, eq.reading)
+        if value is not None:
+            out[command.logical_id] = value
+    return out
+
+
 def values(r: Readings) -> Dict[str, Dict[str, Any]]:
     """{equipment logicalId: {command logicalId: value}} for everything this reading has."""
     out = {}
     for eq in equipments(r):
-        found = {c.logical_id: v for c in eq.kind.commands for v in (read_command(c, eq.reading),)
-                 if v is not None}
+        found = equipment_values(eq)
         if found:
             out[eq.logical_id] = found
     return out
 
 
-def present_commands(eq: Equipment) -> List[str]:
-    """Commands worth creating for this equipment: info commands this reading has a value for, and
-    action commands whose info command is there (or that set none)."""
-    infos = {c.logical_id for c in eq.kind.commands if c.type == "info" and read_command(c, eq.reading) is not None}
-    return [c.logical_id for c in eq.kind.commands
-            if c.logical_id in infos or (c.type == "action" and (not c.value or c.value in infos))]
+def present_commands(kind: Kind, info_ids) -> List[str]:
+    """Commands worth creating: the info commands that have a value (`info_ids`), and the action commands
+    whose info command is there (or that set none)."""
+    return [c.logical_id for c in kind.commands
+            if c.logical_id in info_ids or (c.type == "action" and (not c.value or c.value in info_ids))]
 
 
 def describe_command(command: Command, order: int) -> Dict[str, Any]:
@@ -305,11 +313,11 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
     return out
 
 
-def describe_equipment(eq: Equipment, command_ids, configuration=None) -> Dict[str, Any]:
+def describe_equipment(kind: Kind, logical_id: str, fr: str, en: str, command_ids,
+                       configuration=None) -> Dict[str, Any]:
     """One equipment of an inventory, with those of its kind's commands named in `command_ids`."""
-    commands = [describe_command(c, order) for order, c in enumerate(eq.kind.commands)
-                if c.logical_id in command_ids]
-    return {"logicalId": eq.logical_id, "kind": eq.kind.kind, "name": {"fr_FR": eq.fr, "en_US": eq.en},
+    commands = [describe_command(c, order) for order, c in enumerate(kind.commands) if c.logical_id in command_ids]
+    return {"logicalId": logical_id, "kind": kind.kind, "name": {"fr_FR": fr, "en_US": en},
             "configuration": configuration or {}, "commands": commands}
 
 

@@ -1,5 +1,6 @@
 """The catalog: every command of the seed's list is there, read from readings, described as the protocol says."""
-from catalog import (KINDS, describe_equipment, equipments, find_command, present_commands, values)
+from catalog import (KINDS, describe_equipment, equipment_values, equipments, find_command, present_commands,
+                     values)
 from envoy.readings import (AcBattery, AcBatteryTotal, BatteryAggregate, Encharge, Energy, GatewayInfo,
                             Inverter, Meter, MeterReading, Readings)
 
@@ -109,7 +110,9 @@ def test_battery_state_from_iq_batteries_when_there_is_no_ac_battery():
 
 def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
     gateway = equipments(site())[0]
-    described = describe_equipment(gateway, present_commands(gateway), {"firmware": "7.6.175"})
+    described = describe_equipment(gateway.kind, gateway.logical_id, gateway.fr, gateway.en,
+                                   present_commands(gateway.kind, equipment_values(gateway)),
+                                   {"firmware": "7.6.175"})
     assert described["kind"] == "gateway" and described["logicalId"] == SERIAL
     assert described["name"] == {"fr_FR": f"Passerelle {SERIAL}", "en_US": f"Gateway {SERIAL}"}
     production = next(c for c in described["commands"] if c["logicalId"] == "production_w")
@@ -120,7 +123,8 @@ def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
     orders = [c["order"] for c in described["commands"]]
     assert orders == sorted(orders)
     bare = Readings(gateway=GatewayInfo(serial=SERIAL), production=Energy(watts_now=1.0))
-    assert present_commands(equipments(bare)[0]) == ["production_w"]
+    bare_gateway = equipments(bare)[0]
+    assert present_commands(bare_gateway.kind, equipment_values(bare_gateway)) == ["production_w"]
 
 
 def test_find_command():

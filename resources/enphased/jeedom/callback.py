@@ -62,6 +62,8 @@ class Callback:
         separator = "&" if "?" in url else "?"
         self._url = f"{url}{separator}{urllib.parse.urlencode({'apikey': apikey})}"
         self._timeout_s = timeout_s
+        # Jeedom is on this box: never through a proxy that the environment may name.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self._pending = _Pending()
         self._lock = threading.Lock()  # guards _pending
         self._sending = threading.Lock()  # keeps POSTs in order
@@ -89,7 +91,7 @@ class Callback:
         with self._lock:
             return self._pending.events()
 
-    def flush(self) -> bool:
+    def flush(self, timeout_s: Optional[float] = None) -> bool:
         """POST everything pending as one body. True when delivered (or nothing to send)."""
         with self._sending:
             with self._lock:
@@ -97,7 +99,7 @@ class Callback:
             events = sending.events()
             if not events:
                 return True
-            error = self._post({"events": events})
+            error = self._post({"events": events}, timeout_s or self._timeout_s)
             if error is None:
                 if self._down_since_logged:
                     log.info("Jeedom answers again: waiting events delivered")
@@ -111,13 +113,13 @@ class Callback:
                 log.warning("Jeedom does not take events (%s): keeping the latest values until it does", error)
             return False
 
-    def _post(self, body: Dict[str, Any]) -> Optional[str]:
+    def _post(self, body: Dict[str, Any], timeout_s: float) -> Optional[str]:
         """None when Jeedom took it, else why not in a few words (never the URL: it holds the apikey)."""
         data = json.dumps(body, separators=(",", ":")).encode("utf-8")
         request = urllib.request.Request(self._url, data=data, method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
+            with self._opener.open(request, timeout=timeout_s) as response:
                 response.read()
         except urllib.error.HTTPError as e:
             return f"HTTP {e.code}"

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""The Enphase daemon that Jeedom starts (see docs/protocol.md):
+
+    enphased.py --loglevel info --socketport 55066 --callback URL --apikey KEY --pid FILE --datadir DIR
+
+It writes its pid file, listens for PHP on 127.0.0.1:socketport, polls the gateways PHP configures and
+POSTs what changed to the callback. SIGTERM (or the `stop` action) ends it cleanly: workers stop, waiting
+events get one last chance to reach Jeedom, the pid file goes; --datadir (tokens, inventory) stays.
+Secrets (passwords, tokens) only ever come over the socket.
+
+`enphased.py probe --host H ...` probes a gateway from the shell instead (see envoy/probe_cli.py).
+"""
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+# Jeedom's level names (monolog, as log::convertLogLevel gives them) -> Python's levels.
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO, "warning": logging.WARNING,
+          "error": logging.ERROR, "critical": logging.CRITICAL, "alert": logging.CRITICAL,
+          "emergency": logging.CRITICAL, "none": logging.CRITICAL + 10}
+
+log = logging.getLogger("enphased")
+
+
+def setup_logging(level_name: str) -> None:
+    # Jeedom's own line format, so the daemon's lines read like the plugin's in the log page.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(levelname)s] : %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(LEVELS.get(str(level_name).lower(), logging.INFO))
+    # Libraries speak at our level only when debugging (urllib3 logs every request at debug).
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="enphased.py", description="Enphase gateway daemon for Jeedom")
+    parser.add_argument("--loglevel", default="info")
+    parser.add_argument("--socketport", type=int, required=True)
+    parser.add_argument("--callback", required=True)
+    parser.add_argument("--apikey", required=True)
+    parser.add_argument("--pid", required=True)
+    parser.add_argument("--datadir", default=None, help="what must survive a restart (tokens, inventory)")
+    return parser.parse_args(argv)
+
+
+def write_pid(path: str) -> None:
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(f"{os.getpid()}\n")
+
+
+def run(args) -> int:
+    from gateways import Daemon
+    from jeedom.callback import Callback
+    from jeedom.socket_server import SocketServer
+
+    setup_logging(args.loglevel)
+    if args.datadir:
+        os.makedirs(args.datadir, mode=0o700, exist_ok=True)
+    daemon = Daemon(Callback(args.callback, args.apikey), datadir=args.datadir)
+    try:
+        server = SocketServer(args.socketport, args.apikey, daemon.handle)
+    except OSError as e:
+        log.error("Cannot listen on 127.0.0.1:%d (%s): is another daemon running?", args.socketport, e.strerror)
+        return 1
+    write_pid(args.pid)
+    stop_requested = threading.Event()
+
+    def on_signal(signum, frame):
+        log.info("Signal %s received: stopping", signal.Signals(signum).name)
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    log.info("Daemon started (pid %d)", os.getpid())
+    # The main thread only waits, so signals are handled at once; work happens in the other threads.
+    while not (stop_requested.is_set() or daemon.stopped.is_set()):
+        stop_requested.wait(1.0)
+    server.stop()
+    daemon.stop()
+    try:
+        os.remove(args.pid)
+    except OSError:
+        pass
+    log.info("Daemon stopped")
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "probe":
+        from envoy import probe_cli
+        return probe_cli.main(argv[1:])
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""The daemon's core: the configured gateways (one poller each) and the socket actions.
+
+`Daemon.handle(message)` is what the socket listener calls for every accepted message; it never talks to
+a gateway itself but hands the work to that gateway's worker and waits for it, so one slow gateway never
+holds the socket or the other gateways. Tests and the benchmark run this core in-process; Jeedom runs it
+through `enphased.py`.
+"""
+import hashlib
+import logging
+import os
+import re
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+from envoy.errors import EnvoyError
+from poller import GatewayPoller
+
+SYNC_WAIT_S = 240  # probing a slow firmware (tens of seconds per endpoint) plus a first full read
+EXECUTE_WAIT_S = 120
+DEFAULT_GENERAL_S = 60
+DEFAULT_DEVICES_S = 300
+MIN_CADENCE_S = 10  # the gateway's CPU is weak: nothing faster than this, whatever the configuration says
+SECRET_FIELDS = ("password", "enlighten_password", "token")
+
+log = logging.getLogger("enphased")
+
+
+class GatewayConfig(NamedTuple):
+    id: str
+    host: str
+    general_s: int
+    devices_s: int
+    paused: bool
+    credentials: Tuple[Tuple[str, Any], ...]  # what the Envoy client needs, secrets included
+
+    def __repr__(self) -> str:  # never a secret in a log line
+        return f"GatewayConfig(id={self.id!r}, host={self.host!r})"
+
+
+def _seconds(value, default: int) -> int:
+    try:
+        return max(MIN_CADENCE_S, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def parse_gateways(message: Dict[str, Any]) -> List[GatewayConfig]:
+    """The GATEWAY objects of a configure message; unknown or empty fields are ignored."""
+    general = _seconds(message.get("general_s"), DEFAULT_GENERAL_S)
+    devices = _seconds(message.get("devices_s"), DEFAULT_DEVICES_S)
+    out = []
+    for raw in message.get("gateways") or []:
+        if not isinstance(raw, dict) or not str(raw.get("host") or "").strip():
+            continue
+        gid = str(raw.get("id") or "default")
+        credentials = tuple(sorted(
+            (key, raw[key]) for key in ("username", "enlighten_password", "serial", "token", "password")
+            if isinstance(raw.get(key), str) and raw[key].strip()
+        )) + (("installer", bool(raw.get("installer"))),)
+        out.append(GatewayConfig(gid, str(raw["host"]).strip(), _seconds(raw.get("general_s"), general),
+                                 _seconds(raw.get("devices_s"), devices), bool(raw.get("paused")), credentials))
+    return out
+
+
+def _file_id(gateway_id: str) -> str:
+    """A gateway id fit for a file name."""
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway_id):
+        return gateway_id
+    return hashlib.sha256(gateway_id.encode("utf-8")).hexdigest()[:16]
+
+
+def make_envoy(config: GatewayConfig, datadir: Optional[str]):
+    """The Envoy client of a configured gateway, its fetched tokens kept under datadir (0600)."""
+    from envoy.auth import FileTokenStore
+    from envoy.client import Credentials, Envoy
+
+    store = FileTokenStore(os.path.join(datadir, f"token-{_file_id(config.id)}.json")) if datadir else None
+    host = config.host
+    if host == "demo":
+        host, token = start_demo_gateway()
+        return Envoy(host, Credentials(token=token), store=None)
+    return Envoy(host, Credentials(**dict(config.credentials)), store=store)
+
+
+def start_demo_gateway() -> Tuple[str, str]:
+    """Put the built-in synthetic gateway on a loopback port for the life of the daemon: its URL and a
+    token it accepts."""
+    import time
+
+    import jwt
+
+    from simulator.server import GatewaySimulator, GatewayAuth, identity
+    from simulator.synthetic import SyntheticGateway
+
+    gateway = SyntheticGateway()
+    serial, major = identity(gateway.info_xml())
+    simulator = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major, lax=True))
+    simulator.start()
+    claims = {"exp": int(time.time()) + 10 * 365 * 86400, "enphaseUser": "owner", "serial": serial}
+    return simulator.url, jwt.encode(claims, "demo", algorithm="HS256")
+
+
+def _error(code: str, message: str) -> Dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+class Daemon:
+    def __init__(self, callback, datadir: Optional[str] = None,
+                 envoy_factory: Callable[[GatewayConfig, Optional[str]], Any] = make_envoy):
+        self.callback = callback
+        self.datadir = datadir
+        self.envoy_factory = envoy_factory
+        self.pollers: Dict[str, GatewayPoller] = {}
+        self._configs: Dict[str, GatewayConfig] = {}
+        self._lock = threading.Lock()  # guards pollers/configs against two configure messages at once
+        self.stopped = threading.Event()
+        self._stopping = False
+
+    # --- socket actions ---
+
+    def handle(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        action = message.get("action")
+        log.debug("Socket action %s", action)
+        if action == "configure":
+            return self.configure(message)
+        if action == "stop":
+            threading.Thread(target=self.stop, name="stop", daemon=True).start()
+            return {"ok": True}
+        if action in ("sync", "refresh", "execute", "pause", "resume"):
+            pollers = self._targets(message.get("gateway"))
+            if pollers is None:
+                return _error("unknown_gateway", f"No configured gateway {message.get('gateway')!r}.")
+            return getattr(self, "_" + action)(pollers, message)
+        return _error("bad_request", f"Unknown action {str(action)[:40]!r}.")
+
+    def _targets(self, gateway) -> Optional[List[GatewayPoller]]:
+        with self._lock:
+            if gateway is None or gateway == "":
+                return list(self.pollers.values())
+            poller = self.pollers.get(str(gateway))
+            if poller is None:  # PHP may name a gateway by its serial once it knows it
+                poller = next((p for p in self.pollers.values()
+                               if getattr(getattr(p.envoy, "info", None), "serial", None) == str(gateway)), None)
+            return None if poller is None else [poller]
+
+    def configure(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        configs = {c.id: c for c in parse_gateways(message)}
+        with self._lock:
+            for gid in list(self.pollers):
+                if configs.get(gid) != self._configs.get(gid):
+                    log.info("Gateway %s: %s", gid, "reconfigured" if gid in configs else "removed")
+                    self.pollers.pop(gid).stop(wait_s=0)
+                    del self._configs[gid]
+            for gid, config in configs.items():
+                if gid not in self.pollers:
+                    self.pollers[gid] = self._start(config)
+                    self._configs[gid] = config
+        return {"ok": True, "gateways": sorted(configs)}
+
+    def _start(self, config: GatewayConfig) -> GatewayPoller:
+        log.info("Gateway %s: polling %s every %d s (devices every %d s)%s", config.id, config.host,
+                 config.general_s, config.devices_s, ", paused" if config.paused else "")
+        memory = os.path.join(self.datadir, f"inventory-{_file_id(config.id)}.json") if self.datadir else None
+        # The Envoy client is made lazily in the worker: building it may start the demo gateway.
+        poller = GatewayPoller(config.id, None, self.callback, general_s=config.general_s,
+                               devices_s=config.devices_s, memory_path=memory, paused=config.paused)
+        poller.envoy = _LazyEnvoy(lambda: self.envoy_factory(config, self.datadir))
+        return poller.start()
+
+    def _wait(self, futures, wait_s: float) -> Dict[str, Any]:
+        results = []
+        for poller, future in futures:
+            try:
+                results.append(future.result(timeout=wait_s))
+            except FutureTimeout:
+                return _error("timeout", f"Gateway {poller.id} did not finish in {wait_s} s; it goes on in the "
+                                         "background and its results will follow.")
+            except EnvoyError as e:
+                return _error(e.code, e.message)
+        return {"ok": True, "results": results}
+
+    def _sync(self, pollers, message) -> Dict[str, Any]:
+        answer = self._wait([(p, p.submit(p.sync)) for p in pollers], SYNC_WAIT_S)
+        if answer["ok"]:
+            answer = {"ok": True, "inventory": answer["results"]}
+        return answer
+
+    def _refresh(self, pollers, message) -> Dict[str, Any]:
+        for poller in pollers:
+            poller.submit(poller.refresh)
+        return {"ok": True}
+
+    def _execute(self, pollers, message) -> Dict[str, Any]:
+        if len(pollers) != 1:
+            return _error("bad_request", "execute needs one gateway.")
+        poller = pollers[0]
+        target, command = str(message.get("target") or ""), str(message.get("command") or "")
+        answer = self._wait([(poller, poller.submit(lambda: poller.execute(target, command,
+                                                                           message.get("value"))))],
+                            EXECUTE_WAIT_S)
+        return answer if not answer["ok"] else {"ok": True}
+
+    def _pause(self, pollers, message) -> Dict[str, Any]:
+        for poller in pollers:
+            poller.paused = True
+        return {"ok": True}
+
+    def _resume(self, pollers, message) -> Dict[str, Any]:
+        for poller in pollers:
+            poller.paused = False
+        return {"ok": True}
+
+    # --- life ---
+
+    def stop(self) -> None:
+        """Stop every worker and deliver what waits for Jeedom, once, briefly."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            pollers, self.pollers = list(self.pollers.values()), {}
+        for poller in pollers:
+            poller.stop(wait_s=0)
+        for poller in pollers:
+            poller.stop(wait_s=2)
+        self.callback.flush(timeout_s=3)
+        self.stopped.set()
+
+
+class _LazyEnvoy:
+    """Builds the Envoy client on first use, in the worker thread, and stands for it afterwards."""
+
+    def __init__(self, build: Callable[[], Any]):
+        self._build = build
+        self._envoy = None
+
+    def _get(self):
+        if self._envoy is None:
+            self._envoy = self._build()
+        return self._envoy
+
+    def __getattr__(self, name):
+        if name in ("info", "auth_mode", "token_expires") and self._envoy is None:
+            return None  # status before the first connection
+        if name == "close" and self._envoy is None:
+            return lambda: None
+        return getattr(self._get(), name)

@@ -1,0 +1,312 @@
+"""One gateway's worker: its cadences, what changed since Jeedom was last told, and its status.
+
+Everything that talks to the gateway runs in this worker's own thread, one thing at a time (the gateway
+has a weak CPU and wants one request at a time): the cadences, and the jobs that the socket hands over
+(sync, refresh, execute). A slow or silent gateway therefore delays only its own next cycle. Cadences are
+`schedule` jobs that only mark a cadence due; the worker then reads every due cadence in one cycle and
+publishes once, so a cycle never overlaps another and each cycle makes one POST.
+"""
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Callable, Dict, List, Optional
+
+import schedule
+
+import catalog
+from envoy.errors import EnvoyError
+
+CADENCES = ("general", "devices")  # read in this order when both are due
+STATUS_REFRESH_S = 600  # a status whose only change is last_success is re-sent at most this often
+MAX_BACKOFF_TICKS = 5  # a silent gateway is retried at least every 5 general ticks
+
+log = logging.getLogger("enphased.poller")
+
+
+class GatewayPoller:
+    def __init__(self, gateway_id: str, envoy, callback, *, general_s: int = 60, devices_s: int = 300,
+                 memory_path: Optional[str] = None, clock: Callable[[], float] = time.time,
+                 paused: bool = False):
+        self.id = gateway_id
+        self.envoy = envoy
+        self.callback = callback
+        self.clock = clock
+        self.paused = paused
+        self.memory_path = memory_path
+        self.scheduler = schedule.Scheduler()
+        self.scheduler.every(general_s).seconds.do(self._mark_due, "general")
+        self.scheduler.every(devices_s).seconds.do(self._mark_due, "devices")
+        self._due = set(CADENCES)  # the first cycle reads everything...
+        self._send_all = True  # ...and sends every value
+        self._jobs: "queue.Queue[Optional[Callable[[], None]]]" = queue.Queue()
+        self._stopping = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
+        self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
+        self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
+        self._status_key = None
+        self._status_sent_at = 0.0
+        self._last_success: Optional[int] = None
+        self._error: Optional[EnvoyError] = None
+        self._failures = 0
+        self._skip_ticks = 0
+        self.cycles = 0  # for tests and the benchmark
+
+    # --- thread ---
+
+    def start(self) -> "GatewayPoller":
+        self._thread = threading.Thread(target=self._run, name=f"gateway-{self.id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, wait_s: float = 5) -> None:
+        """Ask the worker to end after what it is doing; a request to a silent gateway cannot be cut short,
+        so this waits only `wait_s` (the thread is a daemon thread and ends with the process)."""
+        self._stopping.set()
+        self._jobs.put(None)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(wait_s)
+        close = getattr(self.envoy, "close", None)
+        if close is not None and (self._thread is None or not self._thread.is_alive()):
+            close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            idle = self.scheduler.idle_seconds
+            self.step(block_s=max(0.0, min(idle if idle is not None else 60.0, 60.0)))
+
+    def step(self, block_s: float = 0.0) -> None:
+        """Run queued jobs (waiting up to block_s for one), then the due cadences. Tests call it directly."""
+        try:
+            job = self._jobs.get(timeout=block_s) if block_s > 0 else self._jobs.get_nowait()
+        except queue.Empty:
+            job = None
+        while job is not None and not self._stopping.is_set():
+            job()
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                job = None
+        if self._stopping.is_set():
+            return
+        self.scheduler.run_pending()
+        if self._due and not self.paused:
+            self._cycle_due()
+
+    def submit(self, work: Callable[[], Any]) -> "Future":
+        """Run `work` in the worker thread; the Future gets its result or exception."""
+        future: Future = Future()
+
+        def job():
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as e:  # handed to the waiting socket thread
+                    future.set_exception(e)
+
+        self._jobs.put(job)
+        return future
+
+    def _mark_due(self, cadence: str) -> None:
+        if cadence == "general" and self._skip_ticks > 0:
+            self._skip_ticks -= 1  # backing off a silent gateway
+            return
+        self._due.add(cadence)
+
+    def _cycle_due(self) -> None:
+        if "general" not in self._due and self._skip_ticks > 0:
+            return  # the devices cadence waits for the gateway to answer again, too
+        due, self._due = self._due, set()
+        self.cycle([c for c in CADENCES if c in due])
+
+    # --- cycles ---
+
+    def cycle(self, cadences: List[str], send_all: bool = False) -> bool:
+        """Read the cadences, publish what changed and the status, POST once. True when every read worked."""
+        self.cycles += 1
+        send_all = send_all or self._send_all
+        found, error = self._read(cadences)
+        if error is None:
+            self._send_all = False
+        self._publish(found, send_all)
+        self._set_error(error)
+        self._send_status(force=send_all)
+        self.callback.flush()
+        return error is None
+
+    def _read(self, cadences):
+        """{eq logicalId: (Equipment, values)} merged over the cadences, and the error that stopped a read."""
+        found: Dict[str, Any] = {}
+        for cadence in cadences:
+            try:
+                readings = self.envoy.read(cadence)
+            except EnvoyError as e:
+                return found, e
+            except Exception as e:  # a bug of ours must not end the worker: say it, keep polling
+                log.exception("Gateway %s: reading %s failed", self.id, cadence)
+                return found, EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
+            for eq in catalog.equipments(readings):
+                values = catalog.equipment_values(eq)
+                if eq.logical_id in found:
+                    found[eq.logical_id][1].update(values)
+                else:
+                    found[eq.logical_id] = (eq, values)
+        return found, None
+
+    def _publish(self, found, send_all: bool) -> None:
+        changed: Dict[str, Dict[str, Any]] = {}
+        for eq_id, (eq, values) in found.items():
+            self._kinds[eq_id] = eq.kind.kind
+            before = self._published.setdefault(eq_id, {})
+            diff = {cmd: v for cmd, v in values.items() if send_all or cmd not in before or before[cmd] != v}
+            if diff:
+                before.update(diff)
+                changed[eq_id] = diff
+        self._discover(found)
+        self.callback.values(self.id, changed)
+
+    # --- inventory ---
+
+    def _gateway_configuration(self) -> Dict[str, Any]:
+        info = getattr(self.envoy, "info", None)
+        config = {"firmware": getattr(info, "firmware", None), "part_number": getattr(info, "part_number", None),
+                  "imeter": getattr(info, "imeter", None), "auth": getattr(self.envoy, "auth_mode", None)}
+        return {k: v for k, v in config.items() if v is not None}
+
+    def _remember(self, found) -> Dict[str, Any]:
+        return {eq_id: {"kind": eq.kind.kind, "fr": eq.fr, "en": eq.en,
+                        "commands": catalog.present_commands(eq.kind, values)}
+                for eq_id, (eq, values) in found.items()}
+
+    def _discover(self, found) -> None:
+        """After a sync, a device or reading that shows up later is described to Jeedom on its own."""
+        if self._memory is None:
+            return  # never synced: Jeedom creates equipment when the user asks for it
+        new = False
+        for eq_id, entry in self._remember(found).items():
+            known = self._memory.get(eq_id)
+            if known is None:
+                self._memory[eq_id] = entry
+                new = True
+                log.info("Gateway %s: new equipment %s (%s)", self.id, eq_id, entry["kind"])
+            elif not set(entry["commands"]) <= set(known["commands"]):
+                known["commands"] = sorted(set(known["commands"]) | set(entry["commands"]))
+                new = True
+        if new:
+            self._save_memory()
+            self.callback.inventory(self.id, self.inventory())
+
+    def inventory(self) -> Dict[str, Any]:
+        """The INVENTORY of the protocol, from what Jeedom was last told."""
+        memory = self._memory or {}
+        serial = getattr(getattr(self.envoy, "info", None), "serial", None)
+        equipments = []
+        for eq_id, entry in memory.items():
+            kind = catalog.KINDS.get(entry["kind"])
+            if kind is None:
+                continue
+            configuration = self._gateway_configuration() if kind is catalog.GATEWAY else {}
+            equipments.append(catalog.describe_equipment(kind, eq_id, entry["fr"], entry["en"],
+                                                         set(entry["commands"]), configuration))
+        return {"serial": serial, "equipments": equipments}
+
+    def sync(self) -> Dict[str, Any]:
+        """Probe the gateway, read both cadences, tell Jeedom (inventory, then every value) and return the
+        inventory. Runs in the worker thread (see `submit`)."""
+        connect = getattr(self.envoy, "connect", None)
+        if connect is not None:
+            connect()
+        self.envoy.probe()
+        found, error = self._read(CADENCES)
+        if error is not None:
+            self._set_error(error)
+            self._send_status(force=True)
+            self.callback.flush()
+            raise error
+        self._memory = self._remember(found)
+        self._save_memory()
+        self.callback.inventory(self.id, self.inventory())
+        self._published = {}
+        self._publish(found, send_all=True)
+        self._send_all = False
+        self._set_error(None)
+        self._send_status(force=True)
+        # Delivered before the socket answers, so PHP never gets values for equipment it is still creating.
+        self.callback.flush()
+        return dict(self.inventory(), type="inventory", gateway=self.id)
+
+    def refresh(self) -> None:
+        self.cycle(list(CADENCES), send_all=True)
+
+    def execute(self, target: str, command_id: str, value: Any) -> None:
+        """An action command of the catalog, then a read of what it changes. Runs in the worker thread."""
+        kind = self._kinds.get(target) or (self._memory or {}).get(target, {}).get("kind")
+        command = catalog.find_command(kind, command_id) if kind else None
+        if command is None or command.type != "action" or command.run is None:
+            raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.")
+        command.run(self.envoy, target, value)
+        info = catalog.find_command(kind, command.value) if command.value else None
+        self.cycle([info.cadence if info else "general"])
+
+    # --- status ---
+
+    def _set_error(self, error: Optional[EnvoyError]) -> None:
+        if error is None:
+            self._last_success = int(self.clock())
+            if self._error is not None:
+                log.info("Gateway %s answers again", self.id)
+            self._error, self._failures, self._skip_ticks = None, 0, 0
+            return
+        if self._error is None or (error.code, error.message) != (self._error.code, self._error.message):
+            # Once per distinct error. The gateway goes silent for minutes every night: no alarm for that.
+            level = logging.INFO if error.code == "unreachable" else logging.WARNING
+            log.log(level, "Gateway %s: %s (%s)", self.id, error.message, error.code)
+        self._error = error
+        self._failures += 1
+        if error.code == "unreachable":
+            self._skip_ticks = min(2 ** (self._failures - 1) - 1, MAX_BACKOFF_TICKS - 1)
+
+    def status(self) -> Dict[str, Any]:
+        info = getattr(self.envoy, "info", None)
+        error = None if self._error is None else {"code": self._error.code, "message": self._error.message}
+        return {"serial": getattr(info, "serial", None), "reachable": self._error is None or
+                self._error.code not in ("unreachable",),
+                "firmware": getattr(info, "firmware", None), "auth": getattr(self.envoy, "auth_mode", "none"),
+                "token_expires": getattr(self.envoy, "token_expires", None), "last_success": self._last_success,
+                "error": error}
+
+    def _send_status(self, force: bool = False) -> None:
+        status = self.status()
+        key = json.dumps({k: v for k, v in status.items() if k != "last_success"}, sort_keys=True)
+        now = self.clock()
+        if force or key != self._status_key or now - self._status_sent_at >= STATUS_REFRESH_S:
+            self._status_key, self._status_sent_at = key, now
+            self.callback.status(self.id, status)
+
+    # --- memory of the last inventory (survives restarts) ---
+
+    def _load_memory(self) -> Optional[Dict[str, Any]]:
+        if not self.memory_path:
+            return None
+        try:
+            with open(self.memory_path, encoding="utf-8") as file:
+                memory = json.load(file)
+            return memory if isinstance(memory, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def _save_memory(self) -> None:
+        if not self.memory_path:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.memory_path) or ".", exist_ok=True)
+            tmp = self.memory_path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as file:
+                json.dump(self._memory, file)
+            os.replace(tmp, self.memory_path)
+        except OSError as e:
+            log.warning("Gateway %s: cannot save %s (%s)", self.id, self.memory_path, e.strerror)

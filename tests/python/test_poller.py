@@ -1,0 +1,239 @@
+"""The poller's cadences and change detection, driven by schedule's own job runner with the clock moved
+forward by hand (no real minutes waited), against a scripted gateway."""
+import datetime
+import threading
+
+import pytest
+
+from envoy.errors import EnvoyError
+from envoy.readings import AcBattery, Energy, GatewayInfo, Inverter, Readings
+from poller import GatewayPoller
+
+SERIAL = "122302045041"
+
+
+class ScriptedEnvoy:
+    """Answers read(cadence) from what the test sets; records every read."""
+
+    def __init__(self):
+        self.info = GatewayInfo(serial=SERIAL, firmware="7.6.175", part_number="800-00654-r08")
+        self.auth_mode = "jwt-owner"
+        self.token_expires = 1767225600
+        self.watts = 100.0
+        self.inverters = {"1001": 30.0, "1002": 31.0}
+        self.acb = False
+        self.reads = []
+        self.probes = 0
+        self.fail = None  # an EnvoyError to raise
+        self.gate = None  # a threading.Event a read waits on
+
+    def connect(self):
+        return self.info
+
+    def probe(self):
+        self.probes += 1
+
+    def read(self, cadence):
+        self.reads.append(cadence)
+        if self.gate is not None:
+            self.gate.wait(30)
+        if self.fail is not None:
+            raise self.fail
+        r = Readings(gateway=self.info)
+        if cadence == "general":
+            r.production = Energy(watts_now=self.watts, wh_lifetime=1000.0)
+        else:
+            r.inverters = {s: Inverter(s, watts_now=w, producing=True) for s, w in self.inverters.items()}
+            if self.acb:
+                r.ac_batteries = {"2001": AcBattery("2001", percent_full=50.0)}
+        return r
+
+
+class Callback:
+    """The callback client's interface, recording what each flush would deliver."""
+
+    def __init__(self):
+        self.posts = []
+        self._pending = []
+
+    def values(self, gateway, values):
+        if values:
+            self._pending.append(("values", values))
+
+    def status(self, gateway, status):
+        self._pending.append(("status", status))
+
+    def inventory(self, gateway, inventory):
+        self._pending.append(("inventory", inventory))
+
+    def flush(self, timeout_s=None):
+        if self._pending:
+            self.posts.append(self._pending)
+            self._pending = []
+        return True
+
+    def last(self, kind):
+        return [body for post in self.posts for k, body in post if k == kind][-1]
+
+
+def advance(poller, seconds):
+    """Move the poller's schedule `seconds` forward, one second at a time, running what falls due."""
+    for _ in range(int(seconds)):
+        for job in poller.scheduler.jobs:
+            job.next_run -= datetime.timedelta(seconds=1)
+        poller.step()
+
+
+@pytest.fixture
+def gateway():
+    envoy, callback = ScriptedEnvoy(), Callback()
+    return envoy, callback, GatewayPoller("12", envoy, callback, general_s=60, devices_s=300)
+
+
+def test_first_cycle_reads_both_cadences_and_sends_everything(gateway):
+    envoy, callback, poller = gateway
+    poller.step()
+    assert envoy.reads == ["general", "devices"]
+    assert len(callback.posts) == 1
+    values = callback.last("values")
+    assert values[SERIAL] == {"production_w": 100, "production_lifetime_wh": 1000, "inverters_count": 2}
+    assert values["1001"] == {"power_w": 30, "producing": 1}
+    status = callback.last("status")
+    assert status["reachable"] is True and status["serial"] == SERIAL and status["auth"] == "jwt-owner"
+    assert status["error"] is None and status["token_expires"] == 1767225600
+
+
+def test_cadences_over_an_hour(gateway):
+    envoy, callback, poller = gateway
+    poller.step()
+    envoy.reads.clear()
+    advance(poller, 3600)
+    assert envoy.reads.count("general") == 60
+    assert envoy.reads.count("devices") == 12
+    # Every devices read comes with the general read of the same tick, in one cycle and one POST.
+    assert poller.cycles == 1 + 60
+
+
+def test_only_changes_are_sent(gateway):
+    envoy, callback, poller = gateway
+    poller.step()
+    posts = len(callback.posts)
+    advance(poller, 60)
+    assert len(callback.posts) == posts  # nothing changed, status unchanged: no POST at all
+    envoy.watts = 150.0
+    advance(poller, 60)
+    assert callback.last("values") == {SERIAL: {"production_w": 150}}
+    envoy.inverters["1002"] = 40.0
+    advance(poller, 180)
+    assert callback.last("values") == {"1002": {"power_w": 40}}
+
+
+def test_configured_cadences_are_honoured():
+    envoy, callback = ScriptedEnvoy(), Callback()
+    poller = GatewayPoller("12", envoy, callback, general_s=30, devices_s=120)
+    poller.step()
+    envoy.reads.clear()
+    advance(poller, 600)
+    assert envoy.reads.count("general") == 20 and envoy.reads.count("devices") == 5
+
+
+def test_a_slow_cycle_delays_its_own_next_cycle_and_never_overlaps(gateway):
+    envoy, callback, poller = gateway
+    poller.start()
+    try:
+        envoy.gate = threading.Event()
+        first = poller.submit(poller.refresh)
+        second = poller.submit(poller.refresh)
+        # The worker is stuck in the first read; the second job waits its turn instead of overlapping.
+        assert not second.done()
+        envoy.gate.set()
+        first.result(30), second.result(30)
+        assert envoy.reads[-4:] == ["general", "devices", "general", "devices"]
+    finally:
+        envoy.gate.set()
+        poller.stop()
+
+
+def test_unreachable_gateway_backs_off_quietly_and_recovers(gateway, caplog):
+    envoy, callback, poller = gateway
+    poller.step()
+    envoy.fail = EnvoyError("unreachable", "Cannot reach the gateway at 192.168.1.20.")
+    envoy.reads.clear()
+    caplog.set_level("INFO")
+    advance(poller, 1200)
+    tries = envoy.reads.count("general")
+    assert 4 <= tries <= 8  # backed off (20 ticks), yet tried at least every 5 minutes, yet tried at least every 5 minutes
+    assert caplog.text.count("Cannot reach the gateway") == 1
+    assert "WARNING" not in caplog.text and "ERROR" not in caplog.text
+    status = callback.last("status")
+    assert status["reachable"] is False and status["error"]["code"] == "unreachable"
+    envoy.fail = None
+    advance(poller, 300)
+    status = callback.last("status")
+    assert status["reachable"] is True and status["error"] is None
+
+
+def test_auth_error_is_shown_in_the_status_and_logged_once(gateway, caplog):
+    envoy, callback, poller = gateway
+    envoy.fail = EnvoyError("auth_failed", "The gateway refused the token.")
+    poller.step()
+    advance(poller, 300)
+    assert callback.last("status")["error"] == {"code": "auth_failed", "message": "The gateway refused the token."}
+    assert callback.last("status")["reachable"] is True
+    assert caplog.text.count("refused the token") == 1
+
+
+def test_sync_sends_inventory_then_all_values_before_returning(gateway):
+    envoy, callback, poller = gateway
+    poller.step()
+    callback.posts.clear()
+    envoy.acb = True
+    inventory = poller.sync()
+    assert envoy.probes == 1
+    assert [k for k, _ in callback.posts[0]] == ["inventory", "values", "status"]
+    kinds = {e["logicalId"]: e["kind"] for e in inventory["equipments"]}
+    assert kinds == {SERIAL: "gateway", "1001": "inverter", "1002": "inverter", "2001": "ac_battery"}
+    assert inventory["type"] == "inventory" and inventory["gateway"] == "12" and inventory["serial"] == SERIAL
+    gateway_eq = next(e for e in inventory["equipments"] if e["kind"] == "gateway")
+    assert gateway_eq["configuration"] == {"firmware": "7.6.175", "part_number": "800-00654-r08", "auth": "jwt-owner"}
+    assert {c["logicalId"] for c in gateway_eq["commands"]} == {"production_w", "production_lifetime_wh",
+                                                                "inverters_count", "batteries_count"}
+    values = callback.posts[0][1][1]
+    assert values["1001"] == {"power_w": 30, "producing": 1}  # all values, changed or not
+
+
+def test_a_device_that_appears_after_a_sync_is_described_on_its_own(gateway, tmp_path):
+    envoy, callback = ScriptedEnvoy(), Callback()
+    poller = GatewayPoller("12", envoy, callback, memory_path=str(tmp_path / "inventory-12.json"))
+    poller.sync()
+    envoy.inverters["1003"] = 5.0
+    callback.posts.clear()
+    advance(poller, 300)
+    inventory = callback.last("inventory")
+    assert "1003" in {e["logicalId"] for e in inventory["equipments"]}
+    assert [k for k, _ in callback.posts[0]][:2] == ["inventory", "values"]
+    # The memory survives a restart: the same device is not announced again.
+    again = GatewayPoller("12", envoy, Callback(), memory_path=str(tmp_path / "inventory-12.json"))
+    again.step()
+    assert all(k != "inventory" for post in again.callback.posts for k, _ in post)
+
+
+def test_never_synced_gateway_announces_nothing(gateway):
+    envoy, callback, poller = gateway
+    poller.step()
+    assert all(k != "inventory" for post in callback.posts for k, _ in post)
+
+
+def test_paused_gateway_reads_nothing(gateway):
+    envoy, callback, poller = gateway
+    poller.paused = True
+    advance(poller, 600)
+    assert envoy.reads == []
+
+
+def test_execute_of_an_unknown_command_is_refused(gateway):
+    envoy, callback, poller = gateway
+    poller.step()
+    with pytest.raises(EnvoyError) as e:
+        poller.execute("1001", "no_such_action", 1)
+    assert e.value.code == "refused"
