@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 from envoy.errors import EnvoyError
 from poller import GatewayPoller
 
-SYNC_WAIT_S = 240  # probing a slow firmware (tens of seconds per endpoint) plus a first full read
+SYNC_WAIT_S = 150  # probing a slow firmware plus a first full read; PHP waits 180 s for the answer
 EXECUTE_WAIT_S = 120
 DEFAULT_GENERAL_S = 60
 DEFAULT_DEVICES_S = 300
@@ -85,20 +85,15 @@ def make_envoy(config: GatewayConfig, datadir: Optional[str]):
 
 def start_demo_gateway() -> Tuple[str, str]:
     """Put the built-in synthetic gateway on a loopback port for the life of the daemon: its URL and a
-    token it accepts."""
-    import time
-
-    import jwt
-
-    from simulator.server import GatewaySimulator, GatewayAuth, identity
+    token it accepts (signed by the cloud stand-in of this same process)."""
+    from simulator.cloud import issue_token
+    from simulator.server import GatewayAuth, GatewaySimulator, identity
     from simulator.synthetic import SyntheticGateway
 
     gateway = SyntheticGateway()
     serial, major = identity(gateway.info_xml())
-    simulator = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major, lax=True))
-    simulator.start()
-    claims = {"exp": int(time.time()) + 10 * 365 * 86400, "enphaseUser": "owner", "serial": serial}
-    return simulator.url, jwt.encode(claims, "demo", algorithm="HS256")
+    simulator = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major)).start()
+    return simulator.url, issue_token(serial, lifetime_s=10 * 365 * 86400)
 
 
 def _error(code: str, message: str) -> Dict[str, Any]:
