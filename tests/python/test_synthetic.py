@@ -364,3 +364,26 @@ def test_bad_writes_are_refused():
     assert write(gw, "POST", "/ivp/unknown", {}).status == 404
     no_enpower = SyntheticGateway(clock=Clock(local(2025, 6, 21, 12)))
     assert write(no_enpower, "POST", "/ivp/ensemble/relay", {"mains_admin_state": "open"}).status == 404
+
+
+# ------------------------------------------------------------------ on a real socket
+def test_served_over_https_with_a_token_and_controls():
+    requests = pytest.importorskip("requests")
+    from simulator.cloud import issue_token
+    from simulator.server import serve
+
+    gw = full_house(Clock(local(2025, 6, 21, 12)))
+    with serve(gw) as sim:
+        assert sim.url.startswith("https://")
+        session = requests.Session()
+
+        def call(method, path, **kw):  # verify= per request: a session setting loses against REQUESTS_CA_BUNDLE
+            return session.request(method, sim.url + path, timeout=10, verify=sim.cert_path, **kw)
+
+        assert call("GET", "/production.json?details=1").status_code == 401
+        session.headers["Authorization"] = "Bearer " + issue_token(gw.serial)
+        production = call("GET", "/production.json?details=1").json()
+        assert production["production"][1]["measurementType"] == "production"
+        assert call("POST", "/ivp/ensemble/relay", json={"mains_admin_state": "open"}).status_code == 200
+        assert call("GET", "/ivp/ensemble/relay").json()["mains_admin_state"] == "open"
+        assert call("GET", "/no/such/page").status_code == 404
