@@ -1,0 +1,162 @@
+"""`make demo`: the plugin's reader against a simulated gateway, as a user would run it.
+
+Starts, on 127.0.0.1 only:
+- the synthetic gateway (our own demo house: microinverters, IQ Batteries, CT meters) over HTTPS with the
+  JWT auth of firmware 8;
+- the Enphase cloud stand-in (Enlighten login + token service) over HTTPS, with a demo account;
+then runs `enphased.py probe` against them through the real auth flow (the token is fetched from the cloud
+stand-in with the account's email and password, given on stdin) and prints what it read.
+Ends by itself; `--serve` keeps both servers running afterwards, until Ctrl-C.
+
+Each step is a function of `Demo` so later steps (the daemon itself) can be added to `STEPS`.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+DAEMON_DIR = Path(__file__).resolve().parents[1] / "resources" / "enphased"
+sys.path.insert(0, str(DAEMON_DIR))
+
+from simulator.cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, serve_cloud  # noqa: E402
+from simulator.server import serve  # noqa: E402
+from simulator.synthetic import SyntheticGateway  # noqa: E402
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--serve", action="store_true", help="keep the simulated gateway and cloud running (Ctrl-C stops)")
+    parser.add_argument("--hour", type=float, help="play the house at this local hour today (default: now)")
+    parser.add_argument("--inverters", type=int, default=12)
+    parser.add_argument("--encharges", type=int, default=2)
+    parser.add_argument("--phases", type=int, default=1, choices=(1, 2, 3))
+    parser.add_argument("--seed", type=int, default=2024)
+    return parser.parse_args(argv)
+
+
+def _fmt(value, scale=1.0, digits=0):
+    return "-" if value is None else f"{value * scale:,.{digits}f}".replace(",", " ")
+
+
+class Demo:
+    def __init__(self, args, out=sys.stdout):
+        self.args, self.out = args, out
+        self.stack = ExitStack()
+        self.result = None
+
+    def say(self, text=""):
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # --- steps ---------------------------------------------------------------------------------------------
+    def start_servers(self):
+        offset = 0.0
+        if self.args.hour is not None:
+            now = time.localtime()
+            wanted = time.mktime((now.tm_year, now.tm_mon, now.tm_mday, 0, 0, 0, 0, 0, -1)) + self.args.hour * 3600
+            offset = wanted - time.time()
+        self.gateway = SyntheticGateway(inverters=self.args.inverters, encharges=self.args.encharges,
+                                        phases=self.args.phases, seed=self.args.seed,
+                                        clock=lambda: time.time() + offset)
+        self.sim = self.stack.enter_context(serve(self.gateway))  # firmware 8: HTTPS + JWT
+        self.cloud = self.stack.enter_context(serve_cloud([Account(DEMO_EMAIL, DEMO_PASSWORD)], tls=True))
+        self.say(f"Passerelle simulée / simulated gateway   {self.sim.url}  (serial {self.gateway.serial})")
+        self.say(f"Cloud Enphase simulé / simulated cloud   {self.cloud.url}  (account {DEMO_EMAIL})")
+
+    def probe_command(self, extra=()):
+        return [sys.executable, str(DAEMON_DIR / "enphased.py"), "probe", "--host", self.sim.url,
+                "--username", DEMO_EMAIL, "--password-stdin", "--enlighten-url", self.cloud.url,
+                "--entrez-url", self.cloud.url, "--cloud-ca", self.cloud.cert_path, "--token-cache", "", *extra]
+
+    def run_probe(self):
+        if not (DAEMON_DIR / "enphased.py").is_file():
+            self.say("enphased.py is not in this checkout yet: nothing to probe with.")
+            raise SystemExit(1)
+        self.say("\n$ enphased.py probe --host %s --username %s --password-stdin   (mot de passe sur stdin)"
+                 % (self.sim.url, DEMO_EMAIL))
+        done = subprocess.run(self.probe_command(["--json"]), input=DEMO_PASSWORD + "\n", capture_output=True,
+                              text=True, timeout=120, cwd=str(DAEMON_DIR))
+        if done.returncode != 0:
+            self.say(done.stderr.strip() or f"probe failed ({done.returncode})")
+            raise SystemExit(done.returncode)
+        self.result = json.loads(done.stdout)
+
+    def show(self):
+        r = self.result
+        gw = r["gateway"]
+        readings = {}
+        for cadence in ("general", "devices"):  # devices (inverters, batteries) come from the slower cadence
+            for key, value in (r["readings"].get(cadence) or {}).items():
+                if value not in (None, {}, []):
+                    readings[key] = value
+        expires = r.get("token_expires")
+        self.say()
+        self.say(f"Passerelle / Gateway                {gw['serial']} ({gw.get('part_number') or '?'})")
+        self.say(f"Firmware                            {gw['firmware']}")
+        self.say(f"Authentification / Auth             {r['auth']} (jeton obtenu d'Enlighten / token from Enlighten)")
+        self.say("Expiration du jeton / Token expiry  "
+                 + (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires)) if expires else "-"))
+        self.say(f"Requêtes / Requests                 {r['requests_sent']}")
+
+        self.say(f"\n{'':<34}{'W':>9}{'kWh jour/today':>16}{'kWh 7 j/days':>14}{'kWh total':>12}")
+        for key, label in (("production", "Production"), ("consumption", "Consommation / Consumption"),
+                           ("net_consumption", "Réseau / Grid (net)")):
+            e = readings.get(key) or {}
+            self.say(f"{label:<34}{_fmt(e.get('watts_now')):>9}{_fmt(e.get('wh_today'), 1e-3, 1):>16}"
+                     f"{_fmt(e.get('wh_last_7_days'), 1e-3, 1):>14}{_fmt(e.get('wh_lifetime'), 1e-3, 0):>12}")
+
+        battery = readings.get("battery") or {}
+        encharges = readings.get("encharges") or {}
+        if battery or encharges:
+            self.say(f"\nBatteries: {_fmt(battery.get('percent_full'))} %, "
+                     f"{_fmt(battery.get('available_energy_wh'), 1e-3, 1)} / "
+                     f"{_fmt(battery.get('max_available_capacity_wh'), 1e-3, 1)} kWh, "
+                     f"réserve / reserve {_fmt(battery.get('reserve_percent') or battery.get('configured_reserve_percent'))} %")
+            for serial, b in sorted(encharges.items()):
+                self.say(f"  {serial}  {_fmt(b.get('percent_full')):>4} %  {_fmt(b.get('watts_now')):>7} W  "
+                         f"{_fmt(b.get('temperature_c'))} °C")
+
+        inverters = readings.get("inverters") or {}
+        if inverters:
+            self.say(f"\nMicro-onduleurs / Microinverters ({len(inverters)})")
+            self.say(f"  {'serial':<14}{'W':>6}{'max W':>7}{'Wh jour/today':>15}{'kWh total':>11}  dernier relevé / last report")
+            for serial, inv in sorted(inverters.items()):
+                last = inv.get("last_report_ts")
+                self.say(f"  {serial:<14}{_fmt(inv.get('watts_now')):>6}{_fmt(inv.get('max_watts')):>7}"
+                         f"{_fmt(inv.get('energy_today_wh')):>15}{_fmt(inv.get('lifetime_wh'), 1e-3, 1):>11}  "
+                         + (time.strftime('%H:%M:%S', time.localtime(last)) if last else "-"))
+
+    def keep_serving(self):
+        if not self.args.serve:
+            return
+        self.say("\nLes serveurs restent actifs (Ctrl-C pour arrêter) / servers keep running (Ctrl-C stops).")
+        self.say("Sonder à la main / probe by hand (password: on stdin):")
+        self.say("  cd resources/enphased && " + " ".join(self.probe_command()[1:]).replace(str(DAEMON_DIR) + os.sep, ""))
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+    STEPS = ("start_servers", "run_probe", "show", "keep_serving")
+
+    def run(self):
+        with self.stack:
+            for step in self.STEPS:
+                getattr(self, step)()
+        return 0
+
+
+def main(argv=None):
+    return Demo(_arguments(sys.argv[1:] if argv is None else argv)).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

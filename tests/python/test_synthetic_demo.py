@@ -1,0 +1,22 @@
+"""`make demo` runs end to end: synthetic gateway + cloud stand-in + the probe CLI, and ends by itself."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytest.importorskip("probe_cli", reason="the probe CLI has not landed yet")
+
+
+def test_demo_probes_the_synthetic_gateway_through_the_enlighten_login():
+    from simulator.cloud import DEMO_PASSWORD
+
+    done = subprocess.run([sys.executable, str(REPO / "tests" / "demo.py"), "--hour", "13"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for expected in ("8.2.4345", "jwt-owner", "Expiration du jeton / Token expiry  20", "Production",
+                     "Batteries:", "Micro-onduleurs / Microinverters (12)"):
+        assert expected in out
+    assert DEMO_PASSWORD not in out + done.stderr and "eyJ" not in out + done.stderr  # no secret, no token
