@@ -387,3 +387,29 @@ def test_served_over_https_with_a_token_and_controls():
         assert call("POST", "/ivp/ensemble/relay", json={"mains_admin_state": "open"}).status_code == 200
         assert call("GET", "/ivp/ensemble/relay").json()["mains_admin_state"] == "open"
         assert call("GET", "/no/such/page").status_code == 404
+
+
+def test_concurrent_readers_see_one_consistent_model():
+    import threading
+
+    clock = Clock(local(2025, 6, 21, 12))
+    gw = full_house(clock)
+    errors = []
+
+    def reader():
+        try:
+            for _ in range(30):
+                for path in ("/production.json?details=1", "/ivp/meters/readings", "/ivp/pdm/device_data"):
+                    assert gw.response(path).status == 200
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(30):
+        clock.t += 61
+    for t in threads:
+        t.join()
+    assert not errors
+    assert totals(gw)["pv_life"] > 0

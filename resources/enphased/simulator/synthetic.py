@@ -18,6 +18,7 @@ answers byte for byte.
 """
 import json
 import random
+import threading
 import time
 from math import exp, pi, sin
 from collections import deque
@@ -121,6 +122,7 @@ class SyntheticGateway:
         self._cache_second: Optional[int] = None
         self._cache: Dict[str, Response] = {}
         self._snap: dict = {}
+        self._lock = threading.RLock()  # the servers answer from several threads; the model steps once
 
     # ---------------------------------------------------------------- simulation
     def _start(self, t: float) -> None:
@@ -345,6 +347,10 @@ class SyntheticGateway:
         """What this gateway answers to GET `path` (with its query), built at most once per clock second."""
         if path.split("?")[0] == "/info":
             return Response(200, self.info_xml(), "application/xml")
+        with self._lock:
+            return self._response(path)
+
+    def _response(self, path: str) -> Response:
         self._snapshot()
         cached = self._cache.get(path)
         if cached is None:
@@ -816,12 +822,17 @@ class SyntheticGateway:
         """Storage profile as the Enphase cloud sets it (the only way from firmware 8.2.4225)."""
         if mode not in STORAGE_MODES or not 0 <= reserve_percent <= 100:
             raise ValueError("unknown storage mode or reserve out of 0..100")
-        self._split_now()
-        self.storage_mode, self.reserve_percent = mode, float(reserve_percent)
-        self._after_change()
+        with self._lock:
+            self._split_now()
+            self.storage_mode, self.reserve_percent = mode, float(reserve_percent)
+            self._after_change()
 
     def handle_write(self, method: str, path: str, body: bytes) -> Response:
         """A control request (POST/PUT): change the state as the gateway would and answer like it."""
+        with self._lock:
+            return self._handle_write(method, path, body)
+
+    def _handle_write(self, method: str, path: str, body: bytes) -> Response:
         route = path.split("?")[0].rstrip("/")
         try:
             data = json.loads(body or b"{}")
