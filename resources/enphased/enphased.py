@@ -8,7 +8,7 @@ POSTs what changed to the callback. SIGTERM (or the `stop` action) ends it clean
 events get one last chance to reach Jeedom, the pid file goes; --datadir (tokens, inventory) stays.
 Secrets (passwords, tokens) only ever come over the socket.
 
-`enphased.py probe --host H ...` probes a gateway from the shell instead (see envoy/probe_cli.py).
+`enphased.py probe --host H ...` probes a gateway from the shell instead (see probe_cli.py).
 """
 import argparse
 import logging
@@ -96,7 +96,7 @@ def run(args) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "probe":
-        from envoy import probe_cli
+        import probe_cli
         return probe_cli.main(argv[1:])
     return run(parse_args(argv))
 

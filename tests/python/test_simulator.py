@@ -120,3 +120,35 @@ def test_command_line_serves_a_recorded_gateway_and_prints_its_urls():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_lax_gateway_accepts_unsigned_tokens_until_they_expire():
+    import jwt
+
+    def unsigned(exp):
+        return jwt.encode({"enphaseUser": "owner", "exp": int(exp)}, None, algorithm="none")
+
+    with serve(MiniGateway(SERIAL), auth="lax") as sim:
+        assert get(sim.url + "/api/v1/production", headers={"Authorization": "Bearer " + unsigned(time.time() + 60)}).status_code == 200
+        assert get(sim.url + "/api/v1/production", headers={"Authorization": "Bearer " + unsigned(time.time() - 60)}).status_code == 401
+    strict = serve(MiniGateway(SERIAL))  # also usable without `with`
+    try:
+        assert get(strict.url + "/api/v1/production", headers={"Authorization": "Bearer " + unsigned(time.time() + 60)}).status_code == 401
+    finally:
+        strict.close()
+
+
+def test_command_line_serves_the_synthetic_gateway():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--synthetic", "--inverters", "3", "--port", "0"],
+        cwd=DAEMON_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]
+        gateway_url = next(line.split()[-1] for line in lines if line.startswith("Gateway"))
+        token = next(line.split()[-1] for line in lines if line.startswith("Token"))
+        answer = get(gateway_url + "/api/v1/production/inverters", headers={"Authorization": "Bearer " + token})
+        assert answer.status_code == 200 and len(answer.json()) == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

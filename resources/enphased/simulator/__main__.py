@@ -10,9 +10,9 @@ import signal
 import sys
 import threading
 
-from .cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, CloudSimulator, issue_token
+from .cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, issue_token, serve_cloud
 from .recorded import RecordedGateway
-from .server import GatewayAuth, GatewaySimulator, identity
+from .server import identity, serve
 
 
 def _arguments(argv):
@@ -50,9 +50,9 @@ def main(argv=None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
     gateway = _gateway(args)
     serial, major = identity(gateway.info_xml())
-    auth = GatewayAuth.for_firmware(serial, major, lax=args.lax)
-    simulator = GatewaySimulator(gateway, tls=False if args.http else None, auth=auth, port=args.port).start()
-    cloud = CloudSimulator([Account(DEMO_EMAIL, DEMO_PASSWORD)], port=args.cloud_port).start()
+    simulator = serve(gateway, tls=False if args.http else None, lax=args.lax, port=args.port)
+    auth = simulator.auth
+    cloud = serve_cloud([Account(DEMO_EMAIL, DEMO_PASSWORD)], port=args.cloud_port)
     print(f"Gateway {serial} (firmware {major}.x, auth {auth.mode}): {simulator.url}")
     print(f"Enlighten and entrez stand-in: {cloud.url}")
     if auth.mode == "jwt":

@@ -10,9 +10,8 @@ import json
 import secrets
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Iterator, Optional
+from typing import Callable, Dict, Iterable, Optional
 from urllib.parse import parse_qs
 
 import jwt
@@ -100,15 +99,8 @@ class CloudSimulator(LoopbackServer):
         return Reply(404, b'{"message":"Not found"}')
 
 
-@contextmanager
-def serve_cloud(accounts: Iterable[Account] = (), *, tls: bool = False, port: int = 0,
-                **options) -> Iterator[CloudSimulator]:
-    """Serve the cloud stand-in on 127.0.0.1 for the duration of the `with` block.
+def serve_cloud(accounts: Iterable[Account] = (), *, tls: bool = False, port: int = 0, **options) -> CloudSimulator:
+    """Serve the cloud stand-in on 127.0.0.1, started; use it in a `with` block or stop() it.
 
     One URL serves both the Enlighten login and the token service (set both cloud URLs to it)."""
-    cloud = CloudSimulator(accounts, tls=tls, port=port, **options)
-    cloud.start()
-    try:
-        yield cloud
-    finally:
-        cloud.stop()
+    return CloudSimulator(accounts, tls=tls, port=port, **options).start()

@@ -25,10 +25,9 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 import jwt
 
@@ -225,6 +224,8 @@ class LoopbackServer:
     def count(self, path: Optional[str] = None, method: Optional[str] = None) -> int:
         return sum(1 for r in self.requests if (path is None or r.path == path) and (method is None or r.method == method))
 
+    close = stop
+
     def __enter__(self):
         return self
 
@@ -407,18 +408,15 @@ class GatewaySimulator(LoopbackServer):
         return Reply(answer.status, answer.body, answer.content_type)
 
 
-@contextmanager
-def serve(gateway, *, tls: Optional[bool] = None, auth: Optional[GatewayAuth] = None,
-          faults: Optional[Faults] = None, port: int = 0, lax: bool = False) -> Iterator[GatewaySimulator]:
-    """Serve `gateway` on 127.0.0.1 (port 0: a free one) for the duration of the `with` block.
+def serve(gateway, *, tls: Optional[bool] = None, auth=None, faults: Optional[Faults] = None, port: int = 0,
+          lax: bool = False) -> GatewaySimulator:
+    """Serve `gateway` on 127.0.0.1 (port 0: a free one), started; use it in a `with` block or stop() it.
 
-    `tls` and `auth` default from the firmware in its /info; `lax` accepts any unexpired JWT."""
-    if auth is None and lax:
+    `tls` and `auth` default from the firmware in its /info. `auth` is a GatewayAuth or one of the modes
+    "none", "digest", "jwt", or "lax" (the firmware's mode, accepting any unexpired JWT; so does `lax`)."""
+    if not isinstance(auth, GatewayAuth):
         serial, major = identity(gateway.info_xml())
-        auth = GatewayAuth.for_firmware(serial, major, lax=True)
-    simulator = GatewaySimulator(gateway, tls=tls, auth=auth, faults=faults, port=port)
-    simulator.start()
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+        major = {"jwt": 7, "digest": 0}.get(auth, major)
+        auth = GatewayAuth("none") if auth == "none" else \
+            GatewayAuth.for_firmware(serial, major, lax=lax or auth == "lax")
+    return GatewaySimulator(gateway, tls=tls, auth=auth, faults=faults, port=port).start()
