@@ -15,7 +15,6 @@ from typing import Any, Callable, Dict, Optional
 import requests
 from requests.auth import HTTPDigestAuth
 
-from . import parse, probe
 from .auth import (
     CloudSettings,
     Enlighten,
@@ -27,6 +26,8 @@ from .auth import (
     token_claims,
 )
 from .errors import EnvoyError
+from .parse import build_readings, parse_info
+from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
 from .transport import ReadTimedOut, Transport
 
@@ -71,7 +72,7 @@ class Envoy:
         self.connect_timeout_s = connect_timeout_s
         self.clock = clock
         self.info: Optional[GatewayInfo] = None
-        self.plan: Optional[probe.Plan] = None
+        self.plan: Optional[Plan] = None
         self.auth_mode = "none"  # "digest-envoy" | "digest-installer" | "jwt-owner" | "jwt-installer" | "none"
         self._transport: Optional[Transport] = None
         self._tokens: Optional[TokenSource] = None
@@ -122,7 +123,7 @@ class Envoy:
                 self._discard(transport)
             else:
                 raise last_error or EnvoyError("unreachable", f"Cannot reach the gateway at {self.host}.")
-            info = parse.parse_info(answer.content)
+            info = parse_info(answer.content)
             if not info.serial:
                 self.close()
                 raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
@@ -259,11 +260,11 @@ class Envoy:
             )
         return responses
 
-    def probe(self) -> "probe.Plan":
+    def probe(self) -> Plan:
         """Find out once which endpoints this gateway answers, and so what each cadence reads."""
         with self._lock:
             self._ensure_connected()
-            self.plan = probe.plan_from(self.info, self._read_paths(probe.probe_paths(self.info)))
+            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info)))
             return self.plan
 
     def read(self, cadence: str) -> Readings:
@@ -274,7 +275,7 @@ class Envoy:
             self._ensure_connected()
             responses = self._read_paths(self.plan.paths[cadence])
             # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
-            return parse.build_readings(self.info, self.plan.complete(responses))
+            return build_readings(self.info, self.plan.complete(responses))
 
     # --- single requests (controls of later issues use these) ---
 
