@@ -1,0 +1,236 @@
+"""End to end against a real Jeedom core: what a user does, from installing the plugin to values on the dashboard.
+
+Runs only when JEEDOM_CORE_DIR points to an installed Jeedom core (4.5, MariaDB configured, admin account):
+
+    JEEDOM_CORE_DIR=/work/jeedom make e2e
+
+The working tree is copied in as plugins/enphase, the core is served by `php -S` on a free loopback port,
+and every step goes through Jeedom's own ajax endpoints as the administrator: enable the plugin, install
+its dependencies (packages.json -> the plugin's venv), configure a gateway (the synthetic simulator, with
+a token it issued), start the daemon, click Synchronize. Then the gateway, every microinverter and every
+battery the simulator has must exist with their commands, and every info command must hold a value within
+one polling cycle. Last, headless Chromium takes the screenshots of the documentation (docs/images/).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from headless_chromium import Browser, chromium_binary
+from jeedom_core import JeedomCore, free_port, install_plugin_files, read_first_lines, wait_until
+
+CORE_DIR = os.environ.get("JEEDOM_CORE_DIR", "")
+pytestmark = pytest.mark.skipif(not CORE_DIR, reason="JEEDOM_CORE_DIR is not set: no Jeedom core to test against")
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN_ID = "enphase"
+SYNC_ENDPOINT = "plugins/enphase/core/ajax/enphase.ajax.php"
+ADMIN_USER = os.environ.get("JEEDOM_ADMIN_USER", "admin")
+ADMIN_PASSWORD = os.environ.get("JEEDOM_ADMIN_PASSWORD", "admin")  # the core's install default
+SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS_DIR", str(REPO / "docs" / "images")))
+# The synthetic house: microinverters, AC Batteries and IQ Batteries (Encharge), all of which must appear.
+HOUSE = {"inverters": 8, "acbs": 1, "encharges": 2}
+GENERAL_S = 20  # the fast cadence; "one cycle" below is this long
+DEPENDENCIES_TIMEOUT_S = 900  # apt update + a venv + four wheels, on a slow box
+BATTERY_KINDS = ("ac_battery", "encharge")
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory):
+    core_dir = Path(CORE_DIR).resolve()
+    assert (core_dir / "core" / "php" / "core.inc.php").is_file(), "JEEDOM_CORE_DIR is not a Jeedom core"
+    logs = tmp_path_factory.mktemp("jeedom")
+    jeedom = JeedomCore(core_dir, logs)
+    try:
+        # A daemon left by an interrupted run must not hold the plugin's files or port.
+        if (core_dir / "plugins" / PLUGIN_ID / "core" / "class").is_dir():
+            jeedom.php("$p = plugin::byId('%s'); if (is_object($p)) { $p->deamon_stop(); }" % PLUGIN_ID)
+        install_plugin_files(REPO, core_dir / "plugins" / PLUGIN_ID)
+        jeedom.login(ADMIN_USER, ADMIN_PASSWORD)
+        # A container looks like Docker to Jeedom: the daemon's callback URL must use this server's address.
+        jeedom.set_config({
+            "internalProtocol": "http://", "internalAddr": "127.0.0.1", "internalPort": str(jeedom.port),
+            "internalComplement": "",
+            "jeedom::firstUse": 0,  # no welcome window over the screenshots
+            # Repeated runs may restart the daemon and reinstall within a minute.
+            "dontProtectTooFastLaunchDeamony": 1, "dontProtectTooFastLaunchDependancy": 1,
+        })
+        yield jeedom
+    finally:
+        try:
+            jeedom.plugin("deamonStop", PLUGIN_ID)
+        except Exception:  # the run failed before the daemon existed; nothing to stop
+            pass
+        jeedom.close()
+
+
+@pytest.fixture(scope="module")
+def simulator(tmp_path_factory):
+    """The synthetic gateway on a free loopback port; yields its host, serial and a token it accepts."""
+    log = tmp_path_factory.mktemp("simulator") / "simulator.err"
+    with open(log, "wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--synthetic", "--port", "0"]
+            + ["--%s=%d" % (name, count) for name, count in HOUSE.items()],
+            cwd=str(REPO / "resources" / "enphased"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=errors, text=True)
+        try:
+            lines = read_first_lines(process.stdout, 4, timeout_s=30)
+            url = next((line.rsplit(" ", 1)[1] for line in lines if line.startswith("Gateway ")), "")
+            token = next((line.split(": ", 1)[1] for line in lines if line.startswith("Token: ")), "")
+            assert url and token, "simulator did not start: %s" % log.read_text()[-2000:]
+            yield {"url": url, "host": url.split("://", 1)[1].rstrip("/"), "token": token,
+                   "serial": lines[0].split()[1]}
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gateway_inventory(simulator):
+    """What the simulated gateway itself says it has (raw endpoints, not the plugin's reading of them)."""
+    def get(path):
+        answer = requests.get(simulator["url"] + path, verify=False, timeout=30,
+                              headers={"Authorization": "Bearer " + simulator["token"]})
+        answer.raise_for_status()
+        return answer.json()
+
+    import urllib3
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the gateway's self-signed cert
+    serials = {"inverter": set(), "ac_battery": set(), "encharge": set()}
+    for group in get("/inventory.json"):
+        kind = {"PCU": "inverter", "ACB": "ac_battery"}.get(group.get("type"))
+        if kind:
+            serials[kind].update(d["serial_num"] for d in group.get("devices", []))
+    for group in get("/ivp/ensemble/inventory"):
+        if group.get("type") == "ENCHARGE":
+            serials["encharge"].update(d["serial_num"] for d in group.get("devices", []))
+    assert len(serials["inverter"]) == HOUSE["inverters"]
+    return serials
+
+
+@pytest.fixture(scope="module")
+def plugin_enabled(core):
+    core.plugin("toggle", PLUGIN_ID, state=1)
+    return core
+
+
+@pytest.fixture(scope="module")
+def dependencies(plugin_enabled):
+    core = plugin_enabled
+    core.plugin("dependancyInstall", PLUGIN_ID)
+    wait_until(lambda: core.plugin("getDependancyInfo", PLUGIN_ID)["state"] == "ok",
+               DEPENDENCIES_TIMEOUT_S, "Jeedom to install the dependencies (log: log/%s_packages)" % PLUGIN_ID,
+               every_s=5)
+    return core
+
+
+@pytest.fixture(scope="module")
+def daemon(dependencies, simulator):
+    core = dependencies
+    core.set_config({
+        "host": simulator["host"], "auth_method": "token", "token": simulator["token"],
+        "socketport": str(free_port()), "general_s": GENERAL_S,
+    }, plugin=PLUGIN_ID)
+    core.plugin("deamonStart", PLUGIN_ID, forceRestart=1)
+    wait_until(lambda: core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "ok", 60,
+               "the daemon to run (log: log/%s)" % PLUGIN_ID)
+    return core
+
+
+@pytest.fixture(scope="module")
+def synchronized(daemon):
+    core = daemon
+    started = time.monotonic()
+    core.ajax(SYNC_ENDPOINT, "synchronize", timeout_s=240)
+    return {"core": core, "after_s": time.monotonic() - started}
+
+
+def equipments_by_logical_id(core):
+    return {eq["logicalId"]: eq for eq in core.equipments(PLUGIN_ID)}
+
+
+# -- the steps a user goes through, in order ------------------------------------------------------------
+
+def test_plugin_enables_through_jeedom(plugin_enabled):
+    active = plugin_enabled.ajax("core/ajax/plugin.ajax.php", "all", activateOnly=1)
+    assert PLUGIN_ID in [p["id"] for p in active]
+
+
+def test_dependencies_install_into_the_plugin_venv(dependencies):
+    python = Path(CORE_DIR) / "plugins" / PLUGIN_ID / "resources" / "python_venv" / "bin" / "python3"
+    assert python.is_file()
+    done = subprocess.run([str(python), "-c", "import requests, jwt, lxml, schedule"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_daemon_runs_under_jeedom(daemon):
+    info = daemon.plugin("getDeamonInfo", PLUGIN_ID)
+    assert info["state"] == "ok" and info["launchable"] == "ok"
+
+
+def test_synchronize_creates_the_gateway_every_microinverter_and_battery(synchronized, simulator,
+                                                                          gateway_inventory):
+    found = equipments_by_logical_id(synchronized["core"])
+    assert simulator["serial"] in found, "no gateway equipment"
+    assert found[simulator["serial"]]["configuration"].get("kind") == "gateway"
+    for kind, serials in gateway_inventory.items():
+        for serial in serials:
+            assert serial in found, "%s %s was not created" % (kind, serial)
+            assert found[serial]["configuration"].get("kind") == kind
+    for eq in found.values():
+        commands = synchronized["core"].equipment(PLUGIN_ID, eq["id"], with_state=False)["cmd"]
+        infos = [c for c in commands if c["type"] == "info"]
+        assert infos, "%s has no info command" % eq["name"]
+        assert len({c["logicalId"] for c in commands}) == len(commands), "duplicate commands on " + eq["name"]
+
+
+def test_every_value_arrives_within_one_cycle(synchronized):
+    core = synchronized["core"]
+    ids = [eq["id"] for eq in core.equipments(PLUGIN_ID)]
+
+    def missing_values():
+        missing = []
+        for eq_id in ids:
+            eq = core.equipment(PLUGIN_ID, eq_id)
+            missing += ["%s / %s" % (eq["name"], c["name"]) for c in eq["cmd"]
+                        if c["type"] == "info" and not c.get("collectDate")]
+        return missing
+
+    # The sync's full reading is posted right after it; one more cycle covers a callback that raced it.
+    wait_until(lambda: not missing_values(), GENERAL_S + 15,
+               "a value on every info command (still empty: %s)" % ", ".join(missing_values()[:10]))
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
+def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simulator):
+    core = synchronized["core"]
+    house = core.ajax("core/ajax/object.ajax.php", "save",
+                      object=json.dumps({"name": "Maison", "isVisible": 1}))
+    found = equipments_by_logical_id(core)
+    for eq in found.values():
+        core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
+                  eqLogic=json.dumps([{"id": eq["id"], "object_id": house["id"], "isVisible": 1}]))
+    gateway = found[simulator["serial"]]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser = Browser(width=1440, height=900)
+    try:
+        browser.set_cookie(**core.session_cookie)
+        browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, gateway["id"]),
+                     ready_js="document.querySelector('.eqLogic') !== null")
+        browser.screenshot(SCREENSHOTS / "equipment-page.png")
+        browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, house["id"]),
+                     ready_js="document.querySelectorAll('.eqLogic-widget').length > 0")
+        browser.screenshot(SCREENSHOTS / "dashboard.png")
+        errors = [e for e in browser.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
+        assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
+    finally:
+        browser.close()
+    for name in ("equipment-page.png", "dashboard.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10000
