@@ -299,6 +299,12 @@ class enphase extends eqLogic {
 			case 'bad_answer':
 				$text = __('Le démon Enphase a répondu de façon illisible : redémarrez-le', __FILE__);
 				break;
+			case 'busy':
+				$text = __('Le démon Enphase est occupé : réessayez dans un instant', __FILE__);
+				break;
+			case 'internal':
+				$text = __('Le démon Enphase a échoué sur cette demande : consultez le log enphase_daemon', __FILE__);
+				break;
 			case 'forbidden':
 				$text = __('Le démon Enphase a refusé la demande (clé API) : redémarrez-le', __FILE__);
 				break;
@@ -334,25 +340,42 @@ class enphase extends eqLogic {
 
 	/*     * ********************* Synchronization *********************** */
 
-	/** Names of the equipment kinds as the pages group them. */
-	public static function kindLabel($_kind) {
-		switch ($_kind) {
-			case 'gateway':
-				return __('Passerelles', __FILE__);
-			case 'inverter':
-				return __('Micro-onduleurs', __FILE__);
-			case 'ac_battery':
-				return __('Batteries AC', __FILE__);
-			case 'encharge':
-				return __('Batteries IQ', __FILE__);
-			case 'meter':
-				return __('Compteurs', __FILE__);
-			case 'enpower':
-				return __('Contrôleurs système IQ', __FILE__);
-			case 'qrelay':
-				return __('Relais Q', __FILE__);
+	/** How the equipment page groups the kinds: group => (label, Font Awesome icon, kinds). */
+	public static function kindGroups() {
+		return array(
+			'gateway' => array(__('Passerelles', __FILE__), 'fas fa-broadcast-tower', array('gateway')),
+			'inverter' => array(__('Micro-onduleurs', __FILE__), 'fas fa-solar-panel', array('inverter')),
+			'battery' => array(__('Batteries', __FILE__), 'fas fa-car-battery', array('ac_battery', 'encharge')),
+			'meter' => array(__('Compteurs', __FILE__), 'fas fa-tachometer-alt', array('meter')),
+			'other' => array(__('Autres équipements', __FILE__), 'fas fa-plug', array()),
+		);
+	}
+
+	/** The group of an equipment kind on the equipment page. */
+	public static function kindGroup($_kind) {
+		foreach (self::kindGroups() as $group => $definition) {
+			if (in_array($_kind, $definition[2])) {
+				return $group;
+			}
 		}
-		return __('Autres équipements', __FILE__);
+		return 'other';
+	}
+
+	/** The name of an equipment kind, plural for counts ("Micro-onduleurs : 24"), singular for one equipment. */
+	public static function kindLabel($_kind, $_plural = true) {
+		$labels = array(
+			'gateway' => array(__('Passerelle', __FILE__), __('Passerelles', __FILE__)),
+			'inverter' => array(__('Micro-onduleur', __FILE__), __('Micro-onduleurs', __FILE__)),
+			'ac_battery' => array(__('Batterie AC', __FILE__), __('Batteries AC', __FILE__)),
+			'encharge' => array(__('Batterie IQ', __FILE__), __('Batteries IQ', __FILE__)),
+			'meter' => array(__('Compteur', __FILE__), __('Compteurs', __FILE__)),
+			'enpower' => array(__('Contrôleur système IQ', __FILE__), __('Contrôleurs système IQ', __FILE__)),
+			'qrelay' => array(__('Relais Q', __FILE__), __('Relais Q', __FILE__)),
+		);
+		if (!isset($labels[$_kind])) {
+			return $_plural ? __('Autres équipements', __FILE__) : __('Autre équipement', __FILE__);
+		}
+		return $labels[$_kind][$_plural ? 1 : 0];
 	}
 
 	/**
@@ -666,6 +689,10 @@ class enphase extends eqLogic {
 		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
 			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
 		}
+		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
+		$detail = (is_array($status['error']) && isset($status['error']['message'])) ? (string) $status['error']['message'] : '';
+		// The sentence the pages show, in this Jeedom's language.
+		$status['problem'] = ($code != '') ? self::describeError($code, $detail) : '';
 		$previous = config::byKey('status::' . $gatewayId, __CLASS__, array());
 		config::save('status::' . $gatewayId, $status, __CLASS__);
 		$eqLogic = self::gatewayEquipment($gatewayId, (string) $status['serial']);
@@ -676,23 +703,33 @@ class enphase extends eqLogic {
 			}
 			$eqLogic->save();
 		}
-		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
 		$previousCode = (is_array($previous) && isset($previous['error']['code'])) ? (string) $previous['error']['code'] : '';
-		$detail = (is_array($status['error']) && isset($status['error']['message'])) ? (string) $status['error']['message'] : '';
 		if ($code != $previousCode) {
 			// Logged when it changes, not every cycle.
 			if ($code != '') {
-				log::add(__CLASS__, 'warning', self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . self::describeError($code, $detail));
+				log::add(__CLASS__, 'warning', self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . $status['problem']);
 			} else {
 				log::add(__CLASS__, 'info', self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . __('la passerelle répond de nouveau', __FILE__));
 			}
 		}
 		if (in_array($code, self::USER_ACTION_CODES)) {
-			message::add(__CLASS__, self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . self::describeError($code, $detail), '', 'status::' . $gatewayId);
+			self::replaceMessage('status::' . $gatewayId . '::', $code, self::gatewayLabel($gatewayId, $eqLogic) . ' : ' . $status['problem']);
 		} else {
-			message::removeAll(__CLASS__, 'status::' . $gatewayId);
+			message::removeAll(__CLASS__, 'status::' . $gatewayId . '::', true);
 		}
 		self::checkTokenExpiry($gatewayId, $status, $eqLogic);
+	}
+
+	/**
+	 * One message per subject: the core keeps the first text of a logicalId and only counts repeats, so a new
+	 * situation (another error, another expiry date) replaces the old message instead.
+	 */
+	private static function replaceMessage($_subject, $_situation, $_text) {
+		if (count(message::byPluginLogicalId(__CLASS__, $_subject . $_situation)) > 0) {
+			return;
+		}
+		message::removeAll(__CLASS__, $_subject, true);
+		message::add(__CLASS__, $_text, '', $_subject . $_situation);
 	}
 
 	private static function gatewayLabel($_gatewayId, $_eqLogic) {
@@ -707,11 +744,10 @@ class enphase extends eqLogic {
 		$expires = (int) $_status['token_expires'];
 		$pasted = ($_gatewayId == self::SINGLE_GATEWAY_ID && self::authMethod() == 'token');
 		if ($pasted && $expires > time() && $expires - time() < self::TOKEN_WARNING_DAYS * 86400) {
-			message::add(__CLASS__, self::gatewayLabel($_gatewayId, $_eqLogic) . ' : '
-				. sprintf(__('le jeton expire le %s : collez un nouveau jeton dans la configuration du plugin', __FILE__), date('d/m/Y', $expires)),
-				'', 'token::' . $_gatewayId);
+			self::replaceMessage('token::' . $_gatewayId . '::', $expires, self::gatewayLabel($_gatewayId, $_eqLogic) . ' : '
+				. sprintf(__('le jeton expire le %s : collez un nouveau jeton dans la configuration du plugin', __FILE__), date('d/m/Y', $expires)));
 		} else {
-			message::removeAll(__CLASS__, 'token::' . $_gatewayId);
+			message::removeAll(__CLASS__, 'token::' . $_gatewayId . '::', true);
 		}
 	}
 

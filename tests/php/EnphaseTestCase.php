@@ -11,6 +11,40 @@ abstract class EnphaseTestCase extends TestCase {
 		config::save('socketport', self::freePort(), 'enphase');
 	}
 
+	/** @var array stand-ins started by the test: [process, received file] */
+	private $standIns = array();
+
+	protected function tearDown(): void {
+		foreach ($this->standIns as $standIn) {
+			proc_terminate($standIn[0]);
+			proc_close($standIn[0]);
+			@unlink($standIn[1]);
+		}
+		$this->standIns = array();
+	}
+
+	/**
+	 * Starts a stand-in of the daemon's socket that answers the given answers in order, and points the plugin
+	 * at it. Returns a function that gives the messages it received, decoded.
+	 */
+	protected function startDaemonStandIn(array $_answers) {
+		$answers = tempnam(sys_get_temp_dir(), 'enphase-answers');
+		$received = tempnam(sys_get_temp_dir(), 'enphase-received');
+		file_put_contents($answers, json_encode($_answers));
+		$process = proc_open(array(PHP_BINARY, __DIR__ . '/support/daemon_stand_in.php', $answers, $received),
+			array(1 => array('pipe', 'w')), $pipes);
+		$port = (int) trim(fgets($pipes[1]));
+		unlink($answers);
+		$this->standIns[] = array($process, $received);
+		config::save('socketport', $port, 'enphase');
+		return function () use ($received) {
+			$lines = array_filter(explode("\n", (string) @file_get_contents($received)));
+			return array_values(array_map(function ($line) {
+				return json_decode($line, true);
+			}, $lines));
+		};
+	}
+
 	public static function freePort() {
 		$server = stream_socket_server('tcp://127.0.0.1:0');
 		$name = stream_socket_get_name($server, false);

@@ -829,8 +829,8 @@ class message {
 			return;
 		}
 		foreach (JeedomDouble::$db['message'] as $i => $row) {
+			// Like the core: a message already there (same logicalId, or same text) only counts one more occurrence.
 			if ($row['plugin'] == $_type && (($_logicalId != '' && $row['logicalId'] == $_logicalId) || ($_logicalId == '' && $row['message'] == $_message))) {
-				JeedomDouble::$db['message'][$i]['message'] = $_message;
 				JeedomDouble::$db['message'][$i]['occurrences']++;
 				return;
 			}
@@ -839,10 +839,17 @@ class message {
 	}
 
 	public static function removeAll($_plugin = '', $_logicalId = '', $_search = false) {
-		JeedomDouble::$db['message'] = array_values(array_filter(JeedomDouble::$db['message'], function ($row) use ($_plugin, $_logicalId) {
-			return !(($_plugin == '' || $row['plugin'] == $_plugin) && ($_logicalId == '' || $row['logicalId'] == $_logicalId));
+		JeedomDouble::$db['message'] = array_values(array_filter(JeedomDouble::$db['message'], function ($row) use ($_plugin, $_logicalId, $_search) {
+			$sameId = $_search ? strpos($row['logicalId'], $_logicalId) !== false : $row['logicalId'] == $_logicalId;
+			return !(($_plugin == '' || $row['plugin'] == $_plugin) && ($_logicalId == '' || $sameId));
 		}));
 		return true;
+	}
+
+	public static function byPluginLogicalId($_plugin, $_logicalId) {
+		return array_values(array_filter(JeedomDouble::$db['message'], function ($row) use ($_plugin, $_logicalId) {
+			return $row['plugin'] == $_plugin && $row['logicalId'] == $_logicalId;
+		}));
 	}
 
 	/** Test helper. */
@@ -950,6 +957,15 @@ function is_json($_string, $_default = null) {
 	}
 	return is_array($decoded);
 }
+
+// Like the core's autoloader: "enphase" and "enphaseCmd" come from plugins/enphase/core/class/enphase.class.php.
+spl_autoload_register(function ($_classname) {
+	$plugin = str_replace(array('Real', 'Cmd'), '', $_classname);
+	$file = JeedomDouble::$root . '/plugins/' . $plugin . '/core/class/' . $plugin . '.class.php';
+	if (preg_match('/^[A-Za-z0-9_]+$/', $plugin) && file_exists($file)) {
+		require_once $file;
+	}
+});
 
 JeedomDouble::reset();
 JeedomDouble::$root = dirname(__DIR__, 2);

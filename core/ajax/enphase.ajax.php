@@ -1,0 +1,50 @@
+<?php
+/* This file is part of the enphase plugin for Jeedom.
+ *
+ * This program is free software: you can redistribute it and/or modify it under the terms of the GNU Affero
+ * General Public License as published by the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+try {
+	require_once __DIR__ . '/../../../../core/php/core.inc.php';
+	include_file('core', 'authentification', 'php');
+
+	if (!isConnect('admin')) {
+		throw new Exception(__('401 - Accès non autorisé', __FILE__));
+	}
+
+	ajax::init();
+
+	if (init('action') == 'synchronize') {
+		$result = enphase::sync();
+		if (!$result['ok']) {
+			throw new Exception($result['message']);
+		}
+		ajax::success($result);
+	}
+
+	if (init('action') == 'saveConfiguration') {
+		// The page sends only the secrets the user typed; the other keys were saved by the core.
+		$secrets = json_decode(init('secrets', '{}'), true);
+		$clear = json_decode(init('clear', '[]'), true);
+		enphase::saveSecrets(is_array($secrets) ? $secrets : array(), is_array($clear) ? $clear : array());
+		$info = enphase::deamon_info();
+		$result = array('secrets' => enphase::secretsState(), 'sent' => false, 'message' => '');
+		if ($info['launchable'] != 'ok') {
+			$result['message'] = $info['launchable_message'];
+		} elseif ($info['state'] == 'ok') {
+			try {
+				enphase::sendConfiguration();
+				$result['sent'] = true;
+			} catch (enphaseDaemonError $e) {
+				$result['message'] = $e->getMessage();
+			}
+		}
+		ajax::success($result);
+	}
+
+	throw new Exception(__('Aucune méthode correspondante à', __FILE__) . ' : ' . init('action'));
+} catch (Exception $e) {
+	ajax::error(displayException($e), $e->getCode());
+}

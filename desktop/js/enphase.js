@@ -1,0 +1,143 @@
+/* This file is part of the enphase plugin for Jeedom.
+ *
+ * This program is free software: you can redistribute it and/or modify it under the terms of the GNU Affero
+ * General Public License as published by the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+/* Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed. */
+function enphaseSynchronize() {
+  jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
+  domUtils.ajax({
+    type: 'POST',
+    url: 'plugins/enphase/core/ajax/enphase.ajax.php',
+    data: { action: 'synchronize' },
+    dataType: 'json',
+    global: false,
+    error: function(request, status, error) {
+      domUtils.handleAjaxError(request, status, error)
+    },
+    success: function(data) {
+      if (data.state != 'ok') {
+        jeedomUtils.showAlert({ message: data.result, level: 'danger' })
+        return
+      }
+      jeedomUtils.hideAlert()
+      jeeDialog.alert(data.result.message, function() {
+        jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase')
+      })
+    }
+  })
+}
+
+document.querySelectorAll('.bt_enphaseSynchronize').forEach(function(button) {
+  button.addEventListener('click', enphaseSynchronize)
+})
+
+/* Commands come from the daemon's catalog: their type is fixed, their display is the user's. */
+if (typeof jQuery === 'function' && typeof $.fn.sortable === 'function') {
+  $('#table_cmd').sortable({ axis: 'y', cursor: 'move', items: '.cmd', placeholder: 'ui-state-highlight', tolerance: 'intersect', forcePlaceholderSize: true })
+}
+
+function addCmdToTable(_cmd) {
+  if (!isset(_cmd)) {
+    var _cmd = { configuration: {} }
+  }
+  if (!isset(_cmd.configuration)) {
+    _cmd.configuration = {}
+  }
+  let tr = '<td class="hidden-xs"><span class="cmdAttr" data-l1key="id"></span></td>'
+  tr += '<td>'
+  tr += '<div class="input-group">'
+  tr += '<input class="cmdAttr form-control input-sm roundedLeft" data-l1key="name" placeholder="{{Nom de la commande}}">'
+  tr += '<span class="input-group-btn"><a class="cmdAction btn btn-sm btn-default" data-l1key="chooseIcon" title="{{Choisir une icône}}"><i class="fas fa-icons"></i></a></span>'
+  tr += '<span class="cmdAttr input-group-addon roundedRight" data-l1key="display" data-l2key="icon" style="font-size:19px;padding:0 5px 0 0!important;"></span>'
+  tr += '</div>'
+  tr += '<select class="cmdAttr form-control input-sm" data-l1key="value" style="display:none;margin-top:5px;" title="{{Commande info liée}}">'
+  tr += '<option value="">{{Aucune}}</option>'
+  tr += '</select>'
+  tr += '</td>'
+  tr += '<td>'
+  tr += '<span class="type" type="' + init(_cmd.type) + '">' + jeedom.cmd.availableType() + '</span>'
+  tr += '<span class="subType" subType="' + init(_cmd.subType) + '"></span>'
+  tr += '<span class="cmdAttr label label-default" data-l1key="logicalId" title="{{Identifiant logique}}"></span>'
+  tr += '</td>'
+  tr += '<td>'
+  tr += '<label class="checkbox-inline"><input type="checkbox" class="cmdAttr" data-l1key="isVisible" checked/>{{Afficher}}</label> '
+  tr += '<label class="checkbox-inline"><input type="checkbox" class="cmdAttr" data-l1key="isHistorized" checked/>{{Historiser}}</label> '
+  tr += '<label class="checkbox-inline"><input type="checkbox" class="cmdAttr" data-l1key="display" data-l2key="invertBinary"/>{{Inverser}}</label> '
+  tr += '<div style="margin-top:7px;">'
+  tr += '<input class="tooltips cmdAttr form-control input-sm" data-l1key="configuration" data-l2key="minValue" placeholder="{{Min}}" title="{{Min}}" style="width:30%;max-width:80px;display:inline-block;margin-right:2px;">'
+  tr += '<input class="tooltips cmdAttr form-control input-sm" data-l1key="configuration" data-l2key="maxValue" placeholder="{{Max}}" title="{{Max}}" style="width:30%;max-width:80px;display:inline-block;margin-right:2px;">'
+  tr += '<input class="tooltips cmdAttr form-control input-sm" data-l1key="unite" placeholder="{{Unité}}" title="{{Unité}}" style="width:30%;max-width:80px;display:inline-block;margin-right:2px;">'
+  tr += '</div>'
+  tr += '</td>'
+  tr += '<td><span class="cmdAttr" data-l1key="htmlstate"></span></td>'
+  tr += '<td>'
+  if (is_numeric(_cmd.id)) {
+    tr += '<a class="btn btn-default btn-xs cmdAction" data-action="configure"><i class="fas fa-cogs"></i></a> '
+    tr += '<a class="btn btn-default btn-xs cmdAction" data-action="test"><i class="fas fa-rss"></i> {{Tester}}</a>'
+  }
+  tr += '<i class="fas fa-minus-circle pull-right cmdAction cursor" data-action="remove" title="{{Supprimer la commande (la synchronisation la recrée)}}"></i>'
+  tr += '</td>'
+
+  let newRow = document.createElement('tr')
+  newRow.innerHTML = tr
+  newRow.classList.add('cmd')
+  newRow.setAttribute('data-cmd_id', init(_cmd.id))
+  document.getElementById('table_cmd').querySelector('tbody').appendChild(newRow)
+  // The type of a command is the daemon's: shown, not editable.
+  newRow.querySelectorAll('.type select, .subType select').forEach(function(select) { select.disabled = true })
+
+  jeedom.eqLogic.buildSelectCmd({
+    id: document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue(),
+    filter: { type: 'info' },
+    error: function(error) {
+      jeedomUtils.showAlert({ message: error.message, level: 'danger' })
+    },
+    success: function(result) {
+      newRow.querySelector('.cmdAttr[data-l1key="value"]').insertAdjacentHTML('beforeend', result)
+      newRow.setJeeValues(_cmd, '.cmdAttr')
+      jeedom.cmd.changeType(newRow, init(_cmd.subType))
+      newRow.querySelectorAll('.type select, .subType select').forEach(function(select) { select.disabled = true })
+    }
+  })
+}
+
+/* The equipment tab: kind, and for a gateway its last known status. */
+function printEqLogic(_eqLogic) {
+  const configuration = _eqLogic.configuration || {}
+  const kind = configuration.kind || ''
+  const isGateway = (kind == 'gateway')
+  document.getElementById('span_enphaseKind').textContent = enphaseKindLabels[kind] || kind
+  document.querySelectorAll('.enphaseGateway').forEach(function(el) { isGateway ? el.seen() : el.unseen() })
+  document.querySelectorAll('.enphaseNotGateway').forEach(function(el) { isGateway ? el.unseen() : el.seen() })
+  const container = document.getElementById('div_enphaseStatus')
+  container.empty()
+  const status = configuration.status
+  if (!isGateway || !status) {
+    container.textContent = isGateway ? '{{Pas encore de nouvelles du démon}}' : ''
+    return
+  }
+  const lines = []
+  lines.push(status.reachable ? '<span class="label label-success">{{Joignable}}</span>' : '<span class="label label-danger">{{Injoignable}}</span>')
+  if (status.auth) {
+    lines.push('{{Authentification}} : ' + enphaseEscape(status.auth))
+  }
+  if (status.last_success) {
+    lines.push('{{Dernière lecture réussie}} : ' + new Date(status.last_success * 1000).toLocaleString())
+  }
+  if (status.token_expires) {
+    lines.push('{{Expiration du jeton}} : ' + new Date(status.token_expires * 1000).toLocaleDateString())
+  }
+  if (status.problem) {
+    lines.push('<span class="text-danger">' + enphaseEscape(status.problem) + '</span>')
+  }
+  container.innerHTML = lines.join('<br>')
+}
+
+function enphaseEscape(_text) {
+  const span = document.createElement('span')
+  span.textContent = String(_text)
+  return span.innerHTML
+}

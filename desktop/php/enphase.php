@@ -1,0 +1,209 @@
+<?php
+if (!isConnect('admin')) {
+	throw new Exception('{{401 - Accès non autorisé}}');
+}
+$plugin = plugin::byId('enphase');
+sendVarToJS('eqType', $plugin->getId());
+$eqLogics = eqLogic::byType($plugin->getId());
+// Equipment come from the gateway (Synchronize), grouped by kind.
+$groups = enphase::kindGroups();
+$byGroup = array();
+foreach ($eqLogics as $eqLogic) {
+	$byGroup[enphase::kindGroup($eqLogic->getConfiguration('kind'))][] = $eqLogic;
+}
+?>
+
+<div class="row row-overflow">
+	<div class="col-xs-12 eqLogicThumbnailDisplay">
+		<legend><i class="fas fa-cog"></i> {{Gestion}}</legend>
+		<div class="eqLogicThumbnailContainer">
+			<div class="cursor logoPrimary bt_enphaseSynchronize">
+				<i class="fas fa-sync"></i>
+				<br>
+				<span>{{Synchroniser}}</span>
+			</div>
+			<div class="cursor eqLogicAction logoSecondary" data-action="gotoPluginConf">
+				<i class="fas fa-wrench"></i>
+				<br>
+				<span>{{Configuration}}</span>
+			</div>
+		</div>
+		<?php
+		if (count($eqLogics) == 0) {
+			echo '<br><div class="text-center" style="font-size:1.2em;font-weight:bold;">{{Aucun équipement : renseignez la passerelle dans la configuration du plugin, démarrez le démon puis cliquez sur "Synchroniser"}}</div>';
+		} else {
+			echo '<div class="input-group" style="margin:5px;">';
+			echo '<input class="form-control roundedLeft" placeholder="{{Rechercher}}" id="in_searchEqlogic">';
+			echo '<div class="input-group-btn">';
+			echo '<a id="bt_resetSearch" class="btn" style="width:30px"><i class="fas fa-times"></i></a>';
+			echo '<a class="btn roundedRight hidden" id="bt_pluginDisplayAsTable" data-coreSupport="1" data-state="0"><i class="fas fa-grip-lines"></i></a>';
+			echo '</div>';
+			echo '</div>';
+			foreach ($groups as $group => $definition) {
+				if (!isset($byGroup[$group])) {
+					continue;
+				}
+				echo '<legend><i class="' . $definition[1] . '"></i> ' . $definition[0] . ' (' . count($byGroup[$group]) . ')</legend>';
+				echo '<div class="eqLogicThumbnailContainer">';
+				foreach ($byGroup[$group] as $eqLogic) {
+					$opacity = ($eqLogic->getIsEnable()) ? '' : 'disableCard';
+					echo '<div class="eqLogicDisplayCard cursor ' . $opacity . '" data-eqLogic_id="' . $eqLogic->getId() . '">';
+					echo '<img src="' . $eqLogic->getImage() . '"/>';
+					echo '<br>';
+					echo '<span class="name">' . $eqLogic->getHumanName(true, true) . '</span>';
+					echo '<span class="hiddenAsCard displayTableRight hidden">';
+					echo '<span class="label label-info">' . $eqLogic->getLogicalId() . '</span> ';
+					echo ($eqLogic->getIsVisible() == 1) ? '<i class="fas fa-eye" title="{{Equipement visible}}"></i>' : '<i class="fas fa-eye-slash" title="{{Equipement non visible}}"></i>';
+					echo '</span>';
+					echo '</div>';
+				}
+				echo '</div>';
+			}
+		}
+		?>
+	</div>
+
+	<div class="col-xs-12 eqLogic" style="display: none;">
+		<div class="input-group pull-right" style="display:inline-flex;">
+			<span class="input-group-btn">
+				<!-- The <a> tags close on the next line so that no space separates the buttons. -->
+				<a class="btn btn-sm btn-default eqLogicAction roundedLeft" data-action="configure"><i class="fas fa-cogs"></i><span class="hidden-xs"> {{Configuration avancée}}</span>
+				</a><a class="btn btn-sm btn-default bt_enphaseSynchronize"><i class="fas fa-sync"></i><span class="hidden-xs"> {{Synchroniser}}</span>
+				</a><a class="btn btn-sm btn-success eqLogicAction" data-action="save"><i class="fas fa-check-circle"></i> {{Sauvegarder}}
+				</a><a class="btn btn-sm btn-danger eqLogicAction roundedRight" data-action="remove"><i class="fas fa-minus-circle"></i> {{Supprimer}}
+				</a>
+			</span>
+		</div>
+		<ul class="nav nav-tabs" role="tablist">
+			<li role="presentation"><a href="#" class="eqLogicAction" aria-controls="home" role="tab" data-toggle="tab" data-action="returnToThumbnailDisplay"><i class="fas fa-arrow-circle-left"></i></a></li>
+			<li role="presentation" class="active"><a href="#eqlogictab" aria-controls="home" role="tab" data-toggle="tab"><i class="fas fa-tachometer-alt"></i> {{Equipement}}</a></li>
+			<li role="presentation"><a href="#commandtab" aria-controls="home" role="tab" data-toggle="tab"><i class="fas fa-list"></i> {{Commandes}}</a></li>
+		</ul>
+		<div class="tab-content">
+			<div role="tabpanel" class="tab-pane active" id="eqlogictab">
+				<form class="form-horizontal">
+					<fieldset>
+						<div class="col-lg-6">
+							<legend><i class="fas fa-wrench"></i> {{Paramètres généraux}}</legend>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Nom de l'équipement}}</label>
+								<div class="col-sm-6">
+									<input type="text" class="eqLogicAttr form-control" data-l1key="id" style="display:none;">
+									<input type="text" class="eqLogicAttr form-control" data-l1key="name" placeholder="{{Nom de l'équipement}}">
+								</div>
+							</div>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Objet parent}}</label>
+								<div class="col-sm-6">
+									<select id="sel_object" class="eqLogicAttr form-control" data-l1key="object_id">
+										<option value="">{{Aucun}}</option>
+										<?php
+										$options = '';
+										foreach ((jeeObject::buildTree(null, false)) as $object) {
+											$options .= '<option value="' . $object->getId() . '">' . str_repeat('&nbsp;&nbsp;', $object->getConfiguration('parentNumber')) . $object->getName() . '</option>';
+										}
+										echo $options;
+										?>
+									</select>
+								</div>
+							</div>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Catégorie}}</label>
+								<div class="col-sm-6">
+									<?php
+									foreach (jeedom::getConfiguration('eqLogic:category') as $key => $value) {
+										echo '<label class="checkbox-inline">';
+										echo '<input type="checkbox" class="eqLogicAttr" data-l1key="category" data-l2key="' . $key . '" >' . $value['name'];
+										echo '</label>';
+									}
+									?>
+								</div>
+							</div>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Options}}</label>
+								<div class="col-sm-6">
+									<label class="checkbox-inline"><input type="checkbox" class="eqLogicAttr" data-l1key="isEnable" checked>{{Activer}}</label>
+									<label class="checkbox-inline"><input type="checkbox" class="eqLogicAttr" data-l1key="isVisible" checked>{{Visible}}</label>
+								</div>
+							</div>
+						</div>
+
+						<div class="col-lg-6">
+							<legend><i class="fas fa-info"></i> {{Informations}}</legend>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Type d'équipement}}</label>
+								<div class="col-sm-6">
+									<span class="label label-primary" id="span_enphaseKind"></span>
+								</div>
+							</div>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Numéro de série}}</label>
+								<div class="col-sm-6">
+									<span class="eqLogicAttr label label-info" data-l1key="logicalId"></span>
+								</div>
+							</div>
+							<div class="form-group enphaseNotGateway">
+								<label class="col-sm-4 control-label">{{Passerelle}}</label>
+								<div class="col-sm-6">
+									<span class="eqLogicAttr label label-info" data-l1key="configuration" data-l2key="gateway_serial"></span>
+								</div>
+							</div>
+							<div class="form-group enphaseGateway">
+								<label class="col-sm-4 control-label">{{Firmware}}</label>
+								<div class="col-sm-6">
+									<span class="eqLogicAttr label label-info" data-l1key="configuration" data-l2key="firmware"></span>
+								</div>
+							</div>
+							<div class="form-group enphaseGateway">
+								<label class="col-sm-4 control-label">{{Référence}}</label>
+								<div class="col-sm-6">
+									<span class="eqLogicAttr label label-info" data-l1key="configuration" data-l2key="part_number"></span>
+								</div>
+							</div>
+							<div class="form-group enphaseGateway">
+								<label class="col-sm-4 control-label">{{État de la passerelle}}</label>
+								<div class="col-sm-6" id="div_enphaseStatus"></div>
+							</div>
+							<div class="form-group">
+								<label class="col-sm-4 control-label">{{Description}}</label>
+								<div class="col-sm-6">
+									<textarea class="form-control eqLogicAttr autogrow" data-l1key="comment"></textarea>
+								</div>
+							</div>
+						</div>
+					</fieldset>
+				</form>
+			</div>
+
+			<div role="tabpanel" class="tab-pane" id="commandtab">
+				<br>
+				<div class="table-responsive">
+					<table id="table_cmd" class="table table-bordered table-condensed">
+						<thead>
+							<tr>
+								<th class="hidden-xs" style="min-width:50px;width:70px;">ID</th>
+								<th style="min-width:200px;width:350px;">{{Nom}}</th>
+								<th>{{Type}}</th>
+								<th style="min-width:260px;">{{Options}}</th>
+								<th>{{Etat}}</th>
+								<th style="min-width:80px;width:200px;">{{Actions}}</th>
+							</tr>
+						</thead>
+						<tbody>
+						</tbody>
+					</table>
+				</div>
+			</div>
+		</div>
+	</div>
+</div>
+
+<?php
+$kindLabels = array();
+foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'qrelay') as $kind) {
+	$kindLabels[$kind] = enphase::kindLabel($kind, false);
+}
+sendVarToJS('enphaseKindLabels', $kindLabels);
+include_file('desktop', 'enphase', 'js', 'enphase');
+include_file('core', 'plugin.template', 'js');
+?>

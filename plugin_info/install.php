@@ -1,0 +1,46 @@
+<?php
+/* This file is part of the enphase plugin for Jeedom.
+ *
+ * This program is free software: you can redistribute it and/or modify it under the terms of the GNU Affero
+ * General Public License as published by the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+require_once __DIR__ . '/../../../core/php/core.inc.php';
+
+/** Default configuration: only keys not set yet, so that an update never overwrites the user's choices. */
+function enphase_default_configuration() {
+	$defaults = array(
+		'socketport' => enphase::DEFAULT_SOCKET_PORT,
+		'general_s' => enphase::DEFAULT_GENERAL_S,
+		'devices_s' => enphase::DEFAULT_DEVICES_S,
+		'auth_method' => 'envoy',
+	);
+	foreach ($defaults as $key => $value) {
+		if (config::byKey($key, 'enphase') === '') {
+			config::save($key, $value, 'enphase');
+		}
+	}
+}
+
+function enphase_install() {
+	enphase_default_configuration();
+}
+
+function enphase_update() {
+	enphase_default_configuration();
+	// The new daemon must run: restart it if it was running (equipment, commands and history are untouched).
+	$info = enphase::deamon_info();
+	if ($info['state'] == 'ok') {
+		try {
+			enphase::deamon_start();
+		} catch (Exception $e) {
+			log::add('enphase', 'error', __('Redémarrage du démon impossible après la mise à jour :', __FILE__) . ' ' . $e->getMessage());
+		}
+	}
+}
+
+function enphase_remove() {
+	// Equipment and configuration stay with the core (it removes them with the plugin if the user asks).
+	enphase::deamon_stop();
+}

@@ -1,0 +1,166 @@
+<?php
+
+/**
+ * The callback and ajax pages, served over HTTP by `php -S` from the miniature Jeedom tree. The test prepares
+ * the double's state, the page runs in the server process with that state, and the test reads what it left.
+ */
+class PagesTest extends EnphaseTestCase {
+	private static $server;
+	private static $port;
+	private static $stateFile;
+
+	public static function setUpBeforeClass(): void {
+		self::$stateFile = ENPHASE_TEST_ROOT . '/state.json';
+		self::$port = self::freePort();
+		self::$server = proc_open(array(PHP_BINARY, '-S', '127.0.0.1:' . self::$port, '-t', ENPHASE_TEST_ROOT),
+			array(0 => array('file', '/dev/null', 'r'), 1 => array('file', '/dev/null', 'w'), 2 => array('file', '/dev/null', 'w')),
+			$pipes, null, array_merge(getenv(), array('JEEDOM_DOUBLE_STATE' => self::$stateFile)));
+		for ($i = 0; $i < 100; $i++) {
+			$probe = @stream_socket_client('tcp://127.0.0.1:' . self::$port, $errno, $errstr, 1);
+			if ($probe !== false) {
+				fclose($probe);
+				return;
+			}
+			usleep(50000);
+		}
+		self::fail('php -S did not start');
+	}
+
+	public static function tearDownAfterClass(): void {
+		proc_terminate(self::$server);
+		proc_close(self::$server);
+	}
+
+	protected function setUp(): void {
+		parent::setUp();
+		jeedom::getApiKey('enphase');
+		enphase::applyInventory(self::inventory());
+		enphase::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 100))));
+	}
+
+	/** Runs one request against the page with the current state; returns [HTTP status, body] and loads the state it left. */
+	private function request($_path, array $_query, $_body, $_contentType = 'application/json') {
+		JeedomDouble::store(self::$stateFile);
+		$context = stream_context_create(array('http' => array('method' => 'POST', 'header' => 'Content-Type: ' . $_contentType,
+			'content' => $_body, 'ignore_errors' => true, 'timeout' => 30)));
+		$url = 'http://127.0.0.1:' . self::$port . $_path . '?' . http_build_query($_query);
+		$body = file_get_contents($url, false, $context);
+		preg_match('#HTTP/\S+ (\d+)#', $http_response_header[0], $match);
+		JeedomDouble::load(self::$stateFile);
+		return array((int) $match[1], $body);
+	}
+
+	private function postCallback($_apikey, $_body) {
+		return $this->request('/plugins/enphase/core/php/jeeEnphase.php', array('apikey' => $_apikey), $_body);
+	}
+
+	private function ajax(array $_fields) {
+		return $this->request('/plugins/enphase/core/ajax/enphase.ajax.php', array(), http_build_query($_fields), 'application/x-www-form-urlencoded');
+	}
+
+	private static function valuesBody($_watts) {
+		return json_encode(array('events' => array(
+			array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => $_watts))),
+		)));
+	}
+
+	public function testTheCallbackAppliesEvents() {
+		list($status, $body) = $this->postCallback(jeedom::getApiKey('enphase'), self::valuesBody(321));
+
+		$this->assertSame(200, $status);
+		$this->assertSame('OK', $body);
+		$this->assertEquals(321.0, self::command('482301000001', 'watts_now')->execCmd());
+	}
+
+	public function testACallbackWithAWrongApikeyChangesNothing() {
+		$before = JeedomDouble::$db;
+		$inventory = self::inventory();
+		$inventory['equipments'][] = array('logicalId' => '482301009999', 'kind' => 'inverter', 'name' => 'Intrus', 'commands' => array());
+		$events = json_encode(array('events' => array(
+			$inventory,
+			array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 999))),
+			array('type' => 'status', 'gateway' => 'default', 'reachable' => false, 'error' => array('code' => 'auth_failed')),
+		)));
+
+		foreach (array('wrong-apikey-but-long-enough', '', strrev(jeedom::getApiKey('enphase'))) as $apikey) {
+			list($status) = $this->postCallback($apikey, $events);
+			$this->assertSame(403, $status);
+		}
+
+		$this->assertEquals($before, JeedomDouble::$db);
+		$this->assertEquals(100.0, self::command('482301000001', 'watts_now')->execCmd());
+	}
+
+	public function testAnUnknownEventIsIgnoredWithALogLine() {
+		$body = json_encode(array('events' => array(
+			array('type' => 'fireworks', 'gateway' => 'default'),
+			array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 222))),
+		)));
+
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), $body);
+
+		$this->assertSame(200, $status);
+		$this->assertEquals(222.0, self::command('482301000001', 'watts_now')->execCmd());
+		$this->assertNotEmpty(array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
+			return strpos($line[2], 'fireworks') !== false;
+		}));
+	}
+
+	public function testABodyThatIsNotAnEventListIsRefused() {
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), 'this is not json');
+
+		$this->assertSame(400, $status);
+		$this->assertNotEmpty(JeedomDouble::logsOf('enphase'));
+	}
+
+	public function testAjaxRefusesAnyoneButAnAdmin() {
+		foreach (array('', 'user') as $profile) {
+			JeedomDouble::$profile = $profile;
+			$before = JeedomDouble::$db;
+
+			list(, $body) = $this->ajax(array('action' => 'saveConfiguration', 'secrets' => json_encode(array('token' => 'eyJ.sneaky'))));
+			$answer = json_decode($body, true);
+
+			$this->assertSame('error', $answer['state']);
+			$this->assertStringContainsString('401', $answer['result']);
+			$this->assertEquals($before, JeedomDouble::$db);
+			list(, $body) = $this->ajax(array('action' => 'synchronize'));
+			$this->assertSame('error', json_decode($body, true)['state']);
+		}
+	}
+
+	public function testSynchronizeWithoutDaemonSaysSoInPlainWords() {
+		list(, $body) = $this->ajax(array('action' => 'synchronize'));
+		$answer = json_decode($body, true);
+
+		$this->assertSame('error', $answer['state']);
+		$this->assertStringContainsString('n\'est pas démarré', $answer['result']);
+	}
+
+	public function testSynchronizeReportsWhatWasFound() {
+		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
+
+		list(, $body) = $this->ajax(array('action' => 'synchronize'));
+		$answer = json_decode($body, true);
+
+		$this->assertSame('ok', $answer['state']);
+		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $answer['result']['message']);
+	}
+
+	public function testSavingTheConfigurationStoresSecretsWithoutSendingThemBack() {
+		list(, $body) = $this->ajax(array('action' => 'saveConfiguration', 'secrets' => json_encode(array('token' => 'eyJ.new.token')), 'clear' => '[]'));
+		$answer = json_decode($body, true);
+
+		$this->assertSame('ok', $answer['state']);
+		$this->assertTrue($answer['result']['secrets']['token']);
+		$this->assertStringNotContainsString('eyJ.new.token', $body);
+		$this->assertSame('eyJ.new.token', config::byKey('token', 'enphase'));
+		$this->assertStringNotContainsString('eyJ.new.token', (string) config::rawValue('token', 'enphase'));
+	}
+
+	public function testAnUnknownAjaxActionIsAnError() {
+		list(, $body) = $this->ajax(array('action' => 'format_disk'));
+
+		$this->assertSame('error', json_decode($body, true)['state']);
+	}
+}
