@@ -72,9 +72,11 @@ class AcBattery:
     operating: Optional[bool] = None
     watts_now: Optional[float] = None
     max_watts: Optional[float] = None
+    last_report_ts: Optional[int] = None
     percent_full: Optional[float] = None
     max_cell_temp_c: Optional[float] = None
     sleep_enabled: Optional[bool] = None
+    charge_status: Optional[str] = None  # "charging" | "discharging" | "idle"
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Encharge:
     operating: Optional[bool] = None
     status: Optional[str] = None  # e.g. "ENCHG_STATE_READY"
     led_status: Optional[int] = None
+    last_report_ts: Optional[int] = None
 
 
 @dataclass
@@ -153,12 +156,14 @@ class Enpower:
     """IQ System Controller (Enpower)."""
 
     serial: str
-    grid_state: Optional[str] = None  # "on-grid" | "off-grid"
+    grid_state: Optional[str] = None  # "on-grid" | "off-grid", from grid_mode
+    grid_mode: Optional[str] = None  # as reported, e.g. "multimode-ongrid", "grid-tied"
     mains_admin_state: Optional[str] = None  # "closed" | "open"
     mains_oper_state: Optional[str] = None
-    temperature_c: Optional[float] = None
+    temperature_c: Optional[float] = None  # the gateway reports Fahrenheit; converted
     communicating: Optional[bool] = None
     status: Optional[str] = None
+    last_report_ts: Optional[int] = None
 
 
 @dataclass
@@ -187,10 +192,14 @@ class DryContact:
 
 @dataclass
 class Generator:
-    admin_state: Optional[str] = None  # "on" | "off" | "auto"
-    oper_state: Optional[str] = None
-    running: Optional[bool] = None
-    admin_mode: Optional[str] = None
+    """Standby generator behind an Enpower, from /ivp/ensemble/generator."""
+
+    admin_state: Optional[str] = None  # relay asked for: "open" | "closed"
+    oper_state: Optional[str] = None  # relay as it is: "open" | "closed"
+    running: Optional[bool] = None  # oper_state == "closed"
+    admin_mode: Optional[int] = None  # numeric mode as reported
+    start_percent: Optional[float] = None
+    stop_percent: Optional[float] = None
 
 
 @dataclass
@@ -211,6 +220,7 @@ class Readings:
     production: Optional[Energy] = None
     consumption: Optional[Energy] = None  # total consumption
     net_consumption: Optional[Energy] = None
+    # per phase (L1, L2, L3), only on multi-phase sites with CTs
     production_phases: List[Energy] = field(default_factory=list)
     consumption_phases: List[Energy] = field(default_factory=list)
     net_consumption_phases: List[Energy] = field(default_factory=list)

@@ -1,0 +1,194 @@
+"""Which endpoints feed which cadence, decided once per connection from what the gateway answered.
+
+The gateway has a weak CPU: every cadence reads the fewest endpoints that give its readings, one request
+per endpoint, and never an endpoint that this gateway does not have or answers badly.
+- "general" (every 60 s): production, consumption, net consumption, battery totals, CT meters.
+- "devices" (every 300 s): per microinverter, per battery, inventory, ensemble devices, dry contacts,
+  generator, tariff, CT configuration.
+Pure: `plan_from(info, probe_responses)` takes the decoded JSON of the `PROBE_PATHS` that answered.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from . import parse
+from .parse import (
+    DEVICE_DATA,
+    DRY_CONTACT_SETTINGS,
+    DRY_CONTACTS,
+    ENSEMBLE_INVENTORY,
+    ENSEMBLE_POWER,
+    ENSEMBLE_SECCTRL,
+    GENERATOR,
+    INVENTORY,
+    INVERTERS_V1,
+    METER_READINGS,
+    METERS,
+    PRODUCTION_JSON,
+    PRODUCTION_V1,
+    TARIFF,
+)
+from .readings import GatewayInfo
+
+GEN_CONFIG = "/ivp/ss/gen_config"
+
+# Tried once per connection, cheap and static ones first, each once.
+PROBE_PATHS: Tuple[str, ...] = (
+    METERS,
+    PRODUCTION_JSON,
+    PRODUCTION_V1,
+    INVERTERS_V1,
+    DEVICE_DATA,
+    INVENTORY,
+    ENSEMBLE_INVENTORY,
+    GEN_CONFIG,
+    TARIFF,
+)
+# Ensemble (Encharge, Enpower, generator) exists from firmware 5; per-device data from 8.2.
+_ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG)
+
+
+def probe_paths(info: GatewayInfo) -> Tuple[str, ...]:
+    """PROBE_PATHS without those this firmware cannot have (saves a few 404s on old gateways)."""
+    skip = set()
+    if info.firmware and not parse.firmware_at_least(info, 5):
+        skip.update(_ENSEMBLE_PATHS)
+    if info.firmware and not parse.firmware_at_least(info, 8, 2):
+        skip.add(DEVICE_DATA)
+    return tuple(p for p in PROBE_PATHS if p not in skip)
+
+
+@dataclass
+class Plan:
+    """What each cadence reads on this gateway, and why (`sources`, for the probe command)."""
+
+    paths: Dict[str, Tuple[str, ...]]
+    sources: Dict[str, Optional[str]]
+    phase_count: int = 1
+    phase_mode: Optional[str] = None
+    ct_meters: Tuple[str, ...] = ()  # measurement types of the enabled CTs
+    # Read in one cadence, needed by both (the CT list names the meters and gives the phase count):
+    # `complete()` adds their last answer to a cycle that did not read them.
+    carried: Tuple[str, ...] = ()
+    _last: Dict[str, object] = field(default_factory=dict, repr=False)
+
+    def complete(self, responses: Dict[str, object]) -> Dict[str, object]:
+        """The responses of one cycle plus the last known answer of the carried endpoints."""
+        for path in self.carried:
+            if path in responses:
+                self._last[path] = responses[path]
+        merged = {p: v for p, v in self._last.items() if p not in responses}
+        merged.update(responses)
+        return merged
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, list)
+
+
+def _has_content(value) -> bool:
+    """Answered with data: not empty, not {"error": ...} / {"err": ...}."""
+    if isinstance(value, dict):
+        return bool(value) and "error" not in value and "err" not in value
+    return isinstance(value, list) and bool(value)
+
+
+def _production_source(info: GatewayInfo, responses, ct_count: int) -> Optional[str]:
+    production_json = responses.get(PRODUCTION_JSON)
+    if parse.eim_production(production_json) is not None:
+        return PRODUCTION_JSON + " eim"
+    v1 = responses.get(PRODUCTION_V1)
+    if isinstance(v1, dict) and not parse.v1_production_is_broken(v1) and not _v1_stalls(info, ct_count):
+        return PRODUCTION_V1
+    if parse.inverters_production(production_json) is not None:
+        return PRODUCTION_JSON + " inverters"
+    return None
+
+
+def _v1_stalls(info: GatewayInfo, ct_count: int) -> bool:
+    # Metered gateways without a CT stop updating /api/v1/production from firmware 8.2.4264.
+    return bool(info.imeter) and ct_count == 0 and parse.firmware_at_least(info, 8, 2, 4264)
+
+
+def _inverter_source(responses) -> Optional[str]:
+    device_data = responses.get(DEVICE_DATA)
+    if parse.device_data_is_complete(device_data) and parse.inverters_from_device_data(device_data):
+        return DEVICE_DATA
+    if _is_list(responses.get(INVERTERS_V1)):
+        return INVERTERS_V1
+    return None
+
+
+def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
+    """Decide each reading's source once. `probe_responses`: path -> decoded JSON of those that answered."""
+    got = probe_responses
+    meters = parse.meters_config(got.get(METERS))
+    ct_meters = tuple(m["measurementType"] for m in meters.values())
+    production_json = got.get(PRODUCTION_JSON)
+
+    production = _production_source(info, got, len(meters))
+    has_consumption = any(
+        parse.consumption_section(production_json, kind) is not None
+        for kind in ("total-consumption", "net-consumption")
+    )
+    has_acb_total = parse.ac_battery_total(production_json) is not None
+    inverters = _inverter_source(got)
+    inventory = got.get(INVENTORY)
+    has_acb = has_acb_total or any(
+        g.get("type") == "ACB" and g.get("devices") for g in (inventory if _is_list(inventory) else [])
+        if isinstance(g, dict)
+    )
+    ensemble = got.get(ENSEMBLE_INVENTORY) if parse.firmware_at_least(info, 5) else None
+    encharges = parse.ensemble_devices(ensemble, "ENCHARGE")
+    enpower = parse.enpower_from(ensemble) is not None
+    generator = enpower and _has_content(got.get(GEN_CONFIG))
+
+    general = []
+    if production in (PRODUCTION_JSON + " eim", PRODUCTION_JSON + " inverters") or has_consumption \
+            or has_acb_total:
+        general.append(PRODUCTION_JSON)
+    if production == PRODUCTION_V1:
+        general.append(PRODUCTION_V1)
+    if meters:
+        general.append(METER_READINGS)
+    if encharges or has_acb:
+        general.append(ENSEMBLE_SECCTRL)
+
+    devices = []
+    if meters:
+        devices.append(METERS)
+    if inverters:
+        devices.append(inverters)
+    if has_acb and inverters != INVERTERS_V1 and _is_list(got.get(INVERTERS_V1)):
+        devices.append(INVERTERS_V1)  # the AC Batteries' own power is only there (devType 11)
+    if _is_list(inventory):
+        devices.append(INVENTORY)
+    if encharges or enpower:
+        devices.append(ENSEMBLE_INVENTORY)
+    if encharges:
+        devices.append(ENSEMBLE_POWER)
+    if enpower:
+        devices += [DRY_CONTACTS, DRY_CONTACT_SETTINGS]
+    if generator:
+        devices.append(GENERATOR)
+    if (encharges or has_acb) and parse.storage_settings_from(got.get(TARIFF)) is not None:
+        devices.append(TARIFF)  # only the battery profile is used from it
+
+    plan = Plan(
+        paths={"general": tuple(general), "devices": tuple(devices)},
+        sources={
+            "production": production,
+            "consumption": PRODUCTION_JSON if has_consumption else None,
+            "meters": METER_READINGS if meters else None,
+            "inverters": inverters,
+            "ac_batteries": (INVENTORY if has_acb else None),
+            "encharges": ENSEMBLE_INVENTORY if encharges else None,
+            "enpower": ENSEMBLE_INVENTORY if enpower else None,
+            "generator": GENERATOR if generator else None,
+        },
+        phase_count=parse.phase_count_from_meters(got.get(METERS)) or 1,
+        phase_mode=next((m.get("phaseMode") for m in meters.values() if m.get("phaseMode")), None),
+        ct_meters=ct_meters,
+        carried=(METERS,) if meters else (),
+    )
+    plan.complete({p: got[p] for p in plan.carried if p in got})
+    return plan
