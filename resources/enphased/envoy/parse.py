@@ -427,12 +427,12 @@ def apply_inventory(readings: Readings, data) -> None:
 # ---------------------------------------------------------------------------------------------- meters
 
 
-def meters_config(data) -> Dict[object, dict]:
-    """/ivp/meters: the enabled CTs by eid. A disabled CT measures nothing worth showing."""
+def meters_config(data) -> Dict[str, dict]:
+    """/ivp/meters: the enabled CTs by eid (as text). A disabled CT measures nothing worth showing."""
     return {
-        meter.get("eid"): meter
+        _serial(meter.get("eid")): meter
         for meter in _dicts(data)
-        if meter.get("state") == "enabled" and _str(meter.get("measurementType"))
+        if meter.get("state") == "enabled" and _str(meter.get("measurementType")) and _serial(meter.get("eid"))
     }
 
 
@@ -460,13 +460,14 @@ def meters_from(config_data, readings_data) -> Dict[str, Meter]:
     config = meters_config(config_data)
     meters: Dict[str, Meter] = {}
     for data in _dicts(readings_data):
-        ct = config.get(data.get("eid"))
+        eid = _serial(data.get("eid"))
+        ct = config.get(eid) if eid is not None else None
         if ct is None:
             continue  # unknown or disabled CT (8.3.5025 lists an unconfigured storage CT, all zeros)
         phase_count = _int(ct.get("phaseCount"))
         channels = _dicts(data.get("channels"))
         meter = Meter(
-            eid=str(data.get("eid")),
+            eid=eid,
             measurement_type=ct["measurementType"],
             state=_str(ct.get("state")),
             phase_mode=_str(ct.get("phaseMode")),

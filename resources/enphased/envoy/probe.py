@@ -186,7 +186,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
             "generator": GENERATOR if generator else None,
         },
         phase_count=parse.phase_count_from_meters(got.get(METERS)) or 1,
-        phase_mode=next((m.get("phaseMode") for m in meters.values() if m.get("phaseMode")), None),
+        phase_mode=next((m["phaseMode"] for m in meters.values() if isinstance(m.get("phaseMode"), str)), None),
         ct_meters=ct_meters,
         carried=(METERS,) if meters else (),
     )
