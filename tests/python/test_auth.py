@@ -128,3 +128,19 @@ def test_two_factor_account_asks_for_a_pasted_token():
         with pytest.raises(EnvoyError) as err:
             source(cloud, clock).token()
     assert err.value.code == "two_factor" and "paste a token" in err.value.message
+
+
+def test_a_failed_renewal_keeps_the_still_valid_token():
+    clock = Clock()
+    account = Account(EMAIL, PASSWORD, role="installer")
+    with serve_cloud([account], clock=clock) as cloud:
+        tokens = source(cloud, clock)
+        first = tokens.token()
+        account.password = "changed-on-the-website"
+        clock.now += 11.5 * 3600  # within the renewal margin, not yet expired
+        assert tokens.token() == first and cloud.logins == 2
+        assert tokens.token() == first and cloud.logins == 2  # the back-off holds; no error while it is valid
+        clock.now += 3600  # expired now, back-off over: one more try, and its failure is the answer
+        with pytest.raises(EnvoyError) as err:
+            tokens.token()
+        assert err.value.code == "auth_failed" and cloud.logins == 3

@@ -208,8 +208,13 @@ def test_lax_gateway_accepts_a_token_it_did_not_sign():
 
 # --- reading a recorded gateway ---
 
+def recorded_names():
+    names = [p.name for p in sorted(fixtures_dir().iterdir()) if (p / "info").is_file()] if fixtures_dir() else []
+    return [n for n in names if not n.endswith("_bad_auth")]
+
+
 @requires_fixtures
-@pytest.mark.parametrize("name", ["7.6.175_with_cts", "3.9.36", "8.3.5169_with_generator"])
+@pytest.mark.parametrize("name", recorded_names())
 def test_read_gets_exactly_the_planned_endpoints(name):
     gateway = RecordedGateway(fixtures_dir() / name)
     serial = gateway.info_xml().split(b"<sn>")[1].split(b"</sn>")[0].decode()
@@ -223,7 +228,14 @@ def test_read_gets_exactly_the_planned_endpoints(name):
             assert sorted(served) == sorted(envoy.plan.paths[cadence])
             assert envoy.requests_sent - before_client == len(served)
             assert readings.gateway.serial == serial
-        assert envoy.read("general").production.watts_now is not None
+
+
+@requires_fixtures
+def test_recorded_gateway_refusing_the_password():
+    with serve(RecordedGateway(fixtures_dir() / "3.9.36_bad_auth")) as sim:
+        with pytest.raises(EnvoyError) as err:
+            Envoy(sim.url).connect()
+    assert err.value.code == "auth_failed" and "last 6 characters of the serial" in err.value.message
 
 
 @requires_fixtures

@@ -152,3 +152,11 @@ def test_command_line_serves_the_synthetic_gateway():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_identity_reads_serial_and_firmware_major_whatever_the_prefix():
+    from simulator.server import identity
+
+    assert identity(MiniGateway("123456789012", "4.2.33").info_xml().replace(b">D4", b">M4")) == ("123456789012", 4)
+    assert identity(MiniGateway(SERIAL, "8.3.5169").info_xml()) == (SERIAL, 8)
+    assert identity(b"not xml") == ("", 0)

@@ -254,6 +254,7 @@ class TokenSource:
         self.enlighten = enlighten or Enlighten()
         self.budget = budget or LoginBudget()
         self.clock = clock
+        self._renewal_failed = False
 
     @property
     def can_fetch(self) -> bool:
@@ -286,8 +287,11 @@ class TokenSource:
             except EnvoyError as exc:
                 if current is None:
                     raise
-                # Still valid for a while: keep using it and try again at a later call.
-                log.warning("Token renewal ahead of expiry failed (%s); keeping the current token", exc.code)
+                # Still valid for a while: keep using it and try again at a later call (said once).
+                if not self._renewal_failed:
+                    log.warning("Token renewal ahead of expiry failed (%s); the current token stays in use until "
+                                "%s", exc.code, utc_date(token_claims(current).expires))
+                self._renewal_failed = True
                 return current
         if current is not None:
             return current
@@ -357,6 +361,7 @@ class TokenSource:
             state.update(failures=failures, retry_after=now + backoff)
             self.store.save(state)
             raise
+        self._renewal_failed = False
         state.update(token=token, serial=self.serial, username=self.username, failures=0, retry_after=0)
         self.store.save(state)
         log.info("Fetched a new token from Enlighten for gateway %s", self.serial)

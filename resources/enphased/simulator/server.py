@@ -16,6 +16,7 @@ answers POST and PUT (controls, issue 7).
 import atexit
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -247,11 +248,12 @@ def identity(info_xml: bytes) -> Tuple[str, int]:
     """(serial, firmware major) from /info, read here with the stdlib so the simulator stands alone."""
     try:
         device = ET.fromstring(info_xml).find("device")
-        serial = (device.findtext("sn") or "").strip()
-        software = (device.findtext("software") or "").strip().lstrip("DR")
-        return serial, int(software.split(".")[0])
-    except (ET.ParseError, AttributeError, ValueError):
+    except ET.ParseError:
         return "", 0
+    if device is None:
+        return "", 0
+    major = re.match(r"[A-Za-z]*(\d+)", (device.findtext("software") or "").strip())  # "D7.6.175", "M4.2.33"
+    return (device.findtext("sn") or "").strip(), int(major.group(1)) if major else 0
 
 
 @dataclass
