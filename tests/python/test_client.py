@@ -5,8 +5,6 @@ import time
 import pytest
 
 from conftest import fixtures_dir, requires_fixtures
-
-pytest.importorskip("envoy.probe", reason="envoy/parse.py and envoy/probe.py have not landed yet")
 from envoy.auth import CloudSettings, FileTokenStore, LoginBudget, MemoryTokenStore
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError

@@ -13,9 +13,7 @@ from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.recorded import RecordedGateway
 from simulator.server import serve
 
-pytest.importorskip("envoy.probe", reason="envoy/parse.py and envoy/probe.py have not landed yet")
-
-import probe_cli  # noqa: E402
+import probe_cli
 
 SERIAL = "122238082763"  # of the recorded 7.6.175_with_cts
 EMAIL, PASSWORD = "owner@example.invalid", "s3cret-Pa55"
