@@ -4,12 +4,14 @@ Nothing here reaches into Jeedom's database: every step goes through the core's 
 administrator logged in with a session cookie, so the plugin is exercised exactly as a user's clicks do.
 """
 import os
+import queue
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List
 
 import requests
 
@@ -148,18 +150,18 @@ def install_plugin_files(repo: Path, destination: Path):
         shutil.copy2(repo / relative, target)
 
 
-def read_first_lines(stream, count: int, timeout_s: float) -> Optional[list]:
+def read_first_lines(stream, count: int, timeout_s: float) -> List[str]:
     """The first `count` lines a child prints (the simulator prints its URLs and demo credentials)."""
-    import selectors
-    lines = []
-    selector = selectors.DefaultSelector()
-    selector.register(stream, selectors.EVENT_READ)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(stream.readline()) for _ in range(count)], daemon=True).start()
+    found = []
     deadline = time.monotonic() + timeout_s
-    while len(lines) < count and time.monotonic() < deadline:
-        if selector.select(timeout=0.5):
-            line = stream.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-    selector.close()
-    return lines
+    while len(found) < count:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if not line:  # the child ended
+            break
+        found.append(line.rstrip("\n"))
+    return found

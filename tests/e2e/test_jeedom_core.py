@@ -57,6 +57,7 @@ def core(tmp_path_factory):
             "internalProtocol": "http://", "internalAddr": "127.0.0.1", "internalPort": str(jeedom.port),
             "internalComplement": "",
             "jeedom::firstUse": 0,  # no welcome window over the screenshots
+            "log::level::" + PLUGIN_ID: {"100": "1"},  # debug: the plugin's logs say why a step failed
             # Repeated runs may restart the daemon and reinstall within a minute.
             "dontProtectTooFastLaunchDeamony": 1, "dontProtectTooFastLaunchDependancy": 1,
         })
@@ -123,7 +124,10 @@ def plugin_enabled(core):
 @pytest.fixture(scope="module")
 def dependencies(plugin_enabled):
     core = plugin_enabled
-    core.plugin("dependancyInstall", PLUGIN_ID)
+    # Enabling a plugin whose dependencies are missing starts their installation (the core's automatic
+    # mode); otherwise this is the user's click on "Relancer".
+    if core.plugin("getDependancyInfo", PLUGIN_ID)["state"] == "nok":
+        core.plugin("dependancyInstall", PLUGIN_ID)
     wait_until(lambda: core.plugin("getDependancyInfo", PLUGIN_ID)["state"] == "ok",
                DEPENDENCIES_TIMEOUT_S, "Jeedom to install the dependencies (log: log/%s_packages)" % PLUGIN_ID,
                every_s=5)
