@@ -10,10 +10,12 @@ DAEMON_DIR = REPO / "resources" / "enphased"
 
 
 def fixtures_dir():
-    """The recorded gateways: $ENVOY_FIXTURES, else ../shared/envoy-fixtures beside the repository."""
+    """The recorded gateways: $ENVOY_FIXTURES, else ../shared/envoy-fixtures beside the repository
+    (or beside the folder holding it, for a git worktree such as wt/<name>)."""
     env = os.environ.get("ENVOY_FIXTURES")
-    path = Path(env) if env else REPO.parent / "shared" / "envoy-fixtures"
-    return path if path.is_dir() else None
+    candidates = [Path(env)] if env else [REPO.parent / "shared" / "envoy-fixtures",
+                                          REPO.parent.parent / "shared" / "envoy-fixtures"]
+    return next((path for path in candidates if path.is_dir()), None)
 
 
 def recorded_gateways(with_expected=True):
