@@ -2,6 +2,7 @@
 
     python3 -m simulator --recorded DIR [--port P]        (from resources/enphased)
     python3 -m simulator --synthetic [--inverters 12 --encharges 2 ...] [--port P]
+    ... --faults "reset=0.05,http503=0.02,reboot@10+2,outage@30+5" [--cycle-s 60]   (see faults.py)
 
 Prints the gateway URL, the cloud URL and a demo account whose tokens the gateway accepts.
 """
@@ -24,6 +25,13 @@ def _arguments(argv):
     parser.add_argument("--cloud-port", type=int, default=0, help="Enlighten/entrez stand-in port (0: a free one)")
     parser.add_argument("--http", action="store_true", help="plain HTTP even for firmware >= 7")
     parser.add_argument("--lax", action="store_true", help="accept any unexpired JWT, whoever signed it")
+    faults = parser.add_argument_group("faults (simulator/faults.py)")
+    faults.add_argument("--faults", metavar="SPEC", help="kind=P per request, kind@C+N for N cycles from cycle C, "
+                                                          "or chaos (a seeded mix of every kind)")
+    faults.add_argument("--fault-seed", type=int, default=0)
+    faults.add_argument("--cycle-s", type=float, default=60.0, help="length of a fault cycle (the reader's cadence)")
+    faults.add_argument("--hang-s", type=float, default=120.0, help="how long a hung request is held at most")
+    faults.add_argument("--slow-s", type=float, default=20.0, help="delay of a slow answer")
     synthetic = parser.add_argument_group("synthetic gateway")
     for name in ("inverters", "encharges", "acbs", "phases", "qrelays", "dry-contacts", "seed"):
         synthetic.add_argument("--" + name, type=int)
@@ -50,9 +58,16 @@ def main(argv=None) -> int:
     args = _arguments(sys.argv[1:] if argv is None else argv)
     gateway = _gateway(args)
     serial, major = identity(gateway.info_xml())
-    simulator = serve(gateway, tls=False if args.http else None, lax=args.lax, port=args.port)
+    plan = None
+    if args.faults:
+        from .faults import parse_spec
+
+        plan = parse_spec(args.faults, seed=args.fault_seed, cycle_s=args.cycle_s, hang_s=args.hang_s,
+                          slow_s=args.slow_s)
+    simulator = serve(gateway, tls=False if args.http else None, lax=args.lax, port=args.port, faults=plan)
     auth = simulator.auth
-    cloud = serve_cloud([Account(DEMO_EMAIL, DEMO_PASSWORD)], port=args.cloud_port)
+    cloud = serve_cloud([Account(DEMO_EMAIL, DEMO_PASSWORD)], port=args.cloud_port,
+                        faults=plan.cloud if plan else None)
     print(f"Gateway {serial} (firmware {major}.x, auth {auth.mode}): {simulator.url}")
     print(f"Enlighten and entrez stand-in: {cloud.url}")
     if auth.mode == "jwt":
@@ -60,6 +75,8 @@ def main(argv=None) -> int:
         print(f"Token: {issue_token(serial, lifetime_s=7 * 86400)}")
     else:
         print(f"Demo account: {DEMO_EMAIL} / {DEMO_PASSWORD}; gateway users: {', '.join(sorted(auth.users))}")
+    if plan is not None:
+        print(f"Faults: {args.faults} (seed {args.fault_seed}, a cycle every {args.cycle_s:g} s)")
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -67,6 +84,9 @@ def main(argv=None) -> int:
         stop.wait()
     except KeyboardInterrupt:
         pass
+    if plan is not None:
+        plan.close()
+        print("Faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(plan.injected.items())))
     simulator.stop()
     cloud.stop()
     return 0

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 import jwt
 
-from .server import TOKEN_KEY, LoopbackServer, Reply, Request
+from .server import TOKEN_KEY, Faults, LoopbackServer, Reply, Request
 
 LIFETIME_S = {"owner": 365 * 86400, "installer": 12 * 3600}
 
@@ -46,8 +46,9 @@ def issue_token(serial: str, *, role: str = "owner", username: str = DEMO_EMAIL,
 
 class CloudSimulator(LoopbackServer):
     def __init__(self, accounts: Iterable[Account], *, tls: bool = False, port: int = 0, key: bytes = TOKEN_KEY,
-                 lifetime_s: Optional[float] = None, clock: Callable[[], float] = time.time):
-        super().__init__(tls=tls, port=port)
+                 lifetime_s: Optional[float] = None, clock: Callable[[], float] = time.time,
+                 faults: Optional[Faults] = None):
+        super().__init__(tls=tls, port=port, faults=faults)
         self.accounts: Dict[str, Account] = {a.email: a for a in accounts}
         self.key = key
         self.lifetime_s = lifetime_s

@@ -10,8 +10,9 @@ Accepted tokens are those the cloud stand-in signs with TOKEN_KEY for this gatew
 gateway is lax, any JWT whose `exp` is in the future (readers under test craft their own).
 
 Every request served is recorded (method, path, status, time) so tests and benchmarks can count them.
-`faults` (issue 5 fills it) is consulted before each request; a gateway with `handle_write(method, path, body)`
-answers POST and PUT (controls, issue 7).
+`faults` (a `Faults`; simulator/faults.py has the plans) is consulted on each connection, before each
+request and on each answer; a gateway with `handle_write(method, path, body)` answers POST and PUT
+(controls, issue 7).
 """
 import atexit
 import hashlib
@@ -101,7 +102,13 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        reply = owner.handle(Request(self.command, self.path, self.headers, body))
+        fault = owner.faults.before(self.command, self.path)
+        if fault is None:
+            reply = owner.handle(Request(self.command, self.path, self.headers, body))
+        else:
+            reply = Reply(fault.status, fault.body, fault.content_type) if isinstance(fault, Response) else fault
+        if reply != RESET:
+            reply = owner.faults.after(self.command, self.path, reply)
         if reply == RESET:
             owner.record(self.command, self.path, None)
             self.close_connection = True
@@ -133,6 +140,9 @@ class _ThreadedServer(ThreadingHTTPServer):
         self.connections = set()
         self.connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def verify_request(self, request, client_address):
+        return self.owner.faults.accept()  # False: closed at once, as by a gateway that is down
 
     def finish_request(self, request, client_address):
         # TLS handshake here, in the connection's own thread, so a silent client blocks nobody.
@@ -168,11 +178,32 @@ class _ThreadedServer(ThreadingHTTPServer):
                     pass
 
 
+class Faults:
+    """Misbehaviour on demand, none by default (simulator/faults.py has the plans).
+
+    `accept()` False closes a new connection at once; `before(method, path)` may sleep, return a Response
+    or Reply to answer instead of the server, or RESET to drop the connection (None lets the request
+    through); `after(method, path, reply)` may change the answer on its way out."""
+
+    def attach(self, server) -> None:
+        pass
+
+    def accept(self) -> bool:
+        return True
+
+    def before(self, method: str, path: str):
+        return None
+
+    def after(self, method: str, path: str, reply: "Reply"):
+        return reply
+
+
 class LoopbackServer:
     """A threaded HTTP(S) server on 127.0.0.1 that passes each request to `handle` and records it."""
 
-    def __init__(self, *, tls: bool, port: int = 0):
+    def __init__(self, *, tls: bool, port: int = 0, faults: Optional[Faults] = None):
         self.tls = tls
+        self.faults = faults or Faults()
         self._wanted_port = port
         self._server: Optional[_ThreadedServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -236,14 +267,6 @@ class LoopbackServer:
 
 # --- the gateway ---------------------------------------------------------------------------------------------
 
-class Faults:
-    """Per-request misbehaviour, none by default. `before(method, path)` may sleep, return a Response to
-    answer instead of the gateway, or RESET to drop the connection; None lets the request through."""
-
-    def before(self, method: str, path: str):
-        return None
-
-
 def identity(info_xml: bytes) -> Tuple[str, int]:
     """(serial, firmware major) from /info, read here with the stdlib so the simulator stands alone."""
     try:
@@ -292,9 +315,9 @@ class GatewaySimulator(LoopbackServer):
                  faults: Optional[Faults] = None, port: int = 0, clock: Callable[[], float] = time.time):
         self.gateway = gateway
         self.serial, firmware_major = identity(gateway.info_xml())
-        super().__init__(tls=firmware_major >= 7 if tls is None else tls, port=port)
+        super().__init__(tls=firmware_major >= 7 if tls is None else tls, port=port, faults=faults)
         self.auth = auth or GatewayAuth.for_firmware(self.serial, firmware_major)
-        self.faults = faults or Faults()
+        self.faults.attach(self)
         self.clock = clock
         self.sessions: Dict[str, str] = {}  # sessionId -> token
         self.revoked: set = set()
@@ -391,11 +414,6 @@ class GatewaySimulator(LoopbackServer):
         return Reply(401, b"<html><body>401 Unauthorized</body></html>", "text/html", (("WWW-Authenticate", challenge),))
 
     def handle(self, request: Request):
-        fault = self.faults.before(request.method, request.path)
-        if fault == RESET:
-            return RESET
-        if isinstance(fault, Response):
-            return Reply(fault.status, fault.body, fault.content_type)
         if request.path.split("?")[0] in ("/info", "/info.xml") and request.method == "GET":
             return Reply(200, self.gateway.info_xml(), "application/xml")
         refusal = {"jwt": self._jwt, "digest": self._digest}.get(self.auth.mode, lambda r: None)(request)
