@@ -41,6 +41,19 @@ def _verdict(ok):
     return "met" if ok else ("MISSED" if ok is not None else "n/a")
 
 
+ERRORS = []
+
+
+def _attempt(function, *args):
+    """function(*args), or None with the error kept for the report (the rest of the bench goes on)."""
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 - any failure of one measurement is reported, not fatal
+        ERRORS.append(f"{function.__name__.strip('_')}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        log("  " + ERRORS[-1])
+        return None
+
+
 # --- 1 and 2: one cycle, per recorded gateway ---------------------------------------------------------
 
 def measure_cycles(names, reps, n, token):
@@ -102,12 +115,11 @@ def cycle_tables(found, names):
         ratio = _ratio(our_cpu, their_cpu)
         if ratio is not None:
             cpu_ratios.append((ratio, name))
-        note = ""
-        if "error" in theirs:
-            note = "pyenphase: " + theirs["error"][:60]
-        if "error" in ours:
-            note = (note + "; " if note else "") + "ours: " + ours["error"][:60]
-        cpu.add(name, our_cpu, their_cpu, "ms", target="<= 0.50" + (f" ({note})" if note else ""), digits=2)
+        for which, entry in (("ours", ours), ("pyenphase", theirs)):
+            if "error" in entry:
+                cpu.note(f"{name}: {which} failed: {entry['error'][:160]}")
+        cpu.add(name, our_cpu, their_cpu, "ms", digits=2,
+                target="<= 0.50" + (f": {_verdict(ratio <= 0.5)}" if ratio is not None else ""))
 
         our_hour = their_hour = floor = None
         if ours["requests"]:
@@ -123,8 +135,10 @@ def cycle_tables(found, names):
             req_ratios.append((ratio, name))
         if our_hour is not None and floor:
             floor_ratios.append((our_hour / floor, name))
-        req.add(name, our_hour, their_hour, "", digits=0,
-                target="<= 0.50; floor " + (f"{floor:.0f} (x{our_hour / floor:.2f})" if floor and our_hour else "n/a"))
+        target = "<= 0.50" + (f": {_verdict(ratio <= 0.5)}" if ratio is not None else "")
+        if floor and our_hour:
+            target += f"; floor {floor:.0f}/h, ours x{our_hour / floor:.2f}: {_verdict(our_hour <= 1.25 * floor)}"
+        req.add(name, our_hour, their_hour, "", digits=0, target=target)
     return cpu, req, cpu_ratios, req_ratios, floor_ratios
 
 
@@ -136,11 +150,11 @@ def measure_memory(n, token):
     served = harness.serve_recorded(MEMORY_GATEWAY)
     try:
         log(f"  memory: pyenphase poller, {n} updates")
-        result["pyenphase"] = harness.run_json(
+        result["pyenphase"] = _attempt(harness.run_json, 
             [str(harness.BENCH_PYTHON), str(harness.BENCH_DIR / "pyenphase_reader.py"), "poll", served.host, str(n),
-             token if served.tls else ""])
+             token if served.tls else ""]) or {}
         log(f"  memory: daemon, {n} cycles")
-        result["ours"] = _daemon_memory(served, n, token)
+        result["ours"] = _attempt(_daemon_memory, served, n, token)
     finally:
         served.close()
     return result
@@ -184,7 +198,7 @@ def measure_startup(runs, token):
             harness.run_json([str(harness.BENCH_PYTHON), str(harness.BENCH_DIR / "pyenphase_reader.py"), "startup",
                               served.host])
             result["pyenphase"].append(_first_arrival(served, start))
-            result["ours"].append(_daemon_startup(served, token))
+            result["ours"].append(_attempt(_daemon_startup, served, token))
     finally:
         served.close()
     return result
@@ -241,7 +255,7 @@ def measure_scale(n, token):
                 finally:
                     reader.close()
                 log(f"  scale: {which} with {count} gateway(s) done")
-        found["daemon"] = _daemon_scale(gateways, token)
+        found["daemon"] = _attempt(_daemon_scale, gateways, token) or {}
     finally:
         for g in gateways:
             g.close()
@@ -407,7 +421,7 @@ def main():
 
     if "scale" in only:
         log("scale ...")
-        found = measure_scale(3 if args.quick else 5, token)
+        found = _attempt(measure_scale, 3 if args.quick else 5, token) or {}
         t = Table("4. Scale: synthetic gateway, 600 microinverters, 20 batteries, three-phase CTs")
         for count in (1, 4):
             o, p = found.get(("ours", count), {}), found.get(("pyenphase", count), {})
@@ -444,7 +458,7 @@ def main():
 
     if "latency" in only:
         log("latency ...")
-        found = measure_latency(5 if args.quick else 10, token)
+        found = _attempt(measure_latency, 5 if args.quick else 10, token) or []
         t = Table("5. Latency: value changed at the gateway to its arrival at the callback, cadence 1 s (ms)")
         t.add("median", median(found), None, "ms", target="< 200 ms")
         t.add("max", max(found) if found else None, None, "ms")
@@ -455,6 +469,8 @@ def main():
     print(summary.render())
     for table in tables:
         print(table.render())
+    for error in dict.fromkeys(ERRORS):
+        print(f"- not measured: {error}")
     print(f"Bench time: {time.monotonic() - started:.0f} s")
 
 

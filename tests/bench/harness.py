@@ -365,6 +365,7 @@ class Table:
     def __init__(self, title):
         self.title = title
         self.rows = []
+        self.notes = []
 
     def add(self, what, ours, theirs, unit="", target="", ratio=None, digits=1):
         if ratio is None and isinstance(ours, (int, float)) and isinstance(theirs, (int, float)) and theirs:
@@ -373,7 +374,8 @@ class Table:
                           "-" if ratio is None else f"{ratio:.2f}", target))
 
     def note(self, text):
-        self.rows.append((text, "", "", "", ""))
+        """A line under the table (errors, caveats)."""
+        self.notes.append(text)
 
     def render(self):
         head = ("measure", "ours", "pyenphase 4.2.0", "ratio", "target")
@@ -381,6 +383,7 @@ class Table:
         line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
         out = [f"### {self.title}", "", line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
         out += [line(r) for r in self.rows]
+        out += [""] + [f"- {n}" for n in self.notes] if self.notes else []
         return "\n".join(out) + "\n"
 
 
