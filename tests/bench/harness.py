@@ -120,23 +120,25 @@ def _moved(value, n):
 
 
 class Served:
-    """One gateway on a socket of its own: `host` is what a reader is given ("127.0.0.1:PORT")."""
+    """One gateway on a socket of its own (the project's simulator, lax about tokens since both readers
+    bring a token of their own making): `host` is what a reader is given ("127.0.0.1:PORT")."""
 
-    def __init__(self, gateway, tls):
-        from simulator import server
+    def __init__(self, gateway):
+        from simulator.server import GatewayAuth, GatewaySimulator, identity
 
         self.gateway = gateway
-        self.tls = tls
-        self._server = server.serve(gateway, tls=tls, auth="lax")
+        serial, major = identity(gateway.info_xml())
+        self._server = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major, lax=True)).start()
+        self.tls = self._server.tls
         self.host = f"127.0.0.1:{self._server.port}"
 
     @property
     def requests(self):
         """Requests the gateway has received so far (all paths, auth included)."""
-        return self._server.requests
+        return self._server.count()
 
     def close(self):
-        self._server.close()
+        self._server.stop()
 
 
 def recorded_gateway(name):
@@ -147,15 +149,7 @@ def recorded_gateway(name):
 
 def serve_recorded(name, live=True):
     gateway = recorded_gateway(name)
-    firmware_major = _firmware_major(gateway.info_xml())
-    return Served(LiveGateway(gateway) if live else gateway, tls=firmware_major >= 7)
-
-
-def _firmware_major(info_xml):
-    import re
-
-    found = re.search(rb"<software>\s*[A-Za-z]?(\d+)", info_xml)
-    return int(found.group(1)) if found else 0
+    return Served(LiveGateway(gateway) if live else gateway)
 
 
 # --- reader processes ----------------------------------------------------------------------------------
@@ -258,7 +252,7 @@ class CallbackReceiver:
         """The first POST after those already seen that satisfies predicate(events), or None."""
         deadline = time.monotonic() + timeout
         with self.condition:
-            seen = 0
+            seen = len(self.received)
             while True:
                 for post in self.received[seen:]:
                     if predicate(post[2]):
@@ -269,9 +263,17 @@ class CallbackReceiver:
                     return None
                 self.condition.wait(left)
 
+    def count(self, predicate):
+        with self.condition:
+            return sum(1 for post in self.received if predicate(post[2]))
+
     def close(self):
         self._server.shutdown()
         self._server.server_close()
+
+
+def has_values(events):
+    return any(e.get("type") == "values" for e in events)
 
 
 class Daemon:
@@ -279,12 +281,14 @@ class Daemon:
 
     APIKEY = "bench-apikey-0123456789"
 
-    def __init__(self, callback_url, loglevel="error"):
+    def __init__(self, callback_url, loglevel="error", fast=False):
+        """fast: through fast_daemon.py, which accepts cadences under the daemon's 10 s floor."""
         self.workdir = Path(tempfile.mkdtemp(prefix="enphase-bench-"))
         self.port = free_port()
         self.started = time.monotonic()
+        program = BENCH_DIR / "fast_daemon.py" if fast else DAEMON_DIR / "enphased.py"
         self._proc = subprocess.Popen(
-            [str(OUR_PYTHON), str(DAEMON_DIR / "enphased.py"), "--loglevel", loglevel, "--socketport",
+            [str(OUR_PYTHON), str(program), "--loglevel", loglevel, "--socketport",
              str(self.port), "--callback", callback_url, "--apikey", self.APIKEY, "--pid",
              str(self.workdir / "daemon.pid"), "--datadir", str(self.workdir)],
             cwd=str(REPO), env=_env(), stdout=subprocess.DEVNULL, stderr=open(self.workdir / "stderr.log", "w"))
