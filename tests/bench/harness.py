@@ -124,11 +124,10 @@ class Served:
     bring a token of their own making): `host` is what a reader is given ("127.0.0.1:PORT")."""
 
     def __init__(self, gateway):
-        from simulator.server import GatewayAuth, GatewaySimulator, identity
+        from simulator.server import serve
 
         self.gateway = gateway
-        serial, major = identity(gateway.info_xml())
-        self._server = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major, lax=True)).start()
+        self._server = serve(gateway, auth="lax")
         self.tls = self._server.tls
         self.host = f"127.0.0.1:{self._server.port}"
 
