@@ -188,3 +188,35 @@ def test_bad_data_never_raises(responses):
     assert set(plan.paths) == {"general", "devices"}
     if readings.production is not None and readings.production.watts_now is not None:
         assert math.isfinite(readings.production.watts_now)
+
+
+def _device_data(count, limit):
+    pcu = {"devName": "pcu", "sn": "P1", "active": True,
+           "channels": [{"watts": {"now": 150, "max": 300}, "wattHours": {"today": 900},
+                         "lifetime": {"joulesProduced": 36_000_000},
+                         "lastReading": {"endDate": 1700000000, "acVoltageINmV": 240500, "channelTemp": 31}}]}
+    return {"1": pcu, "deviceCount": count, "deviceDataLimit": limit}
+
+
+def test_full_device_data_may_miss_inverters_so_the_v1_list_is_used():
+    v1 = [{"serialNumber": "P1", "lastReportWatts": 150, "maxReportWatts": 300, "lastReportDate": 1}]
+    complete = probe.plan_from(info("8.2.4345"), {parse.DEVICE_DATA: _device_data(1, 64), parse.INVERTERS_V1: v1})
+    assert complete.sources["inverters"] == parse.DEVICE_DATA
+    full = probe.plan_from(info("8.2.4345"), {parse.DEVICE_DATA: _device_data(64, 64), parse.INVERTERS_V1: v1})
+    assert full.sources["inverters"] == parse.INVERTERS_V1
+    inverter = parse.build_readings(info(), {parse.DEVICE_DATA: _device_data(1, 64)}).inverters["P1"]
+    assert (inverter.watts_now, inverter.ac_voltage_v, inverter.lifetime_wh, inverter.energy_today_wh) == \
+        (150, 240.5, 10_000, 900)
+
+
+def test_probe_skips_what_old_firmware_cannot_have():
+    assert parse.ENSEMBLE_INVENTORY not in probe.probe_paths(info("4.10.35"))
+    assert parse.DEVICE_DATA not in probe.probe_paths(info("8.1.41"))
+    assert set(probe.probe_paths(info("8.2.4382"))) == set(probe.PROBE_PATHS)
+
+
+def test_enpower_grid_state_and_celsius():
+    inventory = [{"type": "ENPOWER", "devices": [{"serial_num": "S1", "Enpwr_grid_mode": "multimode-offgrid",
+                                                  "temperature": 212, "mains_oper_state": "open"}]}]
+    enpower = parse.build_readings(info(), {parse.ENSEMBLE_INVENTORY: inventory}).enpower
+    assert (enpower.grid_state, enpower.temperature_c, enpower.mains_oper_state) == ("off-grid", 100.0, "open")
