@@ -12,7 +12,7 @@ Each step is a function of `Demo` so later steps (the daemon itself) can be adde
 """
 import argparse
 import json
-import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -137,7 +137,9 @@ class Demo:
             return
         self.say("\nLes serveurs restent actifs (Ctrl-C pour arrêter) / servers keep running (Ctrl-C stops).")
         self.say("Sonder à la main / probe by hand (password: on stdin):")
-        self.say("  cd resources/enphased && " + " ".join(self.probe_command()[1:]).replace(str(DAEMON_DIR) + os.sep, ""))
+        command = [sys.executable, "enphased.py"] + self.probe_command()[2:]
+        # the demo account's password is a test credential of the local stand-in, not a secret
+        self.say(f"  cd {DAEMON_DIR} && echo {DEMO_PASSWORD} | " + " ".join(shlex.quote(a) for a in command))
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
