@@ -8,7 +8,7 @@ from envoy.parse import parse_info
 from envoy.probe import probe_paths
 from expected import as_expected, differences, expectations, without_deliberate
 from simulator.cloud import issue_token
-from simulator.server import GatewayAuth, serve
+from simulator.server import serve
 from test_parse_recorded import DELIBERATE, AsPyenphaseServedIt, read_recorded
 
 
@@ -25,9 +25,7 @@ def test_client_reads_recorded_gateway_over_sockets(name):
     gateway = AsPyenphaseServedIt(fixtures_dir() / name)
     info = parse_info(gateway.info_xml())
     credentials = Credentials(token=issue_token(info.serial)) if info.firmware_major >= 7 else Credentials()
-    # The auth is given explicitly: the simulator's own /info reading does not know the "M" build letter.
-    auth = GatewayAuth.for_firmware(info.serial, info.firmware_major)
-    with serve(gateway, auth=auth, tls=info.firmware_major >= 7) as sim:
+    with serve(gateway) as sim:  # HTTP + digest below firmware 7, HTTPS + JWT from 7
         envoy = Envoy(sim.url, credentials)
         envoy.connect()
         after_connect = len(sim.requests)
