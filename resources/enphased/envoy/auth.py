@@ -4,6 +4,7 @@ Tokens come pasted by the user or fetched from Enlighten. Enphase locks accounts
 every fetch goes through a login budget kept in a TokenStore that survives restarts: a token is reused
 until shortly before it expires, logins are counted over a rolling day and a failed one waits minutes.
 """
+import functools
 import hashlib
 import json
 import logging
@@ -13,9 +14,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Union
-
-import jwt
-import requests
 
 from .errors import EnvoyError
 
@@ -69,8 +67,14 @@ class TokenClaims:
     role: str  # `enphaseUser`: "owner" | "installer" | "" when absent
 
 
+@functools.lru_cache(maxsize=8)
 def token_claims(token: str) -> TokenClaims:
-    """The claims we need, read without checking the signature (only the gateway can check it)."""
+    """The claims we need, read without checking the signature (only the gateway can check it).
+
+    Cached: the client asks before every read and a token never changes; pyjwt is only loaded for gateways
+    that use tokens (firmware 7 and later)."""
+    import jwt
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
     except jwt.PyJWTError:
@@ -169,9 +173,20 @@ class Enlighten:
 
     def __init__(self, settings: Optional[CloudSettings] = None):
         self.settings = settings or CloudSettings()
-        self.session = requests.Session()
+        self._session = None
 
-    def _post(self, url: str, **kwargs) -> requests.Response:
+    @property
+    def session(self):
+        # requests is loaded only when a token must be fetched (about once a year), not at every start.
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
+
+    def _post(self, url: str, **kwargs):
+        import requests
+
         try:
             # verify per request: a session-level setting loses against REQUESTS_CA_BUNDLE.
             return self.session.post(url, timeout=self.settings.timeout_s, verify=self.settings.verify, **kwargs)

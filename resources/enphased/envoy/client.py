@@ -12,9 +12,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
-import requests
-from requests.auth import HTTPDigestAuth
-
 from .auth import (
     CloudSettings,
     Enlighten,
@@ -29,7 +26,7 @@ from .errors import EnvoyError
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
-from .transport import ReadTimedOut, Transport
+from .transport import Answer, DigestAuth, ReadTimedOut, Transport
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +146,7 @@ class Envoy:
         creds, serial = self.credentials, self.info.serial
         user = "installer" if creds.installer else "envoy"
         default = installer_password(serial) if creds.installer else default_envoy_password(serial)
-        self._transport.session.auth = HTTPDigestAuth(user, creds.password or default)
+        self._transport.auth = DigestAuth(user, creds.password or default)
         self._tokens, self._token = None, None
         self.auth_mode = "digest-" + user
         if self._transport.request("GET", DIGEST_CHECK_PATH).status_code != 401:
@@ -188,7 +185,7 @@ class Envoy:
 
     def _use_token(self, token: str) -> None:
         self._token = token
-        self._transport.session.headers["Authorization"] = "Bearer " + token
+        self._transport.headers["Authorization"] = "Bearer " + token
         self.auth_mode = "jwt-" + (token_claims(token).role or "owner")
 
     def _check_jwt(self, token: str) -> bool:
@@ -212,7 +209,7 @@ class Envoy:
                         raise EnvoyError("auth_failed", "The gateway refused a token just issued by Enphase.")
                 self._use_token(token)
 
-    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+    def _send(self, method: str, path: str, **kwargs) -> Answer:
         answer = self._transport.request(method, path, **kwargs)
         if answer.status_code != 401 or self._tokens is None:
             return answer
@@ -279,7 +276,7 @@ class Envoy:
 
     # --- single requests (controls of later issues use these) ---
 
-    def _decode(self, answer: requests.Response, method: str, path: str) -> Any:
+    def _decode(self, answer: Answer, method: str, path: str) -> Any:
         if answer.status_code in (401, 403):
             raise EnvoyError(
                 "refused",

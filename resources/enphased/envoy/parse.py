@@ -10,8 +10,6 @@ Known gateway quirks are each handled in one place, named `_quirk_...`.
 import math
 from typing import Dict, List, Optional, Tuple
 
-from lxml import etree
-
 from .readings import (
     AcBattery,
     AcBatteryTotal,
@@ -112,6 +110,8 @@ def _milli(value) -> Optional[float]:
 
 def parse_info(xml: bytes) -> GatewayInfo:
     """GET /info (XML). Raises ValueError when it is not an Envoy /info document (no serial)."""
+    from lxml import etree  # once per connection: not loaded before the first request goes out
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True)
     try:
         root = etree.fromstring(xml, parser)
