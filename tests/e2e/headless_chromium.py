@@ -30,7 +30,7 @@ def chromium_binary():
 class Browser:
     """One headless Chromium with one page; `call` sends a DevTools command and waits for its answer."""
 
-    def __init__(self, width=1400, height=900):
+    def __init__(self, width=1400, height=900, locale="", timezone=""):
         self._profile = tempfile.mkdtemp(prefix="enphase-e2e-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
@@ -54,7 +54,16 @@ class Browser:
         self._session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
         self.page("Page.enable")
         self.page("Runtime.enable")  # uncaught exceptions arrive as events, kept in self.events
-        self.page("Emulation.setDeviceMetricsOverride", width=width, height=height,
+        self.width = width
+        self.resize(height)
+        # Dates and numbers the pages format in the browser, as the user of that Jeedom would see them.
+        if locale:
+            self.page("Emulation.setLocaleOverride", locale=locale)
+        if timezone:
+            self.page("Emulation.setTimezoneOverride", timezoneId=timezone)
+
+    def resize(self, height):
+        self.page("Emulation.setDeviceMetricsOverride", width=self.width, height=int(height),
                   deviceScaleFactor=1, mobile=False)
 
     def _read_message(self):
@@ -113,6 +122,15 @@ class Browser:
                 raise TimeoutError("page not ready: %s" % ready_js)
             time.sleep(0.2)
         time.sleep(settle_s)  # widgets, charts and fonts finish after their data arrived
+
+    def fit_to_content(self, container="body", margin=16, settle_s=1.0):
+        """Make the viewport as tall as what `container` shows (its lowest visible leaf), no more."""
+        bottom = self.evaluate(
+            "Math.max(0, ...Array.from(document.querySelectorAll('%s *'))"
+            ".filter(e => e.children.length === 0 && e.offsetParent !== null)"
+            ".map(e => e.getBoundingClientRect().bottom))" % container)
+        self.resize(bottom + margin)
+        time.sleep(settle_s)
 
     def screenshot(self, path: Path):
         data = self.page("Page.captureScreenshot", format="png")["data"]

@@ -6,6 +6,7 @@ administrator logged in with a session cookie, so the plugin is exercised exactl
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -52,7 +53,8 @@ class JeedomCore:
         env = dict(os.environ, PHP_CLI_SERVER_WORKERS="8")
         self._server = subprocess.Popen(
             ["php", "-S", "127.0.0.1:%d" % self.port, "-t", str(core_dir)], cwd=str(core_dir), env=env,
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True)  # its own process group: the workers it forks stop with it
         wait_until(self._answers, 30, "php -S to answer on " + self.url, every_s=0.2)
 
     def _answers(self):
@@ -115,11 +117,11 @@ class JeedomCore:
     def close(self):
         self.session.close()
         if self._server.poll() is None:
-            self._server.terminate()
+            os.killpg(self._server.pid, signal.SIGTERM)  # the server and its workers
             try:
                 self._server.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._server.kill()
+                os.killpg(self._server.pid, signal.SIGKILL)
         self._log.close()
 
 

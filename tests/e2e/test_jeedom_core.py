@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(not CORE_DIR, reason="JEEDOM_CORE_DIR is not set
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_ID = "enphase"
-SYNC_ENDPOINT = "plugins/enphase/core/ajax/enphase.ajax.php"
+PLUGIN_AJAX = "plugins/enphase/core/ajax/enphase.ajax.php"
 ADMIN_USER = os.environ.get("JEEDOM_ADMIN_USER", "admin")
 ADMIN_PASSWORD = os.environ.get("JEEDOM_ADMIN_PASSWORD", "admin")  # the core's install default
 SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS_DIR", str(REPO / "docs" / "images")))
@@ -51,6 +51,8 @@ def core(tmp_path_factory):
         if (core_dir / "plugins" / PLUGIN_ID / "core" / "class").is_dir():
             jeedom.php("$p = plugin::byId('%s'); if (is_object($p)) { $p->deamon_stop(); }" % PLUGIN_ID)
         install_plugin_files(REPO, core_dir / "plugins" / PLUGIN_ID)
+        # Start from no equipment, as a first install does: a previous run's values must not count.
+        jeedom.php("foreach (eqLogic::byType('%s') as $eq) { $eq->remove(); }" % PLUGIN_ID)
         jeedom.login(ADMIN_USER, ADMIN_PASSWORD)
         # A container looks like Docker to Jeedom: the daemon's callback URL must use this server's address.
         jeedom.set_config({
@@ -137,10 +139,13 @@ def dependencies(plugin_enabled):
 @pytest.fixture(scope="module")
 def daemon(dependencies, simulator):
     core = dependencies
+    # As the configuration page does: the core saves the plain fields, then the plugin stores the secrets
+    # (encrypted, never sent back to the page).
     core.set_config({
-        "host": simulator["host"], "auth_method": "token", "token": simulator["token"],
-        "socketport": str(free_port()), "general_s": GENERAL_S,
+        "host": simulator["host"], "auth_method": "token", "socketport": str(free_port()),
+        "general_s": GENERAL_S,
     }, plugin=PLUGIN_ID)
+    core.ajax(PLUGIN_AJAX, "saveConfiguration", secrets=json.dumps({"token": simulator["token"]}))
     core.plugin("deamonStart", PLUGIN_ID, forceRestart=1)
     wait_until(lambda: core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "ok", 60,
                "the daemon to run (log: log/%s)" % PLUGIN_ID)
@@ -151,8 +156,8 @@ def daemon(dependencies, simulator):
 def synchronized(daemon):
     core = daemon
     started = time.monotonic()
-    core.ajax(SYNC_ENDPOINT, "synchronize", timeout_s=240)
-    return {"core": core, "after_s": time.monotonic() - started}
+    report = core.ajax(PLUGIN_AJAX, "synchronize", timeout_s=240)
+    return {"core": core, "report": report, "after_s": time.monotonic() - started}
 
 
 def equipments_by_logical_id(core):
@@ -181,6 +186,8 @@ def test_daemon_runs_under_jeedom(daemon):
 
 def test_synchronize_creates_the_gateway_every_microinverter_and_battery(synchronized, simulator,
                                                                           gateway_inventory):
+    kinds = synchronized["report"]["kinds"]  # what the page tells the user after the click
+    assert kinds["gateway"]["found"] == 1 and kinds["inverter"]["found"] == HOUSE["inverters"]
     found = equipments_by_logical_id(synchronized["core"])
     assert simulator["serial"] in found, "no gateway equipment"
     assert found[simulator["serial"]]["configuration"].get("kind") == "gateway"
@@ -215,22 +222,27 @@ def test_every_value_arrives_within_one_cycle(synchronized):
 @pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
 def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simulator):
     core = synchronized["core"]
-    house = core.ajax("core/ajax/object.ajax.php", "save",
-                      object=json.dumps({"name": "Maison", "isVisible": 1}))
+    # The dashboard shows equipment by room (Jeedom "object"): put them all in one, as a user would.
+    house = next((o for o in core.ajax("core/ajax/object.ajax.php", "all") if o["name"] == "Maison"), None)
+    if house is None:
+        house = core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Maison", "isVisible": 1}))
     found = equipments_by_logical_id(core)
     for eq in found.values():
         core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
                   eqLogic=json.dumps([{"id": eq["id"], "object_id": house["id"], "isVisible": 1}]))
     gateway = found[simulator["serial"]]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser = Browser(width=1440, height=900)
+    browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
     try:
         browser.set_cookie(**core.session_cookie)
         browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, gateway["id"]),
                      ready_js="document.querySelector('.eqLogic') !== null")
+        browser.fit_to_content("#div_mainContainer")
         browser.screenshot(SCREENSHOTS / "equipment-page.png")
+        browser.resize(900)
         browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, house["id"]),
                      ready_js="document.querySelectorAll('.eqLogic-widget').length > 0")
+        browser.fit_to_content("#div_mainContainer")
         browser.screenshot(SCREENSHOTS / "dashboard.png")
         errors = [e for e in browser.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
         assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
