@@ -10,10 +10,11 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from typing import Any, Callable, Dict, Optional
 
 MAX_MESSAGE_BYTES = 1024 * 1024
-READ_TIMEOUT_S = 10  # PHP writes its message at once; a peer that stalls longer is not PHP
+READ_TIMEOUT_S = 10  # for the whole message: PHP writes it at once; a peer that takes longer is not PHP
 MAX_CONNECTIONS = 16  # at the same time; more are answered "busy" so a flood cannot pile up threads
 
 log = logging.getLogger("enphased.socket")
@@ -34,9 +35,15 @@ def error_answer(code: str, message: str = "") -> Dict[str, Any]:
 
 
 def read_message(sock: socket.socket) -> bytes:
-    """Bytes up to the first newline or the peer's half-close, at most MAX_MESSAGE_BYTES."""
+    """Bytes up to the first newline or the peer's half-close, at most MAX_MESSAGE_BYTES, within
+    READ_TIMEOUT_S in all (a peer trickling a byte at a time would otherwise hold its slot for ever)."""
     chunks, size = [], 0
+    deadline = time.monotonic() + READ_TIMEOUT_S
     while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("message not received in time")
+        sock.settimeout(left)
         chunk = sock.recv(65536)
         if not chunk:
             break
@@ -58,7 +65,7 @@ def parse_message(raw: bytes, apikey: str) -> Dict[str, Any]:
     """The message as a dict, its apikey checked; raises MessageError otherwise."""
     try:
         message = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
         raise MessageError("bad_request", "not a JSON object") from None
     if not isinstance(message, dict):
         raise MessageError("bad_request", "not a JSON object")
@@ -73,6 +80,7 @@ def parse_message(raw: bytes, apikey: str) -> Dict[str, Any]:
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64  # a burst of connections waits in the kernel instead of retrying SYNs for seconds
 
 
 class SocketServer:
@@ -110,7 +118,6 @@ class SocketServer:
             self._answer(sock, error_answer("busy", "too many connections"))
             return
         try:
-            sock.settimeout(READ_TIMEOUT_S)
             try:
                 message = parse_message(read_message(sock), self.apikey)
             except MessageError as e:

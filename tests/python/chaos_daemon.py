@@ -1,0 +1,51 @@
+"""enphased.py exactly as Jeedom starts it, with three test settings, read from the environment:
+
+- CHAOS_CLOUD_URL: the Enphase cloud stand-in (login and tokens) instead of Enphase's servers;
+  CHAOS_CLOUD_CA its certificate when it speaks https;
+- CHAOS_TIMEOUT_S: the gateway client's connect and read timeouts (seconds instead of tens of seconds);
+- the cadence floor (10 s, which spares real gateways) is lifted so cadences may be fractions of a second.
+Nothing else differs: same modules, threads, socket, callback, login budget.
+"""
+import os
+import sys
+
+import gateways
+
+gateways.MIN_CADENCE_S = 0.001
+
+
+def _seconds(value, default):
+    try:
+        return max(gateways.MIN_CADENCE_S, float(value))
+    except (TypeError, ValueError):
+        return default
+
+
+gateways._seconds = _seconds
+_make_envoy = gateways.make_envoy
+
+
+def make_envoy(config, datadir):
+    from envoy.auth import CloudSettings
+
+    envoy = _make_envoy(config, datadir)
+    url = os.environ.get("CHAOS_CLOUD_URL")
+    if url:
+        envoy.cloud = CloudSettings(url, url, verify=os.environ.get("CHAOS_CLOUD_CA") or True, timeout_s=5)
+    timeout = os.environ.get("CHAOS_TIMEOUT_S")
+    if timeout:
+        envoy.read_timeout_s = envoy.connect_timeout_s = float(timeout)
+    return envoy
+
+
+class Daemon(gateways.Daemon):
+    def __init__(self, callback, datadir=None, envoy_factory=make_envoy):
+        super().__init__(callback, datadir, envoy_factory)
+
+
+gateways.Daemon = Daemon
+
+import enphased  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(enphased.main())

@@ -1,0 +1,100 @@
+"""The daemon as Jeedom runs it (a separate process started with enphased.py's own command line), for the
+tests that abuse it: its output kept in files, its memory read from /proc, its socket spoken to."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import DAEMON_DIR, REPO
+from jeedom.socket_server import send
+
+APIKEY = "apikey-0123456789abcdef0123456789abcdef"
+# enphased.py exactly, except that the cloud stand-in replaces Enphase's and cadences may be fractions of a
+# second (see chaos_daemon.py).
+LAUNCHER = Path(__file__).with_name("chaos_daemon.py")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process, from /proc (kB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class DaemonProcess:
+    def __init__(self, folder: Path, callback_url: str, *, loglevel="debug", launcher=False, env=None):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.pid_file = self.folder / "daemon.pid"
+        self.datadir = self.folder / "data"
+        self.stdout_path = self.folder / "daemon.out"
+        self.stderr_path = self.folder / "daemon.err"
+        script = LAUNCHER if launcher else DAEMON_DIR / "enphased.py"
+        self.argv = [sys.executable, str(script), "--loglevel", loglevel, "--socketport", str(self.port),
+                     "--callback", callback_url, "--apikey", APIKEY, "--pid", str(self.pid_file),
+                     "--datadir", str(self.datadir)]
+        self._out = open(self.stdout_path, "wb")
+        self._err = open(self.stderr_path, "wb")
+        environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
+                           **(env or {}))
+        self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(DAEMON_DIR),
+                                        env=environment)
+        self._wait_listening()
+
+    def _wait_listening(self, timeout_s=30):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daemon exited ({self.process.returncode}): {self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("daemon does not listen")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def rss_kb(self) -> int:
+        return rss_kb(self.pid)
+
+    def send(self, message, timeout_s=60):
+        return send(self.port, dict({"apikey": APIKEY}, **message), timeout_s=timeout_s)
+
+    def output(self) -> str:
+        self._out.flush()
+        self._err.flush()
+        return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def cmdline(self) -> bytes:
+        return Path(f"/proc/{self.pid}/cmdline").read_bytes()
+
+    def stop(self) -> int:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._out.close()
+        self._err.close()
+        return self.process.returncode
