@@ -52,22 +52,29 @@ def _count(*groups):
     return total or None
 
 
-def _battery_power_w(r: Readings):
-    # Positive = discharging, for every source. AC Batteries report in production.json (every cycle);
-    # a storage CT measures all batteries; otherwise add up the IQ Batteries.
-    total = _get(r, "ac_battery_total", "watts_now")
-    if total is not None:
-        return total
+def _storage_ct(r: Readings):
     storage = r.meters.get("storage")
-    if storage is not None and storage.total.active_power_w is not None:
+    return storage if storage is not None and storage.state != "disabled" else None
+
+
+def _battery_power_w(r: Readings):
+    # Positive = discharging, whatever the source. A storage CT measures every battery at once; without
+    # one, add the AC Batteries' total (production.json) and the IQ Batteries (ensemble power).
+    storage = _storage_ct(r)
+    if storage is not None:
         return storage.total.active_power_w
-    watts = [e.watts_now for e in r.encharges.values() if e.watts_now is not None]
-    return sum(watts) if watts else None
+    parts = [_get(r, "ac_battery_total", "watts_now")]
+    if r.encharges:
+        watts = [e.watts_now for e in r.encharges.values()]
+        parts.append(None if None in watts else sum(watts))
+    known = [p for p in parts if p is not None]
+    return sum(known) if known else None
 
 
 def _battery_state(r: Readings):
+    # AC Batteries say it themselves; with IQ Batteries or a storage CT, it follows the power's sign.
     state = _get(r, "ac_battery_total", "state")
-    if state:
+    if state and not r.encharges and _storage_ct(r) is None:
         return state
     watts = _battery_power_w(r)
     if watts is None:
@@ -85,13 +92,13 @@ def _energy(flow: str, attr: str, label_fr: str, label_en: str, now_generic: str
     """The four readings of one energy flow of the site (production, consumption, net)."""
     return [
         Command(f"{flow}_w", f"{label_fr} instantanée", f"Instant {label_en}", "numeric", "W",
-                now_generic, True, "tile", lambda r: _get(r, attr, "watts_now")),
+                now_generic, True, "core::tile", lambda r: _get(r, attr, "watts_now")),
         Command(f"{flow}_today_wh", f"{label_fr} du jour", f"{label_en.capitalize()} today", "numeric", "Wh",
-                daily_generic, True, "tile", lambda r: _get(r, attr, "wh_today")),
+                daily_generic, True, "core::tile", lambda r: _get(r, attr, "wh_today")),
         Command(f"{flow}_7days_wh", f"{label_fr} 7 jours", f"{label_en.capitalize()} last 7 days", "numeric",
-                "Wh", "GENERIC_INFO", False, "tile", lambda r: _get(r, attr, "wh_last_7_days")),
+                "Wh", "GENERIC_INFO", False, "core::tile", lambda r: _get(r, attr, "wh_last_7_days")),
         Command(f"{flow}_lifetime_wh", f"{label_fr} totale", f"Lifetime {label_en}", "numeric", "Wh",
-                total_generic, True, "tile", lambda r: _get(r, attr, "wh_lifetime")),
+                total_generic, True, "core::tile", lambda r: _get(r, attr, "wh_lifetime")),
     ]
 
 
@@ -104,15 +111,15 @@ GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
               "POWER", "GENERIC_INFO", "GENERIC_INFO")
     + [
         Command("battery_percent", "Charge batteries", "Battery charge", "numeric", "%", "BATTERY", True,
-                "gauge", _battery_percent),
+                "core::gauge", _battery_percent),
         Command("battery_power_w", "Puissance batteries", "Battery power", "numeric", "W", "POWER", True,
-                "tile", _battery_power_w),
+                "core::tile", _battery_power_w),
         Command("battery_state", "État batteries", "Battery state", "string", "", "GENERIC_INFO", False,
-                "line", _battery_state),
+                "core::line", _battery_state),
         Command("inverters_count", "Nombre de micro-onduleurs", "Number of microinverters", "numeric", "",
-                "GENERIC_INFO", False, "line", lambda r: _count(r.inverters), "devices"),
+                "GENERIC_INFO", False, "core::line", lambda r: _count(r.inverters), "devices"),
         Command("batteries_count", "Nombre de batteries", "Number of batteries", "numeric", "",
-                "GENERIC_INFO", False, "line", lambda r: _count(r.ac_batteries, r.encharges), "devices"),
+                "GENERIC_INFO", False, "core::line", lambda r: _count(r.ac_batteries, r.encharges), "devices"),
     ]
 ))
 
@@ -120,67 +127,67 @@ GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
 def _device_state() -> List[Command]:
     """Yes/no states from /inventory.json, common to microinverters and batteries."""
     return [
-        Command("provisioned", "Provisionné", "Provisioned", "binary", "", "GENERIC_INFO", False, "line",
+        Command("provisioned", "Provisionné", "Provisioned", "binary", "", "GENERIC_INFO", False, "core::line",
                 lambda d: d.provisioned, "devices"),
-        Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "line",
+        Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "core::line",
                 lambda d: d.communicating, "devices"),
     ]
 
 
 INVERTER = Kind("inverter", "Micro-onduleur", "Microinverter", tuple(_device_state() + [
-    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "line",
+    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.producing, "devices"),
-    Command("power_w", "Puissance", "Power", "numeric", "W", "PRODUCTION", True, "tile",
+    Command("power_w", "Puissance", "Power", "numeric", "W", "PRODUCTION", True, "core::tile",
             lambda d: d.watts_now, "devices"),
-    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "tile",
+    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "core::tile",
             lambda d: d.max_watts, "devices"),
     # Firmware 8.2+ (/ivp/pdm/device_data) only; absent elsewhere, so never created there.
     Command("energy_today_wh", "Production du jour", "Production today", "numeric", "Wh", "DAILY_PRODUCTION",
-            True, "tile", lambda d: d.energy_today_wh, "devices"),
+            True, "core::tile", lambda d: d.energy_today_wh, "devices"),
     Command("lifetime_wh", "Production totale", "Lifetime production", "numeric", "Wh", "GENERIC_INFO",
-            False, "tile", lambda d: d.lifetime_wh, "devices", False),
-    Command("ac_voltage_v", "Tension AC", "AC voltage", "numeric", "V", "VOLTAGE", True, "tile",
+            False, "core::tile", lambda d: d.lifetime_wh, "devices", False),
+    Command("ac_voltage_v", "Tension AC", "AC voltage", "numeric", "V", "VOLTAGE", True, "core::tile",
             lambda d: d.ac_voltage_v, "devices", False),
-    Command("dc_voltage_v", "Tension DC", "DC voltage", "numeric", "V", "VOLTAGE", False, "tile",
+    Command("dc_voltage_v", "Tension DC", "DC voltage", "numeric", "V", "VOLTAGE", False, "core::tile",
             lambda d: d.dc_voltage_v, "devices", False),
-    Command("dc_current_a", "Courant DC", "DC current", "numeric", "A", "GENERIC_INFO", False, "tile",
+    Command("dc_current_a", "Courant DC", "DC current", "numeric", "A", "GENERIC_INFO", False, "core::tile",
             lambda d: d.dc_current_a, "devices", False),
-    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "tile",
+    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
             lambda d: d.temperature_c, "devices", False),
 ]))
 
 AC_BATTERY = Kind("ac_battery", "Batterie AC", "AC Battery", tuple(_device_state() + [
-    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "line",
+    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.producing, "devices"),
-    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "tile",
+    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "core::tile",
             lambda d: d.watts_now, "devices"),
-    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "tile",
+    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "core::tile",
             lambda d: d.max_watts, "devices"),
-    Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "gauge",
+    Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "core::gauge",
             lambda d: d.percent_full, "devices"),
     Command("max_temperature_c", "Température max", "Max temperature", "numeric", "°C", "TEMPERATURE", True,
-            "tile", lambda d: d.max_cell_temp_c, "devices"),
+            "core::tile", lambda d: d.max_cell_temp_c, "devices"),
 ]))
 
 ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_device_state() + [
-    Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "line",
+    Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.operating, "devices"),
-    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "tile",
+    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "core::tile",
             lambda d: d.watts_now, "devices"),
     Command("apparent_power_va", "Puissance apparente", "Apparent power", "numeric", "VA", "GENERIC_INFO",
-            False, "tile", lambda d: d.apparent_power_va, "devices", False),
-    Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "gauge",
+            False, "core::tile", lambda d: d.apparent_power_va, "devices", False),
+    Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "core::gauge",
             lambda d: d.percent_full, "devices"),
-    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "tile",
+    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
             lambda d: d.temperature_c, "devices"),
     Command("max_temperature_c", "Température max", "Max temperature", "numeric", "°C", "TEMPERATURE",
-            False, "tile", lambda d: d.max_cell_temp_c, "devices"),
-    Command("capacity_wh", "Capacité", "Capacity", "numeric", "Wh", "GENERIC_INFO", False, "tile",
+            False, "core::tile", lambda d: d.max_cell_temp_c, "devices"),
+    Command("capacity_wh", "Capacité", "Capacity", "numeric", "Wh", "GENERIC_INFO", False, "core::tile",
             lambda d: d.capacity_wh, "devices", False),
-    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "line",
+    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.status, "devices"),
     Command("dc_switch_off", "Interrupteur DC ouvert", "DC switch off", "binary", "", "GENERIC_INFO", False,
-            "line", lambda d: d.dc_switch_off, "devices"),
+            "core::line", lambda d: d.dc_switch_off, "devices"),
 ]))
 
 
@@ -189,28 +196,28 @@ def _phase(index: int, name: str):
 
 
 METER = Kind("meter", "Compteur", "CT meter", tuple([
-    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "tile",
+    Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "core::tile",
             lambda m: m.total.active_power_w),
-    Command("voltage_v", "Tension", "Voltage", "numeric", "V", "VOLTAGE", True, "tile",
+    Command("voltage_v", "Tension", "Voltage", "numeric", "V", "VOLTAGE", True, "core::tile",
             lambda m: m.total.voltage_v),
-    Command("current_a", "Courant", "Current", "numeric", "A", "GENERIC_INFO", False, "tile",
+    Command("current_a", "Courant", "Current", "numeric", "A", "GENERIC_INFO", False, "core::tile",
             lambda m: m.total.current_a),
     Command("energy_delivered_wh", "Énergie délivrée", "Energy delivered", "numeric", "Wh", "CONSUMPTION",
-            True, "tile", lambda m: m.total.energy_delivered_wh),
+            True, "core::tile", lambda m: m.total.energy_delivered_wh),
     Command("energy_received_wh", "Énergie reçue", "Energy received", "numeric", "Wh", "GENERIC_INFO", True,
-            "tile", lambda m: m.total.energy_received_wh),
+            "core::tile", lambda m: m.total.energy_received_wh),
     Command("apparent_power_va", "Puissance apparente", "Apparent power", "numeric", "VA", "GENERIC_INFO",
-            False, "tile", lambda m: m.total.apparent_power_va, visible=False),
+            False, "core::tile", lambda m: m.total.apparent_power_va, visible=False),
     Command("reactive_power_var", "Puissance réactive", "Reactive power", "numeric", "var", "GENERIC_INFO",
-            False, "tile", lambda m: m.total.reactive_power_var, visible=False),
+            False, "core::tile", lambda m: m.total.reactive_power_var, visible=False),
     Command("power_factor", "Facteur de puissance", "Power factor", "numeric", "", "GENERIC_INFO", False,
-            "tile", lambda m: m.total.power_factor, visible=False),
-    Command("frequency_hz", "Fréquence", "Frequency", "numeric", "Hz", "GENERIC_INFO", False, "tile",
+            "core::tile", lambda m: m.total.power_factor, visible=False),
+    Command("frequency_hz", "Fréquence", "Frequency", "numeric", "Hz", "GENERIC_INFO", False, "core::tile",
             lambda m: m.total.frequency_hz, visible=False),
-    Command("state", "État", "State", "string", "", "GENERIC_INFO", False, "line", lambda m: m.state,
+    Command("state", "État", "State", "string", "", "GENERIC_INFO", False, "core::line", lambda m: m.state,
             visible=False),
 ] + [
-    Command(f"l{i + 1}_{key}", f"{fr} L{i + 1}", f"{en} L{i + 1}", "numeric", unit, generic, False, "tile",
+    Command(f"l{i + 1}_{key}", f"{fr} L{i + 1}", f"{en} L{i + 1}", "numeric", unit, generic, False, "core::tile",
             _phase(i, attr), visible=False)
     for i in range(3)
     for key, fr, en, unit, generic, attr in (

@@ -32,6 +32,7 @@ def setup_logging(level_name: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(LEVELS.get(str(level_name).lower(), logging.INFO))
+    logging.captureWarnings(True)  # library warnings in the same format, not as loose stderr lines
     # Libraries speak at our level only when debugging (urllib3 logs every request at debug).
     logging.getLogger("urllib3").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
 
@@ -55,17 +56,24 @@ def write_pid(path: str) -> None:
         file.write(f"{os.getpid()}\n")
 
 
-def run(args) -> int:
+def start_core(socketport: int, callback_url: str, apikey: str, datadir=None):
+    """The daemon's core in this process, listening: (Daemon, SocketServer). `run` wraps it for Jeedom;
+    tests and the benchmark call it directly (socketport 0: a free port, see server.port)."""
     from gateways import Daemon
     from jeedom.callback import Callback
     from jeedom.socket_server import SocketServer
 
+    if datadir:
+        os.makedirs(datadir, mode=0o700, exist_ok=True)
+    daemon = Daemon(Callback(callback_url, apikey), datadir=datadir)
+    server = SocketServer(socketport, apikey, daemon.handle)
+    return daemon, server.start()
+
+
+def run(args) -> int:
     setup_logging(args.loglevel)
-    if args.datadir:
-        os.makedirs(args.datadir, mode=0o700, exist_ok=True)
-    daemon = Daemon(Callback(args.callback, args.apikey), datadir=args.datadir)
     try:
-        server = SocketServer(args.socketport, args.apikey, daemon.handle)
+        daemon, server = start_core(args.socketport, args.callback, args.apikey, args.datadir)
     except OSError as e:
         log.error("Cannot listen on 127.0.0.1:%d (%s): is another daemon running?", args.socketport, e.strerror)
         return 1
@@ -78,7 +86,6 @@ def run(args) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server.start()
     log.info("Daemon started (pid %d)", os.getpid())
     # The main thread only waits, so signals are handled at once; work happens in the other threads.
     while not (stop_requested.is_set() or daemon.stopped.is_set()):

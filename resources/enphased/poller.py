@@ -8,6 +8,7 @@ publishes once, so a cycle never overlaps another and each cycle makes one POST.
 """
 import json
 import logging
+from dataclasses import fields, is_dataclass, replace
 import os
 import queue
 import threading
@@ -25,6 +26,22 @@ STATUS_REFRESH_S = 600  # a status whose only change is last_success is re-sent 
 MAX_BACKOFF_TICKS = 5  # a silent gateway is retried at least every 5 general ticks
 
 log = logging.getLogger("enphased.poller")
+
+
+def fill(primary, secondary):
+    """`primary` with what it lacks (None, empty) taken from `secondary`, through dataclasses and dicts."""
+    if primary is None or (isinstance(primary, (dict, list)) and not primary):
+        return secondary if secondary is not None else primary
+    if secondary is None:
+        return primary
+    if is_dataclass(primary) and type(primary) is type(secondary):
+        return replace(primary, **{f.name: fill(getattr(primary, f.name), getattr(secondary, f.name))
+                                   for f in fields(primary) if f.init})
+    if isinstance(primary, dict) and isinstance(secondary, dict):
+        merged = dict(secondary)
+        merged.update({k: fill(v, secondary.get(k)) for k, v in primary.items()})
+        return merged
+    return primary
 
 
 class GatewayPoller:
@@ -46,6 +63,7 @@ class GatewayPoller:
         self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
+        self._latest: Dict[str, Any] = {}  # cadence -> its latest Readings
         self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
         self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
         self._status_key = None
@@ -77,7 +95,8 @@ class GatewayPoller:
     def _run(self) -> None:
         while not self._stopping.is_set():
             idle = self.scheduler.idle_seconds
-            self.step(block_s=max(0.0, min(idle if idle is not None else 60.0, 60.0)))
+            wait_s = 0.0 if self._ready() else max(0.0, min(idle if idle is not None else 60.0, 60.0))
+            self.step(block_s=wait_s)
 
     def step(self, block_s: float = 0.0) -> None:
         """Run queued jobs (waiting up to block_s for one), then the due cadences. Tests call it directly."""
@@ -94,8 +113,9 @@ class GatewayPoller:
         if self._stopping.is_set():
             return
         self.scheduler.run_pending()
-        if self._due and not self.paused:
-            self._cycle_due()
+        if self._ready():
+            due, self._due = self._due, set()
+            self.cycle([c for c in CADENCES if c in due])
 
     def submit(self, work: Callable[[], Any]) -> "Future":
         """Run `work` in the worker thread; the Future gets its result or exception."""
@@ -117,11 +137,11 @@ class GatewayPoller:
             return
         self._due.add(cadence)
 
-    def _cycle_due(self) -> None:
-        if "general" not in self._due and self._skip_ticks > 0:
-            return  # the devices cadence waits for the gateway to answer again, too
-        due, self._due = self._due, set()
-        self.cycle([c for c in CADENCES if c in due])
+    def _ready(self) -> bool:
+        """A cycle is due. While backing off a silent gateway, the devices cadence waits for the general one."""
+        if not self._due or self.paused:
+            return False
+        return "general" in self._due or self._skip_ticks == 0
 
     # --- cycles ---
 
@@ -139,23 +159,29 @@ class GatewayPoller:
         return error is None
 
     def _read(self, cadences):
-        """{eq logicalId: (Equipment, values)} merged over the cadences, and the error that stopped a read."""
-        found: Dict[str, Any] = {}
+        """{eq logicalId: (Equipment, values)} of this cycle, and the error that stopped a read."""
+        error = None
         for cadence in cadences:
             try:
-                readings = self.envoy.read(cadence)
+                self._latest[cadence] = self.envoy.read(cadence)
             except EnvoyError as e:
-                return found, e
+                error = e
+                break
             except Exception as e:  # a bug of ours must not end the worker: say it, keep polling
                 log.exception("Gateway %s: reading %s failed", self.id, cadence)
-                return found, EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
-            for eq in catalog.equipments(readings):
-                values = catalog.equipment_values(eq)
-                if eq.logical_id in found:
-                    found[eq.logical_id][1].update(values)
-                else:
-                    found[eq.logical_id] = (eq, values)
-        return found, None
+                error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
+                break
+        # One view of the gateway: this cycle's readings, their holes filled from the other cadence's latest
+        # readings. Every command then reads the same source every cycle (the battery power of a general cycle
+        # and of a devices cycle cannot disagree) and device counts are known every minute.
+        readings = None
+        for cadence in CADENCES:
+            if cadence in self._latest:
+                readings = fill(readings, self._latest[cadence])
+        found = {}
+        if readings is not None:
+            found = {eq.logical_id: (eq, catalog.equipment_values(eq)) for eq in catalog.equipments(readings)}
+        return found, error
 
     def _publish(self, found, send_all: bool) -> None:
         changed: Dict[str, Dict[str, Any]] = {}
@@ -232,7 +258,7 @@ class GatewayPoller:
         self.callback.inventory(self.id, self.inventory())
         self._published = {}
         self._publish(found, send_all=True)
-        self._send_all = False
+        self._send_all, self._due = False, set()  # both cadences were just read
         self._set_error(None)
         self._send_status(force=True)
         # Delivered before the socket answers, so PHP never gets values for equipment it is still creating.
@@ -240,7 +266,8 @@ class GatewayPoller:
         return dict(self.inventory(), type="inventory", gateway=self.id)
 
     def refresh(self) -> None:
-        self.cycle(list(CADENCES), send_all=True)
+        """Read both cadences now (the user asked for fresh values); sends what changed, like any cycle."""
+        self.cycle(list(CADENCES))
 
     def execute(self, target: str, command_id: str, value: Any) -> None:
         """An action command of the catalog, then a read of what it changes. Runs in the worker thread."""

@@ -119,7 +119,7 @@ def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
     assert production == {"logicalId": "production_w",
                           "name": {"fr_FR": "Production instantanée", "en_US": "Instant production"},
                           "type": "info", "subType": "numeric", "unit": "W", "genericType": "PRODUCTION",
-                          "isHistorized": 1, "template": "tile", "order": production["order"], "isVisible": 1}
+                          "isHistorized": 1, "template": "core::tile", "order": production["order"], "isVisible": 1}
     orders = [c["order"] for c in described["commands"]]
     assert orders == sorted(orders)
     bare = Readings(gateway=GatewayInfo(serial=SERIAL), production=Energy(watts_now=1.0))

@@ -119,7 +119,12 @@ class SocketServer:
             return
         try:
             try:
-                message = parse_message(read_message(sock), self.apikey)
+                raw = read_message(sock)
+                if not raw.strip():  # a port check (connect, close): nothing to act on, nothing to tell
+                    log.debug("Empty socket connection")
+                    self._answer(sock, error_answer("bad_request", "empty message"))
+                    return
+                message = parse_message(raw, self.apikey)
             except MessageError as e:
                 log.warning("Socket message refused (%s): %s", e.code, e.message)
                 self._answer(sock, error_answer(e.code, e.message))

@@ -1,0 +1,291 @@
+"""The daemon as Jeedom runs it: a separate process started with PHP's command line, PHP's socket messages,
+a real HTTP receiver as Jeedom's callback and the simulator serving a recorded gateway with microinverters,
+IQ Batteries and CT meters."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
+from jeedom_receiver import JeedomReceiver
+
+pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
+
+from jeedom.socket_server import send  # noqa: E402
+from simulator.cloud import issue_token  # noqa: E402
+from simulator.recorded import RecordedGateway, Response  # noqa: E402
+from simulator.server import Faults, serve  # noqa: E402
+
+pytestmark = requires_fixtures
+
+APIKEY = "Zq3Jk8yXbN2vT5rLw9pA4sD7fG1hC6mE"
+BATTERY_AND_CTS = "7.6.185_with_cts_and_battery_3t"  # 5 microinverters, 1 IQ Battery, production + net CTs
+PRODUCTION = "/production.json?details=1"
+WAIT_S = 60  # an upper bound for things that take a fraction of a second; never reached when all is well
+
+
+class Gateway(RecordedGateway):
+    """A recorded gateway whose production the test can move, to see changes travel."""
+
+    def __init__(self, name):
+        super().__init__(fixtures_dir() / name)
+        self.production_w = None
+
+    def response(self, path):
+        answer = super().response(path)
+        if path == PRODUCTION and self.production_w is not None:
+            data = json.loads(answer.body)
+            for section in data["production"]:
+                section["wNow"] = self.production_w
+            return Response(answer.status, json.dumps(data).encode(), answer.content_type)
+        return answer
+
+
+def wait_until(predicate, timeout_s=WAIT_S):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DaemonProcess:
+    def __init__(self, tmp_path, callback_url):
+        self.port = free_port()
+        self.pid_file = tmp_path / "run" / "daemon.pid"
+        self.datadir = tmp_path / "data"
+        self.log_file = tmp_path / "daemon.log"
+        # Exactly PHP's command line (docs/protocol.md), run from elsewhere than the daemon's folder.
+        self.argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "debug",
+                     "--socketport", str(self.port), "--callback", callback_url, "--apikey", APIKEY,
+                     "--pid", str(self.pid_file), "--datadir", str(self.datadir)]
+        with open(self.log_file, "wb") as log:
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path))
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert self.process.poll() is None, self.log()
+
+    def send(self, message, timeout_s=WAIT_S):
+        return send(self.port, dict(message, apikey=APIKEY), timeout_s)
+
+    def log(self):
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def jeedom():
+    receiver = JeedomReceiver(APIKEY)
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def daemon(tmp_path, jeedom):
+    process = DaemonProcess(tmp_path, jeedom.url)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def gateway():
+    recorded = Gateway(BATTERY_AND_CTS)
+    with serve(recorded) as simulator:
+        simulator.recorded = recorded
+        simulator.token = issue_token(simulator.serial)
+        yield simulator
+
+
+def configure(daemon, *gateways, **options):
+    message = {"action": "configure", "gateways": [
+        {"id": str(i + 12), "host": g.url, "token": g.token, "username": "", "paused": False}
+        for i, g in enumerate(gateways)]}
+    message.update(options)
+    return daemon.send(message)
+
+
+def values_events(jeedom, gateway="12"):
+    return [e for e in jeedom.events if e["type"] == "values" and e["gateway"] == gateway]
+
+
+def statuses(jeedom):
+    return [e for e in jeedom.events if e["type"] == "status"]
+
+
+def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon, jeedom, gateway):
+    assert configure(daemon, gateway) == {"ok": True, "gateways": ["12"]}
+    answer = daemon.send({"action": "sync", "gateway": "12"})
+    assert answer["ok"] is True, answer
+    inventory = answer["inventory"][0]
+    serial = gateway.serial
+    assert inventory["type"] == "inventory" and inventory["gateway"] == "12" and inventory["serial"] == serial
+    kinds = {e["logicalId"]: e["kind"] for e in inventory["equipments"]}
+    assert kinds == {serial: "gateway", "122249097612": "encharge",
+                     f"{serial}_meter_production": "meter", f"{serial}_meter_net-consumption": "meter",
+                     **{s: "inverter" for s in ("482243033093", "482243033113", "482246043645", "482246047675",
+                                                "482246047880")}}
+    commands = {e["logicalId"]: {c["logicalId"] for c in e["commands"]} for e in inventory["equipments"]}
+    assert {"production_w", "production_today_wh", "production_7days_wh", "production_lifetime_wh",
+            "consumption_w", "consumption_today_wh", "consumption_7days_wh", "consumption_lifetime_wh",
+            "net_w", "net_today_wh", "net_7days_wh", "net_lifetime_wh", "inverters_count", "batteries_count",
+            "battery_state", "battery_percent", "battery_power_w"} <= commands[serial]
+    assert {"power_w", "max_power_w"} <= commands["482243033093"]
+    assert {"percent", "power_w", "communicating", "max_temperature_c"} <= commands["122249097612"]
+    assert {"power_w", "voltage_v", "energy_delivered_wh"} <= commands[f"{serial}_meter_net-consumption"]
+    gateway_eq = next(e for e in inventory["equipments"] if e["kind"] == "gateway")
+    assert gateway_eq["configuration"]["firmware"] == "7.6.185"
+    assert gateway_eq["configuration"]["auth"] == "jwt-owner"
+
+    # Before answering, the daemon POSTed the same inventory, then every value, in one body.
+    sync_post = next(body["events"] for body in jeedom.bodies if body["events"][0]["type"] == "inventory")
+    assert [e["type"] for e in sync_post] == ["inventory", "values", "status"]
+    assert sync_post[0]["equipments"] == inventory["equipments"]
+    values = sync_post[1]["values"]
+    assert set(values) == set(kinds)
+    assert values[serial]["inverters_count"] == 5 and values[serial]["batteries_count"] == 1
+    assert values[serial]["consumption_lifetime_wh"] == pytest.approx(3711429, abs=1)
+    assert values["122249097612"]["percent"] == 15
+    status = sync_post[2]
+    assert status["reachable"] is True and status["serial"] == serial and status["firmware"] == "7.6.185"
+    assert status["auth"] == "jwt-owner" and status["error"] is None and status["last_success"] > 0
+    assert status["token_expires"] > time.time()
+
+
+def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
+    configure(daemon, gateway)
+    assert jeedom.wait_for(lambda j: values_events(j))  # the first cycle after start sends everything
+    first = values_events(jeedom)[0]["values"]
+    assert len(first) == 9 and first[gateway.serial]["production_w"] is not None
+
+    posts = len(jeedom.bodies)
+    gateway.recorded.production_w = 4321
+    assert daemon.send({"action": "refresh", "gateway": "12"}) == {"ok": True}
+    assert jeedom.wait_for(lambda j: len(j.bodies) > posts)
+    changed = values_events(jeedom)[-1]["values"]
+    assert changed == {gateway.serial: {"production_w": 4321}}
+
+    # Nothing moves: a refresh reads the gateway again and sends no values at all.
+    reads = gateway.count(PRODUCTION)
+    daemon.send({"action": "refresh", "gateway": "12"})
+    assert wait_until(lambda: gateway.count(PRODUCTION) == reads + 1)
+    gateway.recorded.production_w = 55
+    daemon.send({"action": "refresh", "gateway": "12"})
+    assert jeedom.wait_for(lambda j: values_events(j)[-1]["values"] == {gateway.serial: {"production_w": 55}})
+    assert len(values_events(jeedom)) == 3
+
+
+def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemon, jeedom, gateway):
+    assert send(daemon.port, {"apikey": "not-the-key", "action": "stop"})["error"]["code"] == "forbidden"
+    assert send(daemon.port, {"action": "configure", "gateways": []})["error"]["code"] == "forbidden"
+    for garbage in (b"\x00\xff garbage", b"[1, 2", b"{}" * 10, b"x" * (1024 * 1024 + 100)):
+        with socket.create_connection(("127.0.0.1", daemon.port), timeout=WAIT_S) as raw:
+            try:
+                raw.sendall(garbage)
+                raw.shutdown(socket.SHUT_WR)
+                raw.recv(4096)
+            except OSError:
+                pass  # the daemon may close on a message too large before reading it all
+    silent = socket.create_connection(("127.0.0.1", daemon.port))  # connects and says nothing
+    try:
+        assert daemon.process.poll() is None
+        assert configure(daemon, gateway)["ok"] is True
+        assert daemon.send({"action": "sync"})["ok"] is True
+        assert daemon.send({"action": "no_such_action"})["error"]["code"] == "bad_request"
+    finally:
+        silent.close()
+    log = daemon.log()
+    assert log.count("refused (forbidden)") == 2
+    assert "not-the-key" not in log and APIKEY not in log and gateway.token not in log
+
+
+def test_callback_down_for_several_cycles_loses_no_latest_value(daemon, jeedom, gateway):
+    configure(daemon, gateway)
+    assert jeedom.wait_for(lambda j: values_events(j))
+    jeedom.down = True
+    for cycle, watts in enumerate((1000, 2000, 3000)):
+        gateway.recorded.production_w = watts
+        daemon.send({"action": "refresh"})
+        assert jeedom.wait_for(lambda j: j.refused >= cycle + 1)
+    jeedom.down = False
+    posts = len(jeedom.bodies)
+    daemon.send({"action": "refresh"})  # reads 3000 again: unchanged, so what arrives is what waited
+    assert jeedom.wait_for(lambda j: len(j.bodies) > posts)
+    assert values_events(jeedom)[-1]["values"] == {gateway.serial: {"production_w": 3000}}
+    assert daemon.log().count("Jeedom does not take events") == 1
+
+
+def test_a_silent_gateway_holds_neither_the_socket_nor_the_other_gateway(daemon, jeedom, gateway):
+    release = threading.Event()
+
+    class Silent(Faults):
+        def before(self, method, path):
+            if path != "/info":
+                release.wait(WAIT_S)  # the gateway accepted the connection and answers nothing
+
+    try:
+        with serve(Gateway(BATTERY_AND_CTS), faults=Silent()) as silent:
+            silent.token = issue_token(silent.serial)
+            configure(daemon, silent, gateway)  # ids 12 (silent) and 13
+            assert jeedom.wait_for(lambda j: values_events(j, "13"))
+            assert daemon.send({"action": "refresh", "gateway": "13"}) == {"ok": True}
+            assert daemon.send({"action": "pause", "gateway": "12"}) == {"ok": True}
+            assert not values_events(jeedom, "12")
+    finally:
+        release.set()
+
+
+def test_sigterm_stops_the_daemon_and_keeps_its_data(daemon, jeedom, gateway):
+    configure(daemon, gateway)
+    assert daemon.send({"action": "sync"})["ok"] is True
+    assert daemon.pid_file.read_text().strip() == str(daemon.process.pid)
+    kept = sorted(p.name for p in daemon.datadir.iterdir())
+    assert kept  # the inventory Jeedom was told about
+    os.kill(daemon.process.pid, signal.SIGTERM)
+    assert daemon.process.wait(WAIT_S) == 0
+    assert not daemon.pid_file.exists()
+    assert sorted(p.name for p in daemon.datadir.iterdir()) == kept
+    log = daemon.log()
+    assert "Signal SIGTERM received" in log and "Daemon stopped" in log
+    assert "Traceback" not in log
+    assert gateway.token not in log and APIKEY not in log
+    for line in log.splitlines():
+        assert line.startswith("[20") and "][" in line and "] : " in line, line
+
+
+def test_stop_action_ends_the_daemon(daemon, jeedom):
+    assert daemon.send({"action": "stop"}) == {"ok": True}
+    assert daemon.process.wait(WAIT_S) == 0
+    assert not daemon.pid_file.exists()
+
+
+def test_no_secret_on_the_command_line(daemon):
+    cmdline = Path(f"/proc/{daemon.process.pid}/cmdline").read_bytes().split(b"\0")
+    assert b"--apikey" in cmdline  # Jeedom's practice; nothing else secret is there
+    assert not any(b"password" in arg or b"token" in arg for arg in cmdline)

@@ -1,0 +1,84 @@
+"""The daemon core in-process (as the benchmark runs it): the built-in demo gateway, and what the default
+cadences cost a real gateway per hour."""
+import datetime
+
+import pytest
+
+from conftest import fixtures_dir, requires_fixtures
+from jeedom_receiver import JeedomReceiver
+
+pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
+
+import enphased  # noqa: E402
+from envoy.client import Credentials, Envoy  # noqa: E402
+from jeedom.socket_server import send  # noqa: E402
+from poller import GatewayPoller  # noqa: E402
+from simulator.cloud import issue_token  # noqa: E402
+from simulator.recorded import RecordedGateway  # noqa: E402
+from simulator.server import serve  # noqa: E402
+
+APIKEY = "core-test-apikey-0123456789abcdef"
+
+
+class Callback:
+    def __init__(self):
+        self.posts, self._pending = [], []
+
+    def values(self, gateway, values):
+        if values:
+            self._pending.append(("values", values))
+
+    def status(self, gateway, status):
+        self._pending.append(("status", status))
+
+    def inventory(self, gateway, inventory):
+        self._pending.append(("inventory", inventory))
+
+    def flush(self, timeout_s=None):
+        if self._pending:
+            self.posts.append(self._pending)
+            self._pending = []
+        return True
+
+
+def advance(poller, seconds):
+    for _ in range(int(seconds)):
+        for job in poller.scheduler.jobs:
+            job.next_run -= datetime.timedelta(seconds=1)
+        poller.step()
+
+
+def test_demo_gateway_in_process(tmp_path):
+    jeedom = JeedomReceiver(APIKEY)
+    daemon, server = enphased.start_core(0, jeedom.url, APIKEY, str(tmp_path / "data"))
+    try:
+        message = {"apikey": APIKEY, "action": "configure", "gateways": [{"id": "default", "host": "demo"}]}
+        assert send(server.port, message)["ok"] is True
+        answer = send(server.port, {"apikey": APIKEY, "action": "sync"})
+        assert answer["ok"] is True, answer
+        kinds = {e["kind"] for e in answer["inventory"][0]["equipments"]}
+        assert {"gateway", "inverter", "encharge", "meter"} <= kinds
+        assert jeedom.wait_for(lambda j: any(e["type"] == "values" for e in j.events))
+    finally:
+        server.stop()
+        daemon.stop()
+        jeedom.close()
+
+
+@requires_fixtures
+def test_requests_per_hour_at_default_cadences_for_the_gateway_with_batteries_and_cts():
+    recorded = RecordedGateway(fixtures_dir() / "7.6.185_with_cts_and_battery_3t")
+    with serve(recorded) as gateway:
+        envoy = Envoy(gateway.url, Credentials(token=issue_token(gateway.serial)))
+        poller = GatewayPoller("12", envoy, Callback())  # default cadences: 60 s and 300 s
+        poller.sync()
+        plan = envoy.plan
+        before = gateway.count()
+        advance(poller, 60)
+        assert gateway.count() - before == len(plan.paths["general"])  # a general cycle reads only its own
+        before = gateway.count()
+        advance(poller, 3600)
+        per_hour = gateway.count() - before
+    general, devices = len(plan.paths["general"]), len(plan.paths["devices"])
+    assert (general, devices) == (3, 5)
+    assert per_hour == 60 * general + 12 * devices == 240
