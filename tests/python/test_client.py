@@ -11,7 +11,7 @@ from envoy.errors import EnvoyError
 from sim_helpers import MiniGateway
 from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.recorded import RecordedGateway
-from simulator.server import GatewayAuth, serve
+from simulator.server import GatewayAuth, GatewaySimulator, serve
 
 SERIAL = "122302045041"
 EMAIL, PASSWORD = "owner@example.invalid", "s3cret-Pa55"
@@ -125,6 +125,29 @@ def test_lost_session_is_checked_again_once(cloud):
         sim.drop_sessions()  # the gateway rebooted
         assert envoy.get_json("/api/v1/production")["wattsNow"] == 1234
         assert checks(sim) == 2 and cloud.logins == 1
+
+
+def test_session_left_idle_is_opened_again():
+    class Clock:
+        now = time.time()
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    gateway = MiniGateway(SERIAL)
+    sim = GatewaySimulator(gateway, auth=GatewayAuth("jwt", bearer_ok=False), clock=clock).start()
+    with sim:
+        envoy = Envoy(sim.url, Credentials(token=issue_token(SERIAL)))
+        envoy.connect()
+        clock.now += 9 * 60  # used within 10 minutes: the session lives on
+        envoy.get_json("/api/v1/production")
+        clock.now += 9 * 60
+        envoy.get_json("/api/v1/production")
+        assert checks(sim) == 1
+        clock.now += 11 * 60  # idle too long: the gateway forgot it, check_jwt again
+        assert envoy.get_json("/api/v1/production")["wattsNow"] == 1234
+        assert checks(sim) == 2
 
 
 def test_revoked_token_is_fetched_again_once(cloud):

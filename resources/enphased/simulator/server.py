@@ -289,6 +289,7 @@ class GatewayAuth:
     token_key: bytes = TOKEN_KEY  # jwt: tokens signed with it (for this serial) are accepted
     lax: bool = False  # jwt: also accept any unexpired JWT, whatever its signature
     bearer_ok: bool = True  # jwt: accept the Bearer header without the session cookie
+    session_idle_s: float = 600.0  # jwt: a session unused this long is gone
 
     @classmethod
     def for_firmware(cls, serial: str, firmware_major: int, **options) -> "GatewayAuth":
@@ -319,7 +320,7 @@ class GatewaySimulator(LoopbackServer):
         self.auth = auth or GatewayAuth.for_firmware(self.serial, firmware_major)
         self.faults.attach(self)
         self.clock = clock
-        self.sessions: Dict[str, str] = {}  # sessionId -> token
+        self.sessions: Dict[str, List] = {}  # sessionId -> [token, last use]
         self.revoked: set = set()
         self._seen_tokens: set = set()
         self._nonces: set = set()
@@ -345,13 +346,12 @@ class GatewaySimulator(LoopbackServer):
             self._seen_tokens.add(token)
             if token in self.revoked:
                 return False
-        try:
-            jwt.decode(token, self.auth.token_key, algorithms=["HS256"], audience=self.serial)
-            return True
+        try:  # expiry is checked below against the simulator's clock
+            jwt.decode(token, self.auth.token_key, algorithms=["HS256"], audience=self.serial,
+                       options={"verify_exp": False})
         except jwt.PyJWTError:
-            pass
-        if not self.auth.lax:
-            return False
+            if not self.auth.lax:
+                return False
         try:
             claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False, "verify_aud": False})
         except jwt.PyJWTError:
@@ -377,12 +377,16 @@ class GatewaySimulator(LoopbackServer):
             if bearer and self._token_ok(bearer):
                 session = secrets.token_hex(16)
                 with self._lock:
-                    self.sessions[session] = bearer
+                    self.sessions[session] = [bearer, self.clock()]
                 cookie = f"sessionId={session}; Path=/; HttpOnly" + ("; Secure" if self.tls else "")
                 return Reply(200, b"<!DOCTYPE html><h2>Valid token.</h2>\n", "text/html", (("Set-Cookie", cookie),))
             return Reply(401, b"<!DOCTYPE html><h2>Invalid token.</h2>\n", "text/html")
         with self._lock:
-            session_token = self.sessions.get(self._session(request) or "")
+            session_token = None
+            session = self.sessions.get(self._session(request) or "")
+            if session is not None and self.clock() - session[1] <= self.auth.session_idle_s:
+                session[1] = self.clock()
+                session_token = session[0]
         if session_token is not None and self._token_ok(session_token):
             return None
         if bearer and self.auth.bearer_ok and self._token_ok(bearer):
