@@ -45,7 +45,7 @@ class DaemonProcess:
                      "--datadir", str(self.datadir)]
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
-        environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
+        environment = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
                            **(env or {}))
         self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(DAEMON_DIR),
                                         env=environment)

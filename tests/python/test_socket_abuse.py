@@ -21,7 +21,7 @@ def daemon(tmp_path_factory):
     process = DaemonProcess(tmp_path_factory.mktemp("abuse"), receiver.url)
     yield process
     try:
-        assert process.alive(), process.output()
+        assert process.alive(), f"exit code {process.process.returncode}:\n" + process.output()[-3000:]
         assert "Traceback" not in process.output()
         assert process.stop() == 0
     finally:
