@@ -589,6 +589,17 @@ class enphase extends eqLogic {
 				$changed = true;
 			}
 		}
+		// State codes (e.g. "discharging") shown in Jeedom's language; scenarios see the same label.
+		if (isset($_description['valueLabels']) && is_array($_description['valueLabels'])) {
+			$labels = array();
+			foreach ($_description['valueLabels'] as $code => $names) {
+				$labels[(string) $code] = self::localized($names, (string) $code);
+			}
+			if ($cmd->getConfiguration('valueLabels') != $labels) {
+				$cmd->setConfiguration('valueLabels', $labels);
+				$changed = true;
+			}
+		}
 		foreach (array('minValue', 'maxValue', 'listValue') as $key) {
 			if (isset($_description[$key]) && $_description[$key] !== '' && $cmd->getConfiguration($key) === '') {
 				$cmd->setConfiguration($key, $_description[$key]);
@@ -658,7 +669,15 @@ class enphase extends eqLogic {
 				if (is_bool($value)) {
 					$value = $value ? 1 : 0;
 				}
-				if ($eqLogic->checkAndUpdateCmd((string) $cmdLogicalId, $value)) {
+				$cmd = $eqLogic->getCmd('info', (string) $cmdLogicalId);
+				if (!is_object($cmd)) {
+					continue;
+				}
+				$labels = $cmd->getConfiguration('valueLabels');
+				if (is_array($labels) && is_string($value) && isset($labels[$value])) {
+					$value = $labels[$value];
+				}
+				if ($eqLogic->checkAndUpdateCmd($cmd, $value)) {
 					$updated++;
 				}
 			}

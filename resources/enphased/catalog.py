@@ -28,6 +28,8 @@ class Command(NamedTuple):
     max_value: Optional[float] = None
     list_value: str = ""  # "a|Label;b|Label" for select
     value: str = ""  # logicalId of the info command this action sets
+    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    labels: Tuple[Tuple[str, str, str], ...] = ()
 
 
 class Kind(NamedTuple):
@@ -115,7 +117,9 @@ GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
         Command("battery_power_w", "Puissance batteries", "Battery power", "numeric", "W", "POWER", True,
                 "core::tile", _battery_power_w),
         Command("battery_state", "État batteries", "Battery state", "string", "", "GENERIC_INFO", False,
-                "core::line", _battery_state),
+                "core::line", _battery_state, labels=(("charging", "En charge", "Charging"),
+                                                      ("discharging", "En décharge", "Discharging"),
+                                                      ("idle", "En veille", "Idle"))),
         Command("inverters_count", "Nombre de micro-onduleurs", "Number of microinverters", "numeric", "",
                 "GENERIC_INFO", False, "core::line", lambda r: _count(r.inverters), "devices"),
         Command("batteries_count", "Nombre de batteries", "Number of batteries", "numeric", "",
@@ -169,6 +173,15 @@ AC_BATTERY = Kind("ac_battery", "Batterie AC", "AC Battery", tuple(_device_state
             "core::tile", lambda d: d.max_cell_temp_c, "devices"),
 ]))
 
+_ENCHARGE_STATES = (
+    ("ENCHG_STATE_READY", "Prête", "Ready"),
+    ("ENCHG_STATE_IDLE", "En veille", "Idle"),
+    ("ENCHG_STATE_CHARGING", "En charge", "Charging"),
+    ("ENCHG_STATE_DISCHARGING", "En décharge", "Discharging"),
+    ("ENCHG_STATE_SLEEP", "En sommeil", "Asleep"),
+    ("ENCHG_STATE_FAULT", "En défaut", "Fault"),
+)
+
 ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_device_state() + [
     Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.operating, "devices"),
@@ -185,7 +198,7 @@ ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_device_state() +
     Command("capacity_wh", "Capacité", "Capacity", "numeric", "Wh", "GENERIC_INFO", False, "core::tile",
             lambda d: d.capacity_wh, "devices", False),
     Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line",
-            lambda d: d.status, "devices"),
+            lambda d: d.status, "devices", labels=_ENCHARGE_STATES),
     Command("dc_switch_off", "Interrupteur DC ouvert", "DC switch off", "binary", "", "GENERIC_INFO", False,
             "core::line", lambda d: d.dc_switch_off, "devices"),
 ]))
@@ -258,12 +271,17 @@ def equipments(r: Readings) -> List[Equipment]:
     return found
 
 
-def _json_value(value):
-    """Jeedom-friendly value: binary as 1/0, numbers without float noise."""
+# Decimals worth showing per unit: the gateway's own resolution, without float noise (Jeedom turns
+# 7007.282 Wh into "7.007282 kWh" otherwise). Units not listed keep 3 decimals.
+_DECIMALS = {"W": 0, "Wh": 0, "VA": 0, "var": 0, "%": 0, "V": 1, "°C": 1, "A": 2, "Hz": 2}
+
+
+def _json_value(value, unit: str = ""):
+    """Jeedom-friendly value: binary as 1/0, numbers rounded to their unit's resolution."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
-        value = round(value, 3)
+        value = round(value, _DECIMALS.get(unit, 3))
         return int(value) if value.is_integer() else value
     return value
 
@@ -276,7 +294,7 @@ def read_command(command: Command, reading) -> Any:
         value = command.read(reading)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None  # a reading shaped differently than expected: publish nothing rather than stop
-    return None if value is None else _json_value(value)
+    return None if value is None else _json_value(value, command.unit)
 
 
 def equipment_values(eq: Equipment) -> Dict[str, Any]:
@@ -312,6 +330,8 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "type": command.type, "subType": command.subtype, "unit": command.unit,
            "genericType": command.generic, "isHistorized": int(command.historized),
            "template": command.template, "order": order, "isVisible": int(command.visible)}
+    if command.labels:
+        out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
     if command.type == "action":
         for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
                            ("listValue", command.list_value), ("value", command.value)):

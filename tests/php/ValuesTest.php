@@ -63,4 +63,20 @@ class ValuesTest extends EnphaseTestCase {
 
 		$this->assertNull(self::command('482301000001', 'watts_now')->execCmd());
 	}
+
+	public function testAStateCodeIsShownInJeedomsLanguage() {
+		$inventory = self::inventory(array(
+			array('logicalId' => 'state', 'name' => array('fr_FR' => 'État', 'en_US' => 'State'), 'type' => 'info',
+				'subType' => 'string', 'valueLabels' => array(
+					'discharging' => array('fr_FR' => 'En décharge', 'en_US' => 'Discharging'),
+					'idle' => array('fr_FR' => 'En veille', 'en_US' => 'Idle'))),
+		));
+		enphase::applyInventory($inventory);
+
+		enphase::applyValues(self::values(array('482301000001' => array('state' => 'discharging'))));
+		$this->assertSame('En décharge', self::command('482301000001', 'state')->execCmd());
+
+		enphase::applyValues(self::values(array('482301000001' => array('state' => 'ENCHG_NEW_STATE'))));
+		$this->assertSame('ENCHG_NEW_STATE', self::command('482301000001', 'state')->execCmd(), 'an unknown code is shown as is');
+	}
 }

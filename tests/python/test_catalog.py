@@ -89,7 +89,7 @@ def test_device_values_binary_as_numbers_and_absent_readings_absent():
     all_values = values(site())
     assert all_values["482243033093"] == {"provisioned": 1, "communicating": 1, "producing": 0,
                                           "power_w": 36, "max_power_w": 300}
-    assert all_values["482243033094"] == {"power_w": 40.5, "max_power_w": 301}
+    assert all_values["482243033094"] == {"power_w": 40, "max_power_w": 301}  # W to the watt
     assert all_values["121158016651"]["max_temperature_c"] == 24
     assert all_values["122249097612"]["percent"] == 15
     assert all_values[f"{SERIAL}_meter_production"]["l1_voltage_v"] == 238.5
@@ -130,3 +130,21 @@ def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
 def test_find_command():
     assert find_command("inverter", "power_w").unit == "W"
     assert find_command("inverter", "nope") is None and find_command("nope", "power_w") is None
+
+
+def test_numbers_are_rounded_to_their_units_resolution():
+    from catalog import _json_value
+    assert _json_value(7007.282, "Wh") == 7007
+    assert _json_value(289.944, "W") == 290
+    assert _json_value(231.48, "V") == 231.5
+    assert _json_value(1.2913, "A") == 1.29
+    assert _json_value(0.7061, "") == 0.706
+    assert _json_value(True, "") == 1
+
+
+def test_state_codes_carry_their_french_and_english_labels():
+    from catalog import GATEWAY, describe_command
+    state = next(c for c in GATEWAY.commands if c.logical_id == "battery_state")
+    described = describe_command(state, 0)
+    assert described["valueLabels"]["discharging"] == {"fr_FR": "En décharge", "en_US": "Discharging"}
+    assert set(described["valueLabels"]) == {"charging", "discharging", "idle"}
