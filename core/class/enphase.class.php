@@ -198,7 +198,9 @@ class enphase extends eqLogic {
 		if ($info['launchable'] != 'ok') {
 			throw new Exception(__('Veuillez vérifier la configuration', __FILE__) . ' : ' . $info['launchable_message']);
 		}
-		$cmd = system::getCmdPython3(__CLASS__) . escapeshellarg(realpath(__DIR__ . '/../../resources/enphased') . '/enphased.py');
+		// Jeedom's time zone: the daemon's log lines and its "today" (local midnight) follow the house's clock.
+		$cmd = 'TZ=' . escapeshellarg(date_default_timezone_get()) . ' ';
+		$cmd .= system::getCmdPython3(__CLASS__) . escapeshellarg(realpath(__DIR__ . '/../../resources/enphased') . '/enphased.py');
 		$cmd .= ' --loglevel ' . self::daemonLogLevel();
 		$cmd .= ' --socketport ' . self::socketPort();
 		$cmd .= ' --callback ' . escapeshellarg(self::callbackUrl());
