@@ -109,7 +109,7 @@ def _cycle_one(reader, which, name, n, token, into):
 def cycle_tables(found, names):
     cpu = Table("1. CPU time of one general cycle (ms, median), per recorded gateway")
     req = Table("2. Requests sent to the gateway per hour at default cadences, per recorded gateway")
-    cpu_ratios, req_ratios, floor_ratios = [], [], []
+    cpu_ratios, req_ratios, floor_ratios, below_floor = [], [], [], []
     for name in names:
         ours, theirs = found["ours"][name], found["pyenphase"][name]
         our_cpu, their_cpu = median(ours["cpu"]), median(theirs["cpu"])
@@ -140,6 +140,13 @@ def cycle_tables(found, names):
         if floor and our_hour:
             target += f"; floor {floor:.0f}/h, ours x{our_hour / floor:.2f}: {_verdict(our_hour <= 1.25 * floor)}"
         req.add(name, our_hour, their_hour, "", digits=0, target=target)
+        if floor and their_hour is not None and their_hour < 2 * floor:
+            below_floor.append(name)
+    if below_floor:
+        req.note("half of pyenphase's count is below the floor (every endpoint the data needs, once per cadence) "
+                 "on " + ", ".join(below_floor) + ": only a slower cadence could get there")
+    req.note("floor = 60 x (endpoints of the 60 s cadence) + 12 x (other endpoints of the 300 s cadence), "
+             "from the plan our probe made; measured counts are those the simulator received")
     return cpu, req, cpu_ratios, req_ratios, floor_ratios
 
 
@@ -372,7 +379,7 @@ def main():
     if not names:
         sys.exit("recorded gateways not found: set ENVOY_FIXTURES")
     token = harness.owner_token()
-    reps = args.reps or (1 if args.quick else 3)
+    reps = args.reps or (1 if args.quick else 5)
     started = time.monotonic()
     print(f"Machine: {machine()}\n")
     print(f"Repetitions: {reps}; recorded gateways: {len(names)}\n")
@@ -384,19 +391,15 @@ def main():
         found = measure_cycles(names, reps, n=10 if args.quick else 15, token=token)
         cpu, req, cpu_ratios, req_ratios, floor_ratios = cycle_tables(found, names)
         tables += [cpu, req]
-        if cpu_ratios:
-            worst = max(cpu_ratios)
-            summary.add(f"cycle CPU, worst gateway ({worst[1]})", median(found["ours"][worst[1]]["cpu"]),
-                        median(found["pyenphase"][worst[1]]["cpu"]), "ms", target=f"<= 0.50: {_verdict(worst[0] <= 0.5)}",
-                        digits=2)
-        if req_ratios:
-            worst = max(req_ratios)
-            summary.add(f"requests/hour, worst gateway ({worst[1]})", None, None, ratio=worst[0],
-                        target=f"<= 0.50: {_verdict(worst[0] <= 0.5)}")
-        if floor_ratios:
-            worst = max(floor_ratios)
-            summary.add(f"requests/hour vs floor, worst gateway ({worst[1]})", None, None, ratio=worst[0],
-                        target=f"<= 1.25 x floor: {_verdict(worst[0] <= 1.25)}")
+        for label, ratios, limit in (("cycle CPU vs pyenphase", cpu_ratios, 0.5),
+                                     ("requests/hour vs pyenphase", req_ratios, 0.5),
+                                     ("requests/hour vs the floor", floor_ratios, 1.25)):
+            if not ratios:
+                continue
+            worst = max(ratios)
+            met = sum(1 for ratio, _ in ratios if ratio <= limit)
+            summary.add(f"{label}: {met} of {len(ratios)} gateways within target; worst {worst[1]}", None, None,
+                        ratio=worst[0], target=f"<= {limit:.2f}: {_verdict(worst[0] <= limit)}")
 
     if "startup" in only:
         log("start-up ...")
