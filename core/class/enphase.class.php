@@ -273,7 +273,7 @@ class enphase extends eqLogic {
 		$timedOut = stream_get_meta_data($socket)['timed_out'];
 		fclose($socket);
 		if ($timedOut) {
-			throw new enphaseDaemonError('timeout');
+			throw new enphaseDaemonError('no_answer');
 		}
 		$answer = is_string($line) ? json_decode($line, true) : null;
 		if (!is_array($answer)) {
@@ -295,8 +295,17 @@ class enphase extends eqLogic {
 			case 'daemon_not_running':
 				$text = __('Le démon Enphase n\'est pas démarré : démarrez-le depuis la page de configuration du plugin', __FILE__);
 				break;
-			case 'timeout':
+			case 'no_answer':
 				$text = __('Le démon Enphase n\'a pas répondu à temps : consultez le log enphase_daemon', __FILE__);
+				break;
+			case 'timeout':
+				$text = __('La passerelle n\'a pas fini à temps : la lecture continue en arrière-plan et les équipements apparaîtront d\'eux-mêmes', __FILE__);
+				break;
+			case 'unknown_gateway':
+				$text = __('Le démon ne connaît pas cette passerelle : sauvegardez la configuration du plugin ou redémarrez le démon', __FILE__);
+				break;
+			case 'bad_request':
+				$text = __('Le démon n\'a pas compris la demande : le plugin et le démon ne sont peut-être pas de la même version, redémarrez le démon', __FILE__);
 				break;
 			case 'bad_answer':
 				$text = __('Le démon Enphase a répondu de façon illisible : redémarrez-le', __FILE__);
@@ -388,37 +397,57 @@ class enphase extends eqLogic {
 		if (self::configurationProblem() != '') {
 			return array('ok' => false, 'message' => self::configurationProblem(), 'kinds' => array());
 		}
+		// The daemon delivers the inventory by callback before it answers (so that values never arrive before
+		// their equipment): what this sync created is what did not exist before the request.
+		$before = self::commandCounts();
 		try {
 			// Probing reads slow endpoints (some firmware take tens of seconds).
-			$answer = self::daemonRequest(array('action' => 'sync'), 180);
+			$answer = static::daemonRequest(array('action' => 'sync'), 180);
 		} catch (enphaseDaemonError $e) {
 			log::add(__CLASS__, 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
 			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
 		}
-		$report = self::emptyReport();
 		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
 		foreach ($inventories as $inventory) {
 			if (is_array($inventory)) {
-				$report = self::mergeReports($report, self::applyInventory($inventory));
+				self::applyInventory($inventory);
 			}
+		}
+		$report = self::emptyReport();
+		foreach ($inventories as $inventory) {
+			$equipments = (is_array($inventory) && isset($inventory['equipments']) && is_array($inventory['equipments'])) ? $inventory['equipments'] : array();
+			foreach ($equipments as $equipment) {
+				$eqLogic = (is_array($equipment) && isset($equipment['logicalId'])) ? self::byLogicalId((string) $equipment['logicalId'], __CLASS__) : null;
+				if (!is_object($eqLogic)) {
+					continue;
+				}
+				$kind = $eqLogic->getConfiguration('kind');
+				if (!isset($report['kinds'][$kind])) {
+					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
+				}
+				$report['kinds'][$kind]['found']++;
+				$report['kinds'][$kind]['created'] += isset($before[$eqLogic->getId()]) ? 0 : 1;
+			}
+		}
+		foreach (self::commandCounts() as $id => $count) {
+			$report['commands_created'] += $count - (isset($before[$id]) ? $before[$id] : 0);
 		}
 		$message = self::describeReport($report);
 		log::add(__CLASS__, 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
 	}
 
-	private static function emptyReport() {
-		return array('kinds' => array(), 'commands_created' => 0);
+	/** Number of commands of each equipment of the plugin, by equipment id. */
+	private static function commandCounts() {
+		$counts = array();
+		foreach (self::byType(__CLASS__) as $eqLogic) {
+			$counts[$eqLogic->getId()] = count($eqLogic->getCmd());
+		}
+		return $counts;
 	}
 
-	private static function mergeReports(array $_a, array $_b) {
-		foreach ($_b['kinds'] as $kind => $counts) {
-			foreach ($counts as $what => $n) {
-				$_a['kinds'][$kind][$what] = (isset($_a['kinds'][$kind][$what]) ? $_a['kinds'][$kind][$what] : 0) + $n;
-			}
-		}
-		$_a['commands_created'] += $_b['commands_created'];
-		return $_a;
+	private static function emptyReport() {
+		return array('kinds' => array(), 'commands_created' => 0);
 	}
 
 	public static function describeReport(array $_report) {

@@ -66,6 +66,15 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
 	}
 
+	public function testEquipmentTheCallbackCreatedDuringTheSyncCountAsCreated() {
+		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
+
+		$result = CallbackBeforeAnswer::sync();
+
+		$this->assertSame(array('found' => 2, 'created' => 2), $result['kinds']['inverter']);
+		$this->assertStringContainsString('11 commande(s) créée(s)', $result['message']);
+	}
+
 	public function testASecondSyncCreatesNothingAndSaysSo() {
 		$this->startDaemonStandIn(array(
 			array('ok' => true, 'inventory' => array(self::inventory())),
@@ -141,7 +150,7 @@ class DaemonTest extends EnphaseTestCase {
 			enphase::daemonRequest(array('action' => 'refresh'), 1);
 			$this->fail('no answer');
 		} catch (enphaseDaemonError $e) {
-			$this->assertSame('timeout', $e->getReason());
+			$this->assertSame('no_answer', $e->getReason());
 		}
 	}
 
@@ -177,5 +186,13 @@ class DaemonTest extends EnphaseTestCase {
 	public function testTheDaemonLogLevelIsOneItKnows() {
 		$this->assertContains(enphase::daemonLogLevel(), array('debug', 'info', 'warning', 'error'));
 		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphase::callbackUrl());
+	}
+}
+
+/** The daemon's real order: the inventory reaches jeeEnphase.php by callback before the sync answer comes back. */
+class CallbackBeforeAnswer extends enphase {
+	public static function daemonRequest(array $_message, $_timeout = 10) {
+		enphase::handleEvents(array(EnphaseTestCase::inventory()));
+		return parent::daemonRequest($_message, $_timeout);
 	}
 }
