@@ -32,6 +32,8 @@ class enphase extends eqLogic {
 	const USER_ACTION_CODES = array('auth_failed', 'token_expired', 'two_factor', 'login_throttled');
 	/** A pasted token is announced this many days before it expires. */
 	const TOKEN_WARNING_DAYS = 14;
+	/** Decimals of numeric values (core "historizeRound": rounding of the value and of its scaled display). */
+	const DISPLAY_DECIMALS = 2;
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime');
 
@@ -636,6 +638,11 @@ class enphase extends eqLogic {
 				$cmd->setConfiguration($key, $_description[$key]);
 				$changed = true;
 			}
+		}
+		// The dashboard scales W, Wh, V... (kWh, MWh) and then shows every decimal: two read well everywhere.
+		if ($cmd->getType() == 'info' && $cmd->getSubType() == 'numeric' && $cmd->getConfiguration('historizeRound') === '') {
+			$cmd->setConfiguration('historizeRound', isset($_description['historizeRound']) ? (int) $_description['historizeRound'] : self::DISPLAY_DECIMALS);
+			$changed = true;
 		}
 		if ($type == 'action' && isset($_description['value']) && $_description['value'] !== '' && $cmd->getValue() == '') {
 			$info = $this->getCmd('info', $_description['value']);

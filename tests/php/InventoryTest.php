@@ -34,6 +34,8 @@ class InventoryTest extends EnphaseTestCase {
 		$this->assertSame('core::tile', $power->getTemplate('dashboard'));
 		$this->assertSame('core::tile', $power->getTemplate('mobile'));
 		$this->assertEquals(10, $power->getOrder());
+		$this->assertEquals(2, $power->getConfiguration('historizeRound'), 'kWh and MWh read with two decimals');
+		$this->assertSame('', self::command('482301000001', 'producing')->getConfiguration('historizeRound'));
 
 		$slider = self::command('122302045041', 'reserve_set');
 		$this->assertSame('action', $slider->getType());
@@ -90,6 +92,7 @@ class InventoryTest extends EnphaseTestCase {
 		$power->setTemplate('dashboard', 'core::line');
 		$power->setGeneric_type('CONSUMPTION');
 		$power->setOrder(42);
+		$power->setConfiguration('historizeRound', 0);
 		$power->save();
 
 		enphase::applyInventory(self::inventory());
@@ -109,6 +112,7 @@ class InventoryTest extends EnphaseTestCase {
 		$this->assertSame('core::line', $power->getTemplate('dashboard'));
 		$this->assertSame('CONSUMPTION', $power->getGeneric_type());
 		$this->assertEquals(42, $power->getOrder());
+		$this->assertSame(0, $power->getConfiguration('historizeRound'));
 	}
 
 	public function testNothingIsDeletedAndHistoryStays() {

@@ -25,6 +25,13 @@ class ValuesTest extends EnphaseTestCase {
 		$this->assertSame(0, self::command('482301000002', 'producing')->execCmd());
 	}
 
+	public function testNumericValuesKeepTwoDecimals() {
+		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 289.94449, 'production_today_wh' => 7007.282))));
+
+		$this->assertSame(289.94, self::command('122302045041', 'production_w')->execCmd());
+		$this->assertSame(7007.28, self::command('122302045041', 'production_today_wh')->execCmd());
+	}
+
 	public function testAnUnchangedValueMakesNoNewEvent() {
 		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
 		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));

@@ -482,7 +482,9 @@ class cmd extends DoubleEntity {
 		}
 		switch ($this->subType) {
 			case 'numeric':
-				return floatval(str_replace(',', '.', trim((string) $_value)));
+				$number = floatval(str_replace(',', '.', trim((string) $_value)));
+				$round = $this->getConfiguration('historizeRound');
+				return (is_numeric($round) && $round >= 0) ? round($number, (int) $round) : $number;
 			case 'binary':
 				$text = strtolower(trim((string) $_value));
 				return ($_value === true || (is_numeric($text) && intval($text) >= 1) || in_array($text, array('on', 'true'))) ? 1 : 0;
