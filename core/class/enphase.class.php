@@ -492,7 +492,7 @@ class enphase extends eqLogic {
 		$gatewaySerial = isset($_inventory['serial']) ? (string) $_inventory['serial'] : '';
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
 		foreach ($equipments as $equipment) {
-			if (!is_array($equipment) || !isset($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
+			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add(__CLASS__, 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
 				continue;
 			}
@@ -507,7 +507,7 @@ class enphase extends eqLogic {
 				$report['kinds'][$kind]['created'] += $created ? 1 : 0;
 				$commands = (isset($equipment['commands']) && is_array($equipment['commands'])) ? $equipment['commands'] : array();
 				$report['commands_created'] += $eqLogic->applyCommands($commands);
-			} catch (Exception $e) {
+			} catch (Throwable $e) {
 				log::add(__CLASS__, 'error', __('Équipement non créé', __FILE__) . ' ' . $equipment['logicalId'] . ' : ' . $e->getMessage());
 			}
 		}
@@ -516,14 +516,14 @@ class enphase extends eqLogic {
 
 	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
-		$kind = (isset($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
+		$kind = (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 		$eqLogic = self::byLogicalId($logicalId, __CLASS__);
 		$_created = !is_object($eqLogic);
 		if ($_created) {
 			$eqLogic = new enphase();
 			$eqLogic->setEqType_name(__CLASS__);
 			$eqLogic->setLogicalId($logicalId);
-			$eqLogic->setName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, $kind . ' ' . $logicalId));
+			$eqLogic->setName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId));
 			$eqLogic->setIsEnable(1);
 			$eqLogic->setIsVisible(1);
 			$eqLogic->setCategory('energy', 1);
@@ -572,7 +572,7 @@ class enphase extends eqLogic {
 			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
 		});
 		foreach ($_commands as $description) {
-			if (!is_array($description) || !isset($description['logicalId']) || $description['logicalId'] === '') {
+			if (!is_array($description) || !isset($description['logicalId']) || !is_scalar($description['logicalId']) || $description['logicalId'] === '') {
 				continue;
 			}
 			if ($this->applyCommand($description)) {
@@ -680,7 +680,7 @@ class enphase extends eqLogic {
 					default:
 						log::add(__CLASS__, 'info', __('Évènement inconnu ignoré :', __FILE__) . ' ' . substr($type, 0, 40));
 				}
-			} catch (Exception $e) {
+			} catch (Throwable $e) {
 				log::add(__CLASS__, 'error', __('Évènement non appliqué', __FILE__) . ' (' . $type . ') : ' . $e->getMessage());
 			}
 		}

@@ -179,6 +179,23 @@ class InventoryTest extends EnphaseTestCase {
 		}));
 	}
 
+	public function testMalformedDescriptionsAreSkippedAndTheRestApplied() {
+		$inventory = self::inventory();
+		$inventory['equipments'][] = array('logicalId' => array('not', 'a', 'serial'), 'kind' => 'inverter');
+		$inventory['equipments'][] = 'not an equipment';
+		$inventory['equipments'][] = array('logicalId' => '482301000099', 'kind' => array('x'), 'name' => 42,
+			'commands' => array('junk', array('logicalId' => array()), array('logicalId' => 'ok_cmd', 'name' => 'OK')));
+
+		enphase::handleEvents(array($inventory, array('type' => 'values', 'values' => 'not a map'), 'junk'));
+
+		$this->assertCount(5, enphase::byType('enphase'));
+		$odd = self::equipment('482301000099');
+		$this->assertSame('other', $odd->getConfiguration('kind'));
+		$this->assertSame('Autre équipement 482301000099', $odd->getName());
+		$this->assertSame('OK', self::command('482301000099', 'ok_cmd')->getName());
+		$this->assertSame('string', self::command('482301000099', 'ok_cmd')->getSubType());
+	}
+
 	public function testTheReportTellsCountsPerKindInPlainWords() {
 		$report = enphase::applyInventory(self::inventory());
 
