@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import threading
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
@@ -75,25 +76,52 @@ def make_envoy(config: GatewayConfig, datadir: Optional[str]):
     from envoy.auth import FileTokenStore
     from envoy.client import Credentials, Envoy
 
+    if config.host == DEMO_HOST:
+        url, token = demo_gateway(config.id)
+        return Envoy(url, Credentials(token=token), store=None)
     store = FileTokenStore(os.path.join(datadir, f"token-{_file_id(config.id)}.json")) if datadir else None
-    host = config.host
-    if host == "demo":
-        host, token = start_demo_gateway()
-        return Envoy(host, Credentials(token=token), store=None)
-    return Envoy(host, Credentials(**dict(config.credentials)), store=store)
+    return Envoy(config.host, Credentials(**dict(config.credentials)), store=store)
 
 
-def start_demo_gateway() -> Tuple[str, str]:
-    """Put the built-in synthetic gateway on a loopback port for the life of the daemon: its URL and a
-    token it accepts (signed by the cloud stand-in of this same process)."""
+DEMO_HOST = "demo"
+_demos: Dict[str, Tuple[Any, str]] = {}  # gateway id -> (running simulator, token it accepts)
+_demos_lock = threading.Lock()
+
+
+def demo_seed(gateway_id: str) -> int:
+    """The synthetic house of a demo gateway: the first one ("default") is the documentation's house; each
+    other id gets a house of its own (another serial, other devices), the same at every restart."""
+    if gateway_id == "default":
+        return 1
+    return int(hashlib.sha256(gateway_id.encode("utf-8")).hexdigest()[:8], 16) or 2
+
+
+def demo_gateway(gateway_id: str) -> Tuple[str, str]:
+    """The built-in synthetic gateway of a demo gateway id, on a loopback port for the life of the daemon
+    (started on first use, kept when the gateway is reconfigured): its URL and a token it accepts, signed
+    by the cloud stand-in of this same process. It is read through the normal client, like a real one."""
     from simulator.cloud import issue_token
     from simulator.server import GatewayAuth, GatewaySimulator, identity
     from simulator.synthetic import SyntheticGateway
 
-    gateway = SyntheticGateway()
-    serial, major = identity(gateway.info_xml())
-    simulator = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major)).start()
-    return simulator.url, issue_token(serial, lifetime_s=10 * 365 * 86400)
+    with _demos_lock:
+        if gateway_id not in _demos:
+            gateway = SyntheticGateway(seed=demo_seed(gateway_id))
+            serial, major = identity(gateway.info_xml())
+            simulator = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major)).start()
+            log.info("Gateway %s: demo gateway %s on %s", gateway_id, serial, simulator.url)
+            _demos[gateway_id] = (simulator, issue_token(serial, lifetime_s=10 * 365 * 86400))
+        simulator, token = _demos[gateway_id]
+        return simulator.url, token
+
+
+def stop_demo_gateways(keep=()) -> None:
+    """Stop the demo gateways whose id is not in `keep` (gone from the configuration, or the daemon ends)."""
+    with _demos_lock:
+        gone = [gid for gid in _demos if gid not in keep]
+        stopped = [_demos.pop(gid)[0] for gid in gone]
+    for simulator in stopped:
+        simulator.stop()
 
 
 def _error(code: str, message: str) -> Dict[str, Any]:
@@ -151,6 +179,7 @@ class Daemon:
                 if gid not in self.pollers:
                     self.pollers[gid] = self._start(config)
                     self._configs[gid] = config
+        stop_demo_gateways(keep=[gid for gid, c in configs.items() if c.host == DEMO_HOST])
         return {"ok": True, "gateways": sorted(configs)}
 
     def _start(self, config: GatewayConfig) -> GatewayPoller:
@@ -163,22 +192,33 @@ class Daemon:
         poller.envoy = _LazyEnvoy(lambda: self.envoy_factory(config, self.datadir))
         return poller.start()
 
-    def _wait(self, futures, wait_s: float) -> Dict[str, Any]:
-        results = []
+    @staticmethod
+    def _outcomes(futures, wait_s: float) -> List[Tuple[Any, Any, Optional[Dict[str, str]]]]:
+        """(poller, result, error) per future. The workers run side by side: all share one deadline, so a
+        silent gateway costs wait_s once, not once per gateway."""
+        deadline = time.monotonic() + wait_s
+        outcomes = []
         for poller, future in futures:
             try:
-                results.append(future.result(timeout=wait_s))
+                outcomes.append((poller, future.result(timeout=max(0.0, deadline - time.monotonic())), None))
             except FutureTimeout:
-                return _error("timeout", f"Gateway {poller.id} did not finish in {wait_s} s; it goes on in the "
-                                         "background and its results will follow.")
+                outcomes.append((poller, None, {"code": "timeout", "message": (
+                    f"Gateway {poller.id} did not finish in {wait_s} s; it goes on in the background and its "
+                    "results will follow.")}))
             except EnvoyError as e:
-                return _error(e.code, e.message)
-        return {"ok": True, "results": results}
+                outcomes.append((poller, None, {"code": e.code, "message": e.message}))
+        return outcomes
 
     def _sync(self, pollers, message) -> Dict[str, Any]:
-        answer = self._wait([(p, p.submit(p.sync)) for p in pollers], SYNC_WAIT_S)
-        if answer["ok"]:
-            answer = {"ok": True, "inventory": answer["results"]}
+        outcomes = self._outcomes([(p, p.submit(p.sync)) for p in pollers], SYNC_WAIT_S)
+        failed = [(p, error) for p, _, error in outcomes if error is not None]
+        if len(failed) == len(outcomes) and failed:
+            # One gateway asked for (or none answered): its error, as for any action.
+            return {"ok": False, "error": failed[0][1]}
+        # Several gateways: those that answered are synced; the others say why beside them.
+        answer = {"ok": True, "inventory": [result for _, result, error in outcomes if error is None]}
+        if failed:
+            answer["errors"] = [dict(error, gateway=p.id) for p, error in failed]
         return answer
 
     def _refresh(self, pollers, message) -> Dict[str, Any]:
@@ -191,10 +231,9 @@ class Daemon:
             return _error("bad_request", "execute needs one gateway.")
         poller = pollers[0]
         target, command = str(message.get("target") or ""), str(message.get("command") or "")
-        answer = self._wait([(poller, poller.submit(lambda: poller.execute(target, command,
-                                                                           message.get("value"))))],
-                            EXECUTE_WAIT_S)
-        return answer if not answer["ok"] else {"ok": True}
+        future = poller.submit(lambda: poller.execute(target, command, message.get("value")))
+        error = self._outcomes([(poller, future)], EXECUTE_WAIT_S)[0][2]
+        return {"ok": True} if error is None else {"ok": False, "error": error}
 
     def _pause(self, pollers, message) -> Dict[str, Any]:
         for poller in pollers:
@@ -220,6 +259,7 @@ class Daemon:
         for poller in pollers:
             poller.stop(wait_s=2)
         self.callback.flush(timeout_s=3)
+        stop_demo_gateways()
         self.stopped.set()
 
 
