@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import schedule
 
@@ -28,15 +28,33 @@ MAX_BACKOFF_TICKS = 5  # a silent gateway is retried at least every 5 general ti
 log = logging.getLogger("enphased.poller")
 
 
+_INIT_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
 def fill(primary, secondary):
-    """`primary` with what it lacks (None, empty) taken from `secondary`, through dataclasses and dicts."""
+    """`primary` with what it lacks (None, empty) taken from `secondary`, through dataclasses and dicts.
+
+    What needs nothing from `secondary` comes back as the same object: a device that no read of this cycle
+    renewed keeps its reading object, and so its values need not be computed again (see `_read`)."""
     if primary is None or (isinstance(primary, (dict, list)) and not primary):
         return secondary if secondary is not None else primary
-    if secondary is None:
+    if secondary is None or secondary is primary:
         return primary
-    if is_dataclass(primary) and type(primary) is type(secondary):
-        return replace(primary, **{f.name: fill(getattr(primary, f.name), getattr(secondary, f.name))
-                                   for f in fields(primary) if f.init})
+    cls = type(primary)
+    if cls is type(secondary) and is_dataclass(primary):
+        names = _INIT_FIELDS.get(cls)
+        if names is None:
+            names = _INIT_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.init)
+        changes = {}
+        for name in names:
+            theirs = getattr(secondary, name)
+            if theirs is None:
+                continue  # nothing to take (most fields, every cycle): no call
+            mine = getattr(primary, name)
+            merged = fill(mine, theirs)
+            if merged is not mine:
+                changes[name] = merged
+        return replace(primary, **changes) if changes else primary
     if isinstance(primary, dict) and isinstance(secondary, dict):
         merged = dict(secondary)
         merged.update({k: fill(v, secondary.get(k)) for k, v in primary.items()})
@@ -64,6 +82,7 @@ class GatewayPoller:
         self._thread: Optional[threading.Thread] = None
         self._published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
         self._latest: Dict[str, Any] = {}  # cadence -> its latest Readings
+        self._values_memo: Dict[str, Tuple[Any, Dict[str, Any]]] = {}  # eq logicalId -> (reading, its values)
         self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
         self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
         self._status_key = None
@@ -180,7 +199,14 @@ class GatewayPoller:
                 readings = fill(readings, self._latest[cadence])
         found = {}
         if readings is not None:
-            found = {eq.logical_id: (eq, catalog.equipment_values(eq)) for eq in catalog.equipments(readings)}
+            memo, self._values_memo = self._values_memo, {}
+            for eq in catalog.equipments(readings):
+                # A reading object that no read of this cycle renewed (the 600 inverters of the devices read,
+                # in a general cycle) has the values computed from it last time.
+                known = memo.get(eq.logical_id)
+                values = known[1] if known is not None and known[0] is eq.reading else catalog.equipment_values(eq)
+                self._values_memo[eq.logical_id] = (eq.reading, values)
+                found[eq.logical_id] = (eq, values)
         return found, error
 
     def _publish(self, found, send_all: bool) -> None:
