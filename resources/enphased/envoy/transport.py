@@ -66,6 +66,10 @@ def _gateway_tls() -> ssl.SSLContext:
 _TLS: Optional[ssl.SSLContext] = None
 
 
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # the digest scheme's hash, not a security choice of ours
+
+
 class DigestAuth:
     """HTTP digest (RFC 2617, MD5, qop=auth or none) as gateways before firmware 7 ask for it. The challenge
     is kept, so after the first 401 every request carries its answer and is sent once."""
@@ -74,6 +78,7 @@ class DigestAuth:
         self.username = username
         self._password = password
         self._challenge: Optional[Dict[str, str]] = None
+        self._ha1 = ""
         self._count = 0
 
     def learn(self, header: str) -> bool:
@@ -87,15 +92,16 @@ class DigestAuth:
         if "nonce" not in fields or fields.get("algorithm", "MD5").upper() != "MD5":
             return False
         self._challenge, self._count = fields, 0
+        self._ha1 = _md5(f"{self.username}:{fields.get('realm', '')}:{self._password}")
         return True
 
     def header(self, method: str, uri: str) -> Optional[str]:
         challenge = self._challenge
         if challenge is None:
             return None
-        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731 - the digest algorithm, not security
+        md5 = _md5
         realm, nonce = challenge.get("realm", ""), challenge["nonce"]
-        ha1, ha2 = md5(f"{self.username}:{realm}:{self._password}"), md5(f"{method}:{uri}")
+        ha1, ha2 = self._ha1, md5(f"{method}:{uri}")
         parts = [f'username="{self.username}"', f'realm="{realm}"', f'nonce="{nonce}"', f'uri="{uri}"',
                  'algorithm="MD5"']
         if "auth" in challenge.get("qop", "").split(","):
