@@ -8,7 +8,8 @@ POSTs what changed to the callback. SIGTERM (or the `stop` action) ends it clean
 events get one last chance to reach Jeedom, the pid file goes; --datadir (tokens, inventory) stays.
 Secrets (passwords, tokens) only ever come over the socket.
 
-`enphased.py probe --host H ...` probes a gateway from the shell instead (see probe_cli.py).
+`enphased.py probe --host H ...` probes a gateway from the shell instead (see probe_cli.py);
+`enphased.py diagnostics --host H ... --out FILE.zip` writes a redacted report of it (see diagnostics.py).
 """
 import argparse
 import logging
@@ -105,6 +106,9 @@ def main(argv=None) -> int:
     if argv and argv[0] == "probe":
         import probe_cli
         return probe_cli.main(argv[1:])
+    if argv and argv[0] == "diagnostics":
+        import diagnostics
+        return diagnostics.main(argv[1:])
     return run(parse_args(argv))
 
 

@@ -41,12 +41,8 @@ and reused, and logins are limited per day, so that Enphase does not lock the ac
 """
 
 
-def _arguments(argv):
-    parser = argparse.ArgumentParser(
-        prog="enphased.py probe", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Interroge une passerelle Enphase et affiche ses mesures. / "
-                    "Probe an Enphase gateway and print its readings.",
-    )
+def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    """How to reach and log in to a gateway (shared with `enphased.py diagnostics`)."""
     parser.add_argument("--host", required=True, help="address of the gateway (IP or name; http:// or https:// to force)")
     parser.add_argument("--token", help="token pasted from entrez.enphaseenergy.com (firmware >= 7)")
     parser.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
@@ -56,7 +52,6 @@ def _arguments(argv):
     parser.add_argument("--serial", help="gateway serial for the token (default: the one the gateway gives)")
     parser.add_argument("--envoy-password", help=f"gateway password, firmware < 7 (prefer ${ENV_ENVOY_PASSWORD})")
     parser.add_argument("--installer", action="store_true", help="firmware < 7: log in as installer")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--timeout", type=float, default=45.0, help="read timeout in seconds (default 45)")
     parser.add_argument("--token-cache", default=DEFAULT_TOKEN_CACHE, help="where fetched tokens are kept ('' for nowhere)")
     cloud = parser.add_argument_group("Enphase cloud (to test against a stand-in)")
@@ -64,9 +59,23 @@ def _arguments(argv):
     cloud.add_argument("--entrez-url", default=CloudSettings.entrez_url, help="default: %(default)s")
     cloud.add_argument("--cloud-ca", help="CA bundle to check the cloud's certificate with (default: the system's)")
     parser.add_argument("--verbose", action="store_true", help="log each step on stderr")
-    args = parser.parse_args(argv)
+
+
+def check_gateway_arguments(parser: argparse.ArgumentParser, args) -> None:
     if args.token_stdin and args.password_stdin:
         parser.error("only one of --token-stdin and --password-stdin")
+
+
+def _arguments(argv):
+    parser = argparse.ArgumentParser(
+        prog="enphased.py probe", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Interroge une passerelle Enphase et affiche ses mesures. / "
+                    "Probe an Enphase gateway and print its readings.",
+    )
+    add_gateway_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    check_gateway_arguments(parser, args)
     return args
 
 
@@ -80,6 +89,19 @@ def _credentials(args, stdin) -> Credentials:
         password=args.envoy_password or os.environ.get(ENV_ENVOY_PASSWORD) or None,
         installer=args.installer,
     )
+
+
+def envoy_from(args, stdin, err) -> Envoy:
+    """The Envoy client the command line describes (secrets from stdin or the environment)."""
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=err, format="%(levelname)s %(name)s: %(message)s")
+    cache: Optional[FileTokenStore] = FileTokenStore(os.path.expanduser(args.token_cache)) if args.token_cache else None
+    cloud = CloudSettings(args.enlighten_url, args.entrez_url, verify=args.cloud_ca or True)
+    return Envoy(args.host, _credentials(args, stdin), store=cache, cloud=cloud, read_timeout_s=args.timeout)
+
+
+def error_lines(exc: EnvoyError) -> str:
+    return f"Erreur : {FRENCH.get(exc.code, exc.code)}\nError ({exc.code}): {exc.message}\n"
 
 
 def _rows(value: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
@@ -149,11 +171,7 @@ def _as_json(envoy: Envoy, result) -> Dict[str, Any]:
 def main(argv=None, stdin=None, out=None, err=None) -> int:
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
     args = _arguments(sys.argv[1:] if argv is None else argv)
-    if args.verbose:
-        logging.basicConfig(level=logging.DEBUG, stream=err, format="%(levelname)s %(name)s: %(message)s")
-    cache: Optional[FileTokenStore] = FileTokenStore(os.path.expanduser(args.token_cache)) if args.token_cache else None
-    cloud = CloudSettings(args.enlighten_url, args.entrez_url, verify=args.cloud_ca or True)
-    envoy = Envoy(args.host, _credentials(args, stdin), store=cache, cloud=cloud, read_timeout_s=args.timeout)
+    envoy = envoy_from(args, stdin, err)
     try:
         result = _probe(envoy)
         if args.json:
@@ -162,7 +180,7 @@ def main(argv=None, stdin=None, out=None, err=None) -> int:
         else:
             _print_table(envoy, result, out)
     except EnvoyError as exc:
-        err.write(f"Erreur : {FRENCH.get(exc.code, exc.code)}\nError ({exc.code}): {exc.message}\n")
+        err.write(error_lines(exc))
         return 1
     finally:
         envoy.close()

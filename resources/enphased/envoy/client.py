@@ -297,6 +297,12 @@ class Envoy:
             kwargs = {} if body is None else {"json": body}
             return self._decode(self._send(method, path, **kwargs), method, path)
 
+    def get_raw(self, path: str) -> Answer:
+        """One GET as the gateway answered it, whatever its status (the diagnostics report records it)."""
+        with self._lock:
+            self._ensure_connected()
+            return self._send("GET", path)
+
     def get_json(self, path: str) -> Any:
         return self.request_json("GET", path)
 

@@ -1,6 +1,6 @@
 """Run a simulated gateway (and the Enphase cloud stand-in) until interrupted.
 
-    python3 -m simulator --recorded DIR [--port P]        (from resources/enphased)
+    python3 -m simulator --recorded DIR|REPORT.zip [--port P]   (from resources/enphased)
     python3 -m simulator --synthetic [--inverters 12 --encharges 2 ...] [--port P]
     ... --faults "reset=0.05,http503=0.02,reboot@10+2,outage@30+5" [--cycle-s 60]   (see faults.py)
 
@@ -19,7 +19,8 @@ from .server import identity, serve
 def _arguments(argv):
     parser = argparse.ArgumentParser(prog="python3 -m simulator", description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--recorded", metavar="DIR", help="a folder of recorded responses (shared/envoy-fixtures/<name>)")
+    source.add_argument("--recorded", metavar="DIR", help="a folder of recorded responses (shared/envoy-fixtures/<name>) "
+                                                         "or a diagnostics report (.zip)")
     source.add_argument("--synthetic", action="store_true", help="our own demo gateway")
     parser.add_argument("--port", type=int, default=0, help="gateway port (0: a free one)")
     parser.add_argument("--cloud-port", type=int, default=0, help="Enlighten/entrez stand-in port (0: a free one)")

@@ -1,12 +1,14 @@
 """A recorded gateway: a folder of raw responses, laid out like shared/envoy-fixtures/<name>/.
 
 Each file is named after its endpoint path without the leading "/", with "/ ? = & space" replaced by "_";
-`<name>_log.json`, when present, holds the recorded HTTP status. This module only answers "what would the
+`<name>_log.json`, when present, holds the recorded HTTP status. A zip holding such a folder (a diagnostics
+report, see diagnostics.py) is read the same way. This module only answers "what would the
 gateway send for this path"; the servers in this package put it on a socket.
 """
 import json
+import zipfile
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional, Tuple
 
 _SEPARATORS = str.maketrans({"/": "_", "?": "_", "=": "_", "&": "_", " ": "_"})
 
@@ -41,35 +43,58 @@ def _content_type(name: str, body: bytes) -> str:
     return "application/json"
 
 
+def _zip_files(path: Path) -> Tuple[str, Dict[str, bytes]]:
+    """(folder name, file name -> bytes) of the recorded gateway in a zip (a diagnostics report): the files
+    beside its `info`, wherever that folder is in the archive."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        infos = sorted((n for n in names if n.rsplit("/", 1)[-1] == "info"), key=len)
+        if not infos:
+            raise FileNotFoundError(f"{path} has no 'info' file: not a recorded gateway archive")
+        prefix = infos[0][:-len("info")]
+        files = {n[len(prefix):]: archive.read(n) for n in names if n.startswith(prefix) and "/" not in n[len(prefix):]}
+    return (prefix.rstrip("/").rsplit("/", 1)[-1] or path.stem), files
+
+
 class RecordedGateway:
+    """A folder of recorded responses, or a zip holding one (a diagnostics report)."""
+
     def __init__(self, folder):
         self.folder = Path(folder)
-        if not (self.folder / "info").is_file():
+        self._files: Optional[Dict[str, bytes]] = None  # the zip's files, read once (small)
+        if self.folder.is_file() and zipfile.is_zipfile(self.folder):
+            self._name, self._files = _zip_files(self.folder)
+        elif not (self.folder / "info").is_file():
             raise FileNotFoundError(f"{self.folder} has no 'info' file: not a recorded gateway folder")
 
     @property
     def name(self) -> str:
-        return self.folder.name
+        return self._name if self._files is not None else self.folder.name
+
+    def _read(self, name: str) -> Optional[bytes]:
+        if self._files is not None:
+            return self._files.get(name)
+        file = self.folder / name
+        return file.read_bytes() if file.is_file() else None
 
     def info_xml(self) -> bytes:
-        return (self.folder / "info").read_bytes()
+        return self._read("info")
 
     def _recorded_status(self, name: str) -> Optional[int]:
-        log = self.folder / f"{name}_log.json"
-        if not log.is_file():
+        log = self._read(f"{name}_log.json")
+        if log is None:
             return None
         try:
-            return int(json.loads(log.read_text()).get("code"))
-        except (ValueError, TypeError):
+            return int(json.loads(log).get("code"))
+        except (ValueError, TypeError, AttributeError):
             return None
 
     def response(self, path: str) -> Response:
         """What the gateway answered for `path`, or 404 when it was not recorded."""
         wanted = file_name(path)
         for name in (wanted,) + _ALIASES.get(wanted, ()):
-            file = self.folder / name
-            if file.is_file():
-                body = file.read_bytes()
+            body = self._read(name)
+            if body is not None:
                 status = self._recorded_status(name) or 200
                 return Response(status, body, _content_type(name, body))
         if wanted in _EMPTY_WHEN_MISSING:
