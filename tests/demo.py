@@ -6,16 +6,23 @@ Starts, on 127.0.0.1 only:
 - the Enphase cloud stand-in (Enlighten login + token service) over HTTPS, with a demo account;
 then runs `enphased.py probe` against them through the real auth flow (the token is fetched from the cloud
 stand-in with the account's email and password, given on stdin) and prints what it read.
+Then starts the daemon exactly as Jeedom does, with a stand-in for Jeedom's callback page, configures the
+address "demo" (the plugin's built-in demo gateway), clicks "Synchronize" and prints the equipment and
+commands Jeedom would create, their first values, and what changed at the next cycle.
 Ends by itself; `--serve` keeps both servers running afterwards, until Ctrl-C.
 
 Each step is a function of `Demo` so later steps (the daemon itself) can be added to `STEPS`.
 """
 import argparse
 import json
+import os
+import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -23,6 +30,9 @@ from pathlib import Path
 
 DAEMON_DIR = Path(__file__).resolve().parents[1] / "resources" / "enphased"
 sys.path.insert(0, str(DAEMON_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "python"))
+
+from jeedom_receiver import JeedomReceiver  # noqa: E402
 
 from simulator.cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, serve_cloud  # noqa: E402
 from simulator.server import serve  # noqa: E402
@@ -147,7 +157,90 @@ class Demo:
         except KeyboardInterrupt:
             pass
 
-    STEPS = ("start_servers", "run_probe", "show", "keep_serving")
+    def start_daemon(self):
+        """The daemon as Jeedom starts it (docs/protocol.md), its callback answered by a Jeedom stand-in."""
+        self.apikey = secrets.token_hex(16)
+        self.jeedom = JeedomReceiver(self.apikey)
+        self.stack.callback(self.jeedom.close)
+        workdir = self.stack.enter_context(tempfile.TemporaryDirectory(prefix="enphase-demo-"))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.socket_port = probe.getsockname()[1]
+        argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "warning",
+                "--socketport", str(self.socket_port), "--callback", self.jeedom.url, "--apikey", self.apikey,
+                "--pid", os.path.join(workdir, "daemon.pid"), "--datadir", os.path.join(workdir, "data")]
+        self.daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.stack.callback(self._stop_daemon)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.socket_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.say("\n$ enphased.py --socketport %d --callback %s ...   (démon lancé comme par Jeedom / daemon "
+                 "started as Jeedom does)" % (self.socket_port, self.jeedom.url))
+
+    def _stop_daemon(self):
+        if self.daemon.poll() is None:
+            self.daemon.terminate()
+            self.daemon.wait(30)
+
+    def _send(self, message, timeout_s=150):
+        with socket.create_connection(("127.0.0.1", self.socket_port), timeout=timeout_s) as conn:
+            conn.sendall(json.dumps(dict(message, apikey=self.apikey)).encode() + b"\n")
+            answer = conn.makefile("rb").readline()
+        return json.loads(answer)
+
+    def synchronize(self):
+        self._send({"action": "configure", "general_s": 5, "devices_s": 10,
+                    "gateways": [{"id": "demo", "host": "demo"}]})
+        answer = self._send({"action": "sync", "gateway": "demo"})
+        if not answer.get("ok"):
+            self.say(f"Synchronisation impossible / sync failed: {answer.get('error')}")
+            raise SystemExit(1)
+        self.inventory = [eq for inv in answer["inventory"] for eq in inv["equipments"]]
+        self.jeedom.wait_for(lambda j: any(e["type"] == "values" for e in j.events), timeout_s=60)
+        values = {}
+        for event in self.jeedom.events:
+            if event["type"] == "values":
+                for eq, cmds in event["values"].items():
+                    values.setdefault(eq, {}).update(cmds)
+        kinds = {}
+        for eq in self.inventory:
+            kinds[eq["kind"]] = kinds.get(eq["kind"], 0) + 1
+        self.say("\nSynchroniser / Synchronize: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+        shown = set()
+        for eq in self.inventory:
+            if eq["kind"] in shown and eq["kind"] != "gateway":
+                continue  # one equipment of each kind is enough to see what Jeedom shows
+            shown.add(eq["kind"])
+            self.say(f"\n  [{eq['name']['fr_FR']}]  ({len(eq['commands'])} commandes / commands)")
+            for cmd in eq["commands"]:
+                value = values.get(eq["logicalId"], {}).get(cmd["logicalId"], "-")
+                labels = cmd.get("valueLabels") or {}
+                if value in labels:
+                    value = labels[value]["fr_FR"]
+                self.say(f"    {cmd['name']['fr_FR']:<38}{value!s:>14} {cmd.get('unit', '')}")
+
+    def next_cycle(self):
+        seen = len(self.jeedom.bodies)
+        if not self.jeedom.wait_for(lambda j: len(j.bodies) > seen, timeout_s=30):
+            self.say("\n(aucun nouveau cycle en 30 s / no new cycle within 30 s)")
+            return
+        changed = {}
+        for body in self.jeedom.bodies[seen:]:
+            for event in body["events"]:
+                if event["type"] == "values":
+                    for eq, cmds in event["values"].items():
+                        changed.setdefault(eq, {}).update(cmds)
+        count = sum(len(c) for c in changed.values())
+        self.say(f"\nCycle suivant / next cycle: {count} valeur(s) changée(s) envoyée(s) à Jeedom / changed "
+                 "value(s) sent to Jeedom (only changes are sent)")
+        for eq, cmds in list(changed.items())[:3]:
+            self.say(f"  {eq}: " + ", ".join(f"{k}={v}" for k, v in list(cmds.items())[:6]))
+
+    STEPS = ("start_servers", "run_probe", "show", "start_daemon", "synchronize", "next_cycle", "keep_serving")
 
     def run(self):
         with self.stack:

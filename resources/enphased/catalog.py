@@ -228,7 +228,7 @@ METER = Kind("meter", "Compteur", "CT meter", tuple([
     Command("frequency_hz", "Fréquence", "Frequency", "numeric", "Hz", "GENERIC_INFO", False, "core::tile",
             lambda m: m.total.frequency_hz, visible=False),
     Command("state", "État", "State", "string", "", "GENERIC_INFO", False, "core::line", lambda m: m.state,
-            visible=False),
+            visible=False, labels=(("enabled", "Activé", "Enabled"), ("disabled", "Désactivé", "Disabled"))),
 ] + [
     Command(f"l{i + 1}_{key}", f"{fr} L{i + 1}", f"{en} L{i + 1}", "numeric", unit, generic, False, "core::tile",
             _phase(i, attr), visible=False)
