@@ -69,6 +69,9 @@ def main(argv=None) -> int:
     auth = simulator.auth
     cloud = serve_cloud([Account(DEMO_EMAIL, DEMO_PASSWORD)], port=args.cloud_port,
                         faults=plan.cloud if plan else None)
+    # Before the banner: whoever reads it may stop us at once, and must get the summary below.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"Gateway {serial} (firmware {major}.x, auth {auth.mode}): {simulator.url}")
     print(f"Enlighten and entrez stand-in: {cloud.url}")
     if auth.mode == "jwt":
@@ -79,10 +82,9 @@ def main(argv=None) -> int:
     if plan is not None:
         print(f"Faults: {args.faults} (seed {args.fault_seed}, a cycle every {args.cycle_s:g} s)")
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly on every Python
+            pass
     except KeyboardInterrupt:
         pass
     if plan is not None:
