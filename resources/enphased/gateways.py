@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -19,6 +20,8 @@ from poller import GatewayPoller
 
 SYNC_WAIT_S = 150  # probing a slow firmware plus a first full read; PHP waits 180 s for the answer
 EXECUTE_WAIT_S = 120
+DIAGNOSTICS_WAIT_S = 280  # every endpoint of a slow firmware, one at a time; PHP waits 300 s for the answer
+DIAGNOSTICS_KEPT_S = 86400  # reports PHP did not take away (download interrupted) are removed after a day
 DEFAULT_GENERAL_S = 60
 DEFAULT_DEVICES_S = 300
 MIN_CADENCE_S = 10  # the gateway's CPU is weak: nothing faster than this, whatever the configuration says
@@ -150,7 +153,7 @@ class Daemon:
         if action == "stop":
             threading.Thread(target=self.stop, name="stop", daemon=True).start()
             return {"ok": True}
-        if action in ("sync", "refresh", "execute", "pause", "resume"):
+        if action in ("sync", "refresh", "execute", "pause", "resume", "diagnostics"):
             pollers = self._targets(message.get("gateway"))
             if pollers is None:
                 return _error("unknown_gateway", f"No configured gateway {message.get('gateway')!r}.")
@@ -235,6 +238,25 @@ class Daemon:
         error = self._outcomes([(poller, future)], EXECUTE_WAIT_S)[0][2]
         return {"ok": True} if error is None else {"ok": False, "error": error}
 
+    def _diagnostics(self, pollers, message) -> Dict[str, Any]:
+        """The diagnostics report of one gateway, written by its worker through its live connection."""
+        import diagnostics
+
+        if len(pollers) != 1:
+            return _error("bad_request", "diagnostics needs one gateway.")
+        poller = pollers[0]
+        folder = os.path.join(self.datadir or tempfile.gettempdir(), "diagnostics")
+        _remove_old_reports(folder)
+
+        def work() -> str:
+            daemon_status = dict(poller.status(), id=poller.id, paused=poller.paused, cycles=poller.cycles,
+                                 recent_errors=list(getattr(poller, "recent_errors", ())))
+            return diagnostics.write_archive(poller.envoy, folder, daemon_status=daemon_status,
+                                             key=diagnostics.persistent_key(self.datadir))
+
+        poller, path, error = self._outcomes([(poller, poller.submit(work))], DIAGNOSTICS_WAIT_S)[0]
+        return {"ok": True, "file": path} if error is None else {"ok": False, "error": error}
+
     def _pause(self, pollers, message) -> Dict[str, Any]:
         for poller in pollers:
             poller.paused = True
@@ -261,6 +283,20 @@ class Daemon:
         self.callback.flush(timeout_s=3)
         stop_demo_gateways()
         self.stopped.set()
+
+
+def _remove_old_reports(folder: str) -> None:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if name.endswith((".zip", ".tmp")) and time.time() - os.path.getmtime(path) > DIAGNOSTICS_KEPT_S:
+                os.remove(path)
+        except OSError:
+            pass
 
 
 class _LazyEnvoy:

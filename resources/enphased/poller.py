@@ -11,6 +11,7 @@ import logging
 from dataclasses import fields, is_dataclass, replace
 import os
 import queue
+from collections import deque
 import threading
 import time
 from concurrent.futures import Future
@@ -90,6 +91,7 @@ class GatewayPoller:
         self._last_success: Optional[int] = None
         self._error: Optional[EnvoyError] = None
         self._failures = 0
+        self.recent_errors: "deque" = deque(maxlen=10)  # distinct errors, for the diagnostics report
         self._skip_ticks = 0
         self.cycles = 0  # for tests and the benchmark
 
@@ -318,6 +320,7 @@ class GatewayPoller:
             # Once per distinct error. The gateway goes silent for minutes every night: no alarm for that.
             level = logging.INFO if error.code == "unreachable" else logging.WARNING
             log.log(level, "Gateway %s: %s (%s)", self.id, error.message, error.code)
+            self.recent_errors.append({"at": int(self.clock()), "code": error.code, "message": error.message})
         self._error = error
         self._failures += 1
         if error.code == "unreachable":

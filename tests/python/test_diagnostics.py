@@ -235,3 +235,43 @@ def test_every_recorded_gateway_replays_to_the_same_readings(name, tmp_path):
     files = archive_files(path)
     assert serial not in b"\n".join(files.values()).decode("utf-8", "replace")
     assert replay(path, gateway_serial(path)) == json.loads(redactor.text(json.dumps(before)))
+
+
+def test_the_daemon_writes_the_report_through_its_live_connection(site, tmp_path):
+    from jeedom.socket_server import send
+    from jeedom_receiver import JeedomReceiver
+
+    gateway, sim = site
+    apikey = "diagnostics-test-apikey-0123456789"
+    token = issue_token(SERIAL)
+    jeedom = JeedomReceiver(apikey)
+    daemon, server = enphased.start_core(0, jeedom.url, apikey, str(tmp_path / "data"))
+    try:
+        configure = {"apikey": apikey, "action": "configure",
+                     "gateways": [{"id": "12", "host": sim.url, "token": token}]}
+        assert send(server.port, configure)["ok"] is True
+        assert send(server.port, {"apikey": apikey, "action": "sync", "gateway": "12"})["ok"] is True
+        logins = sim.count("/auth/check_jwt")
+
+        answers = [send(server.port, {"apikey": apikey, "action": "diagnostics", "gateway": "12"}) for _ in range(2)]
+        unknown = send(server.port, {"apikey": apikey, "action": "diagnostics", "gateway": "99"})
+    finally:
+        server.stop()
+        daemon.stop()
+        jeedom.close()
+    assert all(a["ok"] for a in answers), answers
+    assert unknown["ok"] is False and unknown["error"]["code"] == "unknown_gateway"
+    assert sim.count("/auth/check_jwt") == logins  # the live session, no new login
+    paths = [a["file"] for a in answers]
+    assert all(p.startswith(str(tmp_path / "data" / "diagnostics")) and p.endswith(".zip") for p in paths)
+    assert oct(__import__("os").stat(paths[0]).st_mode & 0o777) == "0o600"
+    assert gateway_serial(paths[0]) == gateway_serial(paths[1])  # the box's key: one serial, one fake
+
+    files = archive_files(paths[0])
+    everything = b"\n".join(files.values()).decode("utf-8")
+    for secret in gateway.identifiers() + [token]:
+        assert secret not in everything, secret
+    status = json.loads(files["status.json"])
+    assert status["daemon"]["id"] == "12" and status["daemon"]["error"] is None
+    assert status["gateway"]["auth"] == "jwt-owner"
+    assert replay(paths[0], gateway_serial(paths[0])) == status["readings"]
