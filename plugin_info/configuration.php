@@ -28,10 +28,30 @@ $secretInput = function ($_key, $_placeholder) use ($secrets) {
 	return $html;
 };
 $status = config::byKey('status::' . enphase::SINGLE_GATEWAY_ID, 'enphase', array());
+// Once its equipment took the gateway of this page over, the gateway is set on that equipment only.
+$takenOver = enphaseGateway::takenOver();
+$statusLabel = function ($_status) {
+	if (!is_array($_status) || !isset($_status['reachable'])) {
+		return '<span class="label label-default">{{Pas encore de nouvelles du démon}}</span>';
+	}
+	$html = $_status['reachable'] ? '<span class="label label-success">{{Joignable}}</span>' : '<span class="label label-danger">{{Injoignable}}</span>';
+	if (!empty($_status['problem'])) {
+		$html .= ' <span class="text-danger">' . htmlspecialchars($_status['problem']) . '</span>';
+	}
+	return $html;
+};
 ?>
 <form class="form-horizontal">
 	<fieldset>
 		<legend><i class="fas fa-broadcast-tower"></i> {{Passerelle}}</legend>
+		<?php if (is_object($takenOver)) { ?>
+		<div class="form-group">
+			<div class="col-md-8 col-md-offset-2 alert alert-info">
+				{{La passerelle de cette page se règle désormais sur son équipement :}}
+				<a href="index.php?v=d&m=enphase&p=enphase&id=<?php echo $takenOver->getId(); ?>"><?php echo $takenOver->getHumanName(true); ?></a>
+			</div>
+		</div>
+		<?php } else { ?>
 		<div class="form-group">
 			<label class="col-md-4 control-label">{{Adresse IP ou nom de la passerelle}}
 				<sup><i class="fas fa-question-circle tooltips" title="{{L'adresse de l'Envoy / IQ Gateway sur le réseau local, par exemple 192.168.1.20 ou envoy.local. « demo » lance une passerelle de démonstration.}}"></i></sup>
@@ -90,6 +110,29 @@ $status = config::byKey('status::' . enphase::SINGLE_GATEWAY_ID, 'enphase', arra
 				<input class="configKey form-control" data-l1key="serial" placeholder="122302045041">
 			</div>
 		</div>
+		<?php } ?>
+		<?php
+		// Gateways set on their own equipment (page of the plugin, "Ajouter une passerelle").
+		$others = array_filter(enphaseGateway::equipments(), function ($eqLogic) {
+			return enphaseGateway::ownsSettings($eqLogic);
+		});
+		if (count($others) > 0) {
+			echo '<div class="form-group"><label class="col-md-4 control-label">{{Passerelles réglées sur leur équipement}}</label><div class="col-md-6">';
+			foreach ($others as $eqLogic) {
+				echo '<div><a href="index.php?v=d&m=enphase&p=enphase&id=' . $eqLogic->getId() . '">' . $eqLogic->getHumanName(true) . '</a> ';
+				echo '<span class="label label-info">' . htmlspecialchars($eqLogic->getConfiguration('host')) . '</span> ';
+				echo $eqLogic->getIsEnable() ? $statusLabel(config::byKey('status::' . enphaseGateway::idOf($eqLogic), 'enphase', array())) : '<span class="label label-default">{{Désactivée}}</span>';
+				echo '</div>';
+			}
+			echo '</div></div>';
+		}
+		?>
+		<div class="form-group">
+			<label class="col-md-4 control-label">{{Autres passerelles}}</label>
+			<div class="col-md-6">
+				<a class="btn btn-default btn-sm" href="index.php?v=d&m=enphase&p=enphase"><i class="fas fa-plus-circle"></i> {{Ajouter une passerelle depuis la page du plugin}}</a>
+			</div>
+		</div>
 
 		<legend><i class="fas fa-clock"></i> {{Lecture}}</legend>
 		<div class="form-group">
@@ -129,16 +172,7 @@ $status = config::byKey('status::' . enphase::SINGLE_GATEWAY_ID, 'enphase', arra
 		<div class="form-group">
 			<label class="col-md-4 control-label">{{État de la passerelle}}</label>
 			<div class="col-md-4">
-				<?php
-				if (!is_array($status) || !isset($status['reachable'])) {
-					echo '<span class="label label-default">{{Pas encore de nouvelles du démon}}</span>';
-				} else {
-					echo $status['reachable'] ? '<span class="label label-success">{{Joignable}}</span>' : '<span class="label label-danger">{{Injoignable}}</span>';
-					if (!empty($status['problem'])) {
-						echo ' <span class="text-danger">' . htmlspecialchars($status['problem']) . '</span>';
-					}
-				}
-				?>
+				<?php echo $statusLabel($status); ?>
 			</div>
 		</div>
 	</fieldset>
@@ -146,12 +180,13 @@ $status = config::byKey('status::' . enphase::SINGLE_GATEWAY_ID, 'enphase', arra
 
 <script>
   function enphaseShowAuthFields() {
-    const method = document.getElementById('sel_enphaseAuthMethod').value || 'envoy'
+    const select = document.getElementById('sel_enphaseAuthMethod')
+    const method = (select && select.value) || 'envoy'
     document.querySelectorAll('.enphaseAuth').forEach(function(group) {
       group.getAttribute('data-method') == method ? group.seen() : group.unseen()
     })
   }
-  document.getElementById('sel_enphaseAuthMethod').addEventListener('change', enphaseShowAuthFields)
+  document.getElementById('sel_enphaseAuthMethod')?.addEventListener('change', enphaseShowAuthFields)
   enphaseShowAuthFields()
 
   /* Called by the core once it saved the configKey fields: store the typed secrets, then tell the daemon. */

@@ -17,7 +17,16 @@ try {
 	ajax::init();
 
 	if (init('action') == 'synchronize') {
-		$result = enphase::sync();
+		// From an equipment's page: the gateway of that equipment only; from the list: every gateway.
+		$gatewayId = '';
+		if (init('id') != '') {
+			$eqLogic = enphase::byId(init('id'));
+			if (!is_object($eqLogic) || $eqLogic->getEqType_name() != 'enphase') {
+				throw new Exception(__('Équipement inconnu', __FILE__) . ' : ' . init('id'));
+			}
+			$gatewayId = ($eqLogic->getConfiguration('kind') == 'gateway') ? enphaseGateway::idOf($eqLogic) : (string) $eqLogic->getConfiguration('gateway_id');
+		}
+		$result = enphase::sync($gatewayId);
 		if (!$result['ok']) {
 			throw new Exception($result['message']);
 		}
@@ -42,6 +51,15 @@ try {
 			}
 		}
 		ajax::success($result);
+	}
+
+	if (init('action') == 'migrateGateway') {
+		$eqLogic = enphase::byId(init('id'));
+		if (!is_object($eqLogic) || $eqLogic->getEqType_name() != 'enphase') {
+			throw new Exception(__('Équipement inconnu', __FILE__) . ' : ' . init('id'));
+		}
+		enphaseGateway::migrate($eqLogic);
+		ajax::success();
 	}
 
 	throw new Exception(__('Aucune méthode correspondante à', __FILE__) . ' : ' . init('action'));

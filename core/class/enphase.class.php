@@ -11,6 +11,7 @@
  */
 
 require_once __DIR__ . '/../../../../core/php/core.inc.php';
+require_once __DIR__ . '/enphaseGateway.class.php';
 
 /*
  * The PHP half stays thin: it keeps the configuration, starts the daemon, creates the equipment and commands
@@ -35,7 +36,8 @@ class enphase extends eqLogic {
 	/** Decimals of numeric values (core "historizeRound": rounding of the value and of its scaled display). */
 	const DISPLAY_DECIMALS = 2;
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
-	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime');
+	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
+		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/*     * ********************** Configuration ************************* */
 
@@ -49,63 +51,46 @@ class enphase extends eqLogic {
 		return $seconds >= 10 ? $seconds : $_default;
 	}
 
+	/** The authentication method chosen on the plugin configuration page. */
 	public static function authMethod() {
-		$method = config::byKey('auth_method', __CLASS__, 'envoy');
-		return in_array($method, self::AUTH_METHODS) ? $method : 'envoy';
+		return enphaseGateway::authMethod(array('auth_method' => config::byKey('auth_method', __CLASS__, 'envoy')));
 	}
 
-	/** Why the daemon cannot run with the current configuration, in words the user can act on; '' when it can. */
+	/**
+	 * Why the daemon cannot run with the current configuration, in words the user can act on; '' when it can:
+	 * at least one gateway (plugin configuration or gateway equipment) must be readable.
+	 */
 	public static function configurationProblem() {
-		if (trim(config::byKey('host', __CLASS__)) == '') {
-			return __('Renseignez l\'adresse IP ou le nom de la passerelle dans la configuration du plugin', __FILE__);
+		$gateways = enphaseGateway::all();
+		if (count($gateways) == 0) {
+			return enphaseGateway::problem(enphaseGateway::pluginSettings(), false);
 		}
-		$method = self::authMethod();
-		if ($method == 'token' && trim(config::byKey('token', __CLASS__)) == '') {
-			return __('Collez le jeton de la passerelle dans la configuration du plugin', __FILE__);
-		}
-		if ($method == 'enlighten') {
-			foreach (array('enlighten_username', 'enlighten_password', 'serial') as $key) {
-				if (trim(config::byKey($key, __CLASS__)) == '') {
-					return __('Renseignez l\'identifiant Enlighten, son mot de passe et le numéro de série de la passerelle', __FILE__);
-				}
+		$first = '';
+		foreach ($gateways as $id => $gateway) {
+			$problem = enphaseGateway::problem($gateway['settings'], $gateway['eqLogic'] !== null);
+			if ($problem == '') {
+				return '';
+			}
+			if ($first == '') {
+				$first = ($gateway['eqLogic'] !== null) ? $gateway['eqLogic']->getHumanName() . ' : ' . $problem : $problem;
 			}
 		}
-		return '';
+		return $first;
 	}
 
 	/**
 	 * The gateways the daemon must read, as the protocol's GATEWAY objects (secrets included: this only travels
-	 * over the loopback socket). Each gateway equipment will carry its own address later (several gateways);
-	 * today the plugin configuration page describes one, with the id "default".
+	 * over the loopback socket): the plugin configuration's ("default") and every enabled gateway equipment
+	 * that carries its own address (its id is the equipment's).
 	 */
 	public static function gatewayConfigurations() {
-		$host = trim(config::byKey('host', __CLASS__));
-		if ($host == '') {
-			return array();
+		$general = self::cadence('general_s', self::DEFAULT_GENERAL_S);
+		$devices = self::cadence('devices_s', self::DEFAULT_DEVICES_S);
+		$gateways = array();
+		foreach (enphaseGateway::all() as $id => $gateway) {
+			$gateways[] = enphaseGateway::describe($id, $gateway['settings'], $general, $devices);
 		}
-		$gateway = array(
-			'id' => self::SINGLE_GATEWAY_ID,
-			'host' => $host,
-			'installer' => false,
-			'general_s' => self::cadence('general_s', self::DEFAULT_GENERAL_S),
-			'devices_s' => self::cadence('devices_s', self::DEFAULT_DEVICES_S),
-			'paused' => false,
-		);
-		// Only the credentials of the chosen method: stale ones of another method must not be tried.
-		switch (self::authMethod()) {
-			case 'envoy':
-				$gateway['password'] = (string) config::byKey('password', __CLASS__);
-				break;
-			case 'token':
-				$gateway['token'] = trim(config::byKey('token', __CLASS__));
-				break;
-			case 'enlighten':
-				$gateway['username'] = trim(config::byKey('enlighten_username', __CLASS__));
-				$gateway['enlighten_password'] = (string) config::byKey('enlighten_password', __CLASS__);
-				$gateway['serial'] = trim(config::byKey('serial', __CLASS__));
-				break;
-		}
-		return array($gateway);
+		return $gateways;
 	}
 
 	/** Sends the configuration to a running daemon; throws enphaseDaemonError when it cannot. */
@@ -392,19 +377,33 @@ class enphase extends eqLogic {
 	}
 
 	/**
-	 * Asks the daemon to probe every gateway and applies what it found.
+	 * Asks the daemon to probe every gateway, or the one of $_gatewayId, and applies what it found.
 	 * Returns array('ok' => bool, 'message' => sentence for the user, 'kinds' => counts per kind).
 	 */
-	public static function sync() {
-		if (self::configurationProblem() != '') {
-			return array('ok' => false, 'message' => self::configurationProblem(), 'kinds' => array());
+	public static function sync($_gatewayId = '') {
+		$_gatewayId = (string) $_gatewayId;
+		if ($_gatewayId !== '') {
+			$gateways = enphaseGateway::all();
+			if (!isset($gateways[$_gatewayId])) {
+				return array('ok' => false, 'message' => __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__), 'kinds' => array());
+			}
+			$problem = enphaseGateway::problem($gateways[$_gatewayId]['settings'], $gateways[$_gatewayId]['eqLogic'] !== null);
+		} else {
+			$problem = self::configurationProblem();
+		}
+		if ($problem != '') {
+			return array('ok' => false, 'message' => $problem, 'kinds' => array());
 		}
 		// The daemon delivers the inventory by callback before it answers (so that values never arrive before
 		// their equipment): what this sync created is what did not exist before the request.
 		$before = self::commandCounts();
+		$request = array('action' => 'sync');
+		if ($_gatewayId !== '') {
+			$request['gateway'] = $_gatewayId;
+		}
 		try {
 			// Probing reads slow endpoints (some firmware take tens of seconds).
-			$answer = static::daemonRequest(array('action' => 'sync'), 180);
+			$answer = static::daemonRequest($request, 180);
 		} catch (enphaseDaemonError $e) {
 			log::add(__CLASS__, 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
 			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
@@ -435,6 +434,16 @@ class enphase extends eqLogic {
 			$report['commands_created'] += $count - (isset($before[$id]) ? $before[$id] : 0);
 		}
 		$message = self::describeReport($report);
+		// Several gateways: those that failed say why beside the others' report.
+		$errors = (isset($answer['errors']) && is_array($answer['errors'])) ? $answer['errors'] : array();
+		foreach ($errors as $error) {
+			if (!is_array($error)) {
+				continue;
+			}
+			$gatewayId = isset($error['gateway']) ? (string) $error['gateway'] : '';
+			$message .= ' ' . self::gatewayLabel($gatewayId, self::gatewayEquipment($gatewayId)) . ' : '
+				. self::describeError(isset($error['code']) ? (string) $error['code'] : '', isset($error['message']) ? (string) $error['message'] : '');
+		}
 		log::add(__CLASS__, 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
 	}
@@ -518,6 +527,16 @@ class enphase extends eqLogic {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 		$eqLogic = self::byLogicalId($logicalId, __CLASS__);
+		$adopted = false;
+		if (!is_object($eqLogic) && $kind == 'gateway') {
+			// A gateway added by hand learns its serial from its first inventory.
+			$byHand = self::gatewayEquipment($_gatewayId);
+			if (is_object($byHand) && $byHand->getLogicalId() == '') {
+				$byHand->setLogicalId($logicalId);
+				$eqLogic = $byHand;
+				$adopted = true;
+			}
+		}
 		$_created = !is_object($eqLogic);
 		if ($_created) {
 			$eqLogic = new enphase();
@@ -541,7 +560,7 @@ class enphase extends eqLogic {
 				}
 			}
 		}
-		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before) {
+		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before || $adopted) {
 			$eqLogic->save();
 		}
 		return $eqLogic;
@@ -799,24 +818,187 @@ class enphase extends eqLogic {
 	/** A token the user pasted must be replaced by the user: say so two weeks ahead. */
 	private static function checkTokenExpiry($_gatewayId, array $_status, $_eqLogic) {
 		$expires = (int) $_status['token_expires'];
-		$pasted = ($_gatewayId == self::SINGLE_GATEWAY_ID && self::authMethod() == 'token');
+		$settings = enphaseGateway::settings($_gatewayId);
+		$pasted = (is_array($settings) && !enphaseGateway::isDemo($settings) && enphaseGateway::authMethod($settings) == 'token');
 		if ($pasted && $expires > time() && $expires - time() < self::TOKEN_WARNING_DAYS * 86400) {
-			self::replaceMessage('token::' . $_gatewayId . '::', $expires, self::gatewayLabel($_gatewayId, $_eqLogic) . ' : '
-				. sprintf(__('le jeton expire le %s : collez un nouveau jeton dans la configuration du plugin', __FILE__), date('d/m/Y', $expires)));
+			$text = enphaseGateway::inPluginConfiguration($_gatewayId)
+				? __('le jeton expire le %s : collez un nouveau jeton dans la configuration du plugin', __FILE__)
+				: __('le jeton expire le %s : collez un nouveau jeton dans l\'onglet Équipement de la passerelle', __FILE__);
+			self::replaceMessage('token::' . $_gatewayId . '::', $expires, self::gatewayLabel($_gatewayId, $_eqLogic) . ' : ' . sprintf($text, date('d/m/Y', $expires)));
 		} else {
 			message::removeAll(__CLASS__, 'token::' . $_gatewayId . '::', true);
 		}
 	}
 
-	/** Time passes without any status event: look at the stored token expiry once a day. */
+	/** Time passes without any status event: look at each gateway's stored token expiry once a day. */
 	public static function cronDaily() {
-		$status = config::byKey('status::' . self::SINGLE_GATEWAY_ID, __CLASS__, array());
-		if (is_array($status) && isset($status['token_expires'])) {
-			self::checkTokenExpiry(self::SINGLE_GATEWAY_ID, $status, self::gatewayEquipment(self::SINGLE_GATEWAY_ID, isset($status['serial']) ? (string) $status['serial'] : ''));
+		foreach (array_keys(enphaseGateway::all()) as $gatewayId) {
+			$status = config::byKey('status::' . $gatewayId, __CLASS__, array());
+			if (is_array($status) && isset($status['token_expires'])) {
+				self::checkTokenExpiry((string) $gatewayId, $status, self::gatewayEquipment((string) $gatewayId, isset($status['serial']) ? (string) $status['serial'] : ''));
+			}
 		}
 	}
 
 	/*     * ********************** Instance ****************************** */
+
+	/** What an equipment's secret shows to a page once set: never its value. */
+	const SECRET_MASK = '********';
+
+	/** Called by the core before it writes the equipment: a gateway's secrets are stored encrypted. */
+	public function encrypt() {
+		foreach (enphaseGateway::SECRETS as $key) {
+			$value = $this->getConfiguration($key);
+			if (is_string($value) && $value !== '') {
+				$this->setConfiguration($key, utils::encrypt($value));
+			}
+		}
+	}
+
+	/** Called by the core after it read or wrote the equipment. */
+	public function decrypt() {
+		foreach (enphaseGateway::SECRETS as $key) {
+			$value = $this->getConfiguration($key);
+			if (is_string($value) && $value !== '') {
+				$this->setConfiguration($key, utils::decrypt($value));
+			}
+		}
+	}
+
+	/** What pages receive: a secret that is set shows as SECRET_MASK. */
+	public function toArray() {
+		$array = parent::toArray();
+		foreach (enphaseGateway::SECRETS as $key) {
+			if (isset($array['configuration'][$key]) && $array['configuration'][$key] !== '') {
+				$array['configuration'][$key] = self::SECRET_MASK;
+			}
+		}
+		return $array;
+	}
+
+	/** @var bool the gateway's address, credentials or cadences changed in this save: the daemon must know */
+	private $_gatewayChanged = false;
+
+	public function preSave() {
+		if ($this->getConfiguration('kind') == '') {
+			// Added by hand from the plugin page: only gateways can be (devices come from their gateway).
+			$this->setConfiguration('kind', 'gateway');
+			$this->setCategory('energy', 1);
+			if ($this->getId() == '') {
+				$this->setIsEnable(1);
+				$this->setIsVisible(1);
+			}
+		}
+		if ($this->getConfiguration('kind') != 'gateway') {
+			return;
+		}
+		$stored = ($this->getId() != '') ? self::byId($this->getId()) : null;
+		foreach (enphaseGateway::SECRETS as $key) {
+			$value = $this->getConfiguration($key);
+			if ($value === self::SECRET_MASK) {
+				// A page sent back what it was shown: the secret stays.
+				$this->setConfiguration($key, is_object($stored) ? $stored->getConfiguration($key) : '');
+			} elseif (is_string($value)) {
+				$this->setConfiguration($key, trim($value));
+			}
+		}
+		foreach (array('host', 'enlighten_username', 'serial') as $key) {
+			$this->setConfiguration($key, trim((string) $this->getConfiguration($key)));
+		}
+		$before = is_object($stored) ? json_encode(array(enphaseGateway::equipmentSettings($stored), (int) $stored->getIsEnable())) : '';
+		$after = json_encode(array(enphaseGateway::equipmentSettings($this), (int) $this->getIsEnable()));
+		// Only a gateway with an address of its own (now or before this save) is the daemon's business.
+		$this->_gatewayChanged = ($before !== $after) && (enphaseGateway::ownsSettings($this) || (is_object($stored) && enphaseGateway::ownsSettings($stored)));
+	}
+
+	public function postSave() {
+		if ($this->getConfiguration('kind') != 'gateway') {
+			return;
+		}
+		if ($this->getConfiguration('gateway_id') === '') {
+			// A gateway added by hand is known to the daemon by its equipment id.
+			$this->setConfiguration('gateway_id', (string) $this->getId());
+			$this->save(true);
+		}
+		if ($this->_gatewayChanged) {
+			$this->_gatewayChanged = false;
+			self::configurationChanged();
+		}
+	}
+
+	public function postRemove() {
+		if ($this->getConfiguration('kind') == 'gateway' && enphaseGateway::ownsSettings($this)) {
+			self::configurationChanged();
+		}
+	}
+
+	/** A running daemon learns the new list of gateways at once (a stopped one reads it when it starts). */
+	public static function configurationChanged() {
+		if (self::daemonPid() <= 0) {
+			return;
+		}
+		try {
+			self::sendConfiguration();
+		} catch (enphaseDaemonError $e) {
+			log::add(__CLASS__, 'warning', __('Configuration non transmise au démon :', __FILE__) . ' ' . $e->getMessage());
+		}
+	}
+
+	/** The widget's customisations stay with the user although the gateway has a widget of its own. */
+	public static $_widgetPossibility = array('custom' => true);
+
+	/** The gateway's info commands the energy-flow widget draws, by the role they play in it. */
+	const FLOW_COMMANDS = array('solar' => 'production_w', 'home' => 'consumption_w', 'grid' => 'net_w',
+		'battery' => 'battery_power_w', 'percent' => 'battery_percent');
+
+	/** Whether this equipment shows the energy-flow widget (a gateway, unless the user chose the standard one). */
+	public function usesFlowWidget() {
+		return $this->getConfiguration('kind') == 'gateway' && $this->getConfiguration('widget', 'flow') == 'flow';
+	}
+
+	/**
+	 * A gateway draws its energy flow (solar, home, grid, battery); every other equipment, and a gateway whose
+	 * user chose the standard widget, has the core's widget.
+	 */
+	public function toHtml($_version = 'dashboard') {
+		if (!$this->usesFlowWidget()) {
+			return parent::toHtml($_version);
+		}
+		$replace = $this->preToHtml($_version);
+		if (!is_array($replace)) {
+			return $replace;
+		}
+		$version = jeedom::versionAlias($_version);
+		if ($version != 'mobile' && $this->getDisplay('width', '') == '') {
+			$replace['#width#'] = '312px';
+			$replace['#height#'] = '276px';
+		}
+		$state = array();
+		$hasBattery = false;
+		foreach (self::FLOW_COMMANDS as $role => $logicalId) {
+			$cmd = $this->getCmd('info', $logicalId);
+			$replace['#id_' . $role . '#'] = is_object($cmd) ? $cmd->getId() : '';
+			$state[$role] = is_object($cmd) ? $cmd->execCmd() : null;
+			$hasBattery = $hasBattery || (is_object($cmd) && in_array($role, array('battery', 'percent')));
+		}
+		$labels = array(
+			'solar' => __('Solaire', __FILE__), 'home' => __('Maison', __FILE__), 'grid' => __('Réseau', __FILE__),
+			'battery' => __('Batterie', __FILE__), 'import' => __('Achat', __FILE__), 'export' => __('Vente', __FILE__),
+			'charge' => __('Charge', __FILE__), 'discharge' => __('Décharge', __FILE__), 'idle' => __('Au repos', __FILE__),
+			'no_meter' => __('Pas de compteur de consommation : maison et réseau inconnus', __FILE__),
+		);
+		foreach ($labels as $key => $label) {
+			$replace['#label_' . $key . '#'] = htmlspecialchars($label, ENT_QUOTES);
+		}
+		$labels['noMeter'] = $labels['no_meter'];
+		$json = JSON_HEX_TAG | JSON_HEX_APOS | JSON_HEX_QUOT | JSON_HEX_AMP | JSON_UNESCAPED_UNICODE;
+		$replace['#flow_state#'] = json_encode($state, $json);
+		$replace['#flow_labels#'] = json_encode($labels, $json);
+		$replace['#flow_has_battery#'] = $hasBattery ? 'true' : 'false';
+		$replace['#flow#'] = template_replace($replace, getTemplate('core', 'dashboard', 'flow.body', __CLASS__));
+		$html = template_replace($replace, getTemplate('core', $version, 'flow', __CLASS__));
+		return $this->postToHtml($_version, translate::exec($html, 'plugins/enphase/core/template/' . $version . '/flow.html'));
+	}
 
 	/** Each kind has its own picture, unless the user chose one. */
 	public function getImage() {

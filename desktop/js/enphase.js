@@ -5,13 +5,18 @@
  * (at your option) any later version.
  */
 
-/* Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed. */
-function enphaseSynchronize() {
+/*
+ * Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed.
+ * From an equipment's page, only that equipment's gateway; from the list, every gateway.
+ */
+function enphaseSynchronize(_event) {
+  const inEquipment = _event && _event.currentTarget && _event.currentTarget.closest('.eqLogic') !== null
+  const id = inEquipment ? document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue() : ''
   jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
   domUtils.ajax({
     type: 'POST',
     url: 'plugins/enphase/core/ajax/enphase.ajax.php',
-    data: { action: 'synchronize' },
+    data: { action: 'synchronize', id: id },
     dataType: 'json',
     global: false,
     error: function(request, status, error) {
@@ -24,7 +29,7 @@ function enphaseSynchronize() {
       }
       jeedomUtils.hideAlert()
       jeeDialog.alert(data.result.message, function() {
-        jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase')
+        jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (id != '' ? '&id=' + id : ''))
       })
     }
   })
@@ -104,7 +109,40 @@ function addCmdToTable(_cmd) {
   })
 }
 
-/* The equipment tab: kind, and for a gateway its last known status. */
+/* A gateway's access: only the fields of the chosen method. */
+function enphaseShowEqAuthFields() {
+  const method = document.getElementById('sel_enphaseEqAuthMethod').value || 'envoy'
+  document.querySelectorAll('.enphaseEqAuth').forEach(function(group) {
+    group.getAttribute('data-method') == method ? group.seen() : group.unseen()
+  })
+}
+document.getElementById('sel_enphaseEqAuthMethod')?.addEventListener('change', enphaseShowEqAuthFields)
+
+/* What the page shows of a secret once set (never its value): see enphase::SECRET_MASK. */
+const ENPHASE_SECRET_MASK = '********'
+
+/*
+ * Secrets are typed into fields the core does not fill: an empty field keeps the stored value, a ticked box
+ * forgets it. Called by the core before it saves the equipment.
+ */
+function saveEqLogic(_eqLogic) {
+  if (!_eqLogic.configuration) {
+    _eqLogic.configuration = {}
+  }
+  document.querySelectorAll('.enphaseEqSecret').forEach(function(input) {
+    if (input.value != '') {
+      _eqLogic.configuration[input.getAttribute('data-key')] = input.value
+    }
+  })
+  document.querySelectorAll('.enphaseEqClearSecret').forEach(function(input) {
+    if (input.checked) {
+      _eqLogic.configuration[input.getAttribute('data-key')] = ''
+    }
+  })
+  return _eqLogic
+}
+
+/* The equipment tab: kind, and for a gateway its access, its widget and its last known status. */
 function printEqLogic(_eqLogic) {
   const configuration = _eqLogic.configuration || {}
   const kind = configuration.kind || ''
@@ -112,6 +150,25 @@ function printEqLogic(_eqLogic) {
   document.getElementById('span_enphaseKind').textContent = enphaseKindLabels[kind] || kind
   document.querySelectorAll('.enphaseGateway').forEach(function(el) { isGateway ? el.seen() : el.unseen() })
   document.querySelectorAll('.enphaseNotGateway').forEach(function(el) { isGateway ? el.unseen() : el.seen() })
+  // The single gateway of the plugin configuration keeps its settings there until its equipment takes them over.
+  const inPluginConfiguration = isGateway && (configuration.gateway_id || '') == 'default' && !configuration.host && enphasePluginHost
+  document.querySelectorAll('.enphasePluginGateway').forEach(function(el) { inPluginConfiguration ? el.seen() : el.unseen() })
+  document.querySelectorAll('.enphaseOwnSettings').forEach(function(el) { inPluginConfiguration ? el.unseen() : el.seen() })
+  if (isGateway && !configuration.widget) {
+    document.querySelector('.eqLogicAttr[data-l2key="widget"]').value = 'flow'
+  }
+  if (isGateway && !configuration.auth_method) {
+    document.getElementById('sel_enphaseEqAuthMethod').value = 'envoy'
+  }
+  document.querySelectorAll('.enphaseEqSecret').forEach(function(input) {
+    const stored = configuration[input.getAttribute('data-key')] === ENPHASE_SECRET_MASK
+    input.value = ''
+    input.setAttribute('placeholder', stored ? '{{Enregistré : laissez vide pour le garder}}' : input.getAttribute('data-empty'))
+    const clear = input.parentNode.querySelector('.enphaseEqClear')
+    clear.querySelector('input').checked = false
+    stored ? clear.seen() : clear.unseen()
+  })
+  enphaseShowEqAuthFields()
   const container = document.getElementById('div_enphaseStatus')
   container.empty()
   const status = configuration.status
@@ -141,3 +198,30 @@ function enphaseEscape(_text) {
   span.textContent = String(_text)
   return span.innerHTML
 }
+
+/* The plugin configuration's gateway moves onto its equipment (same gateway for the daemon). */
+document.getElementById('bt_enphaseMigrate')?.addEventListener('click', function() {
+  const id = document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue()
+  jeeDialog.confirm('{{Adresse et identifiants de la configuration du plugin passent sur cet équipement, qui se règle désormais ici. Continuer ?}}', function(result) {
+    if (!result) {
+      return
+    }
+    domUtils.ajax({
+      type: 'POST',
+      url: 'plugins/enphase/core/ajax/enphase.ajax.php',
+      data: { action: 'migrateGateway', id: id },
+      dataType: 'json',
+      global: false,
+      error: function(request, status, error) {
+        domUtils.handleAjaxError(request, status, error)
+      },
+      success: function(data) {
+        if (data.state != 'ok') {
+          jeedomUtils.showAlert({ message: data.result, level: 'danger' })
+          return
+        }
+        jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase&id=' + id)
+      }
+    })
+  })
+})

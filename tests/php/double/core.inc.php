@@ -156,7 +156,12 @@ class eqLogic extends DoubleEntity {
 
 	private static function fromRow($_row) {
 		$class = class_exists($_row['eqType_name']) ? $_row['eqType_name'] : 'eqLogic';
-		return self::hydrate($_row, $class);
+		$eqLogic = self::hydrate($_row, $class);
+		// As the core's cast(): a plugin's decrypt() turns what the database holds back into clear values.
+		if (method_exists($eqLogic, 'decrypt')) {
+			$eqLogic->decrypt();
+		}
+		return $eqLogic;
 	}
 
 	public static function byId($_id) {
@@ -200,29 +205,80 @@ class eqLogic extends DoubleEntity {
 			}
 		}
 		$new = ($this->id == '');
-		if (method_exists($this, 'preSave')) {
+		// As the core's DB::save(): hooks unless direct, the row written encrypted, the object left in clear.
+		if (!$_direct && method_exists($this, 'preSave')) {
 			$this->preSave();
 		}
 		if ($new) {
 			$this->configuration = self::setJson($this->configuration, 'createtime', date('Y-m-d H:i:s'));
 			$this->id = JeedomDouble::nextId();
 		}
+		if (method_exists($this, 'encrypt')) {
+			$this->encrypt();
+		}
 		JeedomDouble::$db['eqLogic'][$this->id] = $this->row();
-		if ($new && method_exists($this, 'postInsert')) {
+		if (method_exists($this, 'decrypt')) {
+			$this->decrypt();
+		}
+		if (!$_direct && $new && method_exists($this, 'postInsert')) {
 			$this->postInsert();
 		}
-		if (method_exists($this, 'postSave')) {
+		if (!$_direct && method_exists($this, 'postSave')) {
 			$this->postSave();
 		}
 		return true;
 	}
 
 	public function remove() {
+		if (method_exists($this, 'preRemove')) {
+			$this->preRemove();
+		}
 		foreach ($this->getCmd() as $cmd) {
 			$cmd->remove();
 		}
 		unset(JeedomDouble::$db['eqLogic'][$this->id]);
+		if (method_exists($this, 'postRemove')) {
+			$this->postRemove();
+		}
 		return true;
+	}
+
+	/** Test helper: the configuration as the database holds it (secrets encrypted). */
+	public function rawConfiguration() {
+		return JeedomDouble::$db['eqLogic'][$this->id]['configuration'];
+	}
+
+	/** What utils::o2a() gives the pages: every field, status included. */
+	public function toArray() {
+		$array = $this->row();
+		$array['status'] = $this->getStatus();
+		return $array;
+	}
+
+	/** The core's replacements common to every widget (what a plugin's own template relies on). */
+	public function preToHtml($_version = 'dashboard', $_default = array(), $_noCache = false) {
+		if (!$this->getIsEnable()) {
+			return '';
+		}
+		$refresh = $this->getCmd('action', 'refresh');
+		return array('#id#' => $this->id, '#name#' => $this->name, '#name_display#' => $this->name, '#eqLink#' => '',
+			'#category#' => 'energy', '#translate_category#' => '', '#style#' => '', '#logicalId#' => $this->logicalId,
+			'#object_name#' => '', '#height#' => $this->getDisplay('height', 'auto'), '#width#' => $this->getDisplay('width', '230px'),
+			'#uid#' => 'eqLogic' . $this->id . '__' . mt_rand() . '__', '#refresh_id#' => is_object($refresh) ? $refresh->getId() : '',
+			'#version#' => $_version, '#eqType#' => $this->eqType_name, '#tags#' => '', '#class#' => '', '#divGraphInfo#' => '');
+	}
+
+	/** The core's own widget: a marker the tests recognise, and one line per visible command. */
+	public function toHtml($_version = 'dashboard') {
+		$html = '<div class="eqLogic eqLogic-widget core-widget" data-eqLogic_id="' . $this->id . '">';
+		foreach ($this->getCmd() as $cmd) {
+			$html .= '<div class="cmd" data-cmd_id="' . $cmd->getId() . '"></div>';
+		}
+		return $html . '</div>';
+	}
+
+	public function postToHtml($_version, $_html) {
+		return $_html;
 	}
 
 	public function getCmd($_type = null, $_logicalId = null, $_visible = null, $_multiple = false) {
@@ -758,7 +814,37 @@ class config {
 	}
 }
 
+class translate {
+	public static function exec($_content, $_name = '', $_backslash = false) {
+		return preg_replace('/\{\{(.*?)\}\}/s', '$1', $_content);
+	}
+}
+
+function getTemplate($_folder, $_version, $_filename, $_plugin = '') {
+	$path = ($_plugin == '') ? JeedomDouble::$root . '/' . $_folder . '/template/' . $_version . '/' . $_filename . '.html'
+		: JeedomDouble::$root . '/plugins/' . $_plugin . '/core/template/' . $_version . '/' . $_filename . '.html';
+	return file_exists($path) ? file_get_contents($path) : '';
+}
+
+/** As the core: the standard widget when the user turned the plugin's widget off ("Template de widget"). */
+function template_replace($_array, $_subject) {
+	if (isset($_array['#uid#']) && strpos($_array['#uid#'], 'eqLogic') !== false && isset($_array['#id#'])) {
+		$eqLogic = eqLogic::byId($_array['#id#']);
+		if (is_object($eqLogic) && ($eqLogic->getDisplay('widgetTmpl', 1) == 0 || $_subject == '')) {
+			return (new ReflectionClass($eqLogic))->getParentClass()->getMethod('toHtml')->invokeArgs($eqLogic, array($_array['#version#']));
+		}
+	}
+	return str_replace(array_keys($_array), array_values($_array), $_subject);
+}
+
 class jeedom {
+	public static function versionAlias($_version, $_lightMode = true) {
+		if ($_version == 'mview') {
+			return 'mobile';
+		}
+		return in_array($_version, array('dview', 'dplan', 'plan', 'view')) ? 'dashboard' : $_version;
+	}
+
 	public static function getApiKey($_plugin = 'core', $_mode = 'enable') {
 		if (config::byKey('api', $_plugin) == '') {
 			config::save('api', config::genKey(), $_plugin);

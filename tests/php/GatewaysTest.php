@@ -1,0 +1,277 @@
+<?php
+
+/**
+ * Several gateways: the plugin configuration's ("default", the seed's single-gateway flow) beside gateways
+ * added by hand, each carrying its own address and credentials (secrets encrypted, never given back), each
+ * synchronized on its own; and the move of the plugin configuration's gateway onto its equipment.
+ */
+class GatewaysTest extends EnphaseTestCase {
+	/** A gateway added by hand from the plugin page, as the core's "add" then "save" do. */
+	private static function addGateway($_name, array $_configuration = array()) {
+		$eqLogic = new enphase();
+		$eqLogic->setEqType_name('enphase');
+		$eqLogic->setName($_name);
+		$eqLogic->save();
+		$eqLogic = enphase::byId($eqLogic->getId());
+		foreach ($_configuration as $key => $value) {
+			$eqLogic->setConfiguration($key, $value);
+		}
+		$eqLogic->save();
+		return enphase::byId($eqLogic->getId());
+	}
+
+	/** The daemon counts as running (its pid file names a live process): saves tell it at once. */
+	private static function daemonRunning() {
+		file_put_contents(enphase::pidFile(), getmypid());
+	}
+
+	protected function tearDown(): void {
+		@unlink(enphase::pidFile());
+		parent::tearDown();
+	}
+
+	private static function gatewayIds() {
+		return array_map(function ($gateway) {
+			return $gateway['id'];
+		}, enphase::gatewayConfigurations());
+	}
+
+	public function testAGatewayAddedByHandIsAnEnabledGatewayKnownByItsEquipmentId() {
+		$garage = self::addGateway('Garage');
+
+		$this->assertSame('gateway', $garage->getConfiguration('kind'));
+		$this->assertSame((string) $garage->getId(), $garage->getConfiguration('gateway_id'));
+		$this->assertEquals(1, $garage->getIsEnable());
+		$this->assertSame(array('default'), self::gatewayIds(), 'no address yet: not read');
+		$this->assertSame('', enphase::configurationProblem(), 'the plugin configuration gateway still works');
+	}
+
+	public function testEachGatewayCarriesItsOwnAddressCredentialsAndCadences() {
+		config::save('auth_method', 'token', 'enphase');
+		enphase::saveSecrets(array('token' => 'eyJ.house'));
+		$garage = self::addGateway('Garage', array('host' => ' 192.0.2.21 ', 'auth_method' => 'token', 'token' => 'eyJ.garage', 'general_s' => 120));
+		$barn = self::addGateway('Grange', array('host' => '192.0.2.22', 'auth_method' => 'envoy', 'password' => 'barn-pw'));
+		$cloud = self::addGateway('Atelier', array('host' => '192.0.2.23', 'auth_method' => 'enlighten', 'enlighten_username' => 'me@example.com',
+			'enlighten_password' => 'cloud-pw', 'serial' => '122302045099', 'token' => 'stale-token'));
+
+		$gateways = array();
+		foreach (enphase::gatewayConfigurations() as $gateway) {
+			$this->assertIsString($gateway['id']);
+			$gateways[$gateway['id']] = $gateway;
+		}
+
+		$ids = array_map('strval', array_keys($gateways));
+		sort($ids);
+		$expected = array('default', (string) $garage->getId(), (string) $barn->getId(), (string) $cloud->getId());
+		sort($expected);
+		$this->assertSame($expected, $ids);
+		$this->assertSame('192.0.2.10', $gateways['default']['host']);
+		$this->assertSame('eyJ.house', $gateways['default']['token']);
+		$garageGateway = $gateways[$garage->getId()];
+		$this->assertSame('192.0.2.21', $garageGateway['host']);
+		$this->assertSame('eyJ.garage', $garageGateway['token']);
+		$this->assertSame(120, $garageGateway['general_s']);
+		$this->assertSame(300, $garageGateway['devices_s'], 'an empty cadence is the plugin configuration\'s');
+		$this->assertSame('barn-pw', $gateways[$barn->getId()]['password']);
+		$this->assertArrayNotHasKey('token', $gateways[$barn->getId()]);
+		$this->assertSame(array('me@example.com', 'cloud-pw', '122302045099'), array($gateways[$cloud->getId()]['username'],
+			$gateways[$cloud->getId()]['enlighten_password'], $gateways[$cloud->getId()]['serial']));
+		$this->assertArrayNotHasKey('token', $gateways[$cloud->getId()], 'only the credentials of the chosen method');
+	}
+
+	public function testSecretsOnAnEquipmentAreStoredEncryptedAndNeverGivenBackToAPage() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'enlighten', 'enlighten_username' => 'me@example.com',
+			'enlighten_password' => 'cloud-pw', 'serial' => '122302045099', 'password' => 'envoy-pw'));
+
+		$raw = json_encode($garage->rawConfiguration());
+		$this->assertStringNotContainsString('cloud-pw', $raw);
+		$this->assertStringNotContainsString('envoy-pw', $raw);
+		$this->assertSame('cloud-pw', enphase::byId($garage->getId())->getConfiguration('enlighten_password'));
+		$page = json_encode($garage->toArray());
+		$this->assertStringNotContainsString('cloud-pw', $page);
+		$this->assertStringNotContainsString('envoy-pw', $page);
+		$this->assertSame(enphase::SECRET_MASK, $garage->toArray()['configuration']['enlighten_password'], 'the page knows it is set');
+		$this->assertSame('', $garage->toArray()['configuration']['token'] ?? '', 'and that this one is not');
+	}
+
+	public function testWhatAPageSendsBackKeepsTheSecretsAndAnEmptyValueForgetsOne() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'password' => 'envoy-pw', 'token' => 'eyJ.garage'));
+
+		// The core saves what the page sends: the shown values (masks) and an emptied field.
+		$page = $garage->toArray();
+		$eqLogic = enphase::byId($garage->getId());
+		$eqLogic->setConfiguration('password', $page['configuration']['password']);
+		$eqLogic->setConfiguration('token', '');
+		$eqLogic->setName('Garage nord');
+		$eqLogic->save();
+
+		$eqLogic = enphase::byId($garage->getId());
+		$this->assertSame('envoy-pw', $eqLogic->getConfiguration('password'));
+		$this->assertSame('', $eqLogic->getConfiguration('token'));
+	}
+
+	public function testOnlyEnabledGatewaysWithAnAddressAreRead() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
+		$barn = self::addGateway('Grange', array('host' => '192.0.2.22'));
+		$barn->setIsEnable(0);
+		$barn->save();
+
+		$this->assertSame(array('default', (string) $garage->getId()), self::gatewayIds());
+		config::remove('host', 'enphase');
+		$this->assertSame(array((string) $garage->getId()), self::gatewayIds());
+		$this->assertSame('', enphase::configurationProblem(), 'one gateway is enough for the daemon');
+		$garage->remove();
+		$this->assertSame(array(), self::gatewayIds());
+		$this->assertNotSame('', enphase::configurationProblem());
+	}
+
+	public function testAGatewayWithoutItsTokenSaysWhereToPasteIt() {
+		config::remove('host', 'enphase');
+		self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'token'));
+
+		$this->assertStringContainsString('onglet Équipement', enphase::configurationProblem());
+		$this->assertStringContainsString('[Garage]', enphase::configurationProblem());
+	}
+
+	public function testTheDemoGatewayNeedsNoCredentials() {
+		config::remove('host', 'enphase');
+		$demo = self::addGateway('Démo', array('host' => 'demo', 'auth_method' => 'token'));
+
+		$this->assertSame('', enphase::configurationProblem());
+		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false)),
+			enphase::gatewayConfigurations());
+	}
+
+	public function testSavingRemovingOrDisablingAGatewayTellsARunningDaemonAndNothingElseDoes() {
+		self::daemonRunning();
+		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true), array('ok' => true)));
+
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'token' => 'eyJ.garage', 'auth_method' => 'token'));
+		$garage->setName('Garage nord');
+		$garage->save(); // a name is not the daemon's business
+		enphase::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true, 'error' => null));
+		$garage = enphase::byId($garage->getId());
+		$garage->setIsEnable(0);
+		$garage->save();
+		$garage->setIsEnable(1);
+		$garage->save();
+		$garage->remove();
+
+		$configured = array_map(function ($message) {
+			return array_column($message['gateways'], 'id');
+		}, $received());
+		$id = (string) $garage->getId();
+		$this->assertSame(array(array('default', $id), array('default'), array('default', $id), array('default')), $configured,
+			'one configuration per change of the gateways: added, disabled, enabled, removed');
+	}
+
+	public function testSynchronizingOneGatewayNamesItAndItsEquipmentLearnsItsSerial() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
+		$id = (string) $garage->getId();
+		$inventory = array_merge(self::inventory(), array('gateway' => $id));
+		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($inventory))));
+
+		$result = enphase::sync($id);
+
+		$this->assertTrue($result['ok'], $result['message']);
+		$this->assertSame(array('action' => 'sync', 'gateway' => $id), array_diff_key($received()[0], array('apikey' => 1)));
+		$gateways = array_values(array_filter(enphase::byType('enphase'), function ($eqLogic) {
+			return $eqLogic->getConfiguration('kind') == 'gateway';
+		}));
+		$this->assertCount(1, $gateways, 'the gateway added by hand is the synchronized one, not a second equipment');
+		$this->assertSame('122302045041', $gateways[0]->getLogicalId());
+		$this->assertSame('Garage', $gateways[0]->getName());
+		$this->assertSame($id, self::equipment('482301000001')->getConfiguration('gateway_id'));
+		$this->assertSame(array('found' => 1, 'created' => 0), $result['kinds']['gateway']);
+	}
+
+	public function testAGatewayThatIsNotConfiguredIsNotAskedFor() {
+		$garage = self::addGateway('Garage');
+
+		$result = enphase::sync((string) $garage->getId());
+
+		$this->assertFalse($result['ok']);
+		$this->assertStringContainsString('onglet Équipement', $result['message']);
+	}
+
+	public function testSynchronizingEveryGatewayReportsTheOnesThatFailedBesideTheOthers() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
+		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()),
+			'errors' => array(array('gateway' => (string) $garage->getId(), 'code' => 'unreachable', 'message' => 'No answer from 192.0.2.21.')))));
+
+		$result = enphase::sync();
+
+		$this->assertTrue($result['ok']);
+		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
+		$this->assertStringContainsString('[Garage] : La passerelle ne répond pas', $result['message']);
+	}
+
+	public function testValuesAndStatusesOfTwoGatewaysLandOnTheirOwnEquipment() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
+		$id = (string) $garage->getId();
+		enphase::applyInventory(self::inventory());
+		$second = self::inventory();
+		$second['gateway'] = $id;
+		$second['serial'] = '122302045099';
+		$second['equipments'] = array($second['equipments'][0]);
+		$second['equipments'][0]['logicalId'] = '122302045099';
+		enphase::applyInventory($second);
+
+		enphase::handleEvents(array(
+			array('type' => 'values', 'gateway' => 'default', 'values' => array('122302045041' => array('production_w' => 1500))),
+			array('type' => 'values', 'gateway' => $id, 'values' => array('122302045099' => array('production_w' => 700))),
+			array('type' => 'status', 'gateway' => $id, 'serial' => '122302045099', 'reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'x')),
+			array('type' => 'status', 'gateway' => 'default', 'serial' => '122302045041', 'reachable' => true, 'error' => null),
+		));
+
+		$this->assertEquals(1500, self::command('122302045041', 'production_w')->execCmd());
+		$this->assertEquals(700, self::command('122302045099', 'production_w')->execCmd());
+		$this->assertSame('Garage', self::equipment('122302045099')->getName());
+		$this->assertFalse(self::equipment('122302045099')->getConfiguration('status')['reachable']);
+		$this->assertTrue(self::equipment('122302045041')->getConfiguration('status')['reachable']);
+	}
+
+	public function testAPastedTokenOfAGatewayEquipmentIsAnnouncedWithWhereToReplaceIt() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'token', 'token' => 'eyJ.garage'));
+
+		enphase::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true,
+			'token_expires' => time() + 3 * 86400, 'error' => null));
+
+		$messages = array_column(JeedomDouble::$db['message'], 'message');
+		$this->assertCount(1, $messages);
+		$this->assertStringContainsString('[Garage]', $messages[0]);
+		$this->assertStringContainsString('onglet Équipement', $messages[0]);
+	}
+
+	public function testThePluginConfigurationGatewayMovesOntoItsEquipmentAndStaysTheSameGateway() {
+		config::save('auth_method', 'token', 'enphase');
+		config::save('general_s', 45, 'enphase');
+		enphase::saveSecrets(array('token' => 'eyJ.house'));
+		enphase::applyInventory(self::inventory());
+		$before = enphase::gatewayConfigurations();
+		$gateway = self::equipment('122302045041');
+
+		enphaseGateway::migrate($gateway);
+
+		$this->assertSame($before, enphase::gatewayConfigurations(), 'the daemon sees the same gateway (id, tokens, memory)');
+		$gateway = self::equipment('122302045041');
+		$this->assertSame('192.0.2.10', $gateway->getConfiguration('host'));
+		$this->assertSame('eyJ.house', $gateway->getConfiguration('token'));
+		$this->assertStringNotContainsString('eyJ.house', json_encode($gateway->rawConfiguration()));
+		$this->assertSame('', config::byKey('host', 'enphase'));
+		$this->assertSame('', config::byKey('token', 'enphase'));
+		$this->assertEquals(45, config::byKey('general_s', 'enphase'), 'cadences stay every gateway\'s defaults');
+		$this->assertSame($gateway->getId(), enphaseGateway::takenOver()->getId());
+
+		// A host typed again on the plugin page does not make a second "default".
+		config::save('host', '192.0.2.99', 'enphase');
+		$this->assertSame($before, enphase::gatewayConfigurations());
+	}
+
+	public function testOnlyThePluginConfigurationGatewayCanMove() {
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
+
+		$this->expectException(Exception::class);
+		enphaseGateway::migrate($garage);
+	}
+}
