@@ -23,6 +23,7 @@ from harness import Daemon, CallbackReceiver, ReaderProcess, Table, median  # no
 READERS = ("ours", "pyenphase")
 # Home Assistant updates every 60 s; the plugin's defaults are 60 s (general) and 300 s (devices).
 HOUR_S = 3600
+DAY_S = 86400
 GENERAL_S, DEVICES_S, HA_S = 60, 300, 60
 # Gateway of the memory and latency runs: batteries, three CTs, one of the heaviest recordings.
 MEMORY_GATEWAY = "8.2.4286_with_3cts_and_battery_split"
@@ -404,6 +405,18 @@ def main():
         found = measure_cycles(names, reps, n=10 if args.quick else 15, token=token)
         cpu, req, cpu_ratios, req_ratios, floor_ratios = cycle_tables(found, names)
         tables += [cpu, req]
+        per_day = []  # CPU seconds a day at default cadences: ours 1440 general + 288 devices cycles
+        for name in names:
+            ours, theirs = found["ours"][name], found["pyenphase"][name]
+            if ours["cpu"] and theirs["cpu"]:
+                ours_day = (DAY_S / GENERAL_S * median(ours["cpu"]) +
+                            DAY_S / DEVICES_S * (median(ours["devices_cpu"]) or 0)) / 1e3
+                per_day.append((ours_day, DAY_S / HA_S * median(theirs["cpu"]) / 1e3, name))
+        if per_day:
+            per_day.sort()
+            mid, top = per_day[len(per_day) // 2], max(per_day, key=lambda d: d[0])
+            summary.add(f"CPU a day at default cadences, median gateway ({mid[2]})", mid[0], mid[1], "s")
+            summary.add(f"CPU a day at default cadences, most costly gateway ({top[2]})", top[0], top[1], "s")
         for label, ratios, limit in (("cycle CPU vs pyenphase", cpu_ratios, 0.5),
                                      ("requests/hour vs pyenphase", req_ratios, 0.5),
                                      ("requests/hour vs the floor", floor_ratios, 1.25)):
