@@ -104,6 +104,32 @@ def _energy(flow: str, attr: str, label_fr: str, label_en: str, now_generic: str
     ]
 
 
+def _counted() -> List[Command]:
+    """The figures of the day that counters.py counts from the lifetime counters (docs/counters.md). They
+    have no `read`: no single reading holds them; the poller adds them to the gateway's values."""
+    out = []
+    for flow, fr, en, generic in (("production", "Production", "Production", "DAILY_PRODUCTION"),
+                                  ("consumption", "Consommation", "Consumption", "DAILY_CONSUMPTION"),
+                                  ("grid_import", "Import réseau", "Grid import", "GENERIC_INFO"),
+                                  ("grid_export", "Export réseau", "Grid export", "GENERIC_INFO")):
+        # The gateway's own "today" is already named "Production du jour": these say where they come from.
+        mark_fr, mark_en = (" (compteur)", " (counter)") if flow in ("production", "consumption") else ("", "")
+        out += [
+            Command(f"{flow}_day_wh", f"{fr} du jour{mark_fr}", f"{en} today{mark_en}", "numeric", "Wh", generic,
+                    True, "tile"),
+            Command(f"{flow}_yesterday_wh", f"{fr} de la veille{mark_fr}", f"{en} yesterday{mark_en}", "numeric",
+                    "Wh", "GENERIC_INFO", True, "tile"),
+        ]
+    return out + [
+        Command("self_consumption_day_pct", "Taux d'autoconsommation du jour", "Self-consumption today", "numeric",
+                "%", "GENERIC_INFO", True, "tile"),
+        Command("self_sufficiency_day_pct", "Taux d'autoproduction du jour", "Self-sufficiency today", "numeric",
+                "%", "GENERIC_INFO", True, "tile"),
+    ]
+
+
+COUNTED = _counted()
+
 GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
     _energy("production", "production", "Production", "production",
             "PRODUCTION", "DAILY_PRODUCTION", "PRODUCTION")
@@ -111,6 +137,7 @@ GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
               "POWER", "DAILY_CONSUMPTION", "CONSUMPTION")
     + _energy("net", "net_consumption", "Consommation nette", "net consumption",
               "POWER", "GENERIC_INFO", "GENERIC_INFO")
+    + COUNTED
     + [
         Command("battery_percent", "Charge batteries", "Battery charge", "numeric", "%", "BATTERY", True,
                 "core::gauge", _battery_percent),

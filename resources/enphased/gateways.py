@@ -15,6 +15,7 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from counters import Counters
 from envoy.errors import EnvoyError
 from poller import GatewayPoller
 
@@ -189,9 +190,12 @@ class Daemon:
         log.info("Gateway %s: polling %s every %d s (devices every %d s)%s", config.id, config.host,
                  config.general_s, config.devices_s, ", paused" if config.paused else "")
         memory = os.path.join(self.datadir, f"inventory-{_file_id(config.id)}.json") if self.datadir else None
+        # Days start at local midnight: PHP starts the daemon in Jeedom's time zone (TZ).
+        counters = os.path.join(self.datadir, f"counters-{_file_id(config.id)}.json") if self.datadir else None
         # The Envoy client is made lazily in the worker: building it may start the demo gateway.
         poller = GatewayPoller(config.id, None, self.callback, general_s=config.general_s,
-                               devices_s=config.devices_s, memory_path=memory, paused=config.paused)
+                               devices_s=config.devices_s, memory_path=memory, paused=config.paused,
+                               counters=Counters(counters))
         poller.envoy = _LazyEnvoy(lambda: self.envoy_factory(config, self.datadir))
         return poller.start()
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import schedule
 
 import catalog
+from counters import MONOTONIC
 from envoy.errors import EnvoyError
 
 CADENCES = ("general", "devices")  # read in this order when both are due
@@ -66,13 +67,14 @@ def fill(primary, secondary):
 class GatewayPoller:
     def __init__(self, gateway_id: str, envoy, callback, *, general_s: int = 60, devices_s: int = 300,
                  memory_path: Optional[str] = None, clock: Callable[[], float] = time.time,
-                 paused: bool = False):
+                 paused: bool = False, counters=None):
         self.id = gateway_id
         self.envoy = envoy
         self.callback = callback
         self.clock = clock
         self.paused = paused
         self.memory_path = memory_path
+        self.counters = counters  # counters.Counters: lifetime counters that never go back, the day's figures
         self.scheduler = schedule.Scheduler()
         self.scheduler.every(general_s).seconds.do(self._mark_due, "general")
         self.scheduler.every(devices_s).seconds.do(self._mark_due, "devices")
@@ -171,6 +173,7 @@ class GatewayPoller:
         self.cycles += 1
         send_all = send_all or self._send_all
         found, error = self._read(cadences)
+        found = self._count(found)
         if error is None:
             self._send_all = False
         self._publish(found, send_all)
@@ -210,6 +213,20 @@ class GatewayPoller:
                 self._values_memo[eq.logical_id] = (eq.reading, values)
                 found[eq.logical_id] = (eq, values)
         return found, error
+
+    def _count(self, found):
+        """Between reading and publishing: monotonic lifetime counters and the figures of the day."""
+        if self.counters is None or not found:
+            return found
+        try:
+            counted = self.counters.update({eq_id: (eq.kind.kind, values) for eq_id, (eq, values) in found.items()},
+                                           self.clock())
+        except Exception:  # a bug of ours must not stop the publishing of everything else...
+            log.exception("Gateway %s: counting energy failed", self.id)
+            # ...nor let a raw lifetime counter through: it may be lower than what Jeedom has.
+            return {eq_id: (eq, {k: v for k, v in values.items() if k not in MONOTONIC.get(eq.kind.kind, ())})
+                    for eq_id, (eq, values) in found.items()}
+        return {eq_id: (eq, counted[eq_id]) for eq_id, (eq, _) in found.items()}
 
     def _publish(self, found, send_all: bool) -> None:
         changed: Dict[str, Dict[str, Any]] = {}
@@ -276,6 +293,7 @@ class GatewayPoller:
             connect()
         self.envoy.probe()
         found, error = self._read(CADENCES)
+        found = self._count(found)
         if error is not None:
             self._set_error(error)
             self._send_status(force=True)

@@ -1,0 +1,358 @@
+"""counters.py: lifetime counters that never go back and the figures of the day, with an injected clock
+and time zone (Europe/Paris) across midnights, restarts, step-downs, zeros, "unknown" and late resets."""
+import json
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from zoneinfo import ZoneInfo
+
+from counters import MONOTONIC, Counters
+
+PARIS = ZoneInfo("Europe/Paris")
+SERIAL = "122302045041"
+NET = f"{SERIAL}_meter_net-consumption"
+STEP = 1_193_046.0  # 2^32 watt-seconds, the step down seen on real units
+
+
+def at(text):
+    """Epoch seconds of a Paris local time 'YYYY-MM-DD HH:MM'."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=PARIS).timestamp()
+
+
+def site(production=None, consumption=None, imported=None, exported=None, **gateway):
+    """One cycle's catalog values: the gateway, and the net CT when import or export is given."""
+    values = dict(gateway)
+    for cmd, value in (("production_lifetime_wh", production), ("consumption_lifetime_wh", consumption)):
+        if value is not None:
+            values[cmd] = value
+    equipments = {SERIAL: ("gateway", values)}
+    if imported is not None or exported is not None:
+        meter = {k: v for k, v in (("energy_delivered_wh", imported), ("energy_received_wh", exported)) if v is not None}
+        equipments[NET] = ("meter", meter)
+    return equipments
+
+
+@pytest.fixture
+def counters(tmp_path):
+    return Counters(str(tmp_path / "counters-1.json"), PARIS)
+
+
+def lifetimes(counters, raws, start="2026-06-10 12:00", step_s=60):
+    """Published production lifetime for each raw reading, one reading a minute."""
+    t0 = at(start)
+    return [counters.update(site(production=raw), t0 + i * step_s)[SERIAL].get("production_lifetime_wh")
+            for i, raw in enumerate(raws)]
+
+
+# --- lifetime counters ---
+
+def test_a_growing_counter_is_published_as_it_is(counters):
+    assert lifetimes(counters, [5_000_000, 5_000_010, 5_000_025.5]) == [5_000_000, 5_000_010, 5_000_025.5]
+
+
+@pytest.mark.parametrize("no_reading", [0, 0.0, -18.153, None, "unknown", float("nan"), True])
+def test_zero_negative_and_unknown_are_no_reading_not_a_new_start(counters, no_reading):
+    published = lifetimes(counters, [5_000_000, no_reading, no_reading, 5_000_020])
+    held = None if no_reading is None else 5_000_000  # not read at all: nothing to publish
+    assert published == [5_000_000, held, held, 5_000_020]
+    assert counters._state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["offset"] == 0
+
+
+def test_a_step_down_confirmed_by_the_next_reading_carries_on_from_the_published_value(counters):
+    raws = [5_000_000, 5_000_010, 5_000_010 - STEP, 5_000_030 - STEP, 5_000_050 - STEP]
+    published = lifetimes(counters, raws)
+    # Held while unconfirmed, then on from 5 000 010: the 20 Wh after the step are counted.
+    assert published == [5_000_000, 5_000_010, 5_000_010, 5_000_030, 5_000_050]
+
+
+def test_a_single_low_reading_is_a_glitch(counters):
+    published = lifetimes(counters, [5_000_000, 5_000_000 - STEP, 5_000_020, 5_000_030])
+    assert published == [5_000_000, 5_000_000, 5_000_020, 5_000_030]
+    assert counters._state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["offset"] == 0
+
+
+def test_a_single_spike_is_never_published_and_leaves_no_offset(counters):
+    published = lifetimes(counters, [5_000_000, 95_000_000, 5_000_020, 5_000_030])
+    assert published == [5_000_000, 5_000_000, 5_000_020, 5_000_030]
+
+
+def test_a_jump_confirmed_by_the_next_reading_is_believed(counters):
+    published = lifetimes(counters, [800_000, 8_276_000, 8_276_050])
+    assert published == [800_000, 800_000, 8_276_050]
+
+
+def test_jitter_waits_for_the_counter_and_adds_nothing(counters):
+    published = lifetimes(counters, [5_000_000, 4_999_999.5, 4_999_999.8, 5_000_001, 5_000_000.7, 5_000_004])
+    assert published == [5_000_000, 5_000_000, 5_000_000, 5_000_001, 5_000_001, 5_000_004]
+
+
+def test_a_counter_that_restarts_from_zero_after_a_reboot(counters):
+    # Down, then zeros and "unknown" while it starts, then counting again from zero.
+    published = lifetimes(counters, [5_000_000, "unknown", 0, "unknown", 0.4, 12.4, 30.4])
+    assert published == [5_000_000, 5_000_000, 5_000_000, 5_000_000, 5_000_000, 5_000_012, 5_000_030]
+
+
+def test_a_rise_faster_than_any_site_waits_for_confirmation_but_a_long_absence_does_not(counters):
+    t = at("2026-06-10 12:00")
+    counters.update(site(production=5_000_000), t)
+    # 100 kWh in a minute: no site does that; after three days of silence, it is just the energy missed.
+    assert counters.update(site(production=5_100_000), t + 60)[SERIAL]["production_lifetime_wh"] == 5_000_000
+    assert counters.update(site(production=5_100_000), t + 3 * 86400)[SERIAL]["production_lifetime_wh"] == 5_100_000
+
+
+def test_every_kind_of_lifetime_counter_is_monotonic(counters):
+    t = at("2026-06-10 12:00")
+    equipments = {SERIAL: ("gateway", {"production_lifetime_wh": 5e6, "consumption_lifetime_wh": 7e6}),
+                  NET: ("meter", {"energy_delivered_wh": 3e6, "energy_received_wh": 2e6}),
+                  f"{SERIAL}_meter_storage": ("meter", {"energy_delivered_wh": 9e5, "energy_received_wh": 1e6}),
+                  "482212345678": ("inverter", {"lifetime_wh": 1.3e6, "power_w": 200})}
+    counters.update(equipments, t)
+    stepped = {eq: (kind, {k: (v - STEP if k in MONOTONIC[kind] and v > STEP else 0 if k in MONOTONIC[kind] else v)
+                           for k, v in values.items()}) for eq, (kind, values) in equipments.items()}
+    for dt in (60, 120):
+        out = counters.update(stepped, t + dt)
+    for eq, (kind, values) in equipments.items():
+        for cmd in MONOTONIC[kind]:
+            assert out[eq][cmd] == values[cmd], (eq, cmd)
+    assert out["482212345678"]["power_w"] == 200  # other values pass untouched
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.just("grow"), st.floats(0, 5000)),
+    st.tuples(st.just("step"), st.sampled_from([STEP, 2 * STEP, 10_000.0, 0.9])),
+    st.tuples(st.just("reset"), st.just(0.0)),
+    st.tuples(st.just("glitch"), st.sampled_from([0, None, -5, "unknown", 1e9, 1.0, 250.0])),
+    st.tuples(st.just("restart"), st.just(0.0)),
+), max_size=40))
+def test_whatever_the_gateway_answers_the_published_lifetime_never_goes_down(tmp_path_factory, events):
+    path = str(tmp_path_factory.mktemp("c") / "c.json")
+    counters, raw, t, last = Counters(path, PARIS), 3_000_000.0, at("2026-06-10 12:00"), None
+    for kind, amount in events:
+        t += 60
+        reading = raw
+        if kind == "grow":
+            raw += amount
+            reading = raw
+        elif kind == "step":
+            raw = max(0.0, raw - amount)
+            reading = raw
+        elif kind == "reset":
+            raw = reading = 0.0
+        elif kind == "glitch":
+            reading = amount
+        else:
+            counters = Counters(path, PARIS)  # the daemon restarts
+        value = counters.update(site(production=reading), t)[SERIAL].get("production_lifetime_wh")
+        if value is not None:
+            assert last is None or value >= last
+            last = value
+
+
+# --- restarts ---
+
+def test_offsets_survive_a_restart_and_a_step_during_the_downtime_is_seen(tmp_path):
+    path = str(tmp_path / "counters-1.json")
+    t = at("2026-06-10 12:00")
+    first = Counters(path, PARIS)
+    first.update(site(production=5_000_000), t)
+    first.update(site(production=5_000_000 - STEP), t + 60)
+    assert first.update(site(production=5_000_100 - STEP), t + 120)[SERIAL]["production_lifetime_wh"] == 5_000_100
+    again = Counters(path, PARIS)
+    assert again.update(site(production=5_000_200 - STEP), t + 180)[SERIAL]["production_lifetime_wh"] == 5_000_200
+    # Stepped down again while the daemon was stopped: found against the saved reading, then confirmed.
+    later = Counters(path, PARIS)
+    assert later.update(site(production=5_000_300 - 2 * STEP), t + 3600)[SERIAL]["production_lifetime_wh"] == 5_000_200
+    assert later.update(site(production=5_000_310 - 2 * STEP), t + 3660)[SERIAL]["production_lifetime_wh"] == 5_000_210
+
+
+def test_the_state_file_is_small_json_replaced_whole(tmp_path):
+    path = tmp_path / "data" / "counters-1.json"
+    counters = Counters(str(path), PARIS)
+    counters.update(site(production=5_000_000), at("2026-06-10 12:00"))
+    state = json.loads(path.read_text())
+    assert state["version"] == 1 and state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["out"] == 5_000_000
+    assert not (tmp_path / "data" / "counters-1.json.tmp").exists()
+    mtime = path.stat().st_mtime_ns
+    counters.update(site(production=5_000_000), at("2026-06-10 12:01"))  # nothing changed: not written
+    assert path.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("content", ["", "{not json", "[]", '{"version": 99}', '{"version": 1, "lifetime": 3}'])
+def test_an_unreadable_state_starts_again_from_the_gateway(tmp_path, content):
+    path = tmp_path / "counters-1.json"
+    path.write_text(content)
+    counters = Counters(str(path), PARIS)
+    assert counters.update(site(production=5_000_000), at("2026-06-10 12:00"))[SERIAL]["production_lifetime_wh"] == 5e6
+
+
+# --- the figures of the day ---
+
+def day(counters, when, **readings):
+    return counters.update(site(**readings), at(when))[SERIAL]
+
+
+def test_the_first_day_counts_from_the_first_reading_and_is_not_a_yesterday(counters):
+    assert day(counters, "2026-06-10 15:00", production=5_000_000)["production_day_wh"] == 0
+    assert day(counters, "2026-06-10 18:00", production=5_004_000)["production_day_wh"] == 4000
+    day(counters, "2026-06-10 23:55", production=5_004_000)
+    values = day(counters, "2026-06-11 00:00", production=5_004_000)
+    assert values["production_day_wh"] == 0 and "production_yesterday_wh" not in values  # partial day
+    day(counters, "2026-06-11 23:55", production=5_030_000)
+    values = day(counters, "2026-06-12 00:05", production=5_030_000)
+    assert values["production_yesterday_wh"] == 26_000 and values["production_day_wh"] == 0
+
+
+def test_midnight_is_interpolated_between_the_readings_around_it(counters):
+    day(counters, "2026-06-09 23:00", consumption=7_000_000)
+    day(counters, "2026-06-10 00:00", consumption=7_000_400)
+    day(counters, "2026-06-10 23:50", consumption=7_010_400)
+    # Silent from 23:50 to 00:10 (the nightly outage): 200 Wh, half before midnight.
+    values = day(counters, "2026-06-11 00:10", consumption=7_010_600)
+    assert values["consumption_yesterday_wh"] == 10_100 and values["consumption_day_wh"] == 100
+    assert day(counters, "2026-06-11 08:00", consumption=7_013_100)["consumption_day_wh"] == 2_600
+
+
+def test_a_day_after_a_long_gap_is_not_trusted_as_yesterday(counters):
+    day(counters, "2026-06-09 00:00", production=5_000_000)
+    day(counters, "2026-06-10 00:00", production=5_020_000)
+    day(counters, "2026-06-10 20:00", production=5_040_000)
+    values = day(counters, "2026-06-11 07:00", production=5_040_100)  # the daemon was stopped all night
+    assert "production_yesterday_wh" not in values and values["production_day_wh"] >= 0
+    values = day(counters, "2026-06-14 12:00", production=5_100_000)  # and for days
+    assert "production_yesterday_wh" not in values
+
+
+def test_the_day_restarts_at_local_midnight_across_daylight_saving(counters):
+    # Paris goes to summer time on 2026-03-29: that day has 23 hours; midnight is 22:00 UTC the day before.
+    day(counters, "2026-03-27 23:59", consumption=6_990_000)
+    day(counters, "2026-03-28 00:01", consumption=6_990_020)
+    day(counters, "2026-03-28 12:00", consumption=7_000_000)
+    day(counters, "2026-03-28 23:59", consumption=7_010_000)
+    values = day(counters, "2026-03-29 00:01", consumption=7_010_020)
+    assert values["consumption_yesterday_wh"] == pytest.approx(20_000, abs=1)
+    day(counters, "2026-03-29 23:59", consumption=7_030_000)
+    values = day(counters, "2026-03-30 00:01", consumption=7_030_020)
+    assert values["consumption_yesterday_wh"] == pytest.approx(20_000, abs=1)
+
+
+def test_the_day_figures_follow_the_monotonic_counters_through_a_step_down(counters):
+    day(counters, "2026-06-09 23:59", production=5_000_000)
+    day(counters, "2026-06-10 00:01", production=5_000_000)
+    day(counters, "2026-06-10 12:00", production=5_010_000)
+    day(counters, "2026-06-10 12:01", production=5_010_100 - STEP)
+    values = day(counters, "2026-06-10 12:02", production=5_010_200 - STEP)
+    assert values["production_day_wh"] == 10_100 and values["production_lifetime_wh"] == 5_010_100
+
+
+def test_grid_import_and_export_of_the_day_and_the_rates(counters):
+    day(counters, "2026-06-10 00:00", production=5e6, consumption=7e6, imported=3e6, exported=2e6)
+    values = day(counters, "2026-06-10 18:00", production=5e6 + 20_000, consumption=7e6 + 12_000,
+                 imported=3e6 + 2_000, exported=2e6 + 10_000)
+    assert values["grid_import_day_wh"] == 2_000 and values["grid_export_day_wh"] == 10_000
+    assert values["self_consumption_day_pct"] == 50  # 10 of the 20 kWh produced were used at home
+    assert values["self_sufficiency_day_pct"] == pytest.approx(83.3)  # 10 of the 12 kWh used were the site's
+
+
+def test_no_rates_without_a_net_ct_nor_a_self_consumption_rate_before_sunrise(counters):
+    day(counters, "2026-06-10 00:00", production=5e6, consumption=7e6)
+    values = day(counters, "2026-06-10 12:00", production=5e6 + 9_000, consumption=7e6 + 4_000)
+    assert values["production_day_wh"] == 9_000
+    assert not {"self_consumption_day_pct", "self_sufficiency_day_pct", "grid_import_day_wh"} & set(values)
+    other = Counters(None, PARIS)
+    other.update(site(production=5e6, consumption=7e6, imported=3e6, exported=2e6), at("2026-06-10 00:00"))
+    values = other.update(site(production=5e6, consumption=7e6 + 400, imported=3e6 + 300, exported=2e6),
+                          at("2026-06-10 05:00"))[SERIAL]
+    assert "self_consumption_day_pct" not in values and values["self_sufficiency_day_pct"] == 25
+
+
+def test_daily_figures_survive_a_restart_across_midnight(tmp_path):
+    path = str(tmp_path / "counters-1.json")
+    first = Counters(path, PARIS)
+    first.update(site(production=5_000_000), at("2026-06-09 23:00"))
+    first.update(site(production=5_000_000), at("2026-06-10 00:30"))
+    first.update(site(production=5_025_000), at("2026-06-10 23:30"))
+    again = Counters(path, PARIS)  # stopped at 23:30, started again at 00:30
+    values = again.update(site(production=5_025_000), at("2026-06-11 00:30"))[SERIAL]
+    assert values["production_yesterday_wh"] == 25_000 and values["production_day_wh"] == 0
+
+
+# --- the gateway's own "today" and "last 7 days" ---
+
+def test_a_late_reset_of_the_gateway_today_is_not_published_as_today(counters):
+    day(counters, "2026-06-10 00:00", production=5_000_000, production_today_wh=0)
+    assert day(counters, "2026-06-10 21:00", production=5_030_000,
+               production_today_wh=30_000)["production_today_wh"] == 30_000
+    day(counters, "2026-06-10 23:55", production=5_030_000, production_today_wh=30_000)
+    # The gateway's clock is on UTC: "today" resets at 02:00 in Paris; until then it is yesterday's.
+    values = day(counters, "2026-06-11 00:10", production=5_030_000, production_today_wh=30_000)
+    assert "production_today_wh" not in values and values["production_day_wh"] == 0
+    values = day(counters, "2026-06-11 02:05", production=5_030_000, production_today_wh=0)
+    assert values["production_today_wh"] == 0
+    assert day(counters, "2026-06-11 09:00", production=5_031_500,
+               production_today_wh=1_500)["production_today_wh"] == 1_500
+
+
+def test_a_gateway_today_equal_to_the_lifetime_is_not_published(counters):
+    day(counters, "2026-06-10 00:00", production=14_390_000, production_today_wh=0)
+    values = day(counters, "2026-06-10 12:00", production=14_405_465, production_today_wh=14_405_465)
+    assert values["production_today_wh"] == 0 and values["production_day_wh"] == 15_465  # the day's best
+    # Even on a first day, with nothing counted yet to compare with.
+    first = Counters(None, PARIS)
+    values = first.update(site(production=14_405_465, production_today_wh=14_405_465), at("2026-06-10 12:00"))
+    assert "production_today_wh" not in values[SERIAL]
+
+
+def test_a_reboot_zero_does_not_pull_today_down(counters):
+    day(counters, "2026-06-10 00:00", consumption=7_000_000, consumption_today_wh=0)
+    day(counters, "2026-06-10 14:00", consumption=7_008_000, consumption_today_wh=8_000)
+    assert day(counters, "2026-06-10 14:01", consumption=0, consumption_today_wh=0)["consumption_today_wh"] == 8_000
+    assert day(counters, "2026-06-10 14:02", consumption_today_wh=None)["consumption_today_wh"] == 8_000
+    assert day(counters, "2026-06-10 14:03", consumption=7_008_030,
+               consumption_today_wh=8_030)["consumption_today_wh"] == 8_030
+
+
+def test_the_gateway_seven_days_skips_zeros_the_lifetime_and_more_than_the_counters_saw(counters):
+    for n in range(1, 10):  # 20 kWh a day
+        day(counters, f"2026-06-{n:02d} 00:01", production=5_000_000 + 20_000 * n, production_7days_wh=140_000)
+        day(counters, f"2026-06-{n:02d} 23:59", production=5_020_000 + 20_000 * n, production_7days_wh=140_000)
+    values = day(counters, "2026-06-09 23:59", production=5_200_000, production_7days_wh=150_000)
+    assert values["production_7days_wh"] == 150_000
+    for bad in (0, 5_190_000, 400_000):  # a reboot, the lifetime misfiled, more than 8 days of counting
+        assert day(counters, "2026-06-09 23:59", production=5_200_000,
+                   production_7days_wh=bad)["production_7days_wh"] == 150_000
+
+
+# --- net lifetime ---
+
+def test_net_lifetime_is_import_minus_export_of_the_monotonic_registers(counters):
+    t = at("2026-06-10 12:00")
+    out = counters.update(site(imported=4_873_881.221, exported=7_554_062.483, net_lifetime_wh=-2_662_918.637), t)
+    assert out[SERIAL]["net_lifetime_wh"] == pytest.approx(-2_680_181.262)
+    # The net CT's registers step down: net lifetime stays on the same line.
+    counters.update(site(imported=4_873_881.221 - STEP, exported=7_554_062.483, net_lifetime_wh=-3.8e6), t + 60)
+    out = counters.update(site(imported=4_873_981.221 - STEP, exported=7_554_062.483, net_lifetime_wh=-3.8e6), t + 120)
+    assert out[SERIAL]["net_lifetime_wh"] == pytest.approx(-2_680_081.262)
+
+
+def test_net_lifetime_without_a_net_ct_is_the_gateway_s_but_never_a_reboot_zero(counters):
+    t = at("2026-06-10 12:00")
+    assert counters.update(site(net_lifetime_wh=-315_944.2), t)[SERIAL]["net_lifetime_wh"] == -315_944.2
+    assert "net_lifetime_wh" not in counters.update(site(net_lifetime_wh=0), t + 60)[SERIAL]
+
+
+def test_counters_publish_exactly_the_catalog_s_counted_commands(counters):
+    from catalog import COUNTED, GATEWAY
+
+    day(counters, "2026-06-09 23:59", production=5e6, consumption=7e6, imported=3e6, exported=2e6)
+    day(counters, "2026-06-10 00:01", production=5e6, consumption=7e6 + 10, imported=3e6 + 10, exported=2e6)
+    day(counters, "2026-06-10 23:59", production=5e6 + 9e3, consumption=7e6 + 9e3, imported=3e6 + 4e3, exported=2e6 + 4e3)
+    values = day(counters, "2026-06-11 00:01", production=5e6 + 9e3, consumption=7e6 + 9e3 + 10,
+                 imported=3e6 + 4e3 + 10, exported=2e6 + 4e3)
+    values.update(day(counters, "2026-06-11 12:00", production=5e6 + 19e3, consumption=7e6 + 19e3,
+                      imported=3e6 + 9e3, exported=2e6 + 9e3))
+    counted = {c.logical_id for c in COUNTED}
+    assert counted <= set(values) and counted <= {c.logical_id for c in GATEWAY.commands}
+    assert set(values) - counted == {"production_lifetime_wh", "consumption_lifetime_wh"}
