@@ -116,15 +116,15 @@ def _counted() -> List[Command]:
         mark_fr, mark_en = (" (compteur)", " (counter)") if flow in ("production", "consumption") else ("", "")
         out += [
             Command(f"{flow}_day_wh", f"{fr} du jour{mark_fr}", f"{en} today{mark_en}", "numeric", "Wh", generic,
-                    True, "tile"),
+                    True, "core::tile"),
             Command(f"{flow}_yesterday_wh", f"{fr} de la veille{mark_fr}", f"{en} yesterday{mark_en}", "numeric",
-                    "Wh", "GENERIC_INFO", True, "tile"),
+                    "Wh", "GENERIC_INFO", True, "core::tile"),
         ]
     return out + [
         Command("self_consumption_day_pct", "Taux d'autoconsommation du jour", "Self-consumption today", "numeric",
-                "%", "GENERIC_INFO", True, "tile"),
+                "%", "GENERIC_INFO", True, "core::tile"),
         Command("self_sufficiency_day_pct", "Taux d'autoproduction du jour", "Self-sufficiency today", "numeric",
-                "%", "GENERIC_INFO", True, "tile"),
+                "%", "GENERIC_INFO", True, "core::tile"),
     ]
 
 

@@ -172,8 +172,7 @@ class GatewayPoller:
         """Read the cadences, publish what changed and the status, POST once. True when every read worked."""
         self.cycles += 1
         send_all = send_all or self._send_all
-        found, error = self._read(cadences)
-        found = self._count(found)
+        found, error = self._read_counted(cadences)
         if error is None:
             self._send_all = False
         self._publish(found, send_all)
@@ -214,19 +213,29 @@ class GatewayPoller:
                 found[eq.logical_id] = (eq, values)
         return found, error
 
-    def _count(self, found):
-        """Between reading and publishing: monotonic lifetime counters and the figures of the day."""
+    def _read_counted(self, cadences):
+        """`_read`, then the energy counters between reading and publishing: lifetime counters that never go
+        back and the figures of the day (counters.py)."""
+        before = dict(self._latest)
+        found, error = self._read(cadences)
         if self.counters is None or not found:
-            return found
+            return found, error
+        fresh = {c for c in CADENCES if self._latest.get(c) is not before.get(c)}
+        counting = {}
+        for eq_id, (eq, values) in found.items():
+            lifetime = MONOTONIC.get(eq.kind.kind, ())
+            # A counter from an earlier cycle's readings is not a new reading: a step seen once and then
+            # repeated from memory while the gateway is silent would confirm itself.
+            stale = {c.logical_id for c in eq.kind.commands if c.logical_id in lifetime and c.cadence not in fresh}
+            counting[eq_id] = (eq.kind.kind, {k: v for k, v in values.items() if k not in stale})
         try:
-            counted = self.counters.update({eq_id: (eq.kind.kind, values) for eq_id, (eq, values) in found.items()},
-                                           self.clock())
+            counted = self.counters.update(counting, self.clock())
         except Exception:  # a bug of ours must not stop the publishing of everything else...
             log.exception("Gateway %s: counting energy failed", self.id)
             # ...nor let a raw lifetime counter through: it may be lower than what Jeedom has.
-            return {eq_id: (eq, {k: v for k, v in values.items() if k not in MONOTONIC.get(eq.kind.kind, ())})
-                    for eq_id, (eq, values) in found.items()}
-        return {eq_id: (eq, counted[eq_id]) for eq_id, (eq, _) in found.items()}
+            counted = {eq_id: {k: v for k, v in values.items() if k not in MONOTONIC.get(kind, ())}
+                       for eq_id, (kind, values) in counting.items()}
+        return {eq_id: (eq, counted[eq_id]) for eq_id, (eq, _) in found.items()}, error
 
     def _publish(self, found, send_all: bool) -> None:
         changed: Dict[str, Dict[str, Any]] = {}
@@ -292,8 +301,7 @@ class GatewayPoller:
         if connect is not None:
             connect()
         self.envoy.probe()
-        found, error = self._read(CADENCES)
-        found = self._count(found)
+        found, error = self._read_counted(CADENCES)
         if error is not None:
             self._set_error(error)
             self._send_status(force=True)

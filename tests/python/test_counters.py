@@ -49,7 +49,7 @@ def lifetimes(counters, raws, start="2026-06-10 12:00", step_s=60):
 # --- lifetime counters ---
 
 def test_a_growing_counter_is_published_as_it_is(counters):
-    assert lifetimes(counters, [5_000_000, 5_000_010, 5_000_025.5]) == [5_000_000, 5_000_010, 5_000_025.5]
+    assert lifetimes(counters, [5_000_000, 5_000_010, 5_000_025.4]) == [5_000_000, 5_000_010, 5_000_025]
 
 
 @pytest.mark.parametrize("no_reading", [0, 0.0, -18.153, None, "unknown", float("nan"), True])
@@ -253,7 +253,7 @@ def test_grid_import_and_export_of_the_day_and_the_rates(counters):
                  imported=3e6 + 2_000, exported=2e6 + 10_000)
     assert values["grid_import_day_wh"] == 2_000 and values["grid_export_day_wh"] == 10_000
     assert values["self_consumption_day_pct"] == 50  # 10 of the 20 kWh produced were used at home
-    assert values["self_sufficiency_day_pct"] == pytest.approx(83.3)  # 10 of the 12 kWh used were the site's
+    assert values["self_sufficiency_day_pct"] == 83  # 10 of the 12 kWh used were the site's
 
 
 def test_no_rates_without_a_net_ct_nor_a_self_consumption_rate_before_sunrise(counters):

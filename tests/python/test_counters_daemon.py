@@ -1,6 +1,7 @@
 """Counters through the daemon: the synthetic gateway over TLS with a JWT, rebooting with its lifetime
 counters stepping down (or restarting from zero) mid-run, the daemon itself restarted on the same datadir,
 and a real HTTP receiver as Jeedom's callback. What Jeedom receives never goes back."""
+import itertools
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -9,7 +10,9 @@ import pytest
 
 from zoneinfo import ZoneInfo
 
-from counters import MONOTONIC
+from counters import MONOTONIC, Counters
+from envoy.errors import EnvoyError
+from envoy.readings import Energy, GatewayInfo, Readings
 from jeedom.callback import Callback
 from jeedom_receiver import JeedomReceiver
 
@@ -123,3 +126,50 @@ def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_pa
     gateway_values = [v[serial] for _, v in site.seen if serial in v]
     assert any("self_sufficiency_day_pct" in v for v in gateway_values)
     assert any("self_consumption_day_pct" in v for v in gateway_values)
+
+
+class ScriptedGateway:
+    """Answers each general read with the next production lifetime of a script (an exception is raised)."""
+
+    def __init__(self, script):
+        self.info = GatewayInfo(serial="122302045041", firmware="7.6.175")
+        self.script = iter(script)
+
+    def read(self, cadence):
+        if cadence != "general":
+            raise EnvoyError("unreachable", "The gateway does not answer.")
+        item = next(self.script)
+        if isinstance(item, Exception):
+            raise item
+        return Readings(gateway=self.info, production=Energy(wh_lifetime=item))
+
+
+class Posts:
+    def __init__(self):
+        self.sent = []
+
+    def values(self, gateway, values):
+        self.sent.append(values)
+
+    def status(self, gateway, status):
+        pass
+
+    def flush(self, timeout_s=None):
+        return True
+
+
+def test_a_step_seen_once_is_not_confirmed_by_the_poller_s_memory_of_it(tmp_path):
+    from poller import GatewayPoller
+
+    silent = EnvoyError("unreachable", "The gateway does not answer.")
+    step = 5_000_000 - 1_193_046
+    script = [5_000_000, step, silent, silent, 5_000_020, 5_000_040, 5_000_060]
+    posts, clock = Posts(), itertools.count(1_780_000_000, 60)
+    poller = GatewayPoller("1", ScriptedGateway(script), posts, counters=Counters(str(tmp_path / "c.json")),
+                           clock=lambda: next(clock))
+    published = []
+    for _ in script:
+        poller.cycle(["general"], send_all=True)
+        published.append(posts.sent.pop()["122302045041"].get("production_lifetime_wh"))
+    # While the gateway is silent, the poller's view still holds the step; it is no second reading.
+    assert published == [5_000_000, 5_000_000, None, None, 5_000_020, 5_000_040, 5_000_060]
