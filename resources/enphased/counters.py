@@ -70,12 +70,6 @@ def _published(value: float) -> int:
     return int(round(value))
 
 
-def _without_times(state):
-    if isinstance(state, dict):
-        return {k: _without_times(v) for k, v in state.items() if k not in ("ts", "cand_ts")}
-    return state
-
-
 class Counters:
     """The counters of one gateway. `update` is pure apart from its state; `path` (None: in memory only)
     is where the state survives restarts; `tz` (None: the system's local time) says when days start."""
@@ -84,15 +78,16 @@ class Counters:
         self.path = path
         self.tz = tz
         self._state = self._load()
-        self._saved = json.dumps(self._state, sort_keys=True)
-        self._saved_values = json.dumps(_without_times(self._state), sort_keys=True)
+        self._changed = False  # a value of the state changed since it was last written
         self._saved_at = 0.0
 
     # --- one cycle ---
 
     def update(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float) -> Dict[str, Dict[str, Any]]:
         """The values to publish for each equipment of `equipments`, at time `now` (epoch seconds)."""
-        out = {eq_id: dict(values) for eq_id, (kind, values) in equipments.items()}
+        # Only the gateway and equipment with a lifetime counter change: the others pass as they are.
+        out = {eq_id: dict(values) if kind == "gateway" or kind in MONOTONIC else values
+               for eq_id, (kind, values) in equipments.items()}
         fresh: Dict[str, float] = {}  # counter key -> monotonic value, for counters read this cycle
         for eq_id, (kind, values) in equipments.items():
             for cmd in MONOTONIC.get(kind, ()):
@@ -150,16 +145,20 @@ class Counters:
             return (None if c is None else c["out"]), False
         if c is None:
             counters[key] = {"raw": raw, "ts": now, "offset": 0.0, "out": raw}
+            self._changed = True
             return raw, True
         if self._plausible(c["raw"], c["ts"], raw, now):
-            c.pop("cand", None)
-            c.pop("cand_ts", None)
+            if "cand" in c:  # the glitch is forgotten
+                del c["cand"], c["cand_ts"]
+                self._changed = True
             if raw <= c["raw"]:  # unchanged, or jitter: hold until the counter is back above its last reading
                 return c["out"], raw == c["raw"]
-            c["out"] = max(c["out"], raw + c["offset"])
-            return c["out"], True
-        cand = c.get("cand")
-        if cand is not None and self._plausible(cand, c["cand_ts"], raw, now):
+        else:
+            cand = c.get("cand")
+            if cand is None or not self._plausible(cand, c["cand_ts"], raw, now):
+                c["cand"], c["cand_ts"] = raw, now  # out of line: wait for the next reading to tell
+                self._changed = True
+                return c["out"], False
             # Confirmed by a second reading: a real step (or a real jump), not a glitch.
             if raw < c["raw"]:
                 c["offset"] = c["out"] - cand  # carries on from the value published before the step
@@ -168,11 +167,10 @@ class Counters:
             else:
                 log.info("Counter %s jumped from %.0f to %.0f Wh", key, c["raw"], cand)
             del c["cand"], c["cand_ts"]
-            c["raw"], c["ts"] = raw, now
-            c["out"] = max(c["out"], raw + c["offset"])
-            return c["out"], True
-        c["cand"], c["cand_ts"] = raw, now  # out of line: wait for the next reading to tell
-        return c["out"], False
+        c["raw"], c["ts"] = raw, now
+        c["out"] = max(c["out"], raw + c["offset"])
+        self._changed = True
+        return c["out"], True
 
     @staticmethod
     def _plausible(before: float, before_ts: float, after: float, after_ts: float) -> bool:
@@ -194,12 +192,16 @@ class Counters:
         iso = today.isoformat()
         if value is None:
             return d if d is not None and d["day"] >= iso else None
+        if d is not None and d["day"] >= iso:  # the same day (or the clock went back: stay on the later day)
+            if value > d["last"]:
+                d["last"] = value
+                self._changed = True
+            d["ts"] = now  # only a time: saved now and then (see _save)
+            return d
+        self._changed = True
         if d is None:  # first reading ever: the day counts from now, so it is partial
             d = days[key] = {"day": iso, "start": value, "partial": True, "last": value, "ts": now,
                              "yesterday": None, "starts": {iso: value}}
-            return d
-        if d["day"] >= iso:  # the same day (or the clock went back: stay on the later day)
-            d["last"], d["ts"] = max(d["last"], value), now
             return d
         midnight = self._midnight(today)
         last, last_ts = d["last"], d["ts"]
@@ -248,7 +250,7 @@ class Counters:
         if counted_wh is not None and value > counted_wh + max(DAY_SLACK_WH, DAY_SLACK_SHARE * counted_wh):
             return best
         best = value if best is None else max(best, value)
-        self._state["gateway"][key] = {"day": iso, "max": best}
+        self._keep(key, {"day": iso, "max": best})
         return best
 
     def _gateway_week(self, key: str, value: Optional[float], counted_wh: Optional[float],
@@ -267,8 +269,13 @@ class Counters:
                 counted = day["last"] - start
                 if value > counted + max(DAY_SLACK_WH, DAY_SLACK_SHARE * counted):
                     return last
-        self._state["gateway"][key] = {"value": value}
+        self._keep(key, {"value": value})
         return value
+
+    def _keep(self, key: str, held: Dict[str, Any]) -> None:
+        if self._state["gateway"].get(key) != held:
+            self._state["gateway"][key] = held
+            self._changed = True
 
     @staticmethod
     def _lifetime_misfiled(value: float, lifetime: Optional[float]) -> bool:
@@ -323,22 +330,16 @@ class Counters:
     def _save(self, now: float) -> None:
         """Write the state when a value in it changed; when only reading times did, every SAVE_TIMES_S (a
         production-only site at night would otherwise rewrite the same numbers every minute)."""
-        if not self.path:
-            return
-        text = json.dumps(self._state, sort_keys=True)
-        if text == self._saved:
-            return
-        values = json.dumps(_without_times(self._state), sort_keys=True)
-        if values == self._saved_values and now - self._saved_at < SAVE_TIMES_S:
+        if not self.path or not (self._changed or now - self._saved_at >= SAVE_TIMES_S):
             return
         tmp = self.path + ".tmp"
         try:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
             with open(tmp, "w", encoding="utf-8") as file:
-                file.write(text)
+                json.dump(self._state, file, separators=(",", ":"))
                 file.flush()
                 os.fsync(file.fileno())  # the offsets must outlive a power cut: the file is never half written
             os.replace(tmp, self.path)
-            self._saved, self._saved_values, self._saved_at = text, values, now
+            self._changed, self._saved_at = False, now
         except OSError as e:
             log.warning("Cannot save %s (%s)", self.path, e.strerror)

@@ -67,6 +67,17 @@ def test_a_step_down_confirmed_by_the_next_reading_carries_on_from_the_published
     assert published == [5_000_000, 5_000_010, 5_000_010, 5_000_030, 5_000_050]
 
 
+def test_a_step_down_is_seen_against_the_last_reading_however_far_the_counter_has_come(counters):
+    t = at("2026-01-01 12:00")
+    counters.update(site(production=5_000_000), t)
+    for day_ in range(1, 200):  # months of production, well past the size of a step
+        counters.update(site(production=5_000_000 + 20_000 * day_), t + day_ * 86400)
+    last = 5_000_000 + 20_000 * 199
+    t += 199 * 86400
+    assert counters.update(site(production=last - STEP + 10), t + 60)[SERIAL]["production_lifetime_wh"] == last
+    assert counters.update(site(production=last - STEP + 30), t + 120)[SERIAL]["production_lifetime_wh"] == last + 20
+
+
 def test_a_single_low_reading_is_a_glitch(counters):
     published = lifetimes(counters, [5_000_000, 5_000_000 - STEP, 5_000_020, 5_000_030])
     assert published == [5_000_000, 5_000_000, 5_000_020, 5_000_030]
@@ -176,8 +187,11 @@ def test_the_state_file_is_small_json_replaced_whole(tmp_path):
     assert state["version"] == 1 and state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["out"] == 5_000_000
     assert not (tmp_path / "data" / "counters-1.json.tmp").exists()
     mtime = path.stat().st_mtime_ns
-    counters.update(site(production=5_000_000), at("2026-06-10 12:01"))  # nothing changed: not written
+    for minute in range(1, 15):  # a night: nothing changes, only reading times; not written every minute
+        counters.update(site(production=5_000_000), at("2026-06-10 12:00") + 60 * minute)
     assert path.stat().st_mtime_ns == mtime
+    counters.update(site(production=5_000_000), at("2026-06-10 12:15"))
+    assert path.stat().st_mtime_ns != mtime
 
 
 @pytest.mark.parametrize("content", ["", "{not json", "[]", '{"version": 99}', '{"version": 1, "lifetime": 3}'])
