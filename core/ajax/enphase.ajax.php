@@ -62,6 +62,18 @@ try {
 		ajax::success();
 	}
 
+	if (init('action') == 'diagnostics') {
+		$file = enphase::diagnosticsReport(init('id'));
+		// A download, not a JSON answer. The report leaves the box only through the admin's browser.
+		header('Content-Type: application/zip');
+		header('Content-Disposition: attachment; filename="' . basename($file) . '"');
+		header('Content-Length: ' . filesize($file));
+		header('Cache-Control: no-store');
+		readfile($file);
+		@unlink($file);
+		die();
+	}
+
 	throw new Exception(__('Aucune méthode correspondante à', __FILE__) . ' : ' . init('action'));
 } catch (Exception $e) {
 	ajax::error(displayException($e), $e->getCode());

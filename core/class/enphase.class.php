@@ -336,6 +336,30 @@ class enphase extends eqLogic {
 		return ($_detail != '') ? $text . ' (' . $_detail . ')' : $text;
 	}
 
+	/*     * *********************** Diagnostics ************************* */
+
+	/**
+	 * The diagnostics report of a gateway equipment: the daemon records the gateway's answers, redacted (no
+	 * serial, address, token or password; docs/protocol.md), into a zip in the plugin's data folder. Returns
+	 * its path once checked to be a report there; throws enphaseDaemonError, or Exception for another equipment.
+	 */
+	public static function diagnosticsReport($_eqLogicId) {
+		$eqLogic = eqLogic::byId($_eqLogicId);
+		if (!is_object($eqLogic) || $eqLogic->getEqType_name() != __CLASS__ || $eqLogic->getConfiguration('kind') != 'gateway') {
+			throw new Exception(__('Le rapport de diagnostic se demande depuis une passerelle', __FILE__));
+		}
+		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id', self::SINGLE_GATEWAY_ID);
+		// Every endpoint, one at a time: a slow firmware takes minutes (the daemon gives up after 280 s).
+		$answer = self::daemonRequest(array('action' => 'diagnostics', 'gateway' => $gatewayId), 300);
+		$file = isset($answer['file']) && is_string($answer['file']) ? realpath($answer['file']) : false;
+		$folder = realpath(self::dataDir() . '/diagnostics');
+		if ($file === false || $folder === false || strpos($file, $folder . '/') !== 0 || substr($file, -4) != '.zip') {
+			throw new enphaseDaemonError('bad_answer');
+		}
+		log::add(__CLASS__, 'info', __('Rapport de diagnostic créé :', __FILE__) . ' ' . basename($file));
+		return $file;
+	}
+
 	/*     * ********************* Synchronization *********************** */
 
 	/** How the equipment page groups the kinds: group => (label, Font Awesome icon, kinds). */

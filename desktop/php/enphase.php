@@ -252,6 +252,14 @@ foreach ($eqLogics as $eqLogic) {
 								<label class="col-sm-4 control-label">{{État de la passerelle}}</label>
 								<div class="col-sm-6" id="div_enphaseStatus"></div>
 							</div>
+							<div class="form-group enphaseGateway">
+								<label class="col-sm-4 control-label">{{Diagnostic}}
+									<sup><i class="fas fa-question-circle tooltips" title="{{Enregistre les réponses brutes de la passerelle dans une archive à joindre à une demande d'aide. Numéros de série, adresses, e-mails, jetons et mots de passe en sont retirés.}}"></i></sup>
+								</label>
+								<div class="col-sm-6">
+									<a class="btn btn-sm btn-default" id="bt_enphaseDiagnostics"><i class="fas fa-file-medical"></i> {{Télécharger un rapport de diagnostic}}</a>
+								</div>
+							</div>
 							<div class="form-group">
 								<label class="col-sm-4 control-label">{{Description}}</label>
 								<div class="col-sm-6">

@@ -47,7 +47,7 @@ class PagesTest extends EnphaseTestCase {
 		$body = file_get_contents($url, false, $context);
 		preg_match('#HTTP/\S+ (\d+)#', $http_response_header[0], $match);
 		JeedomDouble::load(self::$stateFile);
-		return array((int) $match[1], $body);
+		return array((int) $match[1], $body, $http_response_header);
 	}
 
 	private function postCallback($_apikey, $_body) {
@@ -156,6 +156,64 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertStringNotContainsString('eyJ.new.token', $body);
 		$this->assertSame('eyJ.new.token', config::byKey('token', 'enphase'));
 		$this->assertStringNotContainsString('eyJ.new.token', (string) config::rawValue('token', 'enphase'));
+	}
+
+	/** A report the daemon says it wrote, in the plugin's data folder as the daemon writes it. */
+	private static function diagnosticsFile($_content) {
+		$folder = ENPHASE_TEST_ROOT . '/plugins/enphase/data/diagnostics';
+		@mkdir($folder, 0777, true);
+		$file = $folder . '/enphase-diagnostics-122399001234-20260501-120000.zip';
+		file_put_contents($file, $_content);
+		return $file;
+	}
+
+	public function testTheDiagnosticsReportIsStreamedAsADownloadThenDeleted() {
+		$content = "PK\x03\x04 a redacted report " . str_repeat('x', 70000);
+		$file = self::diagnosticsFile($content);
+		$received = $this->startDaemonStandIn(array(array('ok' => true, 'file' => $file)));
+		$gateway = self::equipment('122302045041');
+
+		list($status, $body, $headers) = $this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()));
+
+		$this->assertSame(200, $status);
+		$this->assertSame($content, $body);
+		$this->assertContains('Content-Type: application/zip', $headers);
+		$this->assertContains('Content-Disposition: attachment; filename="' . basename($file) . '"', $headers);
+		$this->assertSame(array('action' => 'diagnostics', 'gateway' => 'default'), array_intersect_key($received()[0], array('action' => 1, 'gateway' => 1)));
+		$this->assertFileDoesNotExist($file);
+	}
+
+	public function testTheDiagnosticsAnswerNeverServesAFileOutsideTheReports() {
+		self::diagnosticsFile('report');
+		$this->startDaemonStandIn(array(array('ok' => true, 'file' => '/etc/passwd'),
+			array('ok' => true, 'file' => ENPHASE_TEST_ROOT . '/plugins/enphase/data/diagnostics/../../core/class/enphase.class.php')));
+		$gateway = self::equipment('122302045041');
+
+		foreach (array(1, 2) as $attempt) {
+			list(, $body) = $this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()));
+			$answer = json_decode($body, true);
+			$this->assertSame('error', $answer['state'], $body);
+			$this->assertStringNotContainsString('root:', $body);
+			$this->assertStringNotContainsString('class enphase', $body);
+		}
+	}
+
+	public function testTheDiagnosticsReportIsForGatewaysAndAdminsOnly() {
+		$inverter = self::equipment('482301000001');
+		list(, $body) = $this->ajax(array('action' => 'diagnostics', 'id' => $inverter->getId()));
+		$this->assertSame('error', json_decode($body, true)['state']);
+
+		$gateway = self::equipment('122302045041');
+		list(, $body) = $this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()));
+		$this->assertStringContainsString('n\'est pas démarré', json_decode($body, true)['result']);
+
+		JeedomDouble::$profile = 'user';
+		$file = self::diagnosticsFile('report');
+		$received = $this->startDaemonStandIn(array(array('ok' => true, 'file' => $file)));
+		list(, $body) = $this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()));
+		$this->assertSame('error', json_decode($body, true)['state']);
+		$this->assertSame(array(), $received());
+		$this->assertFileExists($file);
 	}
 
 	public function testAnUnknownAjaxActionIsAnError() {
