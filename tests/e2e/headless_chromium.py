@@ -132,8 +132,16 @@ class Browser:
         self.resize(bottom + margin)
         time.sleep(settle_s)
 
-    def screenshot(self, path: Path):
-        data = self.page("Page.captureScreenshot", format="png")["data"]
+    def screenshot(self, path: Path, selector: str = "", margin: int = 8):
+        """The viewport, or only the element `selector` names (with `margin` pixels around it)."""
+        params = {"format": "png"}
+        if selector:
+            box = self.evaluate("(() => { const r = document.querySelector(%s).getBoundingClientRect();"
+                                " return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height] })()"
+                                % json.dumps(selector))
+            params["clip"] = {"x": max(0, box[0] - margin), "y": max(0, box[1] - margin),
+                              "width": box[2] + 2 * margin, "height": box[3] + 2 * margin, "scale": 1}
+        data = self.page("Page.captureScreenshot", **params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
 
     def close(self):

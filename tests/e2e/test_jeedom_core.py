@@ -250,3 +250,130 @@ def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simul
         browser.close()
     for name in ("equipment-page.png", "dashboard.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10000
+
+
+# -- several gateways: a second one added by hand, on the built-in demo gateway ---------------------------
+
+DEMO_SECRET = "eyJ.e2e-never-shown-back"  # a token typed on the demo gateway's page (the demo needs none)
+
+
+@pytest.fixture(scope="module")
+def demo(synchronized):
+    """What a user does on the plugin page: "Ajouter une passerelle", type "demo" as its address, save,
+    then Synchronize on that equipment's page."""
+    core = synchronized["core"]
+    added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Démo"}]))
+    saved = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
+        "id": added["id"], "isEnable": 1, "isVisible": 1,
+        "configuration": {"host": "demo", "auth_method": "token", "token": DEMO_SECRET}}]))
+    report = core.ajax(PLUGIN_AJAX, "synchronize", id=added["id"], timeout_s=240)
+    return {"core": core, "id": str(added["id"]), "saved": saved, "report": report}
+
+
+def test_a_gateway_added_by_hand_is_synchronized_on_its_own(demo, simulator):
+    core = demo["core"]
+    assert demo["report"]["kinds"]["gateway"] == {"found": 1, "created": 0}, "the added equipment is the gateway"
+    assert demo["report"]["kinds"]["inverter"]["created"] > 0
+    found = equipments_by_logical_id(core)
+    gateways = {str(eq["id"]): eq for eq in found.values() if eq["configuration"].get("kind") == "gateway"}
+    assert len(gateways) == 2
+    mine = gateways[demo["id"]]
+    assert mine["logicalId"] not in ("", simulator["serial"]), "the demo gateway learnt its own serial"
+    devices = [eq for eq in found.values() if eq["configuration"].get("gateway_id") == demo["id"]]
+    assert len(devices) == 1 + demo["report"]["kinds"]["inverter"]["found"] + sum(
+        demo["report"]["kinds"].get(kind, {}).get("found", 0) for kind in ("encharge", "ac_battery", "meter"))
+    # Both gateways are read side by side.
+    wait_until(lambda: all((core.equipment(PLUGIN_ID, i, with_state=False)["configuration"].get("status") or {})
+                           .get("reachable") for i in gateways), GENERAL_S + 15, "both gateways reachable")
+
+
+def test_a_gateway_secret_is_stored_encrypted_and_never_shown_back(demo):
+    core = demo["core"]
+    assert DEMO_SECRET not in json.dumps(demo["saved"])
+    assert DEMO_SECRET not in json.dumps(core.equipment(PLUGIN_ID, demo["id"]))
+    assert DEMO_SECRET not in json.dumps(core.equipments(PLUGIN_ID))
+    stored = core.php("echo DB::Prepare('SELECT configuration FROM eqLogic WHERE id=:id', array('id' => %d),"
+                      " DB::FETCH_TYPE_ROW)['configuration'];" % int(demo["id"]))
+    assert DEMO_SECRET not in stored and "crypt:" in stored
+    # What the plugin hands the daemon is the clear value.
+    assert DEMO_SECRET in core.php("echo eqLogic::byId(%d)->getConfiguration('token');" % int(demo["id"]))
+
+
+def set_gateway_values(core, eq_id, values):
+    """Values as the callback applies them (checkAndUpdateCmd: Jeedom's events reach the open dashboard)."""
+    core.php("$eq = eqLogic::byId(%d); foreach (%s as $k => $v) { $eq->checkAndUpdateCmd($k, $v); }"
+             % (int(eq_id), "json_decode('%s', true)" % json.dumps(values)))
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
+def test_the_energy_flow_widget_follows_the_gateway_live(demo):
+    core = demo["core"]
+    flow_room = next((o for o in core.ajax("core/ajax/object.ajax.php", "all") if o["name"] == "Énergie"), None)
+    if flow_room is None:
+        flow_room = core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Énergie", "isVisible": 1}))
+    core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
+              eqLogic=json.dumps([{"id": demo["id"], "object_id": flow_room["id"], "isVisible": 1}]))
+    # The demo gateway pauses in the daemon, so that only this test moves its values.
+    core.php("enphase::daemonRequest(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
+    widget = '.enphaseFlowWidget[data-eqLogic_id="%s"]' % demo["id"]
+
+    def node(name, part="watts"):
+        return "document.querySelector('%s .enphaseFlow-node[data-node=\"%s\"] .enphaseFlow-%s').textContent" % (
+            widget, name, part)
+
+    browser = Browser(width=900, height=700, locale="fr-FR", timezone=core.get_config("timezone"))
+    try:
+        set_gateway_values(core, demo["id"], {"production_w": 0, "consumption_w": 850, "net_w": 350,
+                                              "battery_power_w": 500, "battery_percent": 41})
+        browser.set_cookie(**core.session_cookie)
+        browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, flow_room["id"]),
+                     ready_js="document.querySelector('%s .enphaseFlow') !== null" % widget)
+        assert browser.evaluate(node("grid", "detail")) == "Achat"
+        assert browser.evaluate(node("battery", "detail")) == "Décharge · 41 %"
+        # The afternoon: the sun is up, the battery charges, the rest is sold. No page reload.
+        set_gateway_values(core, demo["id"], {"production_w": 4320, "consumption_w": 1200, "net_w": -2499,
+                                              "battery_power_w": -621, "battery_percent": 57})
+        wait_until(lambda: browser.evaluate(node("solar")) == "4,32 kW" and browser.evaluate(node("battery", "detail"))
+                   == "Charge · 57 %", 30, "the widget to follow Jeedom's events (solar: %s)" % browser.evaluate(node("solar")))
+        assert browser.evaluate(node("grid")) == "2,5 kW" and browser.evaluate(node("grid", "detail")) == "Vente"
+        assert browser.evaluate(node("home")) == "1,2 kW"
+        flowing = browser.evaluate("Array.from(document.querySelectorAll('%s .enphaseFlow-line.flowing'))"
+                                   ".map(l => l.dataset.node + (l.classList.contains('reverse') ? '<' : '>')).sort().join()" % widget)
+        assert flowing == "battery<,grid<,home>,solar>", flowing  # battery and grid take power from the hub
+        # Without a consumption meter the widget completes what it can and says what it cannot know.
+        assert browser.evaluate("JSON.stringify(enphaseFlow.powers({solar: 900, home: null, grid: -300, battery: 0}))") \
+            == '{"solar":900,"home":600,"grid":-300,"battery":0}'
+        assert browser.evaluate("JSON.stringify(enphaseFlow.powers({solar: 900, home: null, grid: null, battery: null}))") \
+            == '{"solar":900,"home":null,"grid":null,"battery":null}'
+        time.sleep(1.5)  # the dashes move: let them settle on a frame
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.screenshot(SCREENSHOTS / "flow-widget.png", selector=widget)
+        errors = [e for e in browser.page_errors if "enphase" in e.lower()]
+        assert not errors, "JavaScript errors in the flow widget: %s" % errors
+    finally:
+        browser.close()
+        core.php("enphase::daemonRequest(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
+    assert (SCREENSHOTS / "flow-widget.png").stat().st_size > 5000
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
+def test_the_page_of_a_gateway_added_by_hand_shows_its_access_without_its_secret(demo):
+    core = demo["core"]
+    browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
+    try:
+        browser.set_cookie(**core.session_cookie)
+        browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, demo["id"]),
+                     ready_js="document.querySelector('.eqLogicAttr[data-l2key=\"host\"]')?.value == 'demo'")
+        token = "document.querySelector('.enphaseEqSecret[data-key=\"token\"]')"
+        assert browser.evaluate(token + ".value") == ""
+        assert browser.evaluate(token + ".placeholder").startswith("Enregistré")
+        assert DEMO_SECRET not in browser.evaluate("document.documentElement.outerHTML")
+        assert browser.evaluate("document.querySelector('.enphasePluginGateway').offsetParent === null")
+        browser.evaluate("document.getElementById('sel_enphaseEqAuthMethod').value = 'token';"
+                         " document.getElementById('sel_enphaseEqAuthMethod').dispatchEvent(new Event('change'))")
+        browser.fit_to_content("#div_mainContainer")
+        browser.screenshot(SCREENSHOTS / "gateway-page.png")
+        errors = [e for e in browser.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
+        assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
+    finally:
+        browser.close()
