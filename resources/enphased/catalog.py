@@ -130,11 +130,13 @@ def _counted() -> List[Command]:
 
 COUNTED = _counted()
 
+# The day's production and consumption generic types go to the counted figures (COUNTED), which every
+# gateway has and which survive late resets: Jeedom's energy apps must find one command per type.
 GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
     _energy("production", "production", "Production", "production",
-            "PRODUCTION", "DAILY_PRODUCTION", "PRODUCTION")
+            "PRODUCTION", "GENERIC_INFO", "PRODUCTION")
     + _energy("consumption", "consumption", "Consommation", "consumption",
-              "POWER", "DAILY_CONSUMPTION", "CONSUMPTION")
+              "POWER", "GENERIC_INFO", "CONSUMPTION")
     + _energy("net", "net_consumption", "Consommation nette", "net consumption",
               "POWER", "GENERIC_INFO", "GENERIC_INFO")
     + COUNTED

@@ -148,3 +148,12 @@ def test_state_codes_carry_their_french_and_english_labels():
     described = describe_command(state, 0)
     assert described["valueLabels"]["discharging"] == {"fr_FR": "En décharge", "en_US": "Discharging"}
     assert set(described["valueLabels"]) == {"charging", "discharging", "idle"}
+
+
+def test_the_days_energy_generic_types_name_the_counted_figures_only():
+    from catalog import GATEWAY
+    by_generic = {}
+    for c in GATEWAY.commands:
+        by_generic.setdefault(c.generic, []).append(c.logical_id)
+    assert by_generic["DAILY_PRODUCTION"] == ["production_day_wh"]
+    assert by_generic["DAILY_CONSUMPTION"] == ["consumption_day_wh"]
