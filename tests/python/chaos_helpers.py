@@ -77,8 +77,6 @@ class DaemonProcess:
         return send(self.port, dict({"apikey": APIKEY}, **message), timeout_s=timeout_s)
 
     def output(self) -> str:
-        self._out.flush()
-        self._err.flush()
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
     def stderr(self) -> str:

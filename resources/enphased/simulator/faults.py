@@ -117,10 +117,12 @@ class FaultPlan(Faults):
         self.hang_s = 0
         self._release.set()
 
-    def _follow_clock(self) -> None:
+    def follow_clock(self) -> int:
+        """With `cycle_s`: move to the cycle the clock is in (hooks call it; so may a test waiting for it)."""
         if self.cycle_s:
             while (time.monotonic() - self._started) // self.cycle_s > self.cycle:
                 self.next_cycle()
+        return self.cycle
 
     def _begin(self, cycle: int) -> None:
         for episode in self.episodes:
@@ -139,7 +141,7 @@ class FaultPlan(Faults):
 
     def active(self, kind: Optional[str] = None) -> List[Episode]:
         """Episodes covering the current cycle (of one kind)."""
-        self._follow_clock()
+        self.follow_clock()
         return [e for e in self.episodes if e.covers(self.cycle) and (kind is None or e.kind == kind)]
 
     @property
