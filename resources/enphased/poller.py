@@ -50,8 +50,8 @@ def fill(primary, secondary):
         changes = {}
         for name in names:
             theirs = getattr(secondary, name)
-            if theirs is None:
-                continue  # nothing to take (most fields, every cycle): no call
+            if theirs is None or (not theirs and isinstance(theirs, (dict, list))):
+                continue  # nothing to take (most fields, every cycle): no call, no copy
             mine = getattr(primary, name)
             merged = fill(mine, theirs)
             if merged is not mine:
@@ -363,7 +363,7 @@ class GatewayPoller:
 
     def _send_status(self, force: bool = False) -> None:
         status = self.status()
-        key = json.dumps({k: v for k, v in status.items() if k != "last_success"}, sort_keys=True)
+        key = {k: v for k, v in status.items() if k != "last_success"}  # plain values: == compares them
         now = self.clock()
         if force or key != self._status_key or now - self._status_sent_at >= STATUS_REFRESH_S:
             self._status_key, self._status_sent_at = key, now
