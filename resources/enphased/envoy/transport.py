@@ -78,7 +78,7 @@ class DigestAuth:
         self.username = username
         self._password = password
         self._challenge: Optional[Dict[str, str]] = None
-        self._ha1 = ""
+        self._ha1 = self._cnonce = ""
         self._count = 0
 
     def learn(self, header: str) -> bool:
@@ -93,6 +93,7 @@ class DigestAuth:
             return False
         self._challenge, self._count = fields, 0
         self._ha1 = _md5(f"{self.username}:{fields.get('realm', '')}:{self._password}")
+        self._cnonce = os.urandom(8).hex()  # one per challenge: nc numbers the requests under it
         return True
 
     def header(self, method: str, uri: str) -> Optional[str]:
@@ -106,7 +107,7 @@ class DigestAuth:
                  'algorithm="MD5"']
         if "auth" in challenge.get("qop", "").split(","):
             self._count += 1
-            nc, cnonce = f"{self._count:08x}", os.urandom(8).hex()
+            nc, cnonce = f"{self._count:08x}", self._cnonce
             parts += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"',
                       f'response="{md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")}"']
         else:
