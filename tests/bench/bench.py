@@ -27,7 +27,7 @@ DAY_S = 86400
 GENERAL_S, DEVICES_S, HA_S = 60, 300, 60
 # Gateway of the memory and latency runs: batteries, three CTs, one of the heaviest recordings.
 MEMORY_GATEWAY = "8.2.4286_with_3cts_and_battery_split"
-QUICK_GATEWAYS = ("5.0.62", "7.6.175_with_cts_3phase", "8.2.4286_with_3cts_and_battery_split",
+QUICK_GATEWAYS = ("4.2.27", "5.0.62", "7.6.175_with_cts_3phase", "8.2.4286_with_3cts_and_battery_split",
                   "8.3.5169_with_generator")
 
 
