@@ -11,10 +11,10 @@ from simulator.synthetic import SyntheticGateway  # noqa: E402
 
 # What a firmware-8 gateway does not tell an owner's token on these endpoints, whatever its devices.
 NOT_GIVEN = {
-    "inverters.production_enabled", "inverters.plc_level",  # installer-only endpoints
+    "production_enabled", "inverters.plc_level", "ac_batteries.plc_level",  # installer-only endpoints
+    "qrelays.plc_level",
     "encharges.provisioned", "encharges.operating",  # not in /ivp/ensemble/inventory
     "dry_contacts.name",  # empty load name on contacts that shed nothing
-    "grid_profile",
 }
 HOUSES = {
     "default": dict(),

@@ -41,7 +41,14 @@ ENSEMBLE_POWER = "/ivp/ensemble/power"
 DRY_CONTACTS = "/ivp/ensemble/dry_contacts"
 DRY_CONTACT_SETTINGS = "/ivp/ss/dry_contact_settings"
 GENERATOR = "/ivp/ensemble/generator"
+GEN_MODE = "/ivp/ss/gen_mode"
 TARIFF = "/admin/lib/tariff"
+GRID_PROFILE = "/ivp/arf/profile"
+# The gateway's own device id in its numbering of devices (kind 0x24, first device): production on/off of
+# the whole site is asked of it. Installer rights.
+GATEWAY_DEVICE_ID = 603980032
+PRODUCTION_POWER = f"/ivp/mod/{GATEWAY_DEVICE_ID}/mode/power"
+PLC_LEVELS = "/installer/pcu_comm_check"
 
 # Device type of an AC Battery in /api/v1/production/inverters (devType; microinverters are 1).
 DEV_TYPE_ACB = 11
@@ -635,11 +642,41 @@ def generator_from(data) -> Optional[Generator]:
     return Generator(
         admin_state=_str(data.get("admin_state")),
         oper_state=oper_state,
-        running=None if oper_state is None else oper_state == "closed",
+        # "close" on some firmware (8.2.127, recorded while the generator ran), "closed" on others.
+        running=None if oper_state is None else oper_state in ("closed", "close"),
         admin_mode=_int(data.get("admin_mode")),
         start_percent=_num(data.get("start_soc")),
         stop_percent=_num(data.get("stop_soc")),
     )
+
+
+def generator_mode_from(data) -> Optional[str]:
+    """/ivp/ss/gen_mode: the generator mode last asked for ("off", "on", "auto")."""
+    mode = _str(_dict(data).get("gen_cmd"))
+    return mode.lower() if mode and mode.lower() in ("off", "on", "auto") else None
+
+
+def grid_profile_from(data) -> Optional[str]:
+    """/ivp/arf/profile: the grid code profile the installer chose, by name."""
+    return _str(_dict(data).get("name"))
+
+
+def production_enabled_from(data) -> Optional[bool]:
+    """/ivp/mod/<gateway device id>/mode/power: {"powerForcedOff": bool}."""
+    forced_off = _bool(_dict(data).get("powerForcedOff"))
+    return None if forced_off is None else not forced_off
+
+
+def apply_plc_levels(readings: Readings, data) -> None:
+    """/installer/pcu_comm_check: {serial: level 0..5} for the devices on the power line."""
+    for serial, level in _dict(data).items():
+        level = _int(level)
+        if level is None:
+            continue
+        for devices in (readings.inverters, readings.ac_batteries, readings.qrelays):
+            device = devices.get(str(serial))
+            if device is not None:
+                device.plc_level = max(0, min(5, level))
 
 
 def storage_settings_from(tariff_data) -> Optional[StorageSettings]:
@@ -695,6 +732,14 @@ def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
         readings.dry_contacts = dry_contacts_from(get(DRY_CONTACTS), get(DRY_CONTACT_SETTINGS))
     if GENERATOR in responses:
         readings.generator = generator_from(get(GENERATOR))
+    if readings.generator is not None and GEN_MODE in responses:
+        readings.generator.mode = generator_mode_from(get(GEN_MODE))
     if TARIFF in responses:
         readings.storage = storage_settings_from(get(TARIFF))
+    if GRID_PROFILE in responses:
+        readings.grid_profile = grid_profile_from(get(GRID_PROFILE))
+    if PRODUCTION_POWER in responses:
+        readings.production_enabled = production_enabled_from(get(PRODUCTION_POWER))
+    if PLC_LEVELS in responses:
+        apply_plc_levels(readings, get(PLC_LEVELS))
     return readings

@@ -18,12 +18,15 @@ from .parse import (
     ENSEMBLE_INVENTORY,
     ENSEMBLE_POWER,
     ENSEMBLE_SECCTRL,
+    GEN_MODE,
     GENERATOR,
+    GRID_PROFILE,
     INVENTORY,
     INVERTERS_V1,
     METER_READINGS,
     METERS,
     PRODUCTION_JSON,
+    PRODUCTION_POWER,
     PRODUCTION_V1,
     TARIFF,
 )
@@ -41,10 +44,14 @@ PROBE_PATHS: Tuple[str, ...] = (
     INVENTORY,
     ENSEMBLE_INVENTORY,
     GEN_CONFIG,
+    GEN_MODE,
     TARIFF,
+    GRID_PROFILE,
+    PRODUCTION_POWER,  # answers only with installer rights
 )
-# Ensemble (Encharge, Enpower, generator) exists from firmware 5; per-device data from 8.2.
-_ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG)
+# Ensemble (Encharge, Enpower, generator) exists from firmware 5; per-device data from 8.2; production
+# on/off from 7.
+_ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG, GEN_MODE)
 
 
 def probe_paths(info: GatewayInfo) -> Tuple[str, ...]:
@@ -54,6 +61,8 @@ def probe_paths(info: GatewayInfo) -> Tuple[str, ...]:
         skip.update(_ENSEMBLE_PATHS)
     if info.firmware and not parse.firmware_at_least(info, 8, 2):
         skip.add(DEVICE_DATA)
+    if info.firmware and not parse.firmware_at_least(info, 7):
+        skip.add(PRODUCTION_POWER)
     return tuple(p for p in PROBE_PATHS if p not in skip)
 
 
@@ -79,6 +88,11 @@ class Plan:
         merged = {p: v for p, v in self._last.items() if p not in responses}
         merged.update(responses)
         return merged
+
+    def remember(self, path: str, data: object) -> None:
+        """An answer read outside the cadences (e.g. a PLC check the user asked for), then given to every
+        cycle until the next probe."""
+        self._last[path] = data
 
 
 def _is_list(value) -> bool:
@@ -170,8 +184,14 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices += [DRY_CONTACTS, DRY_CONTACT_SETTINGS]
     if generator:
         devices.append(GENERATOR)
+    if generator and parse.generator_mode_from(got.get(GEN_MODE)) is not None:
+        devices.append(GEN_MODE)
     if (encharges or has_acb) and parse.storage_settings_from(got.get(TARIFF)) is not None:
         devices.append(TARIFF)  # only the battery profile is used from it
+    if parse.grid_profile_from(got.get(GRID_PROFILE)) is not None:
+        devices.append(GRID_PROFILE)
+    if parse.production_enabled_from(got.get(PRODUCTION_POWER)) is not None:
+        devices.append(PRODUCTION_POWER)
 
     plan = Plan(
         paths={"general": tuple(general), "devices": tuple(devices)},

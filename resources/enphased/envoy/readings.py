@@ -57,8 +57,7 @@ class Inverter:
     energy_today_wh: Optional[float] = None
     lifetime_wh: Optional[float] = None
     # installer rights
-    production_enabled: Optional[bool] = None
-    plc_level: Optional[int] = None
+    plc_level: Optional[int] = None  # power-line signal, 0 (none) to 5
 
 
 @dataclass
@@ -77,6 +76,7 @@ class AcBattery:
     max_cell_temp_c: Optional[float] = None
     sleep_enabled: Optional[bool] = None
     charge_status: Optional[str] = None  # "charging" | "discharging" | "idle"
+    plc_level: Optional[int] = None  # installer rights: power-line signal, 0 (none) to 5
 
 
 @dataclass
@@ -176,6 +176,7 @@ class QRelay:
     communicating: Optional[bool] = None
     provisioned: Optional[bool] = None
     operating: Optional[bool] = None
+    plc_level: Optional[int] = None  # installer rights: power-line signal, 0 (none) to 5
 
 
 @dataclass
@@ -198,6 +199,7 @@ class Generator:
     oper_state: Optional[str] = None  # relay as it is: "open" | "closed"
     running: Optional[bool] = None  # oper_state == "closed"
     admin_mode: Optional[int] = None  # numeric mode as reported
+    mode: Optional[str] = None  # "off" | "on" | "auto", as last set (/ivp/ss/gen_mode)
     start_percent: Optional[float] = None
     stop_percent: Optional[float] = None
 
@@ -236,3 +238,4 @@ class Readings:
     generator: Optional[Generator] = None
     storage: Optional[StorageSettings] = None
     grid_profile: Optional[str] = None
+    production_enabled: Optional[bool] = None  # installer rights: False when production is forced off

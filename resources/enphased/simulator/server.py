@@ -290,6 +290,8 @@ class GatewayAuth:
     lax: bool = False  # jwt: also accept any unexpired JWT, whatever its signature
     bearer_ok: bool = True  # jwt: accept the Bearer header without the session cookie
     session_idle_s: float = 600.0  # jwt: a session unused this long is gone
+    # Paths only an installer may use (token role "installer", or digest user "installer"); others get 401.
+    installer_paths: Tuple[str, ...] = ("/ivp/mod/", "/installer/")
 
     @classmethod
     def for_firmware(cls, serial: str, firmware_major: int, **options) -> "GatewayAuth":
@@ -305,6 +307,14 @@ def _parse_digest(header: str) -> Dict[str, str]:
         name, _, value = part.strip().partition("=")
         fields[name.strip().lower()] = value.strip().strip('"')
     return fields
+
+
+def _role(token: str) -> Optional[str]:
+    """The `enphaseUser` claim of an already accepted token."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("enphaseUser")
+    except jwt.PyJWTError:
+        return None
 
 
 def _md5(text: str) -> str:
@@ -387,11 +397,14 @@ class GatewaySimulator(LoopbackServer):
             if session is not None and self.clock() - session[1] <= self.auth.session_idle_s:
                 session[1] = self.clock()
                 session_token = session[0]
-        if session_token is not None and self._token_ok(session_token):
-            return None
-        if bearer and self.auth.bearer_ok and self._token_ok(bearer):
+        token = session_token if session_token is not None and self._token_ok(session_token) else \
+            bearer if bearer and self.auth.bearer_ok and self._token_ok(bearer) else None
+        if token is not None and (not self._installer_only(request) or _role(token) == "installer"):
             return None
         return Reply(401, b'{"status":401,"error":"","info":"","moreInfo":""}')
+
+    def _installer_only(self, request: Request) -> bool:
+        return request.path.startswith(self.auth.installer_paths)
 
     def _digest(self, request: Request) -> Optional[Reply]:
         if request.path.split("?")[0] in self.auth.open_paths:
@@ -409,7 +422,8 @@ class GatewaySimulator(LoopbackServer):
                     expected = _md5(f"{ha1}:{got['nonce']}:{got.get('nc', '')}:{got.get('cnonce', '')}:{got['qop']}:{ha2}")
                 else:
                     expected = _md5(f"{ha1}:{got['nonce']}:{ha2}")
-                if secrets.compare_digest(expected, got.get("response", "")):
+                if secrets.compare_digest(expected, got.get("response", "")) and (
+                        got["username"] == "installer" or not self._installer_only(request)):
                     return None
         nonce = secrets.token_hex(16)
         with self._lock:

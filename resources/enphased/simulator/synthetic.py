@@ -739,6 +739,16 @@ class SyntheticGateway:
         out["deviceDataLimit"] = max(50, len(out))
         return out
 
+    def _grid_profile(self) -> dict:
+        name = "IEEE 1547-2018 Default" if self.phases == 2 else "EN 50549-1:2019 VFR2019 France"
+        return {"name": name, "id": "%s01" % self.serial[-6:], "version": "1.0.3", "item_count": 74}
+
+    def _pcu_comm_check(self) -> dict:
+        # Power-line signal per device, 0 (none) to 5; slightly worse the further down the string.
+        levels = {i.serial: 5 - min(3, n // 4) for n, i in enumerate(self.inverters)}
+        levels.update({serial: 4 for serial in self.acb_serials + self.qrelay_serials})
+        return levels
+
     def _livedata(self) -> dict:
         s = self._snapshot()
         pw = s["power"]
@@ -799,6 +809,8 @@ class SyntheticGateway:
         "/admin/lib/tariff": _tariff,
         "/ivp/pdm/device_data": _device_data,
         "/ivp/livedata/status": _livedata_status,
+        "/ivp/arf/profile": _grid_profile,
+        "/installer/pcu_comm_check": _pcu_comm_check,
     }
 
     # ---------------------------------------------------------------- controls
