@@ -6,6 +6,7 @@ is published for it, and a sync does not create it). Adding a reading is one `Co
 """
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+import controls
 from envoy.readings import Readings
 
 
@@ -22,7 +23,7 @@ class Command(NamedTuple):
     cadence: str = "general"  # which cadence's readings carry it: "general" (60 s) or "devices" (300 s)
     visible: bool = True
     type: str = "info"
-    # Action commands (later issues): run(envoy, equipment logicalId, value) inside the gateway's worker.
+    # Action commands: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
     run: Optional[Callable[[Any, str, Any], None]] = None
     min_value: Optional[float] = None
     max_value: Optional[float] = None
@@ -269,7 +270,176 @@ METER = Kind("meter", "Compteur", "CT meter", tuple([
     )
 ]))
 
-KINDS = {k.kind: k for k in (GATEWAY, INVERTER, AC_BATTERY, ENCHARGE, METER)}
+# ------------------------------------------------------------------ devices and controls of issue 7
+# Each kind's controls live in controls.py; an action names the info command showing what it sets.
+
+
+def _action(logical_id: str, fr: str, en: str, run, value: str = "", subtype: str = "other",
+            generic: str = "GENERIC_ACTION", cadence: str = "general", **options) -> Command:
+    return Command(logical_id, fr, en, subtype, generic=generic, type="action", run=run, value=value,
+                   cadence=cadence, **options)
+
+
+def _state_is(attr: str, wanted: str):
+    """Binary: the device's `attr` equals `wanted` (None when the gateway did not say)."""
+    return lambda d: None if getattr(d, attr) is None else getattr(d, attr) == wanted
+
+
+_PERCENT = dict(min_value=0, max_value=100)
+STORAGE_MODE_LIST = ("self-consumption|Autoconsommation (self-consumption);economy|Économies (savings);"
+                     "backup|Secours intégral (full backup)")
+
+GATEWAY = GATEWAY._replace(commands=GATEWAY.commands + (
+    # Batteries of the site together (/ivp/ensemble/secctrl) and their profile (/admin/lib/tariff).
+    Command("battery_available_wh", "Énergie disponible batteries", "Battery available energy", "numeric", "Wh",
+            "GENERIC_INFO", True, "core::tile", lambda r: _get(r, "battery", "available_energy_wh")),
+    Command("battery_capacity_wh", "Capacité batteries", "Battery capacity", "numeric", "Wh", "GENERIC_INFO",
+            False, "core::tile", lambda r: _get(r, "battery", "max_available_capacity_wh"), "general", False),
+    Command("battery_reserve_percent", "Réserve batteries appliquée", "Battery reserve in force", "numeric", "%",
+            "GENERIC_INFO", False, "core::tile", lambda r: _get(r, "battery", "reserve_percent")),
+    Command("battery_backup_wh", "Énergie de secours", "Backup energy", "numeric", "Wh", "GENERIC_INFO", False,
+            "core::tile", lambda r: _get(r, "battery", "backup_reserve_wh"), "general", False),
+    Command("storage_mode", "Profil batteries", "Battery profile", "string", "", "GENERIC_INFO", False,
+            "core::line", lambda r: _get(r, "storage", "mode"), "devices"),
+    Command("storage_reserve_percent", "Réserve batteries", "Battery reserve", "numeric", "%", "GENERIC_INFO",
+            False, "core::tile", lambda r: _get(r, "storage", "reserve_percent"), "devices"),
+    Command("charge_from_grid", "Charge depuis le réseau", "Charge from grid", "binary", "", "GENERIC_INFO",
+            False, "core::line", lambda r: _get(r, "storage", "charge_from_grid"), "devices"),
+    Command("grid_profile", "Profil réseau", "Grid profile", "string", "", "GENERIC_INFO", False, "core::line",
+            lambda r: r.grid_profile, "devices"),
+    Command("production_enabled", "Production autorisée", "Production allowed", "binary", "", "GENERIC_INFO",
+            False, "core::line", lambda r: r.production_enabled, "devices"),
+    _action("set_storage_mode", "Choisir le profil batteries", "Set battery profile", controls.storage_mode,
+            "storage_mode", "select", list_value=STORAGE_MODE_LIST),
+    _action("set_storage_reserve", "Régler la réserve batteries", "Set battery reserve", controls.storage_reserve,
+            "storage_reserve_percent", "slider", **_PERCENT),
+    _action("production_on", "Autoriser la production", "Allow production", controls.production(True),
+            "production_enabled"),
+    _action("production_off", "Couper la production", "Force production off", controls.production(False),
+            "production_enabled"),
+    _action("plc_check", "Tester la communication CPL", "Check power-line communication", controls.plc_check,
+            cadence="devices", visible=False),
+    _action("pause", "Suspendre le relevé", "Pause polling", controls.polling(False), visible=False),
+    _action("resume", "Reprendre le relevé", "Resume polling", controls.polling(True), visible=False),
+))
+
+# Microinverter details of firmware 8.2+, and the power-line level an installer's check gives.
+INVERTER = INVERTER._replace(commands=INVERTER.commands + (
+    Command("ac_current_a", "Courant AC", "AC current", "numeric", "A", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.ac_current_a, "devices", False),
+    Command("ac_frequency_hz", "Fréquence AC", "AC frequency", "numeric", "Hz", "GENERIC_INFO", False,
+            "core::tile", lambda d: d.ac_frequency_hz, "devices", False),
+    Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.plc_level, "devices"),
+))
+AC_BATTERY = AC_BATTERY._replace(commands=AC_BATTERY.commands + (
+    Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.plc_level, "devices"),
+))
+
+# Power factor and frequency per phase, for production, net and storage CTs alike.
+METER = METER._replace(commands=METER.commands + tuple(
+    Command(f"l{i + 1}_{key}", f"{fr} L{i + 1}", f"{en} L{i + 1}", "numeric", unit, "GENERIC_INFO", False,
+            "core::tile", _phase(i, attr), visible=False)
+    for i in range(3)
+    for key, fr, en, unit, attr in (
+        ("power_factor", "Facteur de puissance", "Power factor", "", "power_factor"),
+        ("frequency_hz", "Fréquence", "Frequency", "Hz", "frequency_hz"),
+    )
+))
+
+ENPOWER = Kind("enpower", "Contrôleur système IQ", "IQ System Controller", (
+    Command("grid_on", "Sur le réseau", "On grid", "binary", "", "GENERIC_INFO", True, "core::line",
+            _state_is("grid_state", "on-grid"), "devices"),
+    Command("grid_mode", "Mode réseau", "Grid mode", "string", "", "GENERIC_INFO", False, "core::line",
+            lambda d: d.grid_mode, "devices"),
+    Command("relay_closed", "Relais réseau fermé", "Grid relay closed", "binary", "", "GENERIC_INFO", False,
+            "core::line", _state_is("mains_admin_state", "closed"), "devices"),
+    Command("relay_oper_closed", "Relais réseau fermé (mesuré)", "Grid relay closed (actual)", "binary", "",
+            "GENERIC_INFO", False, "core::line", _state_is("mains_oper_state", "closed"), "devices", False),
+    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
+            lambda d: d.temperature_c, "devices"),
+    Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "core::line",
+            lambda d: d.communicating, "devices"),
+    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.status,
+            "devices", False),
+    _action("grid_connect", "Connecter au réseau", "Connect to the grid", controls.grid(True), "relay_closed"),
+    _action("grid_disconnect", "Déconnecter du réseau", "Disconnect from the grid", controls.grid(False),
+            "relay_closed"),
+))
+
+COLLAR = Kind("collar", "Collier compteur IQ", "IQ Meter Collar", (
+    Command("grid_on", "Sur le réseau", "On grid", "binary", "", "GENERIC_INFO", True, "core::line",
+            _state_is("grid_state", "on-grid"), "devices"),
+    Command("relay_closed", "Relais réseau fermé", "Grid relay closed", "binary", "", "GENERIC_INFO", False,
+            "core::line", lambda d: d.relay_closed, "devices"),
+    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
+            lambda d: d.temperature_c, "devices"),
+    Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "core::line",
+            lambda d: d.communicating, "devices"),
+    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.status,
+            "devices", False),
+))
+
+QRELAY = Kind("qrelay", "Q-Relay", "Q-Relay", tuple([
+    Command("relay_closed", "Relais fermé", "Relay closed", "binary", "", "GENERIC_INFO", True, "core::line",
+            _state_is("relay_state", "closed"), "devices"),
+] + [
+    Command(f"l{i + 1}_connected", f"Phase L{i + 1} connectée", f"Line L{i + 1} connected", "binary", "",
+            "GENERIC_INFO", False, "core::line",
+            (lambda i: lambda d: d.line_states[i] if len(d.line_states) > i else None)(i), "devices", False)
+    for i in range(3)
+] + _device_state() + [
+    Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "core::line",
+            lambda d: d.operating, "devices"),
+    Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.plc_level, "devices"),
+]))
+
+DRY_CONTACT = Kind("dry_contact", "Contact sec", "Dry contact", (
+    Command("closed", "Fermé", "Closed", "binary", "", "GENERIC_INFO", True, "core::line",
+            _state_is("status", "closed"), "devices"),
+    Command("load_name", "Charge", "Load", "string", "", "GENERIC_INFO", False, "core::line",
+            lambda d: d.name, "devices"),
+    Command("type", "Type", "Type", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.type,
+            "devices", False),
+    Command("mode", "Mode", "Mode", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.mode, "devices"),
+    Command("soc_low", "Seuil bas", "Low threshold", "numeric", "%", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.settings.get("soc_low"), "devices", False),
+    Command("soc_high", "Seuil haut", "High threshold", "numeric", "%", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.settings.get("soc_high"), "devices", False),
+    Command("grid_action", "Action sur réseau", "Action on grid", "string", "", "GENERIC_INFO", False,
+            "core::line", lambda d: d.settings.get("grid_action"), "devices", False),
+    Command("micro_grid_action", "Action hors réseau", "Action off grid", "string", "", "GENERIC_INFO", False,
+            "core::line", lambda d: d.settings.get("micro_grid_action"), "devices", False),
+    Command("gen_action", "Action sur générateur", "Action on generator", "string", "", "GENERIC_INFO", False,
+            "core::line", lambda d: d.settings.get("gen_action"), "devices", False),
+    _action("close", "Fermer", "Close", controls.dry_contact(True), "closed"),
+    _action("open", "Ouvrir", "Open", controls.dry_contact(False), "closed"),
+    _action("set_mode", "Choisir le mode", "Set mode", controls.dry_contact_setting("mode"), "mode", "select",
+            list_value="manual|Manuel (manual);soc|Selon la charge batteries (battery charge)", visible=False),
+    _action("set_soc_low", "Régler le seuil bas", "Set low threshold", controls.dry_contact_setting("soc_low"),
+            "soc_low", "slider", visible=False, **_PERCENT),
+    _action("set_soc_high", "Régler le seuil haut", "Set high threshold", controls.dry_contact_setting("soc_high"),
+            "soc_high", "slider", visible=False, **_PERCENT),
+))
+
+GENERATOR = Kind("generator", "Générateur", "Generator", (
+    Command("running", "En marche", "Running", "binary", "", "GENERIC_INFO", True, "core::line",
+            lambda g: g.running, "devices"),
+    Command("mode", "Mode", "Mode", "string", "", "GENERIC_INFO", False, "core::line", lambda g: g.mode, "devices"),
+    Command("relay_state", "Relais demandé", "Relay asked", "string", "", "GENERIC_INFO", False, "core::line",
+            lambda g: g.admin_state, "devices", False),
+    Command("start_percent", "Démarrage sous", "Start below", "numeric", "%", "GENERIC_INFO", False, "core::tile",
+            lambda g: g.start_percent, "devices", False),
+    Command("stop_percent", "Arrêt au-dessus de", "Stop above", "numeric", "%", "GENERIC_INFO", False,
+            "core::tile", lambda g: g.stop_percent, "devices", False),
+    _action("set_mode", "Choisir le mode", "Set mode", controls.generator_mode, "mode", "select",
+            list_value="off|Arrêt (off);on|Marche (on);auto|Automatique (auto)"),
+))
+
+KINDS = {k.kind: k for k in (GATEWAY, INVERTER, AC_BATTERY, ENCHARGE, METER, ENPOWER, COLLAR, QRELAY,
+                             DRY_CONTACT, GENERATOR)}
 
 _METER_NAMES = {
     "production": ("production", "production"),
@@ -297,6 +467,21 @@ def equipments(r: Readings) -> List[Equipment]:
         fr, en = _METER_NAMES.get(measurement, (measurement, measurement))
         found.append(Equipment(METER, f"{serial}_meter_{measurement}", f"Compteur {fr} {serial}",
                                f"CT meter {en} {serial}", meter))
+    if r.enpower is not None:
+        s = r.enpower.serial
+        found.append(Equipment(ENPOWER, s, f"{ENPOWER.fr} {s}", f"{ENPOWER.en} {s}", r.enpower))
+    if r.collar is not None:
+        s = r.collar.serial
+        found.append(Equipment(COLLAR, s, f"{COLLAR.fr} {s}", f"{COLLAR.en} {s}", r.collar))
+    found += [Equipment(QRELAY, s, f"Q-Relay {s}", f"Q-Relay {s}", d) for s, d in sorted(r.qrelays.items())]
+    # Dry contacts and the generator hang on the IQ System Controller, but each is its own equipment: each
+    # drives its own load or machine, which the user puts in its own room and uses in its own scenarios.
+    if r.enpower is not None:
+        found += [Equipment(DRY_CONTACT, f"{serial}_dry_contact_{c}", f"Contact sec {c} {serial}",
+                            f"Dry contact {c} {serial}", d) for c, d in sorted(r.dry_contacts.items())]
+    if r.generator is not None:
+        found.append(Equipment(GENERATOR, f"{serial}_generator", f"Générateur {serial}", f"Generator {serial}",
+                               r.generator))
     return found
 
 

@@ -329,9 +329,9 @@ class GatewayPoller:
         command = catalog.find_command(kind, command_id) if kind else None
         if command is None or command.type != "action" or command.run is None:
             raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.")
-        command.run(self.envoy, target, value)
+        command.run(self, target, value)  # controls.py: writes, then reads the state back
         info = catalog.find_command(kind, command.value) if command.value else None
-        self.cycle([info.cadence if info else "general"])
+        self.cycle([info.cadence if info else command.cadence])
 
     # --- status ---
 

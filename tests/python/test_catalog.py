@@ -59,7 +59,7 @@ def test_logical_ids_and_names_are_unique_per_kind():
 
 def test_commands_use_the_protocol_vocabulary():
     generic = {"POWER", "CONSUMPTION", "DAILY_CONSUMPTION", "PRODUCTION", "DAILY_PRODUCTION", "VOLTAGE",
-               "BATTERY", "BATTERY_CHARGING", "TEMPERATURE", "GENERIC_INFO"}
+               "BATTERY", "BATTERY_CHARGING", "TEMPERATURE", "GENERIC_INFO", "GENERIC_ACTION"}
     for kind in KINDS.values():
         for c in kind.commands:
             assert c.generic in generic, c.logical_id
@@ -124,7 +124,9 @@ def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
     assert orders == sorted(orders)
     bare = Readings(gateway=GatewayInfo(serial=SERIAL), production=Energy(watts_now=1.0))
     bare_gateway = equipments(bare)[0]
-    assert present_commands(bare_gateway.kind, equipment_values(bare_gateway)) == ["production_w"]
+    # Actions that set no reading (polling, the PLC check) are on every gateway.
+    assert present_commands(bare_gateway.kind, equipment_values(bare_gateway)) == [
+        "production_w", "plc_check", "pause", "resume"]
 
 
 def test_find_command():

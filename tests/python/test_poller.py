@@ -197,7 +197,8 @@ def test_sync_sends_inventory_then_all_values_before_returning(gateway):
     gateway_eq = next(e for e in inventory["equipments"] if e["kind"] == "gateway")
     assert gateway_eq["configuration"] == {"firmware": "7.6.175", "part_number": "800-00654-r08", "auth": "jwt-owner"}
     assert {c["logicalId"] for c in gateway_eq["commands"]} == {"production_w", "production_lifetime_wh",
-                                                                "inverters_count", "batteries_count"}
+                                                                "inverters_count", "batteries_count",
+                                                                "plc_check", "pause", "resume"}
     values = callback.posts[0][1][1]
     assert values["1001"] == {"power_w": 30, "producing": 1}  # all values, changed or not
 

@@ -75,6 +75,9 @@ def test_post_and_put_go_to_the_gateway_when_it_handles_them():
     with serve(gateway, tls=False) as sim:
         session = requests.Session()
         session.headers["Authorization"] = "Bearer " + issue_token(SERIAL)
+        # Production on/off is the installer's: an owner's token is refused before the gateway sees it.
+        assert session.put(sim.url + "/ivp/mod/5/mode/power", json={"length": 1, "arr": [1]}).status_code == 401
+        session.headers["Authorization"] = "Bearer " + issue_token(SERIAL, role="installer")
         assert session.put(sim.url + "/ivp/mod/5/mode/power", json={"length": 1, "arr": [1]}).json() == {"ok": True}
     assert gateway.posted == [("PUT", "/ivp/mod/5/mode/power", {"length": 1, "arr": [1]})]
 

@@ -14,6 +14,7 @@ from .readings import (
     AcBattery,
     AcBatteryTotal,
     BatteryAggregate,
+    Collar,
     DryContact,
     Encharge,
     Energy,
@@ -584,6 +585,25 @@ def enpower_from(inventory_data) -> Optional[Enpower]:
     )
 
 
+def collar_from(inventory_data) -> Optional[Collar]:
+    """/ivp/ensemble/inventory COLLAR (IQ Meter Collar); its temperature is in Celsius."""
+    devices = ensemble_devices(inventory_data, "COLLAR")
+    serial = _serial(devices[0].get("serial_num")) if devices else None
+    if serial is None:
+        return None
+    device = devices[0]
+    mid_state = _str(device.get("mid_state"))
+    return Collar(
+        serial=serial,
+        grid_state=_grid_state((_str(device.get("grid_state")) or "").replace("_", "-") or None),
+        relay_closed=None if mid_state is None else mid_state in ("close", "closed"),
+        temperature_c=_num(device.get("temperature")),
+        communicating=_bool(device.get("communicating")),
+        status=_str(device.get("admin_state_str")),
+        last_report_ts=_int(device.get("last_rpt_date")),
+    )
+
+
 def battery_aggregate(secctrl, has_acb: bool) -> Optional[BatteryAggregate]:
     """/ivp/ensemble/secctrl. With AC Batteries, the whole site (agg_soc, Max_energy); else the Encharges.
 
@@ -728,6 +748,7 @@ def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
     if ENSEMBLE_INVENTORY in responses:
         readings.encharges = encharges_from(get(ENSEMBLE_INVENTORY), get(ENSEMBLE_POWER))
         readings.enpower = enpower_from(get(ENSEMBLE_INVENTORY))
+        readings.collar = collar_from(get(ENSEMBLE_INVENTORY))
     if DRY_CONTACTS in responses or DRY_CONTACT_SETTINGS in responses:
         readings.dry_contacts = dry_contacts_from(get(DRY_CONTACTS), get(DRY_CONTACT_SETTINGS))
     if GENERATOR in responses:

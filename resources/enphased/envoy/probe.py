@@ -176,7 +176,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices.append(INVERTERS_V1)  # the AC Batteries' own power is only there (devType 11)
     if _is_list(inventory):
         devices.append(INVENTORY)
-    if encharges or enpower:
+    if encharges or enpower or parse.collar_from(ensemble) is not None:
         devices.append(ENSEMBLE_INVENTORY)
     if encharges:
         devices.append(ENSEMBLE_POWER)

@@ -167,6 +167,19 @@ class Enpower:
 
 
 @dataclass
+class Collar:
+    """IQ Meter Collar: the grid disconnect of IQ Battery systems that have no IQ System Controller."""
+
+    serial: str
+    grid_state: Optional[str] = None  # "on-grid" | "off-grid"
+    relay_closed: Optional[bool] = None  # its microgrid interconnect device ("mid_state")
+    temperature_c: Optional[float] = None
+    communicating: Optional[bool] = None
+    status: Optional[str] = None
+    last_report_ts: Optional[int] = None
+
+
+@dataclass
 class QRelay:
     """One Q-Relay (NSRB)."""
 
@@ -233,6 +246,7 @@ class Readings:
     encharges: Dict[str, Encharge] = field(default_factory=dict)
     meters: Dict[str, Meter] = field(default_factory=dict)  # keyed by measurement_type
     enpower: Optional[Enpower] = None
+    collar: Optional[Collar] = None
     qrelays: Dict[str, QRelay] = field(default_factory=dict)
     dry_contacts: Dict[str, DryContact] = field(default_factory=dict)
     generator: Optional[Generator] = None
