@@ -261,7 +261,8 @@ class Envoy:
         """Find out once which endpoints this gateway answers, and so what each cadence reads."""
         with self._lock:
             self._ensure_connected()
-            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info)))
+            installer = self.auth_mode.endswith("installer")
+            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer)))
             return self.plan
 
     def read(self, cadence: str) -> Readings:

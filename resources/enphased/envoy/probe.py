@@ -47,15 +47,17 @@ PROBE_PATHS: Tuple[str, ...] = (
     GEN_MODE,
     TARIFF,
     GRID_PROFILE,
-    PRODUCTION_POWER,  # answers only with installer rights
 )
+# Tried only with installer rights: an owner's token gets 401 there, which costs a session check each time.
+INSTALLER_PROBE_PATHS: Tuple[str, ...] = (PRODUCTION_POWER,)
 # Ensemble (Encharge, Enpower, generator) exists from firmware 5; per-device data from 8.2; production
 # on/off from 7.
 _ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG, GEN_MODE)
 
 
-def probe_paths(info: GatewayInfo) -> Tuple[str, ...]:
-    """PROBE_PATHS without those this firmware cannot have (saves a few 404s on old gateways)."""
+def probe_paths(info: GatewayInfo, installer: bool = False) -> Tuple[str, ...]:
+    """PROBE_PATHS (and INSTALLER_PROBE_PATHS for an installer) without those this firmware cannot have
+    (saves a few 404s on old gateways)."""
     skip = set()
     if info.firmware and not parse.firmware_at_least(info, 5):
         skip.update(_ENSEMBLE_PATHS)
@@ -63,7 +65,8 @@ def probe_paths(info: GatewayInfo) -> Tuple[str, ...]:
         skip.add(DEVICE_DATA)
     if info.firmware and not parse.firmware_at_least(info, 7):
         skip.add(PRODUCTION_POWER)
-    return tuple(p for p in PROBE_PATHS if p not in skip)
+    paths = PROBE_PATHS + (INSTALLER_PROBE_PATHS if installer else ())
+    return tuple(p for p in paths if p not in skip)
 
 
 @dataclass
