@@ -180,3 +180,14 @@ def test_a_gateway_that_accepts_but_does_not_apply_is_a_refusal(site, monkeypatc
     s = site(Stubborn(clock=lambda: NOON, seed=3, enpower=True, generator=True))
     s.sync()
     assert refused(s.execute(f"{s.serial}_generator", "set_mode", "on"), "still shows 'off'")
+
+
+def test_qrelay_follows_the_grid(site):
+    # No recorded gateway has a Q-Relay: the synthetic one's relay opens with the grid relay, as real ones do.
+    s = site()
+    qrelay = s.gateway.qrelay_serials[0]
+    inventory = s.sync()
+    assert inventory[qrelay]["kind"] == "qrelay"
+    assert s.values()[qrelay] == dict(relay_closed=1, l1_connected=1, provisioned=1, communicating=1, operating=1)
+    assert s.execute(s.gateway.enpower_serial, "grid_disconnect") == {"ok": True}
+    assert s.value(qrelay, "relay_closed") == 0 and s.value(qrelay, "l1_connected") == 0

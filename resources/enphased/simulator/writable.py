@@ -56,6 +56,14 @@ class WritableRecorded:
                 return _json(200, self.overlay[path])
         return self.recorded.response(path)
 
+    def recorded_json(self, path: str) -> Optional[Any]:
+        """What the recording holds at `path` (decoded), whatever was written since."""
+        answer = self.recorded.response(path)
+        try:
+            return json.loads(answer.body) if answer.status == 200 else None
+        except ValueError:
+            return None
+
     def _current(self, path: str) -> Optional[Any]:
         """The JSON the gateway shows now at `path`, None when it has no readable answer there."""
         if path in self.overlay:

@@ -1,0 +1,202 @@
+"""Every device kind on the recorded gateways that have it, as Jeedom gets it: the recorded gateway served
+over a real socket (its controls working on an overlay of its recording), the daemon's core over its
+socket, Jeedom's callback a real receiver. Then the controls of each recorded kind, round trip."""
+import pytest
+
+from conftest import fixtures_dir, requires_fixtures
+from devices_helpers import Site, commands
+from simulator.writable import WritableRecorded
+
+pytestmark = requires_fixtures
+
+
+@pytest.fixture
+def site(tmp_path):
+    sites = []
+
+    def start(name, **options):
+        sites.append(Site(WritableRecorded(fixtures_dir() / name), tmp_path / str(len(sites)), **options))
+        return sites[-1]
+    yield start
+    for one in sites:
+        one.close()
+
+
+def kinds(inventory):
+    found = {}
+    for logical_id, equipment in inventory.items():
+        found.setdefault(equipment["kind"], []).append(logical_id)
+    return found
+
+
+def refused(answer, *words):
+    assert answer["ok"] is False and answer["error"]["code"] == "refused", answer
+    assert all(word in answer["error"]["message"] for word in words), answer["error"]["message"]
+    return True
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def test_enpower_and_its_dry_contacts(site):
+    s = site("7.3.517")  # IQ System Controller, 3 IQ Batteries, 4 dry contacts all closed
+    inventory = s.sync()
+    found = kinds(inventory)
+    assert found["enpower"] == ["122029016399"] and len(found["encharge"]) == 3
+    assert sorted(found["dry_contact"]) == [f"{s.serial}_dry_contact_{c}" for c in ("NC1", "NC2", "NO1", "NO2")]
+    assert "generator" not in found  # the page answers, but no generator is set up
+    enpower = s.values()["122029016399"]
+    assert enpower["grid_on"] == 1 and enpower["relay_closed"] == 1 and enpower["communicating"] == 1
+    assert enpower["grid_mode"] == "multimode-ongrid" and enpower["temperature_c"] == 31.1  # 88 °F
+    assert {"grid_connect", "grid_disconnect"} <= commands(inventory["122029016399"], "action")
+    contact = s.values()[f"{s.serial}_dry_contact_NO1"]
+    assert contact["closed"] == 1 and contact["mode"] in ("manual", "soc") and "soc_low" in contact
+
+
+def test_iq_battery_and_the_site_battery_aggregate(site):
+    s = site("7.6.185_with_cts_and_battery_3t")
+    inventory = s.sync()
+    battery = s.values()["122249097612"]
+    assert inventory["122249097612"]["kind"] == "encharge"
+    assert battery == dict(battery, percent=15, power_w=0, apparent_power_va=0, temperature_c=29, capacity_wh=3500,
+                           dc_switch_off=0, communicating=1, status="ENCHG_STATE_READY")
+    gateway = s.values()[s.serial]
+    assert gateway == dict(gateway, battery_percent=15, battery_available_wh=525, battery_capacity_wh=3500,
+                           battery_reserve_percent=15, battery_backup_wh=525, storage_mode="self-consumption",
+                           storage_reserve_percent=15, charge_from_grid=1)
+
+
+def test_ac_batteries(site):
+    s = site("8.3.5169_ACB_inventory")  # the ACB recording that has /inventory.json too
+    found = kinds(s.sync())
+    assert found["ac_battery"]
+    for serial in found["ac_battery"]:
+        acb = s.values()[serial]
+        assert {"percent", "communicating", "power_w"} <= set(acb)
+
+
+@pytest.mark.parametrize("name, running, mode", [("8.2.127_with_generator_running", 1, None),
+                                                  ("8.3.5169_with_generator", 0, "on")])
+def test_generator(site, name, running, mode):
+    s = site(name)
+    inventory = s.sync()
+    generator = s.values()[f"{s.serial}_generator"]
+    assert generator["running"] == running  # "close" on 8.2.127 is a running generator
+    assert generator.get("mode") == mode  # /ivp/ss/gen_mode was recorded on 8.3.5169 only
+    assert ("set_mode" in commands(inventory[f"{s.serial}_generator"])) == (mode is not None)
+
+
+def test_iq_meter_collar(site):
+    s = site("8.3.1598_collar")
+    found = kinds(s.sync())
+    assert found["collar"] == ["482520020939"] and "enpower" not in found
+    assert s.values()["482520020939"] == dict(grid_on=1, relay_closed=1, temperature_c=42, communicating=1,
+                                              status="ENCMN_MDE_ON_GRID")
+
+
+def test_three_phase_cts_per_phase(site):
+    s = site("7.6.175_with_cts_3phase")
+    found = kinds(s.sync())
+    assert sorted(found["meter"]) == [f"{s.serial}_meter_net-consumption", f"{s.serial}_meter_production"]
+    for meter in found["meter"]:
+        values = s.values()[meter]
+        for line in ("l1", "l2", "l3"):
+            for reading in ("power_w", "voltage_v", "current_a", "power_factor", "frequency_hz"):
+                assert f"{line}_{reading}" in values, (meter, line, reading)
+        assert values["l2_frequency_hz"] == 50 and 180 < values["l1_voltage_v"] < 260  # as recorded
+
+
+def test_microinverter_details(site):
+    s = site("8.2.4345_with_device_data")
+    found = kinds(s.sync())
+    details = {"ac_voltage_v", "ac_current_a", "ac_frequency_hz", "dc_voltage_v", "dc_current_a", "temperature_c",
+               "energy_today_wh", "lifetime_wh"}
+    assert all(details <= set(s.values()[serial]) for serial in found["inverter"])
+
+
+def test_installer_rights_read_production_state(site):
+    s = site("7.6.175_with_cts", role="installer")
+    inventory = s.sync()
+    assert s.value(s.serial, "production_enabled") == 1
+    assert {"production_on", "production_off"} <= commands(inventory[s.serial], "action")
+
+
+# --------------------------------------------------------------------------------------------- controls
+
+
+def test_enpower_grid_and_dry_contacts_round_trip(site):
+    s = site("8.2.4286_with_3cts_and_battery_split")
+    inventory = s.sync()
+    enpower = kinds(inventory)["enpower"][0]
+    assert s.execute(enpower, "grid_disconnect") == {"ok": True}
+    assert s.value(enpower, "relay_closed") == 0 and s.value(enpower, "grid_on") == 0
+    assert s.execute(enpower, "grid_connect") == {"ok": True}
+    assert s.value(enpower, "relay_closed") == 1 and s.value(enpower, "grid_on") == 1
+    contact = f"{s.serial}_dry_contact_NC2"
+    target = "open" if s.value(contact, "closed") else "close"
+    assert s.execute(contact, target) == {"ok": True}
+    assert s.value(contact, "closed") == (1 if target == "close" else 0)
+
+
+def test_dry_contact_settings_go_back_whole(site):
+    s = site("7.3.517")
+    s.sync()
+    recorded = next(c for c in s.gateway.recorded_json("/ivp/ss/dry_contact_settings")["dry_contacts"]
+                    if c["id"] == "NO1")
+    assert s.execute(f"{s.serial}_dry_contact_NO1", "set_soc_high", 85) == {"ok": True}
+    (method, path, body), = [w for w in s.gateway.writes if w[1] == "/ivp/ss/dry_contact_settings"]
+    assert body == {"dry_contacts": dict(recorded, soc_high=85.0)}
+    assert s.value(f"{s.serial}_dry_contact_NO1", "soc_high") == 85
+
+
+def test_storage_profile_and_reserve_on_firmware_that_applies_them(site):
+    s = site("7.3.517")  # full backup, 100 % reserve
+    s.sync()
+    assert s.value(s.serial, "storage_mode") == "backup"
+    assert s.execute(s.serial, "set_storage_mode", "self-consumption") == {"ok": True}
+    assert s.value(s.serial, "storage_mode") == "self-consumption"
+    assert s.execute(s.serial, "set_storage_reserve", 30) == {"ok": True}
+    assert s.value(s.serial, "storage_reserve_percent") == 30
+    (_, _, body), = [w for w in s.gateway.writes if w[0] == "PUT" and w[1] == "/admin/lib/tariff"][-1:]
+    recorded = s.gateway.recorded_json("/admin/lib/tariff")["tariff"]
+    assert set(body["tariff"]) == set(recorded)  # the whole tariff went back, not the storage settings alone
+
+
+def test_legacy_savings_mode_is_written_in_the_gateway_words(site):
+    s = site("7.3.517_legacy_savings_mode")
+    s.sync()
+    assert s.value(s.serial, "storage_mode") == "economy"
+    assert s.execute(s.serial, "set_storage_mode", "economy") == {"ok": True}  # e.g. with a new reserve
+    assert s.gateway.writes[-1][2]["tariff"]["storage_settings"]["mode"] == "savings-mode"
+    assert s.value(s.serial, "storage_mode") == "economy"
+    assert s.execute(s.serial, "set_storage_mode", "backup") == {"ok": True}
+    assert s.value(s.serial, "storage_mode") == "backup"
+
+
+def test_generator_mode_round_trip_and_storage_refused_on_recent_firmware(site):
+    s = site("8.3.5169_with_generator")
+    s.sync()
+    generator = f"{s.serial}_generator"
+    assert s.execute(generator, "set_mode", "auto") == {"ok": True}
+    assert s.value(generator, "mode") == "auto"
+    assert refused(s.execute(s.serial, "set_storage_reserve", 40), "8.3.5169", "Enphase app")
+    assert not [w for w in s.gateway.writes if w[1] == "/admin/lib/tariff"]
+
+
+def test_production_on_off_round_trip_with_installer_rights(site):
+    s = site("7.6.175_with_cts", role="installer")
+    s.sync()
+    assert s.execute(s.serial, "production_off") == {"ok": True}
+    assert s.value(s.serial, "production_enabled") == 0
+    assert s.execute(s.serial, "production_on") == {"ok": True}
+    assert s.value(s.serial, "production_enabled") == 1
+
+
+def test_production_refused_to_an_owner_and_on_a_digest_gateway_without_installer(site):
+    owner = site("7.6.175_with_cts")
+    owner.sync()
+    assert refused(owner.execute(owner.serial, "production_off"), "installer rights")
+    old = site("5.0.62")
+    old.sync()
+    assert refused(old.execute(old.serial, "production_off"), "installer rights")
+    assert not owner.gateway.writes and not old.gateway.writes
