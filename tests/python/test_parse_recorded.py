@@ -39,6 +39,8 @@ DELIBERATE.update({
         "no IQ Battery on the site: the all-zero aggregate is no battery, not an empty one (None)"),
     ("8.2.4382_ACB", "encharge_aggregate"): (
         "with AC Batteries and IQ Batteries together we keep the site aggregate (battery_aggregate) only"),
+    ("8.2.127_with_generator_running", "generator.*_state"): (
+        "relay states are one of closed/open (the gateway also says 'close'); 'unknown' and unknown words are None"),
     ("8.2.4382_ACB", "encharge_inventory.*.percent_full"): (
         "an IQ Battery's charge comes from /ivp/ensemble/power soc, live and consistent with the site "
         "aggregate; the inventory's percentFull lags behind"),

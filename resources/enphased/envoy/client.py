@@ -120,8 +120,11 @@ class Envoy:
                 self._discard(transport)
             else:
                 raise last_error or EnvoyError("unreachable", f"Cannot reach the gateway at {self.host}.")
-            info = parse_info(answer.content)
-            if not info.serial:
+            try:
+                info = parse_info(answer.content)
+            except ValueError:  # cut short or garbled (a flaky link, a gateway restarting), or not a gateway
+                info = None
+            if info is None or not info.serial:
                 self.close()
                 raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
             self.info = info

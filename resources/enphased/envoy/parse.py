@@ -92,6 +92,22 @@ def _str(value) -> Optional[str]:
     return value if isinstance(value, str) and value != "" else None
 
 
+def _state(value, known: Tuple[str, ...]) -> Optional[str]:
+    """One of `known`, else None: "unknown" after a reboot, or a word of a firmware this code does not know,
+    is no state. Relays say "close" as often as "closed"."""
+    text = _str(value)
+    if text is None:
+        return None
+    text = text.strip().lower()
+    text = "closed" if text == "close" else text
+    return text if text in known else None
+
+
+RELAY_STATES = ("closed", "open")
+BATTERY_STATES = ("charging", "discharging", "idle")
+STORAGE_MODES = ("self-consumption", "backup", "economy")
+
+
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -122,6 +138,9 @@ def _xml_root(xml: bytes):
     refuses (a firmware that sends a stray character), loaded then."""
     import xml.etree.ElementTree as ElementTree
 
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        # A gateway never sends a DTD; one that does wants entities expanded (huge, or from local files).
+        raise ValueError("the gateway's /info declares a DTD")
     try:
         return ElementTree.fromstring(xml)
     except ElementTree.ParseError:
@@ -312,7 +331,7 @@ def ac_battery_total(data) -> Optional[AcBatteryTotal]:
         count=_int(acb.get("activeCount")),
         watts_now=_num(acb.get("wNow")),
         wh_now=_num(acb.get("whNow")),
-        state=_str(acb.get("state")),
+        state=_state(acb.get("state"), BATTERY_STATES),
         percent_full=_num(acb.get("percentFull")),
     )
 
@@ -441,7 +460,7 @@ def apply_inventory(readings: Readings, data) -> None:
         lines = [_bool(device.get(key)) for key in ("line1-connected", "line2-connected", "line3-connected")
                  if key in device]
         readings.qrelays[serial] = QRelay(
-            serial=serial, relay_state=_str(device.get("relay")), line_states=lines, **flags
+            serial=serial, relay_state=_state(device.get("relay"), RELAY_STATES), line_states=lines, **flags
         )
 
 
@@ -490,7 +509,7 @@ def meters_from(config_data, readings_data) -> Dict[str, Meter]:
         meter = Meter(
             eid=eid,
             measurement_type=ct["measurementType"],
-            state=_str(ct.get("state")),
+            state=_state(ct.get("state"), ("enabled", "disabled")),
             phase_mode=_str(ct.get("phaseMode")),
             phase_count=phase_count,
             metering_status=_str(ct.get("meteringStatus")),
@@ -576,8 +595,8 @@ def enpower_from(inventory_data) -> Optional[Enpower]:
         serial=serial,
         grid_mode=grid_mode,
         grid_state=_grid_state(grid_mode),
-        mains_admin_state=_str(device.get("mains_admin_state")),
-        mains_oper_state=_str(device.get("mains_oper_state")),
+        mains_admin_state=_state(device.get("mains_admin_state"), RELAY_STATES),
+        mains_oper_state=_state(device.get("mains_oper_state"), RELAY_STATES),
         temperature_c=_fahrenheit_to_c(device.get("temperature")),
         communicating=_bool(device.get("communicating")),
         status=_str(device.get("admin_state_str")),
@@ -649,7 +668,7 @@ def dry_contacts_from(status_data, settings_data) -> Dict[str, DryContact]:
         if contact_id is None:
             continue
         contact = contacts.setdefault(contact_id, DryContact(id=contact_id))
-        contact.status = _str(item.get("status"))
+        contact.status = _state(item.get("status"), RELAY_STATES)
     return contacts
 
 
@@ -658,9 +677,9 @@ def generator_from(data) -> Optional[Generator]:
     data = _dict(data)
     if not data or "error" in data or "err" in data or _bool(data.get("present")) is False:
         return None
-    oper_state = _str(data.get("oper_state"))
+    oper_state = _state(data.get("oper_state"), RELAY_STATES)
     return Generator(
-        admin_state=_str(data.get("admin_state")),
+        admin_state=_state(data.get("admin_state"), RELAY_STATES),
         oper_state=oper_state,
         # "close" on some firmware (8.2.127, recorded while the generator ran), "closed" on others.
         running=None if oper_state is None else oper_state in ("closed", "close"),
@@ -709,7 +728,7 @@ def storage_settings_from(tariff_data) -> Optional[StorageSettings]:
     if mode == "savings-mode":
         mode = "economy"
     return StorageSettings(
-        mode=mode,
+        mode=_state(mode, STORAGE_MODES),
         reserve_percent=_num(settings.get("reserved_soc")),
         charge_from_grid=_bool(settings.get("charge_from_grid")),
         very_low_percent=_num(settings.get("very_low_soc")),
