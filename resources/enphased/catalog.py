@@ -90,6 +90,23 @@ def _battery_percent(r: Readings):
     return aggregate if aggregate is not None else _get(r, "ac_battery_total", "percent_full")
 
 
+def _action(logical_id: str, fr: str, en: str, run, value: str = "", subtype: str = "other",
+            generic: str = "GENERIC_ACTION", cadence: str = "general", **options) -> Command:
+    """An action command: `run` lives in controls.py, `value` names the info command showing what it sets."""
+    return Command(logical_id, fr, en, subtype, generic=generic, type="action", run=run, value=value,
+                   cadence=cadence, **options)
+
+
+def _state_is(attr: str, wanted: str):
+    """Binary: the device's `attr` equals `wanted` (None when the gateway did not say)."""
+    return lambda d: None if getattr(d, attr) is None else getattr(d, attr) == wanted
+
+
+_PERCENT = dict(min_value=0, max_value=100)
+STORAGE_MODE_LIST = ("self-consumption|Autoconsommation (self-consumption);economy|Économies (savings);"
+                     "backup|Secours intégral (full backup)")
+
+
 def _energy(flow: str, attr: str, label_fr: str, label_en: str, now_generic: str, daily_generic: str,
             total_generic: str) -> List[Command]:
     """The four readings of one energy flow of the site (production, consumption, net)."""
@@ -154,27 +171,66 @@ GATEWAY = Kind("gateway", "Passerelle", "Gateway", tuple(
                 "GENERIC_INFO", False, "core::line", lambda r: _count(r.inverters), "devices"),
         Command("batteries_count", "Nombre de batteries", "Number of batteries", "numeric", "",
                 "GENERIC_INFO", False, "core::line", lambda r: _count(r.ac_batteries, r.encharges), "devices"),
+        # Batteries of the site together (/ivp/ensemble/secctrl) and their profile (/admin/lib/tariff).
+        Command("battery_available_wh", "Énergie disponible batteries", "Battery available energy", "numeric", "Wh",
+                "GENERIC_INFO", True, "core::tile", lambda r: _get(r, "battery", "available_energy_wh")),
+        Command("battery_capacity_wh", "Capacité batteries", "Battery capacity", "numeric", "Wh", "GENERIC_INFO",
+                False, "core::tile", lambda r: _get(r, "battery", "max_available_capacity_wh"), "general", False),
+        Command("battery_reserve_percent", "Réserve batteries appliquée", "Battery reserve in force", "numeric", "%",
+                "GENERIC_INFO", False, "core::tile", lambda r: _get(r, "battery", "reserve_percent")),
+        Command("battery_backup_wh", "Énergie de secours", "Backup energy", "numeric", "Wh", "GENERIC_INFO", False,
+                "core::tile", lambda r: _get(r, "battery", "backup_reserve_wh"), "general", False),
+        Command("storage_mode", "Profil batteries", "Battery profile", "string", "", "GENERIC_INFO", False,
+                "core::line", lambda r: _get(r, "storage", "mode"), "devices"),
+        Command("storage_reserve_percent", "Réserve batteries", "Battery reserve", "numeric", "%", "GENERIC_INFO",
+                False, "core::tile", lambda r: _get(r, "storage", "reserve_percent"), "devices"),
+        Command("charge_from_grid", "Charge depuis le réseau", "Charge from grid", "binary", "", "GENERIC_INFO",
+                False, "core::line", lambda r: _get(r, "storage", "charge_from_grid"), "devices"),
+        Command("grid_profile", "Profil réseau", "Grid profile", "string", "", "GENERIC_INFO", False, "core::line",
+                lambda r: r.grid_profile, "devices"),
+        Command("production_enabled", "Production autorisée", "Production allowed", "binary", "", "GENERIC_INFO",
+                False, "core::line", lambda r: r.production_enabled, "devices"),
+        _action("set_storage_mode", "Choisir le profil batteries", "Set battery profile", controls.storage_mode,
+                "storage_mode", "select", list_value=STORAGE_MODE_LIST),
+        _action("set_storage_reserve", "Régler la réserve batteries", "Set battery reserve", controls.storage_reserve,
+                "storage_reserve_percent", "slider", **_PERCENT),
+        _action("production_on", "Autoriser la production", "Allow production", controls.production(True),
+                "production_enabled"),
+        _action("production_off", "Couper la production", "Force production off", controls.production(False),
+                "production_enabled"),
+        _action("plc_check", "Tester la communication CPL", "Check power-line communication", controls.plc_check,
+                cadence="devices", visible=False),
+        _action("pause", "Suspendre le relevé", "Pause polling", controls.polling(False), visible=False),
+        _action("resume", "Reprendre le relevé", "Resume polling", controls.polling(True), visible=False),
     ]
 ))
 
 
-def _device_state() -> List[Command]:
-    """Yes/no states from /inventory.json, common to microinverters and batteries."""
-    return [
-        Command("provisioned", "Provisionné", "Provisioned", "binary", "", "GENERIC_INFO", False, "core::line",
-                lambda d: d.provisioned, "devices"),
-        Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "core::line",
-                lambda d: d.communicating, "devices"),
-    ]
+# Commands several device kinds share, word for word.
+_PROVISIONED = Command("provisioned", "Provisionné", "Provisioned", "binary", "", "GENERIC_INFO", False,
+                       "core::line", lambda d: d.provisioned, "devices")
+_COMMUNICATING = Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False,
+                         "core::line", lambda d: d.communicating, "devices")
+_PRODUCING = Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "core::line",
+                     lambda d: d.producing, "devices")
+_MAX_POWER = Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False,
+                     "core::tile", lambda d: d.max_watts, "devices")
+_TEMPERATURE = Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True,
+                       "core::tile", lambda d: d.temperature_c, "devices")
+_PLC_LEVEL = Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
+                     lambda d: d.plc_level, "devices")
+_GRID_ON = Command("grid_on", "Sur le réseau", "On grid", "binary", "", "GENERIC_INFO", True, "core::line",
+                   _state_is("grid_state", "on-grid"), "devices")
+_STATUS = Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.status,
+                  "devices", False)
+_DEVICE_STATE = [_PROVISIONED, _COMMUNICATING]  # yes/no states from /inventory.json
 
 
-INVERTER = Kind("inverter", "Micro-onduleur", "Microinverter", tuple(_device_state() + [
-    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "core::line",
-            lambda d: d.producing, "devices"),
+INVERTER = Kind("inverter", "Micro-onduleur", "Microinverter", tuple(_DEVICE_STATE + [
+    _PRODUCING,
     Command("power_w", "Puissance", "Power", "numeric", "W", "PRODUCTION", True, "core::tile",
             lambda d: d.watts_now, "devices"),
-    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.max_watts, "devices"),
+    _MAX_POWER,
     # Firmware 8.2+ (/ivp/pdm/device_data) only; absent elsewhere, so never created there.
     Command("energy_today_wh", "Production du jour", "Production today", "numeric", "Wh", "DAILY_PRODUCTION",
             True, "core::tile", lambda d: d.energy_today_wh, "devices"),
@@ -188,19 +244,24 @@ INVERTER = Kind("inverter", "Micro-onduleur", "Microinverter", tuple(_device_sta
             lambda d: d.dc_current_a, "devices", False),
     Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
             lambda d: d.temperature_c, "devices", False),
+    # Microinverter details of firmware 8.2+, and the power-line level an installer's check gives.
+    Command("ac_current_a", "Courant AC", "AC current", "numeric", "A", "GENERIC_INFO", False, "core::tile",
+            lambda d: d.ac_current_a, "devices", False),
+    Command("ac_frequency_hz", "Fréquence AC", "AC frequency", "numeric", "Hz", "GENERIC_INFO", False,
+            "core::tile", lambda d: d.ac_frequency_hz, "devices", False),
+    _PLC_LEVEL,
 ]))
 
-AC_BATTERY = Kind("ac_battery", "Batterie AC", "AC Battery", tuple(_device_state() + [
-    Command("producing", "Produit", "Producing", "binary", "", "GENERIC_INFO", False, "core::line",
-            lambda d: d.producing, "devices"),
+AC_BATTERY = Kind("ac_battery", "Batterie AC", "AC Battery", tuple(_DEVICE_STATE + [
+    _PRODUCING,
     Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "core::tile",
             lambda d: d.watts_now, "devices"),
-    Command("max_power_w", "Puissance max", "Max power", "numeric", "W", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.max_watts, "devices"),
+    _MAX_POWER,
     Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "core::gauge",
             lambda d: d.percent_full, "devices"),
     Command("max_temperature_c", "Température max", "Max temperature", "numeric", "°C", "TEMPERATURE", True,
             "core::tile", lambda d: d.max_cell_temp_c, "devices"),
+    _PLC_LEVEL,
 ]))
 
 _ENCHARGE_STATES = (
@@ -212,7 +273,7 @@ _ENCHARGE_STATES = (
     ("ENCHG_STATE_FAULT", "En défaut", "Fault"),
 )
 
-ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_device_state() + [
+ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_DEVICE_STATE + [
     Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.operating, "devices"),
     Command("power_w", "Puissance", "Power", "numeric", "W", "POWER", True, "core::tile",
@@ -221,8 +282,7 @@ ENCHARGE = Kind("encharge", "Batterie IQ", "IQ Battery", tuple(_device_state() +
             False, "core::tile", lambda d: d.apparent_power_va, "devices", False),
     Command("percent", "Charge", "Charge", "numeric", "%", "BATTERY", True, "core::gauge",
             lambda d: d.percent_full, "devices"),
-    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
-            lambda d: d.temperature_c, "devices"),
+    _TEMPERATURE,
     Command("max_temperature_c", "Température max", "Max temperature", "numeric", "°C", "TEMPERATURE",
             False, "core::tile", lambda d: d.max_cell_temp_c, "devices"),
     Command("capacity_wh", "Capacité", "Capacity", "numeric", "Wh", "GENERIC_INFO", False, "core::tile",
@@ -268,77 +328,8 @@ METER = Kind("meter", "Compteur", "CT meter", tuple([
         ("voltage_v", "Tension", "Voltage", "V", "VOLTAGE", "voltage_v"),
         ("current_a", "Courant", "Current", "A", "GENERIC_INFO", "current_a"),
     )
-]))
-
-# ------------------------------------------------------------------ devices and controls of issue 7
-# Each kind's controls live in controls.py; an action names the info command showing what it sets.
-
-
-def _action(logical_id: str, fr: str, en: str, run, value: str = "", subtype: str = "other",
-            generic: str = "GENERIC_ACTION", cadence: str = "general", **options) -> Command:
-    return Command(logical_id, fr, en, subtype, generic=generic, type="action", run=run, value=value,
-                   cadence=cadence, **options)
-
-
-def _state_is(attr: str, wanted: str):
-    """Binary: the device's `attr` equals `wanted` (None when the gateway did not say)."""
-    return lambda d: None if getattr(d, attr) is None else getattr(d, attr) == wanted
-
-
-_PERCENT = dict(min_value=0, max_value=100)
-STORAGE_MODE_LIST = ("self-consumption|Autoconsommation (self-consumption);economy|Économies (savings);"
-                     "backup|Secours intégral (full backup)")
-
-GATEWAY = GATEWAY._replace(commands=GATEWAY.commands + (
-    # Batteries of the site together (/ivp/ensemble/secctrl) and their profile (/admin/lib/tariff).
-    Command("battery_available_wh", "Énergie disponible batteries", "Battery available energy", "numeric", "Wh",
-            "GENERIC_INFO", True, "core::tile", lambda r: _get(r, "battery", "available_energy_wh")),
-    Command("battery_capacity_wh", "Capacité batteries", "Battery capacity", "numeric", "Wh", "GENERIC_INFO",
-            False, "core::tile", lambda r: _get(r, "battery", "max_available_capacity_wh"), "general", False),
-    Command("battery_reserve_percent", "Réserve batteries appliquée", "Battery reserve in force", "numeric", "%",
-            "GENERIC_INFO", False, "core::tile", lambda r: _get(r, "battery", "reserve_percent")),
-    Command("battery_backup_wh", "Énergie de secours", "Backup energy", "numeric", "Wh", "GENERIC_INFO", False,
-            "core::tile", lambda r: _get(r, "battery", "backup_reserve_wh"), "general", False),
-    Command("storage_mode", "Profil batteries", "Battery profile", "string", "", "GENERIC_INFO", False,
-            "core::line", lambda r: _get(r, "storage", "mode"), "devices"),
-    Command("storage_reserve_percent", "Réserve batteries", "Battery reserve", "numeric", "%", "GENERIC_INFO",
-            False, "core::tile", lambda r: _get(r, "storage", "reserve_percent"), "devices"),
-    Command("charge_from_grid", "Charge depuis le réseau", "Charge from grid", "binary", "", "GENERIC_INFO",
-            False, "core::line", lambda r: _get(r, "storage", "charge_from_grid"), "devices"),
-    Command("grid_profile", "Profil réseau", "Grid profile", "string", "", "GENERIC_INFO", False, "core::line",
-            lambda r: r.grid_profile, "devices"),
-    Command("production_enabled", "Production autorisée", "Production allowed", "binary", "", "GENERIC_INFO",
-            False, "core::line", lambda r: r.production_enabled, "devices"),
-    _action("set_storage_mode", "Choisir le profil batteries", "Set battery profile", controls.storage_mode,
-            "storage_mode", "select", list_value=STORAGE_MODE_LIST),
-    _action("set_storage_reserve", "Régler la réserve batteries", "Set battery reserve", controls.storage_reserve,
-            "storage_reserve_percent", "slider", **_PERCENT),
-    _action("production_on", "Autoriser la production", "Allow production", controls.production(True),
-            "production_enabled"),
-    _action("production_off", "Couper la production", "Force production off", controls.production(False),
-            "production_enabled"),
-    _action("plc_check", "Tester la communication CPL", "Check power-line communication", controls.plc_check,
-            cadence="devices", visible=False),
-    _action("pause", "Suspendre le relevé", "Pause polling", controls.polling(False), visible=False),
-    _action("resume", "Reprendre le relevé", "Resume polling", controls.polling(True), visible=False),
-))
-
-# Microinverter details of firmware 8.2+, and the power-line level an installer's check gives.
-INVERTER = INVERTER._replace(commands=INVERTER.commands + (
-    Command("ac_current_a", "Courant AC", "AC current", "numeric", "A", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.ac_current_a, "devices", False),
-    Command("ac_frequency_hz", "Fréquence AC", "AC frequency", "numeric", "Hz", "GENERIC_INFO", False,
-            "core::tile", lambda d: d.ac_frequency_hz, "devices", False),
-    Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.plc_level, "devices"),
-))
-AC_BATTERY = AC_BATTERY._replace(commands=AC_BATTERY.commands + (
-    Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.plc_level, "devices"),
-))
-
-# Power factor and frequency per phase, for production, net and storage CTs alike.
-METER = METER._replace(commands=METER.commands + tuple(
+] + [
+    # Power factor and frequency per phase, for production, net and storage CTs alike.
     Command(f"l{i + 1}_{key}", f"{fr} L{i + 1}", f"{en} L{i + 1}", "numeric", unit, "GENERIC_INFO", False,
             "core::tile", _phase(i, attr), visible=False)
     for i in range(3)
@@ -346,39 +337,32 @@ METER = METER._replace(commands=METER.commands + tuple(
         ("power_factor", "Facteur de puissance", "Power factor", "", "power_factor"),
         ("frequency_hz", "Fréquence", "Frequency", "Hz", "frequency_hz"),
     )
-))
+]))
+
 
 ENPOWER = Kind("enpower", "Contrôleur système IQ", "IQ System Controller", (
-    Command("grid_on", "Sur le réseau", "On grid", "binary", "", "GENERIC_INFO", True, "core::line",
-            _state_is("grid_state", "on-grid"), "devices"),
+    _GRID_ON,
     Command("grid_mode", "Mode réseau", "Grid mode", "string", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.grid_mode, "devices"),
     Command("relay_closed", "Relais réseau fermé", "Grid relay closed", "binary", "", "GENERIC_INFO", False,
             "core::line", _state_is("mains_admin_state", "closed"), "devices"),
     Command("relay_oper_closed", "Relais réseau fermé (mesuré)", "Grid relay closed (actual)", "binary", "",
             "GENERIC_INFO", False, "core::line", _state_is("mains_oper_state", "closed"), "devices", False),
-    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
-            lambda d: d.temperature_c, "devices"),
-    Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "core::line",
-            lambda d: d.communicating, "devices"),
-    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.status,
-            "devices", False),
+    _TEMPERATURE,
+    _COMMUNICATING,
+    _STATUS,
     _action("grid_connect", "Connecter au réseau", "Connect to the grid", controls.grid(True), "relay_closed"),
     _action("grid_disconnect", "Déconnecter du réseau", "Disconnect from the grid", controls.grid(False),
             "relay_closed"),
 ))
 
 COLLAR = Kind("collar", "Collier compteur IQ", "IQ Meter Collar", (
-    Command("grid_on", "Sur le réseau", "On grid", "binary", "", "GENERIC_INFO", True, "core::line",
-            _state_is("grid_state", "on-grid"), "devices"),
+    _GRID_ON,
     Command("relay_closed", "Relais réseau fermé", "Grid relay closed", "binary", "", "GENERIC_INFO", False,
             "core::line", lambda d: d.relay_closed, "devices"),
-    Command("temperature_c", "Température", "Temperature", "numeric", "°C", "TEMPERATURE", True, "core::tile",
-            lambda d: d.temperature_c, "devices"),
-    Command("communicating", "Communique", "Communicating", "binary", "", "GENERIC_INFO", False, "core::line",
-            lambda d: d.communicating, "devices"),
-    Command("status", "État", "Status", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.status,
-            "devices", False),
+    _TEMPERATURE,
+    _COMMUNICATING,
+    _STATUS,
 ))
 
 QRELAY = Kind("qrelay", "Q-Relay", "Q-Relay", tuple([
@@ -389,11 +373,10 @@ QRELAY = Kind("qrelay", "Q-Relay", "Q-Relay", tuple([
             "GENERIC_INFO", False, "core::line",
             (lambda i: lambda d: d.line_states[i] if len(d.line_states) > i else None)(i), "devices", False)
     for i in range(3)
-] + _device_state() + [
+] + _DEVICE_STATE + [
     Command("operating", "En service", "Operating", "binary", "", "GENERIC_INFO", False, "core::line",
             lambda d: d.operating, "devices"),
-    Command("plc_level", "Niveau CPL", "PLC level", "numeric", "", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.plc_level, "devices"),
+    _PLC_LEVEL,
 ]))
 
 DRY_CONTACT = Kind("dry_contact", "Contact sec", "Dry contact", (
