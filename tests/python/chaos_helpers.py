@@ -35,7 +35,7 @@ class DaemonProcess:
     def __init__(self, folder: Path, callback_url: str, *, loglevel="debug", launcher=False, env=None):
         self.folder = Path(folder)
         self.port = free_port()
-        self.pid_file = self.folder / "daemon.pid"
+        self.pid_file = self.folder / "run" / "daemon.pid"  # a folder the daemon must create
         self.datadir = self.folder / "data"
         self.stdout_path = self.folder / "daemon.out"
         self.stderr_path = self.folder / "daemon.err"
@@ -47,7 +47,7 @@ class DaemonProcess:
         self._err = open(self.stderr_path, "wb")
         environment = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
                            **(env or {}))
-        self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(DAEMON_DIR),
+        self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(self.folder),
                                         env=environment)
         self._wait_listening()
 

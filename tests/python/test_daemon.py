@@ -5,15 +5,14 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
+from chaos_helpers import APIKEY, DaemonProcess
+from conftest import fixtures_dir, requires_fixtures
 from jeedom_receiver import JeedomReceiver
 
 pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
@@ -25,7 +24,6 @@ from simulator.server import Faults, serve  # noqa: E402
 
 pytestmark = requires_fixtures
 
-APIKEY = "Zq3Jk8yXbN2vT5rLw9pA4sD7fG1hC6mE"
 BATTERY_AND_CTS = "7.6.185_with_cts_and_battery_3t"  # 5 microinverters, 1 IQ Battery, production + net CTs
 PRODUCTION = "/production.json?details=1"
 WAIT_S = 60  # an upper bound for things that take a fraction of a second; never reached when all is well
@@ -55,49 +53,6 @@ def wait_until(predicate, timeout_s=WAIT_S):
             return False
         time.sleep(0.02)
     return True
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class DaemonProcess:
-    def __init__(self, tmp_path, callback_url):
-        self.port = free_port()
-        self.pid_file = tmp_path / "run" / "daemon.pid"
-        self.datadir = tmp_path / "data"
-        self.log_file = tmp_path / "daemon.log"
-        # Exactly PHP's command line (docs/protocol.md), run from elsewhere than the daemon's folder.
-        self.argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "debug",
-                     "--socketport", str(self.port), "--callback", callback_url, "--apikey", APIKEY,
-                     "--pid", str(self.pid_file), "--datadir", str(self.datadir)]
-        with open(self.log_file, "wb") as log:
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path))
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        assert self.process.poll() is None, self.log()
-
-    def send(self, message, timeout_s=WAIT_S):
-        return send(self.port, dict(message, apikey=APIKEY), timeout_s)
-
-    def log(self):
-        return self.log_file.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture
@@ -220,7 +175,7 @@ def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemo
         assert daemon.send({"action": "no_such_action"})["error"]["code"] == "bad_request"
     finally:
         silent.close()
-    log = daemon.log()
+    log = daemon.output()
     assert log.count("refused (forbidden)") == 2
     assert "not-the-key" not in log and APIKEY not in log and gateway.token not in log
 
@@ -238,7 +193,7 @@ def test_callback_down_for_several_cycles_loses_no_latest_value(daemon, jeedom, 
     daemon.send({"action": "refresh"})  # reads 3000 again: unchanged, so what arrives is what waited
     assert jeedom.wait_for(lambda j: len(j.bodies) > posts)
     assert values_events(jeedom)[-1]["values"] == {gateway.serial: {"production_w": 3000}}
-    assert daemon.log().count("Jeedom does not take events") == 1
+    assert daemon.output().count("Jeedom does not take events") == 1
 
 
 def test_a_silent_gateway_holds_neither_the_socket_nor_the_other_gateway(daemon, jeedom, gateway):
@@ -271,7 +226,7 @@ def test_sigterm_stops_the_daemon_and_keeps_its_data(daemon, jeedom, gateway):
     assert daemon.process.wait(WAIT_S) == 0
     assert not daemon.pid_file.exists()
     assert sorted(p.name for p in daemon.datadir.iterdir()) == kept
-    log = daemon.log()
+    log = daemon.output()
     assert "Signal SIGTERM received" in log and "Daemon stopped" in log
     assert "Traceback" not in log
     assert gateway.token not in log and APIKEY not in log

@@ -1,11 +1,10 @@
 """The daemon core in-process (as the benchmark runs it): the built-in demo gateway, and what the default
 cadences cost a real gateway per hour."""
-import datetime
-
 import pytest
 
 from conftest import fixtures_dir, requires_fixtures
 from jeedom_receiver import JeedomReceiver
+from poller_helpers import Callback, advance
 
 pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
 
@@ -18,34 +17,6 @@ from simulator.recorded import RecordedGateway  # noqa: E402
 from simulator.server import serve  # noqa: E402
 
 APIKEY = "core-test-apikey-0123456789abcdef"
-
-
-class Callback:
-    def __init__(self):
-        self.posts, self._pending = [], []
-
-    def values(self, gateway, values):
-        if values:
-            self._pending.append(("values", values))
-
-    def status(self, gateway, status):
-        self._pending.append(("status", status))
-
-    def inventory(self, gateway, inventory):
-        self._pending.append(("inventory", inventory))
-
-    def flush(self, timeout_s=None):
-        if self._pending:
-            self.posts.append(self._pending)
-            self._pending = []
-        return True
-
-
-def advance(poller, seconds):
-    for _ in range(int(seconds)):
-        for job in poller.scheduler.jobs:
-            job.next_run -= datetime.timedelta(seconds=1)
-        poller.step()
 
 
 def test_demo_gateway_in_process(tmp_path):

@@ -1,6 +1,5 @@
 """The poller's cadences and change detection, driven by schedule's own job runner with the clock moved
 forward by hand (no real minutes waited), against a scripted gateway."""
-import datetime
 import threading
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from envoy.errors import EnvoyError
 from envoy.readings import AcBattery, Energy, GatewayInfo, Inverter, Readings
 from poller import GatewayPoller
+from poller_helpers import Callback, advance
 
 SERIAL = "122302045041"
 
@@ -47,41 +47,6 @@ class ScriptedEnvoy:
             if self.acb:
                 r.ac_batteries = {"2001": AcBattery("2001", percent_full=50.0)}
         return r
-
-
-class Callback:
-    """The callback client's interface, recording what each flush would deliver."""
-
-    def __init__(self):
-        self.posts = []
-        self._pending = []
-
-    def values(self, gateway, values):
-        if values:
-            self._pending.append(("values", values))
-
-    def status(self, gateway, status):
-        self._pending.append(("status", status))
-
-    def inventory(self, gateway, inventory):
-        self._pending.append(("inventory", inventory))
-
-    def flush(self, timeout_s=None):
-        if self._pending:
-            self.posts.append(self._pending)
-            self._pending = []
-        return True
-
-    def last(self, kind):
-        return [body for post in self.posts for k, body in post if k == kind][-1]
-
-
-def advance(poller, seconds):
-    """Move the poller's schedule `seconds` forward, one second at a time, running what falls due."""
-    for _ in range(int(seconds)):
-        for job in poller.scheduler.jobs:
-            job.next_run -= datetime.timedelta(seconds=1)
-        poller.step()
 
 
 @pytest.fixture
