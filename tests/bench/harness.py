@@ -281,11 +281,11 @@ class Daemon:
     APIKEY = "bench-apikey-0123456789"
 
     def __init__(self, callback_url, loglevel="error", fast=False):
-        """fast: through fast_daemon.py, which accepts cadences under the daemon's 10 s floor."""
+        """fast: through tests/python/daemon_launcher.py, which accepts cadences under the daemon's 10 s floor."""
         self.workdir = Path(tempfile.mkdtemp(prefix="enphase-bench-"))
         self.port = free_port()
         self.started = time.monotonic()
-        program = BENCH_DIR / "fast_daemon.py" if fast else DAEMON_DIR / "enphased.py"
+        program = REPO / "tests" / "python" / "daemon_launcher.py" if fast else DAEMON_DIR / "enphased.py"
         self._proc = subprocess.Popen(
             [str(OUR_PYTHON), str(program), "--loglevel", loglevel, "--socketport",
              str(self.port), "--callback", callback_url, "--apikey", self.APIKEY, "--pid",

@@ -13,8 +13,8 @@ from jeedom.socket_server import send
 
 APIKEY = "apikey-0123456789abcdef0123456789abcdef"
 # enphased.py exactly, except that the cloud stand-in replaces Enphase's and cadences may be fractions of a
-# second (see chaos_daemon.py).
-LAUNCHER = Path(__file__).with_name("chaos_daemon.py")
+# second (see daemon_launcher.py).
+LAUNCHER = Path(__file__).with_name("daemon_launcher.py")
 
 
 def free_port() -> int:

@@ -1,9 +1,11 @@
-"""enphased.py exactly as Jeedom starts it, with three test settings, read from the environment:
+"""enphased.py exactly as Jeedom starts it, with three test settings (the chaos and secrets tests, the bench),
+read from the environment:
 
 - CHAOS_CLOUD_URL: the Enphase cloud stand-in (login and tokens) instead of Enphase's servers;
   CHAOS_CLOUD_CA its certificate when it speaks https;
 - CHAOS_TIMEOUT_S: the gateway client's connect and read timeouts (seconds instead of tens of seconds);
-- the cadence floor (10 s, which spares real gateways) is lifted so cadences may be fractions of a second.
+- the cadence floor (10 s, which spares real gateways) is lifted so cadences may be fractions of a second
+  (the bench's latency and 1,000-cycle memory figures take seconds, not hours).
 Nothing else differs: same modules, threads, socket, callback, login budget.
 """
 import os
