@@ -468,7 +468,7 @@ def main():
 
     if "scale" in only:
         log("scale ...")
-        found = _attempt(measure_scale, 3 if args.quick else 5, token) or {}
+        found = _attempt(measure_scale, 3 if args.quick else 9, token) or {}
         t = Table("4. Scale: synthetic site, 600 microinverters, 20 IQ Batteries, three-phase CTs")
         for count in (1, 4):
             o, p = found.get(("ours", count), {}), found.get(("pyenphase", count), {})
