@@ -281,6 +281,17 @@ def measure_scale(n, token):
                             entry[cadence + "_requests"] = (sum(g.requests for g in gateways) - before) / n / count
                         if which == "pyenphase":
                             break  # one cadence: its update reads everything
+                    if count == 4:
+                        # Linearity: one gateway and all four in turns, in this same process, so that both
+                        # figures share the machine's load and the process's memory.
+                        cadence = "devices" if which == "ours" else "general"
+                        pairs = []
+                        for _ in range(n):
+                            one = reader.ask("cycles", n=1, cadence=cadence, first=1)
+                            four = reader.ask("cycles", n=1, cadence=cadence)
+                            if one["ok"] and four["ok"]:
+                                pairs.append(four["cpu_ms"][0] / 4 / one["cpu_ms"][0])
+                        entry["per_gateway_ratio"] = median(pairs)
                     entry["memory"] = reader.ask("memory")
                 finally:
                     reader.close()
@@ -501,10 +512,14 @@ def main():
                     target="< 50 ms: " + _verdict(worst < 50 if worst else None))
         summary.add("600 inverters x 4: sync", d.get("sync_s"), None, "s", digits=2,
                     target="< 2 s: " + _verdict(d["sync_s"] < 2 if d.get("sync_s") else None))
-        if one.get("devices") and four.get("devices"):
-            per_gateway = four["devices"] / 4
-            summary.add("4 gateways: devices cycle CPU per gateway vs 1 gateway", per_gateway, one["devices"], "ms",
-                        target="linear (within 1.25): " + _verdict(per_gateway <= 1.25 * one["devices"]))
+        for which in READERS:
+            ratio = found.get((which, 4), {}).get("per_gateway_ratio")
+            if ratio is not None:
+                what = "devices cycle" if which == "ours" else "update"
+                summary.add(f"4 gateways vs 1: {what} CPU per gateway ({which})", None, None, ratio=ratio,
+                            target="linear (within 1.25): " + _verdict(ratio <= 1.25) if which == "ours" else "")
+        t.note("linearity: CPU per gateway of a cycle of all four / CPU of a cycle of the first one alone, "
+               "taken in turns in the same process (median of the pairs)")
 
     if "latency" in only:
         log("latency ...")

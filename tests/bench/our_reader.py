@@ -57,13 +57,14 @@ class Reader:
             self.pollers.append(poller)
         return {"cpu_ms": (time.process_time() - cpu) * 1e3, "wall_ms": (time.perf_counter() - wall) * 1e3}
 
-    def cycles(self, n, cadence="general"):
-        """n cycles of one cadence on every gateway: CPU, wall time and callback bytes of each round."""
+    def cycles(self, n, cadence="general", first=None):
+        """n cycles of one cadence on every gateway (or the `first` ones): CPU, wall time and callback bytes
+        of each round."""
         cpu_ms, wall_ms, payload = [], [], []
         for _ in range(n):
             sent = self.callback.sent_bytes
             cpu, wall = time.process_time(), time.perf_counter()
-            for poller in self.pollers:
+            for poller in self.pollers[:first]:
                 if not poller.cycle([cadence]):
                     raise RuntimeError(f"cycle failed: {poller.status()['error']}")
             cpu_ms.append((time.process_time() - cpu) * 1e3)

@@ -51,13 +51,13 @@ class Reader:
             await envoy.update()
         return {"cpu_ms": (time.process_time() - cpu) * 1e3, "wall_ms": (time.perf_counter() - wall) * 1e3}
 
-    async def cycles(self, n, cadence=None):
+    async def cycles(self, n, cadence=None, first=None):
         """n updates of every gateway; CPU and wall time of each round. pyenphase has one cadence: `cadence`
         is ignored. It hands its data to Home Assistant as objects: there is no payload to count."""
         cpu_ms, wall_ms = [], []
         for _ in range(n):
             cpu, wall = time.process_time(), time.perf_counter()
-            for envoy in self.envoys:
+            for envoy in self.envoys[:first]:
                 await envoy.update()
             cpu_ms.append((time.process_time() - cpu) * 1e3)
             wall_ms.append((time.perf_counter() - wall) * 1e3)
