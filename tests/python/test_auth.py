@@ -17,6 +17,7 @@ from envoy.auth import (
 )
 from envoy.errors import EnvoyError
 from simulator.cloud import Account, issue_token, serve_cloud
+from simulator.faults import Episode, FaultPlan
 
 SERIAL = "122302045041"
 EMAIL, PASSWORD = "owner@example.invalid", "s3cret-Pa55"
@@ -79,24 +80,40 @@ def test_fetched_token_is_reused_until_shortly_before_expiry():
         assert tokens.token() != first and cloud.logins == 2
 
 
-def test_a_failed_login_waits_minutes_before_the_next_attempt():
+def test_a_refused_password_is_not_tried_again_until_it_changes():
     clock = Clock()
     with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
         tokens = source(cloud, clock, password="wrong-password")
+        for _ in range(3):
+            with pytest.raises(EnvoyError) as err:
+                tokens.token()
+            assert err.value.code == "auth_failed" and "wrong-password" not in err.value.message
+            clock.now += 86400
+        assert cloud.logins == 1  # each further try would count towards Enphase's lock-out
+        tokens.password = PASSWORD  # the user enters the right one: tried at once, whatever the back-off
+        assert tokens.token() and cloud.logins == 2
+
+
+def test_a_failed_login_waits_minutes_before_the_next_attempt():
+    clock = Clock()
+    plan = FaultPlan([Episode("cloud_down", 0, 10 ** 6)])
+    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock, faults=plan.cloud) as cloud:
+        tokens = source(cloud, clock)
+        attempts = lambda: cloud.count("/login/login.json")  # noqa: E731
         with pytest.raises(EnvoyError) as err:
             tokens.token()
-        assert err.value.code == "auth_failed" and "wrong-password" not in err.value.message
+        assert err.value.code == "bad_response"
         with pytest.raises(EnvoyError) as err:
             tokens.token()
-        assert err.value.code == "login_throttled" and cloud.logins == 1
+        assert err.value.code == "login_throttled" and attempts() == 1
         clock.now += 301
         with pytest.raises(EnvoyError) as err:
             tokens.token()
-        assert err.value.code == "auth_failed" and cloud.logins == 2
+        assert err.value.code == "bad_response" and attempts() == 2
         clock.now += 301  # the back-off doubled: still waiting
         with pytest.raises(EnvoyError) as err:
             tokens.token()
-        assert err.value.code == "login_throttled" and cloud.logins == 2
+        assert err.value.code == "login_throttled" and attempts() == 2
 
 
 def test_logins_per_rolling_day_are_capped_across_restarts(tmp_path):
@@ -140,7 +157,7 @@ def test_a_failed_renewal_keeps_the_still_valid_token():
         clock.now += 11.5 * 3600  # within the renewal margin, not yet expired
         assert tokens.token() == first and cloud.logins == 2
         assert tokens.token() == first and cloud.logins == 2  # the back-off holds; no error while it is valid
-        clock.now += 3600  # expired now, back-off over: one more try, and its failure is the answer
+        clock.now += 3600  # expired now: the refused password is not tried again, its refusal is the answer
         with pytest.raises(EnvoyError) as err:
             tokens.token()
-        assert err.value.code == "auth_failed" and cloud.logins == 3
+        assert err.value.code == "auth_failed" and cloud.logins == 2

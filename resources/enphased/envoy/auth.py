@@ -6,6 +6,7 @@ until shortly before it expires, logins are counted over a rolling day and a fai
 """
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -168,6 +169,19 @@ class CloudSettings:
     timeout_s: float = 30.0
 
 
+class CredentialsRefused(EnvoyError):
+    """Enlighten refused the email or password: the same ones will be refused again."""
+
+
+# Refused credentials are recognised by a keyed fingerprint whose key lives only in this process: nothing
+# derived from a password outlives the daemon (after a restart the same credentials get one more try).
+_RUN_KEY = os.urandom(32)
+
+
+def credentials_fingerprint(username: Optional[str], password: Optional[str]) -> str:
+    return hmac.new(_RUN_KEY, f"{username}\0{password}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 class Enlighten:
     """Fetch a gateway token with an Enlighten account: login.json -> session_id -> entrez /tokens."""
 
@@ -203,7 +217,7 @@ class Enlighten:
             data={"user[email]": username, "user[password]": password},
         )
         if login.status_code in (401, 403):
-            raise EnvoyError(
+            raise CredentialsRefused(
                 "auth_failed",
                 "Enlighten refused the email or password; check them on enlighten.enphaseenergy.com, "
                 "then enter them again.",
@@ -365,18 +379,32 @@ class TokenSource:
         """Log in to Enlighten for a new token, if the budget allows; records the attempt either way."""
         now = self.clock()
         state = self.store.load()
+        fingerprint = credentials_fingerprint(self.username, self.password)
+        if state.get("refused") == fingerprint:
+            # Trying them again would only count towards Enphase's lock-out.
+            raise CredentialsRefused(
+                "auth_failed",
+                f"Enlighten refused this email and password on {utc_date(state.get('refused_at'))}; the plugin "
+                "will not try them again, so the account is not locked: check them on enlighten.enphaseenergy.com "
+                "and enter them again.",
+            )
+        if state.get("failed_with") not in (None, fingerprint):
+            state.update(failures=0, retry_after=0)  # new credentials: the old ones' back-off is theirs
         logins = self._check_budget(state, now)
         state["logins"] = logins + [now]
         self.store.save(state)  # counted before trying: an attempt that crashes still counts
         try:
             token = self.enlighten.fetch_token(self.username, self.password, self.serial)
-        except EnvoyError:
+        except EnvoyError as exc:
             failures = int(state.get("failures", 0)) + 1
             backoff = min(self.budget.first_backoff_s * 2 ** (failures - 1), self.budget.max_backoff_s)
-            state.update(failures=failures, retry_after=now + backoff)
+            state.update(failures=failures, retry_after=now + backoff, failed_with=fingerprint)
+            if isinstance(exc, CredentialsRefused):
+                state.update(refused=fingerprint, refused_at=now)
             self.store.save(state)
             raise
         self._renewal_failed = False
+        state.pop("refused", None)
         state.update(token=token, serial=self.serial, username=self.username, failures=0, retry_after=0)
         self.store.save(state)
         log.info("Fetched a new token from Enlighten for gateway %s", self.serial)
