@@ -4,6 +4,7 @@ A command's `read` takes the equipment's reading (the whole `Readings` for the g
 dataclass for the others) and returns its value, or None when this reading does not have it (then nothing
 is published for it, and a sync does not create it). Adding a reading is one `Command(...)` line.
 """
+import math
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import controls
@@ -47,6 +48,19 @@ def _get(obj, *names):
             return None
         obj = getattr(obj, name, None)
     return obj
+
+
+def _setting(name: str, number: bool = False):
+    """One field of a device's raw settings object (kept whole to write it back), when it is of the
+    command's type: a gateway's odd answer becomes None, not a string where Jeedom wants a number."""
+    def read(device):
+        value = device.settings.get(name) if isinstance(device.settings, dict) else None
+        if number:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        else:
+            ok = isinstance(value, str)
+        return value if ok else None
+    return read
 
 
 def _count(*groups):
@@ -388,15 +402,15 @@ DRY_CONTACT = Kind("dry_contact", "Contact sec", "Dry contact", (
             "devices", False),
     Command("mode", "Mode", "Mode", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.mode, "devices"),
     Command("soc_low", "Seuil bas", "Low threshold", "numeric", "%", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.settings.get("soc_low"), "devices", False),
+            _setting("soc_low", number=True), "devices", False),
     Command("soc_high", "Seuil haut", "High threshold", "numeric", "%", "GENERIC_INFO", False, "core::tile",
-            lambda d: d.settings.get("soc_high"), "devices", False),
+            _setting("soc_high", number=True), "devices", False),
     Command("grid_action", "Action sur réseau", "Action on grid", "string", "", "GENERIC_INFO", False,
-            "core::line", lambda d: d.settings.get("grid_action"), "devices", False),
+            "core::line", _setting("grid_action"), "devices", False),
     Command("micro_grid_action", "Action hors réseau", "Action off grid", "string", "", "GENERIC_INFO", False,
-            "core::line", lambda d: d.settings.get("micro_grid_action"), "devices", False),
+            "core::line", _setting("micro_grid_action"), "devices", False),
     Command("gen_action", "Action sur générateur", "Action on generator", "string", "", "GENERIC_INFO", False,
-            "core::line", lambda d: d.settings.get("gen_action"), "devices", False),
+            "core::line", _setting("gen_action"), "devices", False),
     _action("close", "Fermer", "Close", controls.dry_contact(True), "closed"),
     _action("open", "Ouvrir", "Open", controls.dry_contact(False), "closed"),
     _action("set_mode", "Choisir le mode", "Set mode", controls.dry_contact_setting("mode"), "mode", "select",
