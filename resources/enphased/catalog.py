@@ -505,7 +505,20 @@ def read_command(command: Command, reading) -> Any:
         value = command.read(reading)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None  # a reading shaped differently than expected: publish nothing rather than stop
-    return None if value is None else _json_value(value, command.unit)
+    if value is None or not _fits(command.subtype, value):
+        return None  # e.g. a number where a settings object should hold a word: Jeedom gets nothing odd
+    return _json_value(value, command.unit)
+
+
+def _fits(subtype: str, value) -> bool:
+    """Does a value suit the command's subtype (what Jeedom stores and shows)?"""
+    if subtype == "numeric":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if subtype == "binary":
+        return isinstance(value, bool) or value in (0, 1)
+    if subtype == "string":
+        return isinstance(value, str)
+    return True
 
 
 def equipment_values(eq: Equipment) -> Dict[str, Any]:

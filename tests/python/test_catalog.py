@@ -159,3 +159,14 @@ def test_the_days_energy_generic_types_name_the_counted_figures_only():
         by_generic.setdefault(c.generic, []).append(c.logical_id)
     assert by_generic["DAILY_PRODUCTION"] == ["production_day_wh"]
     assert by_generic["DAILY_CONSUMPTION"] == ["consumption_day_wh"]
+
+
+def test_a_value_that_does_not_suit_its_subtype_is_not_published():
+    from catalog import Command, read_command
+    word = Command("mode", "Mode", "Mode", "string", read=lambda r: r)
+    number = Command("power_w", "Puissance", "Power", "numeric", "W", read=lambda r: r)
+    yes_no = Command("on", "Marche", "On", "binary", read=lambda r: r)
+    assert read_command(word, 1) is None and read_command(word, "auto") == "auto"
+    assert read_command(number, "12") is None and read_command(number, float("nan")) is None
+    assert read_command(number, True) is None and read_command(number, 12.4) == 12
+    assert read_command(yes_no, "yes") is None and read_command(yes_no, True) == 1

@@ -235,5 +235,8 @@ def test_the_checks_catch_what_they_look_for():
                 Readings(gateway=info, production=Energy(watts_now=[1]))):
         with pytest.raises(AssertionError):
             check_reading(bad, "bad")
-    with pytest.raises(AssertionError):
-        check_published(Readings(gateway=info, production=Energy(watts_now="12")))
+    # A value that does not suit its command's subtype is dropped by the catalog itself (read_command),
+    # so what check_published looks at can no longer hold it.
+    odd = Readings(gateway=info, production=Energy(watts_now="12"))
+    assert "production_w" not in catalog.values(odd).get("1", {})
+    check_published(odd)
