@@ -50,17 +50,10 @@ def _get(obj, *names):
     return obj
 
 
-def _setting(name: str, number: bool = False):
-    """One field of a device's raw settings object (kept whole to write it back), when it is of the
-    command's type: a gateway's odd answer becomes None, not a string where Jeedom wants a number."""
-    def read(device):
-        value = device.settings.get(name) if isinstance(device.settings, dict) else None
-        if number:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        else:
-            ok = isinstance(value, str)
-        return value if ok else None
-    return read
+def _setting(name: str):
+    """One field of a device's raw settings object (kept whole to write it back); read_command drops a
+    value that does not suit the command's subtype."""
+    return lambda device: device.settings.get(name)
 
 
 def _count(*groups):
@@ -402,9 +395,9 @@ DRY_CONTACT = Kind("dry_contact", "Contact sec", "Dry contact", (
             "devices", False),
     Command("mode", "Mode", "Mode", "string", "", "GENERIC_INFO", False, "core::line", lambda d: d.mode, "devices"),
     Command("soc_low", "Seuil bas", "Low threshold", "numeric", "%", "GENERIC_INFO", False, "core::tile",
-            _setting("soc_low", number=True), "devices", False),
+            _setting("soc_low"), "devices", False),
     Command("soc_high", "Seuil haut", "High threshold", "numeric", "%", "GENERIC_INFO", False, "core::tile",
-            _setting("soc_high", number=True), "devices", False),
+            _setting("soc_high"), "devices", False),
     Command("grid_action", "Action sur réseau", "Action on grid", "string", "", "GENERIC_INFO", False,
             "core::line", _setting("grid_action"), "devices", False),
     Command("micro_grid_action", "Action hors réseau", "Action off grid", "string", "", "GENERIC_INFO", False,
