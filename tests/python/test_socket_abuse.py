@@ -132,7 +132,7 @@ def test_many_connections_at_once_are_each_answered_or_reset_and_none_hangs(daem
             answer = send(daemon.port, message, timeout_s=30)
             with lock:
                 answers.append(answer)
-        except ConnectionError as e:  # "busy" closes without reading: the peer may see a reset, not a hang
+        except ConnectionError as e:  # "busy" reads a second at most: a peer starved longer may see a reset
             with lock:
                 errors.append(e)
 

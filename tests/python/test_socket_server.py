@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from jeedom.socket_server import MAX_MESSAGE_BYTES, SocketServer, send
+from jeedom.socket_server import MAX_CONNECTIONS, MAX_MESSAGE_BYTES, SocketServer, send
 
 APIKEY = "k" * 32
 
@@ -109,3 +109,31 @@ def test_the_apikey_is_never_logged(server, caplog):
     send(server.port, {"apikey": "secret-guess-123", "action": "stop", "password": "hunter2"})
     assert "secret-guess-123" not in caplog.text and "hunter2" not in caplog.text
     assert "forbidden" in caplog.text
+
+
+def test_a_connection_over_the_limit_reads_busy_not_a_reset():
+    """The "busy" answer reaches PHP: the listener reads the message before answering, since closing on
+    bytes never read makes the kernel reset the connection and the answer is lost with it."""
+    inside, release = threading.Semaphore(0), threading.Event()
+
+    def handle(message):
+        inside.release()
+        release.wait(60)
+        return {"ok": True}
+
+    server = SocketServer(0, APIKEY, handle).start()
+    holders = [threading.Thread(target=send, args=(server.port, {"apikey": APIKEY, "action": "sync"}))
+               for _ in range(MAX_CONNECTIONS)]
+    try:
+        for holder in holders:
+            holder.start()
+        for _ in holders:
+            assert inside.acquire(timeout=60)  # every slot taken
+        for _ in range(20):
+            assert send(server.port, {"apikey": APIKEY, "action": "sync"}) == {
+                "ok": False, "error": {"code": "busy", "message": "too many connections"}}
+    finally:
+        release.set()
+        for holder in holders:
+            holder.join(60)
+        server.stop()

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional
 MAX_MESSAGE_BYTES = 1024 * 1024
 READ_TIMEOUT_S = 10  # for the whole message: PHP writes it at once; a peer that takes longer is not PHP
 MAX_CONNECTIONS = 16  # at the same time; more are answered "busy" so a flood cannot pile up threads
+BUSY_READ_TIMEOUT_S = 1  # a connection answered "busy" is read this long at most before the answer
 
 log = logging.getLogger("enphased.socket")
 
@@ -34,11 +35,12 @@ def error_answer(code: str, message: str = "") -> Dict[str, Any]:
     return {"ok": False, "error": error}
 
 
-def read_message(sock: socket.socket) -> bytes:
+def read_message(sock: socket.socket, timeout_s: Optional[float] = None) -> bytes:
     """Bytes up to the first newline or the peer's half-close, at most MAX_MESSAGE_BYTES, within
-    READ_TIMEOUT_S in all (a peer trickling a byte at a time would otherwise hold its slot for ever)."""
+    timeout_s (READ_TIMEOUT_S by default) in all (a peer trickling a byte at a time would otherwise hold its
+    slot for ever)."""
     chunks, size = [], 0
-    deadline = time.monotonic() + READ_TIMEOUT_S
+    deadline = time.monotonic() + (READ_TIMEOUT_S if timeout_s is None else timeout_s)
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -115,6 +117,12 @@ class SocketServer:
 
     def _serve(self, sock: socket.socket) -> None:
         if not self._slots.acquire(blocking=False):
+            # The message is read all the same, briefly: closing on bytes never read makes the kernel reset
+            # the connection, and PHP would lose the "busy" answer with it.
+            try:
+                read_message(sock, BUSY_READ_TIMEOUT_S)
+            except (MessageError, OSError):
+                pass
             self._answer(sock, error_answer("busy", "too many connections"))
             return
         try:
@@ -153,7 +161,10 @@ def send(port: int, message: Dict[str, Any], timeout_s: float = 120) -> Dict[str
     """Client side (tests, tools): send one message, return the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
         sock.sendall(json.dumps(message).encode("utf-8") + b"\n")
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the daemon already hung up (as PHP, ignored): its answer, or the reset, is read below
         data = b""
         while True:
             chunk = sock.recv(65536)
