@@ -31,37 +31,54 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+PORT_ATTEMPTS = 5
+
+
+def wait_listening(process: subprocess.Popen, pid_file: Path, output, timeout_s: float = 60) -> bool:
+    """Wait until a daemon just started listens; False when it could not have its port.
+
+    enphased.py writes its pid file once its socket listens: unlike a connection attempt, that cannot be
+    fooled by another program which took the port between free_port() and the daemon's start (the daemon
+    then says "Cannot listen" and exits 1: start it again on another port)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            if process.returncode == 1 and "Cannot listen" in output():
+                return False
+            raise RuntimeError(f"daemon exited ({process.returncode}): {output()}")
+        try:
+            if pid_file.read_text().strip() == str(process.pid):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"daemon does not listen after {timeout_s} s: {output()}")
+
+
 class DaemonProcess:
     def __init__(self, folder: Path, callback_url: str, *, loglevel="debug", launcher=False, env=None):
         self.folder = Path(folder)
-        self.port = free_port()
         self.pid_file = self.folder / "run" / "daemon.pid"  # a folder the daemon must create
         self.datadir = self.folder / "data"
         self.stdout_path = self.folder / "daemon.out"
         self.stderr_path = self.folder / "daemon.err"
         script = LAUNCHER if launcher else DAEMON_DIR / "enphased.py"
-        self.argv = [sys.executable, str(script), "--loglevel", loglevel, "--socketport", str(self.port),
-                     "--callback", callback_url, "--apikey", APIKEY, "--pid", str(self.pid_file),
-                     "--datadir", str(self.datadir)]
-        self._out = open(self.stdout_path, "wb")
-        self._err = open(self.stderr_path, "wb")
         environment = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
                            **(env or {}))
-        self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(self.folder),
-                                        env=environment)
-        self._wait_listening()
-
-    def _wait_listening(self, timeout_s=30):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daemon exited ({self.process.returncode}): {self.output()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        for _ in range(PORT_ATTEMPTS):
+            self.port = free_port()
+            self.argv = [sys.executable, str(script), "--loglevel", loglevel, "--socketport", str(self.port),
+                         "--callback", callback_url, "--apikey", APIKEY, "--pid", str(self.pid_file),
+                         "--datadir", str(self.datadir)]
+            self._out = open(self.stdout_path, "wb")
+            self._err = open(self.stderr_path, "wb")
+            self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(self.folder),
+                                            env=environment)
+            if wait_listening(self.process, self.pid_file, self.output):
                 return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("daemon does not listen")
+            self._out.close()
+            self._err.close()
+        raise RuntimeError(f"daemon found no free port in {PORT_ATTEMPTS} attempts: {self.output()}")
 
     @property
     def pid(self) -> int:
