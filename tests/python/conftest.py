@@ -1,6 +1,7 @@
 """Shared test helpers: where the recorded gateways are."""
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,12 @@ requires_fixtures = pytest.mark.skipif(
     fixtures_dir() is None,
     reason="recorded gateways not found: set ENVOY_FIXTURES or put shared/envoy-fixtures beside the repository",
 )
+
+
+@pytest.fixture
+def refused_port():
+    """A loopback port that refuses connections for the whole test: bound but never listening, so no other
+    program can take it meanwhile (a port merely found free may be somebody's by the time it is used)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

@@ -1,5 +1,4 @@
 """The client against the simulated gateway and cloud, over real sockets, one test per auth path."""
-import socket
 import time
 
 import pytest
@@ -199,13 +198,10 @@ def test_wrong_enlighten_password_then_the_budget_holds(cloud):
     assert codes == ["auth_failed", "auth_failed", "auth_failed"] and cloud.logins == 1  # refused: not tried again
 
 
-def test_unreachable_host():
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_unreachable_host(refused_port):
     with pytest.raises(EnvoyError) as err:
-        Envoy(f"127.0.0.1:{port}", connect_timeout_s=2).connect()
-    assert err.value.code == "unreachable" and f"127.0.0.1:{port}" in err.value.message
+        Envoy(f"127.0.0.1:{refused_port}", connect_timeout_s=2).connect()
+    assert err.value.code == "unreachable" and f"127.0.0.1:{refused_port}" in err.value.message
 
 
 def test_gateway_gone_after_connect_is_unreachable():

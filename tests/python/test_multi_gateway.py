@@ -8,7 +8,7 @@ it plays the built-in demo gateway (host "demo"): no credentials, read through t
 import pytest
 
 import chaos_helpers
-from chaos_helpers import DaemonProcess, free_port
+from chaos_helpers import DaemonProcess
 from jeedom_receiver import JeedomReceiver
 
 pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
@@ -56,9 +56,9 @@ def two_houses():
             s.stop()
 
 
-def test_two_gateways_and_a_dead_one_in_one_daemon(core, jeedom, two_houses):
+def test_two_gateways_and_a_dead_one_in_one_daemon(core, jeedom, two_houses, refused_port):
     east, west = two_houses
-    dead = "127.0.0.1:%d" % free_port()  # refused at once, as a gateway that is switched off
+    dead = "127.0.0.1:%d" % refused_port  # refused at once, as a gateway that is switched off
     answer = core({"action": "configure", "general_s": 60, "gateways": [
         {"id": "12", "host": east["url"], "token": east["token"]},
         {"id": "13", "host": dead, "token": "eyJ.dead"},
