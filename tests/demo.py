@@ -163,26 +163,42 @@ class Demo:
         self.jeedom = JeedomReceiver(self.apikey)
         self.stack.callback(self.jeedom.close)
         workdir = self.stack.enter_context(tempfile.TemporaryDirectory(prefix="enphase-demo-"))
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.socket_port = probe.getsockname()[1]
-        argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "warning",
-                "--socketport", str(self.socket_port), "--callback", self.jeedom.url, "--apikey", self.apikey,
-                "--pid", os.path.join(workdir, "daemon.pid"), "--datadir", os.path.join(workdir, "data")]
-        self.daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        pid_file, log_file = os.path.join(workdir, "daemon.pid"), os.path.join(workdir, "daemon.log")
+        self.daemon = None
         self.stack.callback(self._stop_daemon)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.socket_port), timeout=1).close()
+        for _ in range(5):  # a port found free may be taken before the daemon binds it: then another one
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.socket_port = probe.getsockname()[1]
+            argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "warning",
+                    "--socketport", str(self.socket_port), "--callback", self.jeedom.url, "--apikey", self.apikey,
+                    "--pid", pid_file, "--datadir", os.path.join(workdir, "data")]
+            with open(log_file, "wb") as log:
+                self.daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            if self._listening(pid_file):
                 break
-            except OSError:
-                time.sleep(0.05)
+            self._stop_daemon()
+        else:
+            self.say(Path(log_file).read_text(errors="replace"))
+            raise SystemExit(1)
         self.say("\n$ enphased.py --socketport %d --callback %s ...   (démon lancé comme par Jeedom / daemon "
                  "started as Jeedom does)" % (self.socket_port, self.jeedom.url))
 
+    def _listening(self, pid_file, timeout_s=60):
+        """The daemon writes its pid file once it listens (a connection could reach another program that
+        took the port); False when it exits, having found its port taken."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.daemon.poll() is None:
+            try:
+                if Path(pid_file).read_text().strip() == str(self.daemon.pid):
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
     def _stop_daemon(self):
-        if self.daemon.poll() is None:
+        if self.daemon is not None and self.daemon.poll() is None:
             self.daemon.terminate()
             self.daemon.wait(30)
 
