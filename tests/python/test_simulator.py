@@ -1,7 +1,9 @@
 """The simulated gateway and cloud enforce what real ones do, and record what they served."""
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -163,3 +165,29 @@ def test_identity_reads_serial_and_firmware_major_whatever_the_prefix():
     assert identity(MiniGateway("123456789012", "4.2.33").info_xml().replace(b">D4", b">M4")) == ("123456789012", 4)
     assert identity(MiniGateway(SERIAL, "8.3.5169").info_xml()) == (SERIAL, 8)
     assert identity(b"not xml") == ("", 0)
+
+
+def test_a_client_gone_before_the_answer_leaves_no_traceback(capfd):
+    """A reader that gives up (its timeout, its process ending) resets the connection while the gateway
+    answers: a real gateway shrugs; the simulator printed a traceback, into the daemon's own log when the
+    daemon plays a demo gateway."""
+    gone, handlers = threading.Event(), []
+
+    class AnswerOnceGone(Faults):
+        def after(self, method, path, reply):
+            handlers.append(threading.current_thread())
+            gone.wait(30)
+            return reply
+
+    with serve(MiniGateway("122112123456", "5.0.62"), faults=AnswerOnceGone()) as sim:
+        client = socket.create_connection(("127.0.0.1", sim.port), timeout=30)
+        client.sendall(b"GET /info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        deadline = time.monotonic() + 30
+        while not handlers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        client.close()  # a reset, as when the reader's process ends
+        gone.set()
+        handlers[0].join(30)
+        assert not handlers[0].is_alive()
+    assert "Traceback" not in capfd.readouterr().err

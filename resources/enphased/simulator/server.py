@@ -15,6 +15,7 @@ request and on each answer; a gateway with `handle_write(method, path, body)` an
 (controls, issue 7).
 """
 import atexit
+import errno
 import hashlib
 import os
 import re
@@ -23,6 +24,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -143,6 +145,14 @@ class _ThreadedServer(ThreadingHTTPServer):
 
     def verify_request(self, request, client_address):
         return self.owner.faults.accept()  # False: closed at once, as by a gateway that is down
+
+    def handle_error(self, request, client_address):
+        # A client that leaves mid-answer (its timeout, its process stopping) is no error of the gateway's:
+        # socketserver would print a traceback, into the daemon's own log when it plays a demo gateway.
+        error = sys.exc_info()[1]
+        if not (isinstance(error, (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError))
+                or getattr(error, "errno", None) == errno.ENOTCONN):
+            super().handle_error(request, client_address)
 
     def finish_request(self, request, client_address):
         # TLS handshake here, in the connection's own thread, so a silent client blocks nobody.
