@@ -50,7 +50,7 @@ def world(tmp_path):
     plan = FaultPlan([Episode("token_expired", 6), Episode("unauthorized", 8, 2), Episode("reset", 11, 1, 0.5),
                       Episode("reboot", 13, 2), Episode("cloud_down", 16, 3), Episode("token_expired", 17),
                       Episode("truncated", 20, 1, 0.5), Episode("http503", 21, 1)],
-                     seed=9, cycle_s=CYCLE_S, hang_s=5)
+                     seed=9, hang_s=5)  # its clock starts once the daemon is running and synced
     receiver = JeedomReceiver(APIKEY)
     gateways = {
         "a": SyntheticGateway(inverters=4, encharges=1, seed=2),
@@ -81,7 +81,7 @@ def world(tmp_path):
              "username": EMAIL, "enlighten_password": ENLIGHTEN_PW},
         ]}
         daemon = DaemonProcess(tmp_path, receiver.url, launcher=True,
-                               env={"CHAOS_CLOUD_URL": cloud.url, "CHAOS_TIMEOUT_S": "1"})
+                               env={"CHAOS_CLOUD_URL": cloud.url, "CHAOS_TIMEOUT_S": "10"})
         try:
             yield plan, daemon, receiver, cloud, {"a": a, "b": b, "c": c}, secrets, configure
         finally:
@@ -102,8 +102,10 @@ def test_no_secret_in_logs_events_answers_files_command_lines_or_diagnostics(wor
     answers.append(daemon.send({"action": "execute", "gateway": "a", "target": "x", "command": "no-such-command"}))
     for gateway in "abc":
         answers.append(daemon.send({"action": "diagnostics", "gateway": gateway}, timeout_s=WAIT_S))
+    # Gateway A through every episode of its plan, the first (its token revoked) once the daemon holds one.
+    plan.start_clock(CYCLE_S)
     deadline = time.monotonic() + WAIT_S
-    while plan.follow_clock() < 24 and time.monotonic() < deadline:  # gateway A through every episode of its plan
+    while plan.follow_clock() < 24 and time.monotonic() < deadline:
         time.sleep(CYCLE_S)
     rotated = json.loads(json.dumps(configure))
     rotated["gateways"][0]["enlighten_password"] = secrets["rotated password"] = "R0tated-pw-Vb3"

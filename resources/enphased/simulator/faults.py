@@ -117,6 +117,13 @@ class FaultPlan(Faults):
         self.hang_s = 0
         self._release.set()
 
+    def start_clock(self, cycle_s: float) -> None:
+        """Cycles follow the clock from now on, one every `cycle_s` seconds, counting from the current one
+        (a test lets its reader start and sync on a quiet gateway first, however slow the machine)."""
+        with self._lock:
+            self._started = time.monotonic() - self.cycle * cycle_s
+            self.cycle_s = cycle_s
+
     def follow_clock(self) -> int:
         """With `cycle_s`: move to the cycle the clock is in (hooks call it; so may a test waiting for it)."""
         if self.cycle_s:
