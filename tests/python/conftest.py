@@ -5,6 +5,14 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs `make test` once: property tests draw the same examples at every run (seeded from each test's
+# code), so a run passes or fails the same way twice, and nothing is timed (no deadline, no "too slow"
+# health check on a busy machine). New examples: pytest --hypothesis-profile=explore.
+settings.register_profile("repeatable", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("repeatable")
 
 REPO = Path(__file__).resolve().parents[2]
 DAEMON_DIR = REPO / "resources" / "enphased"
