@@ -175,16 +175,18 @@ class Envoy:
             budget=self.budget,
             clock=self.clock,
         )
-        token = self._tokens.token()
+        self._open_session(self._tokens.token())
+
+    def _open_session(self, token: str) -> None:
+        """Use `token`, or a renewed one when the gateway refuses it (renewed once, never in a loop)."""
+        self._use_token(token if self._check_jwt(token) else self._renewed(token))
+
+    def _renewed(self, refused: str) -> str:
+        token = self._tokens.renew(refused)
         if not self._check_jwt(token):
-            token = self._tokens.renew(token)
-            if not self._check_jwt(token):
-                raise EnvoyError(
-                    "auth_failed",
-                    "The gateway refused a token just issued by Enphase; check the gateway serial number "
-                    "in the configuration.",
-                )
-        self._use_token(token)
+            raise EnvoyError("auth_failed", "The gateway refused a token just issued by Enphase; check the gateway "
+                                            "serial number in the configuration.")
+        return token
 
     def _use_token(self, token: str) -> None:
         self._token = token
@@ -206,11 +208,7 @@ class Envoy:
         elif self._tokens is not None:
             token = self._tokens.token()  # renews ahead of expiry, within the login budget
             if token != self._token:
-                if not self._check_jwt(token):
-                    token = self._tokens.renew(token)
-                    if not self._check_jwt(token):
-                        raise EnvoyError("auth_failed", "The gateway refused a token just issued by Enphase.")
-                self._use_token(token)
+                self._open_session(token)
 
     def _send(self, method: str, path: str, **kwargs) -> Answer:
         answer = self._transport.request(method, path, **kwargs)
@@ -221,13 +219,7 @@ class Envoy:
             return self._transport.request(method, path, **kwargs)  # a 401 now is a permission matter
         # ... then renew the token once.
         log.info("The gateway refused the token; renewing it")
-        token = self._tokens.renew(self._token)
-        if not self._check_jwt(token):
-            raise EnvoyError(
-                "auth_failed",
-                "The gateway refused a token just issued by Enphase; check the gateway serial number.",
-            )
-        self._use_token(token)
+        self._use_token(self._renewed(self._token))
         return self._transport.request(method, path, **kwargs)
 
     # --- reading ---
