@@ -26,7 +26,6 @@ DIAGNOSTICS_KEPT_S = 86400  # reports PHP did not take away (download interrupte
 DEFAULT_GENERAL_S = 60
 DEFAULT_DEVICES_S = 300
 MIN_CADENCE_S = 10  # the gateway's CPU is weak: nothing faster than this, whatever the configuration says
-SECRET_FIELDS = ("password", "enlighten_password", "token")
 
 log = logging.getLogger("enphased")
 
