@@ -47,13 +47,7 @@ class enphase extends eqLogic {
 	}
 
 	private static function cadence($_key, $_default) {
-		$seconds = (int) config::byKey($_key, __CLASS__, $_default);
-		return $seconds >= 10 ? $seconds : $_default;
-	}
-
-	/** The authentication method chosen on the plugin configuration page. */
-	public static function authMethod() {
-		return enphaseGateway::authMethod(array('auth_method' => config::byKey('auth_method', __CLASS__, 'envoy')));
+		return enphaseGateway::cadence(config::byKey($_key, __CLASS__, $_default), $_default);
 	}
 
 	/**

@@ -140,7 +140,8 @@ class enphaseGateway {
 		return '';
 	}
 
-	private static function cadence($_value, $_default) {
+	/** Seconds between reads: at least 10 (the gateway's CPU is weak), else the default. */
+	public static function cadence($_value, $_default) {
 		$seconds = (int) $_value;
 		return $seconds >= 10 ? $seconds : $_default;
 	}
