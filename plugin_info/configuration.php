@@ -189,6 +189,27 @@ $statusLabel = function ($_status) {
   document.getElementById('sel_enphaseAuthMethod')?.addEventListener('change', enphaseShowAuthFields)
   enphaseShowAuthFields()
 
+  /* As in desktop/js/enphase.js (not loaded on this page): one action of the plugin's ajax page; `onOk` gets the result, a refusal is shown as the page's alert. */
+  function enphaseAjax(_data, onOk) {
+    domUtils.ajax({
+      type: 'POST',
+      url: 'plugins/enphase/core/ajax/enphase.ajax.php',
+      data: _data,
+      dataType: 'json',
+      global: false,
+      error: function(request, status, error) {
+        domUtils.handleAjaxError(request, status, error)
+      },
+      success: function(data) {
+        if (data.state != 'ok') {
+          jeedomUtils.showAlert({ message: data.result, level: 'danger' })
+          return
+        }
+        onOk(data.result)
+      }
+    })
+  }
+
   /* Called by the core once it saved the configKey fields: store the typed secrets, then tell the daemon. */
   function enphase_postSaveConfiguration() {
     const secrets = {}
@@ -199,53 +220,25 @@ $statusLabel = function ($_status) {
     document.querySelectorAll('.enphaseClearSecret').forEach(function(input) {
       if (input.checked) clear.push(input.getAttribute('data-key'))
     })
-    domUtils.ajax({
-      type: 'POST',
-      url: 'plugins/enphase/core/ajax/enphase.ajax.php',
-      data: { action: 'saveConfiguration', secrets: JSON.stringify(secrets), clear: JSON.stringify(clear) },
-      dataType: 'json',
-      global: false,
-      error: function(request, status, error) {
-        domUtils.handleAjaxError(request, status, error)
-      },
-      success: function(data) {
-        if (data.state != 'ok') {
-          jeedomUtils.showAlert({ message: data.result, level: 'danger' })
-          return
+    enphaseAjax({ action: 'saveConfiguration', secrets: JSON.stringify(secrets), clear: JSON.stringify(clear) }, function(result) {
+      document.querySelectorAll('.enphaseSecret').forEach(function(input) {
+        input.value = ''
+        if (result.secrets[input.getAttribute('data-key')]) {
+          input.setAttribute('placeholder', '{{Enregistré : laissez vide pour le garder}}')
         }
-        document.querySelectorAll('.enphaseSecret').forEach(function(input) {
-          input.value = ''
-          if (data.result.secrets[input.getAttribute('data-key')]) {
-            input.setAttribute('placeholder', '{{Enregistré : laissez vide pour le garder}}')
-          }
-        })
-        if (data.result.message != '') {
-          jeedomUtils.showAlert({ message: data.result.message, level: 'warning' })
-        } else if (data.result.sent) {
-          jeedomUtils.showAlert({ message: '{{Configuration sauvegardée et envoyée au démon}}', level: 'success' })
-        }
+      })
+      if (result.message != '') {
+        jeedomUtils.showAlert({ message: result.message, level: 'warning' })
+      } else if (result.sent) {
+        jeedomUtils.showAlert({ message: '{{Configuration sauvegardée et envoyée au démon}}', level: 'success' })
       }
     })
   }
 
   document.getElementById('bt_enphaseSynchronizeConf').addEventListener('click', function() {
     jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
-    domUtils.ajax({
-      type: 'POST',
-      url: 'plugins/enphase/core/ajax/enphase.ajax.php',
-      data: { action: 'synchronize' },
-      dataType: 'json',
-      global: false,
-      error: function(request, status, error) {
-        domUtils.handleAjaxError(request, status, error)
-      },
-      success: function(data) {
-        if (data.state != 'ok') {
-          jeedomUtils.showAlert({ message: data.result, level: 'danger' })
-          return
-        }
-        jeedomUtils.showAlert({ message: data.result.message, level: 'success' })
-      }
+    enphaseAjax({ action: 'synchronize' }, function(result) {
+      jeedomUtils.showAlert({ message: result.message, level: 'success' })
     })
   })
 </script>

@@ -5,18 +5,12 @@
  * (at your option) any later version.
  */
 
-/*
- * Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed.
- * From an equipment's page, only that equipment's gateway; from the list, every gateway.
- */
-function enphaseSynchronize(_event) {
-  const inEquipment = _event && _event.currentTarget && _event.currentTarget.closest('.eqLogic') !== null
-  const id = inEquipment ? document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue() : ''
-  jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
+/* One action of the plugin's ajax page; `onOk` gets the result, a refusal is shown as the page's alert. */
+function enphaseAjax(_data, onOk) {
   domUtils.ajax({
     type: 'POST',
     url: 'plugins/enphase/core/ajax/enphase.ajax.php',
-    data: { action: 'synchronize', id: id },
+    data: _data,
     dataType: 'json',
     global: false,
     error: function(request, status, error) {
@@ -27,11 +21,24 @@ function enphaseSynchronize(_event) {
         jeedomUtils.showAlert({ message: data.result, level: 'danger' })
         return
       }
-      jeedomUtils.hideAlert()
-      jeeDialog.alert(data.result.message, function() {
-        jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (id != '' ? '&id=' + id : ''))
-      })
+      onOk(data.result)
     }
+  })
+}
+
+/*
+ * Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed.
+ * From an equipment's page, only that equipment's gateway; from the list, every gateway.
+ */
+function enphaseSynchronize(_event) {
+  const inEquipment = _event && _event.currentTarget && _event.currentTarget.closest('.eqLogic') !== null
+  const id = inEquipment ? document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue() : ''
+  jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
+  enphaseAjax({ action: 'synchronize', id: id }, function(result) {
+    jeedomUtils.hideAlert()
+    jeeDialog.alert(result.message, function() {
+      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (id != '' ? '&id=' + id : ''))
+    })
   })
 }
 
@@ -243,22 +250,8 @@ document.getElementById('bt_enphaseMigrate')?.addEventListener('click', function
     if (!result) {
       return
     }
-    domUtils.ajax({
-      type: 'POST',
-      url: 'plugins/enphase/core/ajax/enphase.ajax.php',
-      data: { action: 'migrateGateway', id: id },
-      dataType: 'json',
-      global: false,
-      error: function(request, status, error) {
-        domUtils.handleAjaxError(request, status, error)
-      },
-      success: function(data) {
-        if (data.state != 'ok') {
-          jeedomUtils.showAlert({ message: data.result, level: 'danger' })
-          return
-        }
-        jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase&id=' + id)
-      }
+    enphaseAjax({ action: 'migrateGateway', id: id }, function() {
+      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase&id=' + id)
     })
   })
 })
