@@ -27,8 +27,6 @@ class enphase extends eqLogic {
 	const DEFAULT_DEVICES_S = 300;
 	/** Configuration id of the gateway set on the plugin configuration page (one gateway per plugin for now). */
 	const SINGLE_GATEWAY_ID = 'default';
-	/** Authentication methods offered on the configuration page. */
-	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
 	/** Error codes that only the user can fix: they also become a Jeedom message. */
 	const USER_ACTION_CODES = array('auth_failed', 'token_expired', 'two_factor', 'login_throttled');
 	/** A pasted token is announced this many days before it expires. */

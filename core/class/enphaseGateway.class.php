@@ -14,7 +14,6 @@
  * the plugin configuration.
  */
 class enphaseGateway {
-	const DEFAULT_ID = 'default';
 	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
 	/** Plain settings of one gateway. */
 	const SETTINGS = array('host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s');
@@ -68,8 +67,8 @@ class enphaseGateway {
 			}
 		}
 		$plugin = self::pluginSettings();
-		if (!isset($claimed[self::DEFAULT_ID]) && trim((string) $plugin['host']) != '') {
-			$all = array(self::DEFAULT_ID => array('settings' => $plugin, 'eqLogic' => null)) + $all;
+		if (!isset($claimed[enphase::SINGLE_GATEWAY_ID]) && trim((string) $plugin['host']) != '') {
+			$all = array(enphase::SINGLE_GATEWAY_ID => array('settings' => $plugin, 'eqLogic' => null)) + $all;
 		}
 		return $all;
 	}
@@ -77,7 +76,7 @@ class enphaseGateway {
 	/** The gateway equipment that took the plugin configuration's gateway over (migrate()), or null. */
 	public static function takenOver() {
 		foreach (enphase::byType('enphase') as $eqLogic) {
-			if (self::ownsSettings($eqLogic) && self::idOf($eqLogic) == self::DEFAULT_ID) {
+			if (self::ownsSettings($eqLogic) && self::idOf($eqLogic) == enphase::SINGLE_GATEWAY_ID) {
 				return $eqLogic;
 			}
 		}
@@ -183,7 +182,7 @@ class enphaseGateway {
 	 * Cadences stay on the plugin page, where they are every gateway's defaults.
 	 */
 	public static function migrate($_eqLogic) {
-		if ($_eqLogic->getConfiguration('kind') != 'gateway' || self::idOf($_eqLogic) != self::DEFAULT_ID) {
+		if ($_eqLogic->getConfiguration('kind') != 'gateway' || self::idOf($_eqLogic) != enphase::SINGLE_GATEWAY_ID) {
 			throw new Exception(__('Seule la passerelle de la configuration du plugin peut y reprendre ses réglages', __FILE__));
 		}
 		$plugin = self::pluginSettings();
@@ -196,7 +195,7 @@ class enphaseGateway {
 			}
 			$_eqLogic->setConfiguration($key, (string) $plugin[$key]);
 		}
-		$_eqLogic->setConfiguration('gateway_id', self::DEFAULT_ID);
+		$_eqLogic->setConfiguration('gateway_id', enphase::SINGLE_GATEWAY_ID);
 		$_eqLogic->save();
 		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
 			if (!in_array($key, array('general_s', 'devices_s'))) {
