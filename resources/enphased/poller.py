@@ -246,7 +246,7 @@ class GatewayPoller:
             if diff:
                 before.update(diff)
                 changed[eq_id] = diff
-        self._discover(found)
+        self._discover(found, changed)
         self.callback.values(self.id, changed)
 
     # --- inventory ---
@@ -262,12 +262,15 @@ class GatewayPoller:
                         "commands": catalog.present_commands(eq.kind, values)}
                 for eq_id, (eq, values) in found.items()}
 
-    def _discover(self, found) -> None:
-        """After a sync, a device or reading that shows up later is described to Jeedom on its own."""
+    def _discover(self, found, changed) -> None:
+        """After a sync, a device or reading that shows up later is described to Jeedom on its own. Only an
+        equipment Jeedom does not know or whose values changed can bring a command: every value of the others
+        was published, and so remembered, in an earlier cycle (the 600 inverters of a general cycle)."""
         if self._memory is None:
             return  # never synced: Jeedom creates equipment when the user asks for it
         new = False
-        for eq_id, entry in self._remember(found).items():
+        candidates = {eq_id: item for eq_id, item in found.items() if eq_id in changed or eq_id not in self._memory}
+        for eq_id, entry in self._remember(candidates).items():
             known = self._memory.get(eq_id)
             if known is None:
                 self._memory[eq_id] = entry
