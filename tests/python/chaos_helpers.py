@@ -1,5 +1,6 @@
-"""The daemon as Jeedom runs it (a separate process started with enphased.py's own command line), for the
-tests that abuse it: its output kept in files, its memory read from /proc, its socket spoken to."""
+"""The daemon as Jeedom runs it (a separate process started with enphased.py's own command line, from
+another folder than its own), for the daemon, chaos, secrets and socket tests: its output kept in files,
+its memory read from /proc, its socket spoken to."""
 import os
 import signal
 import socket
