@@ -8,13 +8,13 @@ publishes once, so a cycle never overlaps another and each cycle makes one POST.
 """
 import json
 import logging
-from dataclasses import fields, is_dataclass, replace
 import os
 import queue
-from collections import deque
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
+from dataclasses import fields, is_dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import schedule
@@ -358,8 +358,8 @@ class GatewayPoller:
     def status(self) -> Dict[str, Any]:
         info = getattr(self.envoy, "info", None)
         error = None if self._error is None else {"code": self._error.code, "message": self._error.message}
-        return {"serial": getattr(info, "serial", None), "reachable": self._error is None or
-                self._error.code not in ("unreachable",),
+        return {"serial": getattr(info, "serial", None),
+                "reachable": self._error is None or self._error.code != "unreachable",
                 "firmware": getattr(info, "firmware", None), "auth": getattr(self.envoy, "auth_mode", "none"),
                 "token_expires": getattr(self.envoy, "token_expires", None), "last_success": self._last_success,
                 "error": error}
