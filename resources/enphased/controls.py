@@ -76,6 +76,11 @@ def _percent(value: Any, what: str) -> float:
     return number
 
 
+def _as_number(value: Any) -> Any:
+    """A number the gateway shows, as a float (20 and 20.0 compare equal); anything else (a yes/no too) as is."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
 def _installer(envoy, what: str) -> None:
     if not str(getattr(envoy, "auth_mode", "")).endswith("installer"):
         raise _refused(f"{what} needs installer rights: give an installer token (firmware 7 and later) or "
@@ -155,7 +160,7 @@ def dry_contact_setting(key: str):
 
         def read():
             seen = _contact_settings(envoy, contact_id).get(key)
-            return float(seen) if key != "mode" and isinstance(seen, (int, float)) else seen
+            return seen if key == "mode" else _as_number(seen)
         _confirm(read, wanted, f"the {key} of dry contact {contact_id}")
     return run
 
@@ -216,10 +221,8 @@ def storage_reserve(poller, target, value):
     def change(settings):
         settings["reserved_soc"] = reserve
 
-    def read(settings):
-        seen = settings.get("reserved_soc")
-        return float(seen) if isinstance(seen, (int, float)) and not isinstance(seen, bool) else seen
-    _storage_write(poller.envoy, change, read, reserve, "the battery reserve")
+    _storage_write(poller.envoy, change, lambda settings: _as_number(settings.get("reserved_soc")), reserve,
+                   "the battery reserve")
 
 
 # --------------------------------------------------------------------------------------------- installer
