@@ -163,7 +163,7 @@ function enphaseShowEqAuthFields() {
 document.getElementById('sel_enphaseEqAuthMethod')?.addEventListener('change', enphaseShowEqAuthFields)
 
 /* What the page shows of a secret once set (never its value): see enphase::SECRET_MASK. */
-const ENPHASE_SECRET_MASK = '********'
+var ENPHASE_SECRET_MASK = '********'
 
 /*
  * Secrets are typed into fields the core does not fill: an empty field keeps the stored value, a ticked box
