@@ -361,6 +361,7 @@ class enphase extends eqLogic {
 			'inverter' => array(__('Micro-onduleurs', __FILE__), 'fas fa-solar-panel', array('inverter')),
 			'battery' => array(__('Batteries', __FILE__), 'fas fa-car-battery', array('ac_battery', 'encharge')),
 			'meter' => array(__('Compteurs', __FILE__), 'fas fa-tachometer-alt', array('meter')),
+			'backup' => array(__('Secours et réseau', __FILE__), 'fas fa-house-damage', array('enpower', 'collar', 'qrelay', 'dry_contact', 'generator')),
 			'other' => array(__('Autres équipements', __FILE__), 'fas fa-plug', array()),
 		);
 	}
@@ -385,6 +386,9 @@ class enphase extends eqLogic {
 			'meter' => array(__('Compteur', __FILE__), __('Compteurs', __FILE__)),
 			'enpower' => array(__('Contrôleur système IQ', __FILE__), __('Contrôleurs système IQ', __FILE__)),
 			'qrelay' => array(__('Relais Q', __FILE__), __('Relais Q', __FILE__)),
+			'collar' => array(__('Collier compteur IQ', __FILE__), __('Colliers compteur IQ', __FILE__)),
+			'dry_contact' => array(__('Contact sec', __FILE__), __('Contacts secs', __FILE__)),
+			'generator' => array(__('Générateur', __FILE__), __('Générateurs', __FILE__)),
 		);
 		if (!isset($labels[$_kind])) {
 			return $_plural ? __('Autres équipements', __FILE__) : __('Autre équipement', __FILE__);

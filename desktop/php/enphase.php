@@ -296,7 +296,7 @@ foreach ($eqLogics as $eqLogic) {
 
 <?php
 $kindLabels = array();
-foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'qrelay') as $kind) {
+foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'collar', 'qrelay', 'dry_contact', 'generator') as $kind) {
 	$kindLabels[$kind] = enphase::kindLabel($kind, false);
 }
 sendVarToJS('enphaseKindLabels', $kindLabels);
