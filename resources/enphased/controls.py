@@ -234,6 +234,9 @@ def production(enabled: bool):
     def run(poller, target, value):
         envoy = poller.envoy
         _installer(envoy, "Turning production on or off")
+        plan = envoy.plan or envoy.probe()
+        if PRODUCTION_POWER not in plan.paths.get("devices", ()):
+            raise _refused("This gateway does not offer turning production on or off (firmware 7 and later).")
         envoy.put_json(PRODUCTION_POWER, {"length": 1, "arr": [0 if enabled else 1]})  # 1 = forced off
         _confirm(lambda: production_enabled_from(envoy.get_json(PRODUCTION_POWER)), enabled, "the production state")
     return run

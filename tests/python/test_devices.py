@@ -200,3 +200,10 @@ def test_production_refused_to_an_owner_and_on_a_digest_gateway_without_installe
     old.sync()
     assert refused(old.execute(old.serial, "production_off"), "installer rights")
     assert not owner.gateway.writes and not old.gateway.writes
+
+
+def test_production_refused_where_the_firmware_has_no_such_switch(site):
+    s = site("5.0.62", digest_installer=True)
+    s.sync()
+    assert refused(s.execute(s.serial, "production_off"), "firmware 7 and later")
+    assert not s.gateway.writes
