@@ -231,7 +231,9 @@ class enphase extends eqLogic {
 				system::kill($pid);
 			}
 		}
-		system::kill('enphased.py');
+		// By the script's full path, as started above: the name alone also matched every other copy of the
+		// daemon on the machine (a second Jeedom, test runs), and the core kills those with -9.
+		system::kill(realpath(__DIR__ . '/../../resources/enphased') . '/enphased.py');
 		@unlink(self::pidFile());
 	}
 
