@@ -45,14 +45,14 @@ class Site:
 
     def _envoy(self, config, datadir):
         envoy = gateways.make_envoy(config, datadir)
-        envoy.cloud = CloudSettings(self.cloud.url, self.cloud.url, timeout_s=2)
+        envoy.cloud = CloudSettings(self.cloud.url, self.cloud.url, timeout_s=WAIT_S)  # a bound: nothing hangs
         envoy.clock = self.clock
         return envoy
 
     def restart(self):
         if self.daemon is not None:
             self.daemon.stop()
-        self.daemon = Daemon(Callback(self.receiver.url, "k", timeout_s=2), datadir=self.datadir,
+        self.daemon = Daemon(Callback(self.receiver.url, "k", timeout_s=WAIT_S), datadir=self.datadir,
                              envoy_factory=self._envoy)
         self.configure(self.password)
 
