@@ -164,6 +164,9 @@ class Demo:
         self.stack.callback(self.jeedom.close)
         workdir = self.stack.enter_context(tempfile.TemporaryDirectory(prefix="enphase-demo-"))
         pid_file, log_file = os.path.join(workdir, "daemon.pid"), os.path.join(workdir, "daemon.log")
+        keyfile = os.path.join(workdir, "apikey")  # as Jeedom does: the key in a 0600 file, not in argv
+        with open(os.open(keyfile, os.O_WRONLY | os.O_CREAT, 0o600), "w") as file:
+            file.write(self.apikey)
         self.daemon = None
         self.stack.callback(self._stop_daemon)
         for _ in range(5):  # a port found free may be taken before the daemon binds it: then another one
@@ -171,7 +174,7 @@ class Demo:
                 probe.bind(("127.0.0.1", 0))
                 self.socket_port = probe.getsockname()[1]
             argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "warning",
-                    "--socketport", str(self.socket_port), "--callback", self.jeedom.url, "--apikey", self.apikey,
+                    "--socketport", str(self.socket_port), "--callback", self.jeedom.url, "--apikey-file", keyfile,
                     "--pid", pid_file, "--datadir", os.path.join(workdir, "data")]
             with open(log_file, "wb") as log:
                 self.daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)

@@ -134,6 +134,19 @@ class enphase extends eqLogic {
 		return realpath($dir);
 	}
 
+	/**
+	 * The apikey opens the daemon's socket (controls included): it reaches the daemon in a file only Jeedom's
+	 * user can read, never on its command line, which every local user can see.
+	 */
+	public static function writeApikeyFile() {
+		$file = self::dataDir() . '/apikey';
+		$old = umask(0077);
+		file_put_contents($file, jeedom::getApiKey(__CLASS__));
+		umask($old);
+		chmod($file, 0600);
+		return $file;
+	}
+
 	public static function callbackUrl() {
 		return network::getNetworkAccess('internal', 'http:127.0.0.1:port:comp') . '/plugins/enphase/core/php/jeeEnphase.php';
 	}
@@ -183,10 +196,9 @@ class enphase extends eqLogic {
 		$cmd .= ' --loglevel ' . self::daemonLogLevel();
 		$cmd .= ' --socketport ' . self::socketPort();
 		$cmd .= ' --callback ' . escapeshellarg(self::callbackUrl());
-		$cmd .= ' --apikey ' . escapeshellarg(jeedom::getApiKey(__CLASS__));
+		$cmd .= ' --apikey-file ' . escapeshellarg(self::writeApikeyFile());
 		$cmd .= ' --pid ' . escapeshellarg(self::pidFile());
 		$cmd .= ' --datadir ' . escapeshellarg(self::dataDir());
-		// The command line holds the apikey: it is not logged.
 		log::add(__CLASS__, 'info', __('Lancement du démon', __FILE__));
 		exec($cmd . ' >> ' . escapeshellarg(log::getPathToLog('enphase_daemon')) . ' 2>&1 &');
 		$started = false;

@@ -43,10 +43,23 @@ def parse_args(argv):
     parser.add_argument("--loglevel", default="info")
     parser.add_argument("--socketport", type=int, required=True)
     parser.add_argument("--callback", required=True)
-    parser.add_argument("--apikey", required=True)
+    # The apikey opens the socket (controls included): Jeedom passes a 0600 file, never the key itself,
+    # since every local user can read a command line. --apikey stays for tests and manual runs.
+    key = parser.add_mutually_exclusive_group(required=True)
+    key.add_argument("--apikey-file", help="file holding the plugin's apikey (mode 0600)")
+    key.add_argument("--apikey", help=argparse.SUPPRESS)
     parser.add_argument("--pid", required=True)
     parser.add_argument("--datadir", default=None, help="what must survive a restart (tokens, inventory)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.apikey_file:
+        try:
+            with open(args.apikey_file, encoding="utf-8") as file:
+                args.apikey = file.read().strip()
+        except OSError as e:
+            parser.error(f"cannot read the apikey file {args.apikey_file}: {e.strerror}")
+        if not args.apikey:
+            parser.error(f"the apikey file {args.apikey_file} is empty")
+    return args
 
 
 def write_pid(path: str) -> None:

@@ -64,12 +64,16 @@ class DaemonProcess:
         self.stdout_path = self.folder / "daemon.out"
         self.stderr_path = self.folder / "daemon.err"
         script = LAUNCHER if launcher else DAEMON_DIR / "enphased.py"
+        # As PHP does: the apikey in a 0600 file, not on the command line.
+        self.apikey_file = self.folder / "apikey"
+        self.apikey_file.write_text(APIKEY)
+        self.apikey_file.chmod(0o600)
         environment = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
                            **(env or {}))
         for _ in range(PORT_ATTEMPTS):
             self.port = free_port()
             self.argv = [sys.executable, str(script), "--loglevel", loglevel, "--socketport", str(self.port),
-                         "--callback", callback_url, "--apikey", APIKEY, "--pid", str(self.pid_file),
+                         "--callback", callback_url, "--apikey-file", str(self.apikey_file), "--pid", str(self.pid_file),
                          "--datadir", str(self.datadir)]
             self._out = open(self.stdout_path, "wb")
             self._err = open(self.stderr_path, "wb")

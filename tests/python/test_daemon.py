@@ -5,6 +5,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
-from conftest import fixtures_dir, requires_fixtures
+from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
 from jeedom_receiver import JeedomReceiver
 
 pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
@@ -242,5 +244,12 @@ def test_stop_action_ends_the_daemon(daemon, jeedom):
 
 def test_no_secret_on_the_command_line(daemon):
     cmdline = Path(f"/proc/{daemon.process.pid}/cmdline").read_bytes().split(b"\0")
-    assert b"--apikey" in cmdline  # Jeedom's practice; nothing else secret is there
+    assert b"--apikey-file" in cmdline and not any(APIKEY.encode() in arg for arg in cmdline)
     assert not any(b"password" in arg or b"token" in arg for arg in cmdline)
+
+
+def test_an_unreadable_apikey_file_is_a_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socketport", "1", "--callback",
+                           "http://127.0.0.1:1/", "--apikey-file", str(tmp_path / "missing"), "--pid",
+                           str(tmp_path / "pid")], capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode != 0 and "cannot read the apikey file" in done.stderr
