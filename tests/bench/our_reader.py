@@ -15,16 +15,7 @@ import json  # noqa: E402
 from envoy.client import Credentials, Envoy  # noqa: E402
 from jeedom.callback import Callback  # noqa: E402
 from poller import GatewayPoller  # noqa: E402
-
-
-def memory_kb():
-    fields = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0])
-    return {"rss_kb": fields["VmRSS"], "hwm_kb": fields["VmHWM"]}
+from proc_memory import memory_kb  # noqa: E402
 
 
 class CountingCallback(Callback):

@@ -15,19 +15,9 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 
 from pyenphase import Envoy  # noqa: E402
+from proc_memory import memory_kb  # noqa: E402
 
 T_IMPORTED = time.monotonic()
-
-
-def memory_kb():
-    """Resident set size now and its peak (VmHWM) for this process, in kB."""
-    fields = {}
-    with open("/proc/self/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0])
-    return {"rss_kb": fields["VmRSS"], "hwm_kb": fields["VmHWM"]}
 
 
 class Reader:

@@ -55,3 +55,13 @@ def refused_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def jeedom(request):
+    """A real HTTP receiver standing in for Jeedom's callback page, accepting the test module's APIKEY."""
+    from jeedom_receiver import JeedomReceiver
+
+    receiver = JeedomReceiver(getattr(request.module, "APIKEY", "test-apikey"))
+    yield receiver
+    receiver.close()

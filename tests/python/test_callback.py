@@ -4,14 +4,6 @@ import pytest
 
 import jeedom.callback as callback_module
 from jeedom.callback import Callback
-from jeedom_receiver import JeedomReceiver
-
-
-@pytest.fixture
-def jeedom():
-    receiver = JeedomReceiver()
-    yield receiver
-    receiver.close()
 
 
 def test_one_post_with_inventory_first_then_values_then_status(jeedom):

@@ -15,7 +15,6 @@ import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
 from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
-from jeedom_receiver import JeedomReceiver
 
 pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
 
@@ -55,13 +54,6 @@ def wait_until(predicate, timeout_s=WAIT_S):
             return False
         time.sleep(0.02)
     return True
-
-
-@pytest.fixture
-def jeedom():
-    receiver = JeedomReceiver(APIKEY)
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture

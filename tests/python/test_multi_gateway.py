@@ -29,13 +29,6 @@ def events(jeedom, kind, gateway):
 
 
 @pytest.fixture
-def jeedom():
-    receiver = JeedomReceiver(APIKEY)
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
 def core(tmp_path, jeedom):
     daemon, server = enphased.start_core(0, jeedom.url, APIKEY, str(tmp_path / "data"))
     yield lambda message, timeout_s=WAIT_S: send(server.port, dict(message, apikey=APIKEY), timeout_s)
