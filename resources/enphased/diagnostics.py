@@ -23,6 +23,7 @@ import time
 import zipfile
 from typing import Any, Dict, Iterable, List, Optional
 
+from envoy import endpoints
 from envoy.errors import EnvoyError
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
@@ -35,9 +36,9 @@ FORMAT = 1
 # Read for the report only: what the plugin does not read (yet) but a developer needs to see.
 EXTRA_PATHS = (
     "/home", "/production", "/production.json", "/inventory.json?deleted=1", "/ivp/ensemble/status",
-    "/ivp/ensemble/secctrl", "/ivp/ensemble/power", "/ivp/ensemble/dry_contacts", "/ivp/ss/dry_contact_settings",
-    "/ivp/ensemble/generator", "/ivp/ss/gen_config", "/ivp/ss/gen_schedule", "/ivp/ss/gen_mode",
-    "/ivp/ss/pel_settings", "/ivp/sc/pvlimit", "/ivp/meters/readings", "/ivp/meters/reports", "/ivp/pdm/energy",
+    endpoints.ENSEMBLE_SECCTRL, endpoints.ENSEMBLE_POWER, endpoints.DRY_CONTACTS, endpoints.DRY_CONTACT_SETTINGS,
+    endpoints.GENERATOR, endpoints.GEN_CONFIG, "/ivp/ss/gen_schedule", endpoints.GEN_MODE,
+    "/ivp/ss/pel_settings", "/ivp/sc/pvlimit", endpoints.METER_READINGS, "/ivp/meters/reports", "/ivp/pdm/energy",
     "/ivp/livedata/status", "/admin/lib/acb_config",
 )
 # Response headers worth keeping; the rest may carry a session (Set-Cookie) or only noise.
@@ -78,7 +79,7 @@ class Recording:
 
 
 def paths_to_record(info=None, plan=None) -> List[str]:
-    paths = ["/info"] + list(probe_paths(info) if info is not None else PROBE_PATHS)
+    paths = [endpoints.INFO] + list(probe_paths(info) if info is not None else PROBE_PATHS)
     for cadence_paths in (plan.paths.values() if plan is not None else ()):
         paths += cadence_paths
     return list(dict.fromkeys(paths + list(EXTRA_PATHS)))
@@ -126,7 +127,7 @@ def readings_of(exchanges: List[Exchange]):
     """(plan, {cadence: Readings}) that our reader makes of these answers, as a replay will."""
     from envoy.parse import build_readings, parse_info
 
-    info_answer = next((e for e in exchanges if e.path == "/info" and e.status == 200), None)
+    info_answer = next((e for e in exchanges if e.path == endpoints.INFO and e.status == 200), None)
     if info_answer is None:
         return None, {}
     try:
