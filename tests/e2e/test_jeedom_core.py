@@ -314,7 +314,8 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
     core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
               eqLogic=json.dumps([{"id": demo["id"], "object_id": flow_room["id"], "isVisible": 1}]))
     # The demo gateway pauses in the daemon, so that only this test moves its values.
-    core.php("enphase::daemonRequest(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
+    core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
+             " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
     widget = '.enphaseFlowWidget[data-eqLogic_id="%s"]' % demo["id"]
 
     def node(name, part="watts"):
@@ -352,7 +353,8 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
         assert not errors, "JavaScript errors in the flow widget: %s" % errors
     finally:
         browser.close()
-        core.php("enphase::daemonRequest(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
+        core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
+                 " enphaseDaemon::request(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
     assert (SCREENSHOTS / "flow-widget.png").stat().st_size > 5000
 
 
