@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
 import time
 import zipfile
@@ -28,7 +29,7 @@ from envoy.errors import EnvoyError
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
 from redact import Redactor
-from simulator.recorded import file_name
+from simulator.recorded import file_name, safe_entry_name
 
 log = logging.getLogger("enphased.diagnostics")
 
@@ -187,18 +188,31 @@ def redactor_for(envoy, key: Optional[bytes] = None) -> Redactor:
     return redactor
 
 
+_LABEL = re.compile(r"[0-9A-Za-z-]{1,40}")
+
+
+def _report_label(redactor: Redactor, serial: Any) -> str:
+    """The serial's fake for the report's name; 'gateway' when the serial was not redacted as a serial (an odd
+    shape, which might also hold a path)."""
+    fake = redactor.serial(serial) if isinstance(serial, str) else None
+    return fake if fake and fake != serial and _LABEL.fullmatch(fake) else "gateway"
+
+
 def build_archive(recording: Recording, status: Dict[str, Any], redactor: Redactor, now: float):
     """(zip bytes, archive folder name): every answer and status.json, redacted."""
     for exchange in recording.exchanges:
         redactor.learn(exchange.body)
     redactor.learn_json(status)
     serial = (status.get("gateway") or {}).get("serial")
-    folder = "enphase-diagnostics-{}-{}".format(redactor.serial(serial) if serial else "gateway",
+    folder = "enphase-diagnostics-{}-{}".format(_report_label(redactor, serial),
                                                 time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         def add(name: str, data: bytes) -> None:
-            info = zipfile.ZipInfo(f"{folder}/{name}", time.gmtime(now)[:6])
+            entry = f"{folder}/{name}"
+            if not safe_entry_name(entry) or "/" in name:
+                raise ValueError(f"refused to write the zip entry {entry!r}: it would leave the report's folder")
+            info = zipfile.ZipInfo(entry, time.gmtime(now)[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
