@@ -168,9 +168,44 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertStringContainsString('Enlighten', enphase::deamon_info()['launchable_message']);
 	}
 
-	public function testTheStateFollowsThePidFile() {
+	/** A process running the given command line; its pid. */
+	private function startProcess(array $_argv) {
+		$process = proc_open($_argv, array(), $pipes);
+		$this->processes[] = $process;
+		$pid = proc_get_status($process)['pid'];
+		// Until it runs the program (right after the fork, it is still a copy of this one).
+		for ($i = 0; $i < 500 && strpos((string) @file_get_contents('/proc/' . $pid . '/cmdline'), end($_argv)) === false; $i++) {
+			usleep(10000);
+		}
+		return $pid;
+	}
+
+	/** @var resource[] processes started by the test */
+	private $processes = array();
+
+	protected function tearDown(): void {
+		foreach ($this->processes as $process) {
+			proc_terminate($process, 9);
+			proc_close($process);
+		}
+		$this->processes = array();
+		parent::tearDown();
+	}
+
+	private static function script() {
+		return realpath(ENPHASE_TEST_ROOT . '/plugins/enphase/resources/enphased') . '/enphased.py';
+	}
+
+	private static function running($_pid) {
+		$stat = @file_get_contents('/proc/' . $_pid . '/stat');
+		// A killed child stays a zombie (state Z) until the test reaps it: that is not running.
+		return is_string($stat) && !preg_match('/\) Z /', $stat);
+	}
+
+	public function testTheStateFollowsThePidFileOfOurDaemon() {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		file_put_contents(enphaseDaemon::pidFile(), getmypid());
+		$pid = $this->startProcess(array(PHP_BINARY, '-r', 'sleep(60);', self::script()));
+		file_put_contents(enphaseDaemon::pidFile(), $pid);
 		$this->assertSame('ok', enphase::deamon_info()['state']);
 		$this->assertSame('enphase', enphase::deamon_info()['log']);
 
@@ -181,6 +216,27 @@ class DaemonTest extends EnphaseTestCase {
 		file_put_contents(enphaseDaemon::pidFile(), $pid);
 		$this->assertSame('nok', enphase::deamon_info()['state']);
 		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+	}
+
+	public function testAPidFileNamingAnotherProgramIsStaleAndThatProgramIsNotKilled() {
+		// Our daemon died without removing its file, and its pid now belongs to someone else's program.
+		$other = $this->startProcess(array('sleep', '60'));
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+
+		$this->assertSame('nok', enphase::deamon_info()['state'], 'so the core\'s watchdog starts the daemon again');
+		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+		enphase::deamon_stop();
+		usleep(200000);
+		$this->assertTrue(self::running($other), 'deamon_stop killed a process that is not the daemon');
+	}
+
+	public function testAPidFileOlderThanItsProcessNamedAnEarlierOne() {
+		$pid = $this->startProcess(array(PHP_BINARY, '-r', 'sleep(60);', self::script()));
+		file_put_contents(enphaseDaemon::pidFile(), $pid);
+		touch(enphaseDaemon::pidFile(), time() - 3600);
+
+		$this->assertSame('nok', enphase::deamon_info()['state']);
 	}
 
 	public function testTheDaemonLogLevelIsOneItKnows() {
