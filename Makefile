@@ -1,6 +1,7 @@
 # enphase: Jeedom plugin for Enphase Envoy / IQ Gateway.
 #   make demo   simulated gateway + the plugin's reader against it, printing what a user would see
 #   make test   every test (Python under 3.11 and 3.9 when pyenv has it, Python 3.9 static check, PHP)
+#   make test-fast  the pure tests alone (no socket, thread or process), in seconds, while coding
 #   make bench  what the plugin costs the box and the gateway, beside pyenphase 4.2.0 (a printed table)
 #   make e2e    end-to-end test against a real Jeedom core: JEEDOM_CORE_DIR=/path/to/jeedom make e2e
 #               (skipped without it; works on a throwaway copy of the core and its database, which it
@@ -15,7 +16,7 @@ VENV39 := .venv39
 # The bench's venv: the reference reader (pyenphase) measured beside ours, never in the plugin's venv.
 VENV_BENCH := .venv-bench
 
-.PHONY: demo test e2e test-python test-python39 test-php lint venv php-tools bench clean
+.PHONY: demo test test-fast e2e test-python test-python39 test-php lint venv php-tools bench clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -56,6 +57,9 @@ test-php: php-tools
 	@if [ -d tests/php ] && ls tests/php/*Test.php >/dev/null 2>&1; then phpunit --colors=never --do-not-cache-result --bootstrap tests/php/bootstrap.php tests/php; fi
 
 test: lint test-python test-python39 test-php
+
+test-fast: venv
+	$(PY) -m pytest -q -m pure
 
 # Not part of `make test`: it needs an installed Jeedom core, MariaDB, network to PyPI, and a minute or two.
 # The core is only read (README: "What it touches").

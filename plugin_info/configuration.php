@@ -7,6 +7,7 @@
  */
 
 require_once __DIR__ . '/../../../core/php/core.inc.php';
+require_once __DIR__ . '/../core/class/enphase.class.php';
 include_file('core', 'authentification', 'php');
 if (!isConnect()) {
 	include_file('desktop', '404', 'php');
@@ -18,7 +19,7 @@ if (!isConnect()) {
  * in clear. They are typed into empty fields, sent once by enphase_postSaveConfiguration() below and stored
  * encrypted; the page only learns whether each one is set.
  */
-$secrets = enphase::secretsState();
+$secrets = enphaseGateway::secretsState();
 $secretInput = function ($_key, $_placeholder) use ($secrets) {
 	$placeholder = $secrets[$_key] ? '{{Enregistré : laissez vide pour le garder}}' : $_placeholder;
 	$html = '<input type="password" autocomplete="new-password" class="form-control enphaseSecret" data-key="' . $_key . '" placeholder="' . $placeholder . '">';
@@ -27,7 +28,7 @@ $secretInput = function ($_key, $_placeholder) use ($secrets) {
 	}
 	return $html;
 };
-$status = config::byKey('status::' . enphase::SINGLE_GATEWAY_ID, 'enphase', array());
+$status = config::byKey('status::' . enphaseGateway::SINGLE_GATEWAY_ID, 'enphase', array());
 // Once its equipment took the gateway of this page over, the gateway is set on that equipment only.
 $takenOver = enphaseGateway::takenOver();
 $statusLabel = function ($_status) {
@@ -156,7 +157,7 @@ $statusLabel = function ($_status) {
 				<sup><i class="fas fa-question-circle tooltips" title="{{Port local (127.0.0.1) où le démon écoute Jeedom. À changer seulement s'il est déjà pris par un autre plugin.}}"></i></sup>
 			</label>
 			<div class="col-md-4">
-				<input type="number" min="1024" max="65535" class="configKey form-control" data-l1key="socketport" placeholder="<?php echo enphase::DEFAULT_SOCKET_PORT; ?>">
+				<input type="number" min="1024" max="65535" class="configKey form-control" data-l1key="socketport" placeholder="<?php echo enphaseDaemon::DEFAULT_SOCKET_PORT; ?>">
 			</div>
 		</div>
 

@@ -19,6 +19,10 @@ class enphaseGateway {
 	const SETTINGS = array('host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s');
 	/** Its secrets: stored encrypted, never given back to a page. */
 	const SECRETS = array('password', 'token', 'enlighten_password');
+	/** Configuration id of the gateway set on the plugin configuration page. */
+	const SINGLE_GATEWAY_ID = 'default';
+	/** Seconds between reads when neither the gateway nor the plugin configuration says. */
+	const DEFAULT_CADENCES = array('general_s' => 60, 'devices_s' => 300);
 
 	/** The settings of the plugin configuration page (the "default" gateway). */
 	public static function pluginSettings() {
@@ -56,7 +60,7 @@ class enphaseGateway {
 	public static function all() {
 		$all = array();
 		$claimed = array();
-		foreach (enphase::byType('enphase') as $eqLogic) {
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
 			if (!self::ownsSettings($eqLogic)) {
 				continue;
 			}
@@ -67,16 +71,16 @@ class enphaseGateway {
 			}
 		}
 		$plugin = self::pluginSettings();
-		if (!isset($claimed[enphase::SINGLE_GATEWAY_ID]) && trim((string) $plugin['host']) != '') {
-			$all = array(enphase::SINGLE_GATEWAY_ID => array('settings' => $plugin, 'eqLogic' => null)) + $all;
+		if (!isset($claimed[self::SINGLE_GATEWAY_ID]) && trim((string) $plugin['host']) != '') {
+			$all = array(self::SINGLE_GATEWAY_ID => array('settings' => $plugin, 'eqLogic' => null)) + $all;
 		}
 		return $all;
 	}
 
 	/** The gateway equipment that took the plugin configuration's gateway over (migrate()), or null. */
 	public static function takenOver() {
-		foreach (enphase::byType('enphase') as $eqLogic) {
-			if (self::ownsSettings($eqLogic) && self::idOf($eqLogic) == enphase::SINGLE_GATEWAY_ID) {
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if (self::ownsSettings($eqLogic) && self::idOf($eqLogic) == self::SINGLE_GATEWAY_ID) {
 				return $eqLogic;
 			}
 		}
@@ -85,7 +89,7 @@ class enphaseGateway {
 
 	/** Every gateway equipment, for the pages. */
 	public static function equipments() {
-		return array_values(array_filter(enphase::byType('enphase'), function ($eqLogic) {
+		return array_values(array_filter(eqLogic::byType('enphase'), function ($eqLogic) {
 			return $eqLogic->getConfiguration('kind') == 'gateway';
 		}));
 	}
@@ -145,6 +149,95 @@ class enphaseGateway {
 		return $seconds >= 10 ? $seconds : $_default;
 	}
 
+	/** A cadence of the plugin configuration: every gateway's default ('general_s' or 'devices_s'). */
+	public static function defaultCadence($_key) {
+		return self::cadence(config::byKey($_key, 'enphase', self::DEFAULT_CADENCES[$_key]), self::DEFAULT_CADENCES[$_key]);
+	}
+
+	/**
+	 * Why the daemon cannot run with the current configuration, in words the user can act on; '' when it can:
+	 * at least one gateway (plugin configuration or gateway equipment) must be readable.
+	 */
+	public static function firstProblem() {
+		$gateways = self::all();
+		if (count($gateways) == 0) {
+			return self::problem(self::pluginSettings(), false);
+		}
+		$first = '';
+		foreach ($gateways as $id => $gateway) {
+			$problem = self::problem($gateway['settings'], $gateway['eqLogic'] !== null);
+			if ($problem == '') {
+				return '';
+			}
+			if ($first == '') {
+				$first = ($gateway['eqLogic'] !== null) ? $gateway['eqLogic']->getHumanName() . ' : ' . $problem : $problem;
+			}
+		}
+		return $first;
+	}
+
+	/**
+	 * The gateways the daemon must read, as the protocol's GATEWAY objects (secrets included: this only travels
+	 * over the loopback socket): the plugin configuration's ("default") and every enabled gateway equipment
+	 * that carries its own address (its id is the equipment's).
+	 */
+	public static function configurations() {
+		$general = self::defaultCadence('general_s');
+		$devices = self::defaultCadence('devices_s');
+		$gateways = array();
+		foreach (self::all() as $id => $gateway) {
+			$gateways[] = self::describe($id, $gateway['settings'], $general, $devices);
+		}
+		return $gateways;
+	}
+
+	/** The gateway equipment of a configured gateway, by serial or else by configuration id. */
+	public static function equipment($_gatewayId, $_serial = '') {
+		if ($_serial != '') {
+			$eqLogic = eqLogic::byLogicalId($_serial, 'enphase');
+			if (is_object($eqLogic)) {
+				return $eqLogic;
+			}
+		}
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') == 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
+				return $eqLogic;
+			}
+		}
+		return null;
+	}
+
+	/** How messages and logs name a gateway: its equipment, else its id. */
+	public static function label($_gatewayId, $_eqLogic) {
+		if (is_object($_eqLogic)) {
+			return $_eqLogic->getHumanName();
+		}
+		return __('Passerelle Enphase', __FILE__) . ($_gatewayId != self::SINGLE_GATEWAY_ID ? ' ' . $_gatewayId : '');
+	}
+
+	/**
+	 * Stores the secrets typed on the configuration page. Empty fields keep the stored value (the page never
+	 * receives secrets back); $_clear lists the secrets to forget.
+	 */
+	public static function saveSecrets(array $_secrets, array $_clear = array()) {
+		foreach (self::SECRETS as $key) {
+			if (in_array($key, $_clear)) {
+				config::remove($key, 'enphase');
+			} elseif (isset($_secrets[$key]) && trim($_secrets[$key]) != '') {
+				config::save($key, trim($_secrets[$key]), 'enphase');
+			}
+		}
+	}
+
+	/** Which secrets are stored, never their values: what the configuration page may show. */
+	public static function secretsState() {
+		$state = array();
+		foreach (self::SECRETS as $key) {
+			$state[$key] = (config::byKey($key, 'enphase') != '');
+		}
+		return $state;
+	}
+
 	/** The protocol's GATEWAY object (secrets included: it only travels over the loopback socket). */
 	public static function describe($_id, array $_settings, $_generalS, $_devicesS) {
 		$gateway = array(
@@ -182,7 +275,7 @@ class enphaseGateway {
 	 * Cadences stay on the plugin page, where they are every gateway's defaults.
 	 */
 	public static function migrate($_eqLogic) {
-		if ($_eqLogic->getConfiguration('kind') != 'gateway' || self::idOf($_eqLogic) != enphase::SINGLE_GATEWAY_ID) {
+		if ($_eqLogic->getConfiguration('kind') != 'gateway' || self::idOf($_eqLogic) != self::SINGLE_GATEWAY_ID) {
 			throw new Exception(__('Seule la passerelle de la configuration du plugin peut y reprendre ses réglages', __FILE__));
 		}
 		$plugin = self::pluginSettings();
@@ -195,7 +288,7 @@ class enphaseGateway {
 			}
 			$_eqLogic->setConfiguration($key, (string) $plugin[$key]);
 		}
-		$_eqLogic->setConfiguration('gateway_id', enphase::SINGLE_GATEWAY_ID);
+		$_eqLogic->setConfiguration('gateway_id', self::SINGLE_GATEWAY_ID);
 		$_eqLogic->save();
 		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
 			if (!in_array($key, array('general_s', 'devices_s'))) {

@@ -2,14 +2,15 @@
 if (!isConnect('admin')) {
 	throw new Exception('{{401 - Accès non autorisé}}');
 }
+require_once __DIR__ . '/../../core/class/enphase.class.php';
 $plugin = plugin::byId('enphase');
 sendVarToJS('eqType', $plugin->getId());
 $eqLogics = eqLogic::byType($plugin->getId());
 // Equipment come from the gateway (Synchronize), grouped by kind.
-$groups = enphase::kindGroups();
+$groups = enphaseInventory::kindGroups();
 $byGroup = array();
 foreach ($eqLogics as $eqLogic) {
-	$byGroup[enphase::kindGroup($eqLogic->getConfiguration('kind'))][] = $eqLogic;
+	$byGroup[enphaseInventory::kindGroup($eqLogic->getConfiguration('kind'))][] = $eqLogic;
 }
 ?>
 
@@ -197,10 +198,10 @@ foreach ($eqLogics as $eqLogic) {
 											<sup><i class="fas fa-question-circle tooltips" title="{{Générale puis équipements. Vides : celles de la configuration du plugin.}}"></i></sup>
 										</label>
 										<div class="col-sm-3">
-											<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="general_s" placeholder="<?php echo (int) config::byKey('general_s', 'enphase', enphase::DEFAULT_GENERAL_S); ?>">
+											<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="general_s" placeholder="<?php echo (int) config::byKey('general_s', 'enphase', enphaseGateway::DEFAULT_CADENCES['general_s']); ?>">
 										</div>
 										<div class="col-sm-3">
-											<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="devices_s" placeholder="<?php echo (int) config::byKey('devices_s', 'enphase', enphase::DEFAULT_DEVICES_S); ?>">
+											<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="devices_s" placeholder="<?php echo (int) config::byKey('devices_s', 'enphase', enphaseGateway::DEFAULT_CADENCES['devices_s']); ?>">
 										</div>
 									</div>
 								</div>
@@ -297,7 +298,7 @@ foreach ($eqLogics as $eqLogic) {
 <?php
 $kindLabels = array();
 foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'collar', 'qrelay', 'dry_contact', 'generator') as $kind) {
-	$kindLabels[$kind] = enphase::kindLabel($kind, false);
+	$kindLabels[$kind] = enphaseInventory::kindLabel($kind, false);
 }
 sendVarToJS('enphaseKindLabels', $kindLabels);
 // Whether the plugin configuration still describes a gateway (its equipment may take the settings over).

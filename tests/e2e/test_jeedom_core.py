@@ -6,11 +6,12 @@ Runs only when JEEDOM_CORE_DIR points to an installed Jeedom core (4.5, MariaDB 
 
 The run works on a throwaway copy of that core, files and database (core_copy.py), and leaves the original
 as it found it. The working tree is copied in as plugins/enphase, the copy is served by `php -S` on a free
-loopback port (as the web server's user, www-data, when run as root), and every step goes through
-Jeedom's own ajax endpoints as the administrator: enable the plugin, install its dependencies (packages.json -> the plugin's venv), configure a gateway (the synthetic simulator, with
-a token it issued), start the daemon, click Synchronize. Then the gateway, every microinverter and every
-battery the simulator has must exist with their commands, and every info command must hold a value within
-one polling cycle. Last, headless Chromium takes the screenshots of the documentation (docs/images/).
+loopback port (as the web server's user, www-data, when run as root), and every step goes through Jeedom's
+own ajax endpoints as the administrator: enable the plugin, install its dependencies (packages.json -> the
+plugin's venv), configure a gateway (the synthetic simulator, with a token it issued), start the daemon,
+click Synchronize. Then the gateway, every microinverter and every battery the simulator has must exist with
+their commands, and every info command must hold a value within one polling cycle. Last, headless Chromium
+takes the screenshots of the documentation (docs/images/).
 """
 import json
 import os
@@ -321,7 +322,8 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
     core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
               eqLogic=json.dumps([{"id": demo["id"], "object_id": flow_room["id"], "isVisible": 1}]))
     # The demo gateway pauses in the daemon, so that only this test moves its values.
-    core.php("enphase::daemonRequest(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
+    core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
+             " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
     widget = '.enphaseFlowWidget[data-eqLogic_id="%s"]' % demo["id"]
 
     def node(name, part="watts"):
@@ -359,7 +361,8 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
         assert not errors, "JavaScript errors in the flow widget: %s" % errors
     finally:
         browser.close()
-        core.php("enphase::daemonRequest(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
+        core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
+                 " enphaseDaemon::request(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
     assert (SCREENSHOTS / "flow-widget.png").stat().st_size > 5000
 
 

@@ -3,7 +3,7 @@
 /** The plugin configuration: secrets stored encrypted and never given back, defaults set once. */
 class ConfigurationTest extends EnphaseTestCase {
 	public function testSecretsAreStoredEncrypted() {
-		enphase::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret'));
+		enphaseGateway::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret'));
 
 		foreach (array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret') as $key => $clear) {
 			$this->assertStringNotContainsString($clear, (string) config::rawValue($key, 'enphase'));
@@ -12,37 +12,37 @@ class ConfigurationTest extends EnphaseTestCase {
 	}
 
 	public function testAnEmptyFieldKeepsTheSecretAndClearForgetsIt() {
-		enphase::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token'));
+		enphaseGateway::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token'));
 
-		enphase::saveSecrets(array('password' => '', 'token' => '  '));
+		enphaseGateway::saveSecrets(array('password' => '', 'token' => '  '));
 		$this->assertSame('045041', config::byKey('password', 'enphase'));
 		$this->assertSame('eyJ.token', config::byKey('token', 'enphase'));
 
-		enphase::saveSecrets(array(), array('token'));
+		enphaseGateway::saveSecrets(array(), array('token'));
 		$this->assertSame('', config::byKey('token', 'enphase'));
 		$this->assertSame('045041', config::byKey('password', 'enphase'));
 	}
 
 	public function testThePageLearnsOnlyWhetherEachSecretIsSet() {
-		enphase::saveSecrets(array('token' => 'eyJ.token'));
+		enphaseGateway::saveSecrets(array('token' => 'eyJ.token'));
 
-		$state = enphase::secretsState();
+		$state = enphaseGateway::secretsState();
 
 		$this->assertSame(array('password' => false, 'token' => true, 'enlighten_password' => false), $state);
 	}
 
 	public function testOnlyTheChosenMethodsCredentialsAreNeeded() {
-		$this->assertSame('', enphase::configurationProblem(), 'the Envoy password may stay empty (serial default)');
+		$this->assertSame('', enphaseGateway::firstProblem(), 'the Envoy password may stay empty (serial default)');
 		config::save('auth_method', 'token', 'enphase');
-		$this->assertNotSame('', enphase::configurationProblem());
-		enphase::saveSecrets(array('token' => 'eyJ.token'));
-		$this->assertSame('', enphase::configurationProblem());
+		$this->assertNotSame('', enphaseGateway::firstProblem());
+		enphaseGateway::saveSecrets(array('token' => 'eyJ.token'));
+		$this->assertSame('', enphaseGateway::firstProblem());
 		config::save('auth_method', 'enlighten', 'enphase');
 		config::save('enlighten_username', 'owner@example.com', 'enphase');
-		enphase::saveSecrets(array('enlighten_password' => 'cloud-secret'));
-		$this->assertNotSame('', enphase::configurationProblem(), 'the serial is missing');
+		enphaseGateway::saveSecrets(array('enlighten_password' => 'cloud-secret'));
+		$this->assertNotSame('', enphaseGateway::firstProblem(), 'the serial is missing');
 		config::save('serial', '122302045041', 'enphase');
-		$this->assertSame('', enphase::configurationProblem());
+		$this->assertSame('', enphaseGateway::firstProblem());
 	}
 
 	public function testInstallSetsDefaultsAndUpdateKeepsTheUsersValues() {
@@ -50,14 +50,14 @@ class ConfigurationTest extends EnphaseTestCase {
 		JeedomDouble::reset();
 
 		enphase_install();
-		$this->assertEquals(enphase::DEFAULT_SOCKET_PORT, config::byKey('socketport', 'enphase'));
+		$this->assertEquals(enphaseDaemon::DEFAULT_SOCKET_PORT, config::byKey('socketport', 'enphase'));
 		$this->assertEquals(60, config::byKey('general_s', 'enphase'));
 		$this->assertEquals(300, config::byKey('devices_s', 'enphase'));
 		$this->assertSame('envoy', config::byKey('auth_method', 'enphase'));
 
 		config::save('general_s', 120, 'enphase');
 		config::save('auth_method', 'token', 'enphase');
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$equipments = JeedomDouble::$db['eqLogic'];
 		enphase_update();
 		$this->assertEquals(120, config::byKey('general_s', 'enphase'));
@@ -70,16 +70,16 @@ class ConfigurationTest extends EnphaseTestCase {
 		config::save('devices_s', 2, 'enphase');
 		config::save('socketport', 80, 'enphase');
 
-		$gateway = enphase::gatewayConfigurations()[0];
+		$gateway = enphaseGateway::configurations()[0];
 
 		$this->assertSame(60, $gateway['general_s']);
 		$this->assertSame(300, $gateway['devices_s']);
-		$this->assertSame(enphase::DEFAULT_SOCKET_PORT, enphase::socketPort());
+		$this->assertSame(enphaseDaemon::DEFAULT_SOCKET_PORT, enphaseDaemon::socketPort());
 	}
 
 	public function testNoGatewayWithoutAnAddress() {
 		config::remove('host', 'enphase');
 
-		$this->assertSame(array(), enphase::gatewayConfigurations());
+		$this->assertSame(array(), enphaseGateway::configurations());
 	}
 }

@@ -4,7 +4,7 @@
 class DaemonTest extends EnphaseTestCase {
 	public function testNothingListeningMeansTheDaemonIsNotRunning() {
 		try {
-			enphase::daemonRequest(array('action' => 'refresh'));
+			enphaseDaemon::request(array('action' => 'refresh'));
 			$this->fail('no daemon, no answer');
 		} catch (enphaseDaemonError $e) {
 			$this->assertSame('daemon_not_running', $e->getReason());
@@ -14,11 +14,11 @@ class DaemonTest extends EnphaseTestCase {
 
 	public function testConfigurationCarriesTheApikeyAndThePastedToken() {
 		config::save('auth_method', 'token', 'enphase');
-		enphase::saveSecrets(array('token' => 'eyJhbGciOi.pasted.token', 'password' => 'old-password'));
+		enphaseGateway::saveSecrets(array('token' => 'eyJhbGciOi.pasted.token', 'password' => 'old-password'));
 		config::save('general_s', 30, 'enphase');
 		$received = $this->startDaemonStandIn(array(array('ok' => true)));
 
-		enphase::sendConfiguration();
+		enphaseDaemon::configure();
 
 		$message = $received()[0];
 		$this->assertSame('configure', $message['action']);
@@ -34,15 +34,15 @@ class DaemonTest extends EnphaseTestCase {
 	}
 
 	public function testConfigurationCarriesTheEnvoyPasswordOrTheEnlightenAccount() {
-		enphase::saveSecrets(array('password' => '045041', 'enlighten_password' => 'cloud-secret'));
+		enphaseGateway::saveSecrets(array('password' => '045041', 'enlighten_password' => 'cloud-secret'));
 		config::save('enlighten_username', 'owner@example.com', 'enphase');
 		config::save('serial', '122302045041', 'enphase');
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true)));
 
 		config::save('auth_method', 'envoy', 'enphase');
-		enphase::sendConfiguration();
+		enphaseDaemon::configure();
 		config::save('auth_method', 'enlighten', 'enphase');
-		enphase::sendConfiguration();
+		enphaseDaemon::configure();
 
 		$envoy = $received()[0]['gateways'][0];
 		$this->assertSame('045041', $envoy['password']);
@@ -57,7 +57,7 @@ class DaemonTest extends EnphaseTestCase {
 	public function testSyncAppliesTheInventoryAndSaysWhatWasFound() {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = enphase::sync();
+		$result = enphaseInventory::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertSame('sync', $received()[0]['action']);
@@ -80,9 +80,9 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => true, 'inventory' => array(self::inventory())),
 			array('ok' => true, 'inventory' => array(self::inventory())),
 		));
-		enphase::sync();
+		enphaseInventory::sync();
 
-		$result = enphase::sync();
+		$result = enphaseInventory::sync();
 
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $result['message']);
 		$this->assertStringContainsString('0 commande(s) créée(s)', $result['message']);
@@ -95,9 +95,9 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => false, 'error' => array('code' => 'token_expired', 'message' => 'Token expired on 2026-01-01')),
 		));
 
-		$wrongPassword = enphase::sync();
-		$unreachable = enphase::sync();
-		$expired = enphase::sync();
+		$wrongPassword = enphaseInventory::sync();
+		$unreachable = enphaseInventory::sync();
+		$expired = enphaseInventory::sync();
 
 		$this->assertFalse($wrongPassword['ok']);
 		$this->assertStringContainsString('refuse les identifiants', $wrongPassword['message']);
@@ -108,9 +108,9 @@ class DaemonTest extends EnphaseTestCase {
 	}
 
 	public function testSyncWithoutDaemonOrConfigurationSaysSo() {
-		$noDaemon = enphase::sync();
+		$noDaemon = enphaseInventory::sync();
 		config::remove('host', 'enphase');
-		$notConfigured = enphase::sync();
+		$notConfigured = enphaseInventory::sync();
 
 		$this->assertFalse($noDaemon['ok']);
 		$this->assertStringContainsString('n\'est pas démarré', $noDaemon['message']);
@@ -119,7 +119,7 @@ class DaemonTest extends EnphaseTestCase {
 	}
 
 	public function testAnActionCommandIsForwardedWithItsValue() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true)));
 
 		self::command('122302045041', 'reserve_set')->execute(array('slider' => 30));
@@ -135,7 +135,7 @@ class DaemonTest extends EnphaseTestCase {
 	}
 
 	public function testARefusedActionTellsTheUserWhichCommandAndWhy() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'refused', 'message' => 'HTTP 401 on /ivp/ensemble/relay'))));
 
 		$this->expectExceptionMessage('Réseau marche');
@@ -147,7 +147,7 @@ class DaemonTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(null));
 
 		try {
-			enphase::daemonRequest(array('action' => 'refresh'), 1);
+			enphaseDaemon::request(array('action' => 'refresh'), 1);
 			$this->fail('no answer');
 		} catch (enphaseDaemonError $e) {
 			$this->assertSame('no_answer', $e->getReason());
@@ -170,7 +170,7 @@ class DaemonTest extends EnphaseTestCase {
 
 	public function testTheStateFollowsThePidFile() {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		file_put_contents(enphase::pidFile(), getmypid());
+		file_put_contents(enphaseDaemon::pidFile(), getmypid());
 		$this->assertSame('ok', enphase::deamon_info()['state']);
 		$this->assertSame('enphase', enphase::deamon_info()['log']);
 
@@ -178,21 +178,21 @@ class DaemonTest extends EnphaseTestCase {
 		$exited = proc_open(array(PHP_BINARY, '-r', 'echo getmypid();'), array(1 => array('pipe', 'w')), $pipes);
 		$pid = (int) stream_get_contents($pipes[1]);
 		proc_close($exited);
-		file_put_contents(enphase::pidFile(), $pid);
+		file_put_contents(enphaseDaemon::pidFile(), $pid);
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		$this->assertFileDoesNotExist(enphase::pidFile());
+		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
 	}
 
 	public function testTheDaemonLogLevelIsOneItKnows() {
-		$this->assertContains(enphase::daemonLogLevel(), array('debug', 'info', 'warning', 'error'));
-		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphase::callbackUrl());
+		$this->assertContains(enphaseDaemon::logLevel(), array('debug', 'info', 'warning', 'error'));
+		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
 	}
 }
 
 /** The daemon's real order: the inventory reaches jeeEnphase.php by callback before the sync answer comes back. */
-class CallbackBeforeAnswer extends enphase {
-	public static function daemonRequest(array $_message, $_timeout = 10) {
-		enphase::handleEvents(array(EnphaseTestCase::inventory()));
-		return parent::daemonRequest($_message, $_timeout);
+class CallbackBeforeAnswer extends enphaseInventory {
+	protected static function request(array $_message, $_timeout) {
+		enphaseEvents::handle(array(EnphaseTestCase::inventory()));
+		return parent::request($_message, $_timeout);
 	}
 }

@@ -22,18 +22,18 @@ class GatewaysTest extends EnphaseTestCase {
 
 	/** The daemon counts as running (its pid file names a live process): saves tell it at once. */
 	private static function daemonRunning() {
-		file_put_contents(enphase::pidFile(), getmypid());
+		file_put_contents(enphaseDaemon::pidFile(), getmypid());
 	}
 
 	protected function tearDown(): void {
-		@unlink(enphase::pidFile());
+		@unlink(enphaseDaemon::pidFile());
 		parent::tearDown();
 	}
 
 	private static function gatewayIds() {
 		return array_map(function ($gateway) {
 			return $gateway['id'];
-		}, enphase::gatewayConfigurations());
+		}, enphaseGateway::configurations());
 	}
 
 	public function testAGatewayAddedByHandIsAnEnabledGatewayKnownByItsEquipmentId() {
@@ -43,19 +43,19 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->assertSame((string) $garage->getId(), $garage->getConfiguration('gateway_id'));
 		$this->assertEquals(1, $garage->getIsEnable());
 		$this->assertSame(array('default'), self::gatewayIds(), 'no address yet: not read');
-		$this->assertSame('', enphase::configurationProblem(), 'the plugin configuration gateway still works');
+		$this->assertSame('', enphaseGateway::firstProblem(), 'the plugin configuration gateway still works');
 	}
 
 	public function testEachGatewayCarriesItsOwnAddressCredentialsAndCadences() {
 		config::save('auth_method', 'token', 'enphase');
-		enphase::saveSecrets(array('token' => 'eyJ.house'));
+		enphaseGateway::saveSecrets(array('token' => 'eyJ.house'));
 		$garage = self::addGateway('Garage', array('host' => ' 192.0.2.21 ', 'auth_method' => 'token', 'token' => 'eyJ.garage', 'general_s' => 120));
 		$barn = self::addGateway('Grange', array('host' => '192.0.2.22', 'auth_method' => 'envoy', 'password' => 'barn-pw'));
 		$cloud = self::addGateway('Atelier', array('host' => '192.0.2.23', 'auth_method' => 'enlighten', 'enlighten_username' => 'me@example.com',
 			'enlighten_password' => 'cloud-pw', 'serial' => '122302045099', 'token' => 'stale-token'));
 
 		$gateways = array();
-		foreach (enphase::gatewayConfigurations() as $gateway) {
+		foreach (enphaseGateway::configurations() as $gateway) {
 			$this->assertIsString($gateway['id']);
 			$gateways[$gateway['id']] = $gateway;
 		}
@@ -119,27 +119,27 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->assertSame(array('default', (string) $garage->getId()), self::gatewayIds());
 		config::remove('host', 'enphase');
 		$this->assertSame(array((string) $garage->getId()), self::gatewayIds());
-		$this->assertSame('', enphase::configurationProblem(), 'one gateway is enough for the daemon');
+		$this->assertSame('', enphaseGateway::firstProblem(), 'one gateway is enough for the daemon');
 		$garage->remove();
 		$this->assertSame(array(), self::gatewayIds());
-		$this->assertNotSame('', enphase::configurationProblem());
+		$this->assertNotSame('', enphaseGateway::firstProblem());
 	}
 
 	public function testAGatewayWithoutItsTokenSaysWhereToPasteIt() {
 		config::remove('host', 'enphase');
 		self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'token'));
 
-		$this->assertStringContainsString('onglet Équipement', enphase::configurationProblem());
-		$this->assertStringContainsString('[Garage]', enphase::configurationProblem());
+		$this->assertStringContainsString('onglet Équipement', enphaseGateway::firstProblem());
+		$this->assertStringContainsString('[Garage]', enphaseGateway::firstProblem());
 	}
 
 	public function testTheDemoGatewayNeedsNoCredentials() {
 		config::remove('host', 'enphase');
 		$demo = self::addGateway('Démo', array('host' => 'demo', 'auth_method' => 'token'));
 
-		$this->assertSame('', enphase::configurationProblem());
+		$this->assertSame('', enphaseGateway::firstProblem());
 		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false)),
-			enphase::gatewayConfigurations());
+			enphaseGateway::configurations());
 	}
 
 	public function testSavingRemovingOrDisablingAGatewayTellsARunningDaemonAndNothingElseDoes() {
@@ -149,7 +149,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'token' => 'eyJ.garage', 'auth_method' => 'token'));
 		$garage->setName('Garage nord');
 		$garage->save(); // a name is not the daemon's business
-		enphase::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true, 'error' => null));
+		enphaseEvents::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true, 'error' => null));
 		$garage = enphase::byId($garage->getId());
 		$garage->setIsEnable(0);
 		$garage->save();
@@ -171,7 +171,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$inventory = array_merge(self::inventory(), array('gateway' => $id));
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($inventory))));
 
-		$result = enphase::sync($id);
+		$result = enphaseInventory::sync($id);
 
 		$this->assertTrue($result['ok'], $result['message']);
 		$this->assertSame(array('action' => 'sync', 'gateway' => $id), array_diff_key($received()[0], array('apikey' => 1)));
@@ -188,7 +188,7 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testAGatewayThatIsNotConfiguredIsNotAskedFor() {
 		$garage = self::addGateway('Garage');
 
-		$result = enphase::sync((string) $garage->getId());
+		$result = enphaseInventory::sync((string) $garage->getId());
 
 		$this->assertFalse($result['ok']);
 		$this->assertStringContainsString('onglet Équipement', $result['message']);
@@ -199,7 +199,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()),
 			'errors' => array(array('gateway' => (string) $garage->getId(), 'code' => 'unreachable', 'message' => 'No answer from 192.0.2.21.')))));
 
-		$result = enphase::sync();
+		$result = enphaseInventory::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
@@ -209,15 +209,15 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testValuesAndStatusesOfTwoGatewaysLandOnTheirOwnEquipment() {
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
 		$id = (string) $garage->getId();
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$second = self::inventory();
 		$second['gateway'] = $id;
 		$second['serial'] = '122302045099';
 		$second['equipments'] = array($second['equipments'][0]);
 		$second['equipments'][0]['logicalId'] = '122302045099';
-		enphase::applyInventory($second);
+		enphaseInventory::apply($second);
 
-		enphase::handleEvents(array(
+		enphaseEvents::handle(array(
 			array('type' => 'values', 'gateway' => 'default', 'values' => array('122302045041' => array('production_w' => 1500))),
 			array('type' => 'values', 'gateway' => $id, 'values' => array('122302045099' => array('production_w' => 700))),
 			array('type' => 'status', 'gateway' => $id, 'serial' => '122302045099', 'reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'x')),
@@ -234,7 +234,7 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testAPastedTokenOfAGatewayEquipmentIsAnnouncedWithWhereToReplaceIt() {
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'token', 'token' => 'eyJ.garage'));
 
-		enphase::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true,
+		enphaseEvents::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true,
 			'token_expires' => time() + 3 * 86400, 'error' => null));
 
 		$messages = array_column(JeedomDouble::$db['message'], 'message');
@@ -246,14 +246,14 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testThePluginConfigurationGatewayMovesOntoItsEquipmentAndStaysTheSameGateway() {
 		config::save('auth_method', 'token', 'enphase');
 		config::save('general_s', 45, 'enphase');
-		enphase::saveSecrets(array('token' => 'eyJ.house'));
-		enphase::applyInventory(self::inventory());
-		$before = enphase::gatewayConfigurations();
+		enphaseGateway::saveSecrets(array('token' => 'eyJ.house'));
+		enphaseInventory::apply(self::inventory());
+		$before = enphaseGateway::configurations();
 		$gateway = self::equipment('122302045041');
 
 		enphaseGateway::migrate($gateway);
 
-		$this->assertSame($before, enphase::gatewayConfigurations(), 'the daemon sees the same gateway (id, tokens, memory)');
+		$this->assertSame($before, enphaseGateway::configurations(), 'the daemon sees the same gateway (id, tokens, memory)');
 		$gateway = self::equipment('122302045041');
 		$this->assertSame('192.0.2.10', $gateway->getConfiguration('host'));
 		$this->assertSame('eyJ.house', $gateway->getConfiguration('token'));
@@ -265,7 +265,7 @@ class GatewaysTest extends EnphaseTestCase {
 
 		// A host typed again on the plugin page does not make a second "default".
 		config::save('host', '192.0.2.99', 'enphase');
-		$this->assertSame($before, enphase::gatewayConfigurations());
+		$this->assertSame($before, enphaseGateway::configurations());
 	}
 
 	public function testOnlyThePluginConfigurationGatewayCanMove() {

@@ -34,8 +34,8 @@ class PagesTest extends EnphaseTestCase {
 	protected function setUp(): void {
 		parent::setUp();
 		jeedom::getApiKey('enphase');
-		enphase::applyInventory(self::inventory());
-		enphase::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 100))));
+		enphaseInventory::apply(self::inventory());
+		enphaseEvents::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 100))));
 	}
 
 	/** Runs one request against the page with the current state; returns [HTTP status, body] and loads the state it left. */

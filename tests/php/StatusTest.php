@@ -4,7 +4,7 @@
 class StatusTest extends EnphaseTestCase {
 	protected function setUp(): void {
 		parent::setUp();
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 	}
 
 	private static function status(array $_fields = array()) {
@@ -19,7 +19,7 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	public function testTheStatusIsShownOnTheGatewayEquipment() {
-		enphase::applyStatus(self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer'))));
+		enphaseEvents::applyStatus(self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer'))));
 
 		$gateway = self::equipment('122302045041');
 		$status = $gateway->getConfiguration('status');
@@ -32,8 +32,8 @@ class StatusTest extends EnphaseTestCase {
 
 	public function testAnUnreachableGatewayMakesNoMessageAndOneLogLine() {
 		$down = self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer')));
-		enphase::applyStatus($down);
-		enphase::applyStatus($down);
+		enphaseEvents::applyStatus($down);
+		enphaseEvents::applyStatus($down);
 
 		$this->assertCount(0, self::userMessages(), 'it goes quiet every night around 23:00');
 		$warnings = array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
@@ -43,24 +43,24 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	public function testAWrongPasswordBecomesAMessageThatGoesWhenFixed() {
-		enphase::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
-		enphase::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
 		$this->assertStringContainsString('Passerelle 122302045041', $messages[0]['message']);
 		$this->assertStringContainsString('refuse les identifiants', $messages[0]['message']);
 
-		enphase::applyStatus(self::status());
+		enphaseEvents::applyStatus(self::status());
 
 		$this->assertCount(0, self::userMessages());
 		$this->assertSame('', self::equipment('122302045041')->getConfiguration('status')['problem']);
 	}
 
 	public function testAnotherProblemReplacesTheMessage() {
-		enphase::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'refused'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'refused'))));
 
-		enphase::applyStatus(self::status(array('error' => array('code' => 'token_expired', 'message' => 'expired'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'token_expired', 'message' => 'expired'))));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
@@ -70,27 +70,27 @@ class StatusTest extends EnphaseTestCase {
 	public function testAPastedTokenAboutToExpireIsAnnounced() {
 		config::save('auth_method', 'token', 'enphase');
 
-		enphase::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
 		$this->assertStringContainsString('le jeton expire le ' . date('d/m/Y', time() + 5 * 86400), $messages[0]['message']);
 
-		enphase::applyStatus(self::status(array('token_expires' => time() + 300 * 86400)));
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 300 * 86400)));
 		$this->assertCount(0, self::userMessages(), 'a new token was pasted');
 	}
 
 	public function testATokenTheDaemonRenewsItselfIsNotAnnounced() {
 		config::save('auth_method', 'enlighten', 'enphase');
 
-		enphase::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
 
 		$this->assertCount(0, self::userMessages());
 	}
 
 	public function testTheDailyCheckAnnouncesATokenThatGotCloseToExpiry() {
 		config::save('auth_method', 'token', 'enphase');
-		enphase::applyStatus(self::status(array('token_expires' => time() + 30 * 86400)));
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 30 * 86400)));
 		$this->assertCount(0, self::userMessages());
 
 		$status = config::byKey('status::default', 'enphase');
@@ -104,7 +104,7 @@ class StatusTest extends EnphaseTestCase {
 	public function testAStatusBeforeAnySyncIsKeptForThePage() {
 		JeedomDouble::reset();
 
-		enphase::applyStatus(self::status(array('reachable' => false, 'serial' => null, 'error' => array('code' => 'auth_failed', 'message' => 'x'))));
+		enphaseEvents::applyStatus(self::status(array('reachable' => false, 'serial' => null, 'error' => array('code' => 'auth_failed', 'message' => 'x'))));
 
 		$this->assertFalse(config::byKey('status::default', 'enphase')['reachable']);
 		$this->assertStringContainsString('Passerelle Enphase', self::userMessages()[0]['message']);

@@ -1,8 +1,12 @@
 """The catalog: every command of the seed's list is there, read from readings, described as the protocol says."""
+import pytest
+
 from catalog import (COUNTED, KINDS, describe_equipment, equipment_values, equipments, find_command,
                      present_commands, values)
 from envoy.readings import (AcBattery, AcBatteryTotal, BatteryAggregate, Encharge, Energy, GatewayInfo,
                             Inverter, Meter, MeterReading, Readings)
+
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
 SERIAL = "122302045041"
 

@@ -14,16 +14,11 @@ from pathlib import Path
 import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
-from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
-
-pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
-
-from jeedom.socket_server import send  # noqa: E402
-from simulator.cloud import issue_token  # noqa: E402
-from simulator.recorded import RecordedGateway, Response  # noqa: E402
-from simulator.server import Faults, serve  # noqa: E402
-
-pytestmark = requires_fixtures
+from conftest import DAEMON_DIR, fixtures_dir
+from jeedom.socket_server import send
+from simulator.cloud import issue_token
+from simulator.recorded import RecordedGateway, Response
+from simulator.server import Faults, serve
 
 BATTERY_AND_CTS = "7.6.185_with_cts_and_battery_3t"  # 5 microinverters, 1 IQ Battery, production + net CTs
 PRODUCTION = "/production.json?details=1"
