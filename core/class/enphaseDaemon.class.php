@@ -227,7 +227,7 @@ class enphaseDaemon {
 		if (!is_object($eqLogic) || $eqLogic->getEqType_name() != 'enphase' || $eqLogic->getConfiguration('kind') != 'gateway') {
 			throw new Exception(__('Le rapport de diagnostic se demande depuis une passerelle', __FILE__));
 		}
-		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id', enphaseGateway::SINGLE_GATEWAY_ID);
+		$gatewayId = enphaseGateway::idOf($eqLogic);
 		// Every endpoint, one at a time: a slow firmware takes minutes (the daemon gives up after 280 s).
 		$answer = self::request(array('action' => 'diagnostics', 'gateway' => $gatewayId), 300);
 		$file = isset($answer['file']) && is_string($answer['file']) ? realpath($answer['file']) : false;
