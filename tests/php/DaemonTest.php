@@ -174,44 +174,9 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertStringContainsString('Enlighten', enphase::deamon_info()['launchable_message']);
 	}
 
-	/** A process running the given command line; its pid. */
-	private function startProcess(array $_argv) {
-		$process = proc_open($_argv, array(), $pipes);
-		$this->processes[] = $process;
-		$pid = proc_get_status($process)['pid'];
-		// Until it runs the program (right after the fork, it is still a copy of this one).
-		for ($i = 0; $i < 500 && strpos((string) @file_get_contents('/proc/' . $pid . '/cmdline'), end($_argv)) === false; $i++) {
-			usleep(10000);
-		}
-		return $pid;
-	}
-
-	/** @var resource[] processes started by the test */
-	private $processes = array();
-
-	protected function tearDown(): void {
-		foreach ($this->processes as $process) {
-			proc_terminate($process, 9);
-			proc_close($process);
-		}
-		$this->processes = array();
-		parent::tearDown();
-	}
-
-	private static function script() {
-		return realpath(ENPHASE_TEST_ROOT . '/plugins/enphase/resources/enphased') . '/enphased.py';
-	}
-
-	private static function running($_pid) {
-		$stat = @file_get_contents('/proc/' . $_pid . '/stat');
-		// A killed child stays a zombie (state Z) until the test reaps it: that is not running.
-		return is_string($stat) && !preg_match('/\) Z /', $stat);
-	}
-
 	public function testTheStateFollowsThePidFileOfOurDaemon() {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		$pid = $this->startProcess(array(PHP_BINARY, '-r', 'sleep(60);', self::script()));
-		file_put_contents(enphaseDaemon::pidFile(), $pid);
+		$this->daemonRunning();
 		$this->assertSame('ok', enphase::deamon_info()['state']);
 		$this->assertSame('enphase', enphase::deamon_info()['log']);
 
@@ -238,8 +203,7 @@ class DaemonTest extends EnphaseTestCase {
 	}
 
 	public function testAPidFileOlderThanItsProcessNamedAnEarlierOne() {
-		$pid = $this->startProcess(array(PHP_BINARY, '-r', 'sleep(60);', self::script()));
-		file_put_contents(enphaseDaemon::pidFile(), $pid);
+		$this->daemonRunning();
 		touch(enphaseDaemon::pidFile(), time() - 3600);
 
 		$this->assertSame('nok', enphase::deamon_info()['state']);
