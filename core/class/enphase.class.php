@@ -17,6 +17,7 @@ require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
 require_once __DIR__ . '/enphaseInventory.class.php';
 require_once __DIR__ . '/enphaseEvents.class.php';
+require_once __DIR__ . '/enphaseDiagnostics.class.php';
 
 /*
  * Jeedom's hooks only: the daemon's life, the equipment's save and display. The PHP half stays thin: it keeps
