@@ -221,4 +221,20 @@ class CallbackBeforeAnswer extends enphaseInventory {
 		enphaseEvents::handle(array(EnphaseTestCase::inventory()));
 		return parent::request($_message, $_timeout);
 	}
+
+	/** An unwritable plugin folder: a French sentence, not a daemon dying on "--apikey-file /apikey". */
+	public function testADataFolderThatCannotBeMadeStopsTheStartWithASentence() {
+		$data = ENPHASE_TEST_ROOT . '/plugins/enphase/data';
+		enphase_test_remove($data);
+		file_put_contents($data, 'not a folder');  // what mkdir cannot get past, even as root
+		try {
+			enphaseDaemon::launch();
+			$this->fail('started without its data folder');
+		} catch (Exception $e) {
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $e->getMessage());
+		} finally {
+			unlink($data);
+		}
+		$this->assertFileDoesNotExist('/apikey');
+	}
 }
