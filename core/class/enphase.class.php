@@ -33,7 +33,13 @@ class enphase extends eqLogic {
 		if (enphaseDaemon::pid() > 0) {
 			$return['state'] = 'ok';
 		}
-		$problem = enphaseGateway::firstProblem();
+		try {
+			// The core asks every few minutes: the data folder is back to 0700 soon after a backup opened it.
+			enphaseDaemon::dataDir();
+			$problem = enphaseGateway::firstProblem();
+		} catch (Exception $e) {
+			$problem = $e->getMessage();
+		}
 		if ($problem != '') {
 			$return['launchable'] = 'nok';
 			$return['launchable_message'] = $problem;

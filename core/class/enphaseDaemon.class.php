@@ -23,15 +23,25 @@ class enphaseDaemon {
 		return jeedom::getTmpFolder('enphase') . '/deamon.pid';
 	}
 
-	/** Where the daemon keeps what must survive a restart (fetched tokens, counter offsets). */
+	/**
+	 * Where the daemon keeps what must survive a restart (the apikey file, tokens, counters, diagnostics, its
+	 * socket): the plugin's data folder, 0700. Jeedom has no lasting folder outside the web root (its tmp folder
+	 * is emptied at boot) and its backups take this one along, so it stays here: data/.htaccess keeps Apache
+	 * from serving it, the documentation gives nginx's rule. The core's backups and updates chmod 775 the whole
+	 * web root: each call puts the folder back to 0700.
+	 */
 	public static function dataDir() {
 		$dir = __DIR__ . '/../../data';
 		if (!is_dir($dir)) {
-			@mkdir($dir, 0770, true);
+			@mkdir($dir, 0700, true);
 		}
 		// Without it the daemon would start with paths like "/apikey" and die on its arguments: say why here.
 		if (!is_dir($dir) || !is_writable($dir)) {
 			throw new Exception(sprintf(__('Le dossier de données du plugin (%s) ne peut pas être créé ou modifié : donnez au serveur web (www-data) le droit d\'écrire dans le dossier du plugin', __FILE__), 'plugins/enphase/data'));
+		}
+		clearstatcache(true, $dir);
+		if ((fileperms($dir) & 0777) != 0700) {
+			chmod($dir, 0700);
 		}
 		return realpath($dir);
 	}

@@ -209,6 +209,18 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
 	}
 
+	public function testTheDataFolderIsCreatedPrivateAndPutBackPrivateAfterTheCoreOpenedIt() {
+		enphase_test_remove(ENPHASE_TEST_ROOT . '/plugins/enphase/data');
+		$dir = enphaseDaemon::dataDir();
+		clearstatcache();
+		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
+
+		chmod($dir, 0775); // as the core's backups and updates leave the web root (chmod 775 -R)
+		enphase::deamon_info(); // the core asks every few minutes
+		clearstatcache();
+		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
+	}
+
 	public function testTheDaemonLogLevelIsOneItKnows() {
 		$this->assertContains(enphaseDaemon::logLevel(), array('debug', 'info', 'warning', 'error'));
 		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
@@ -228,6 +240,9 @@ class CallbackBeforeAnswer extends enphaseInventory {
 		enphase_test_remove($data);
 		file_put_contents($data, 'not a folder');  // what mkdir cannot get past, even as root
 		try {
+			$info = enphase::deamon_info();
+			$this->assertSame('nok', $info['launchable']);
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $info['launchable_message']);
 			enphaseDaemon::launch();
 			$this->fail('started without its data folder');
 		} catch (Exception $e) {
