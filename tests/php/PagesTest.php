@@ -211,7 +211,8 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertSame($content, $body);
 		$this->assertContains('Content-Type: application/zip', $headers);
 		$this->assertContains('Content-Disposition: attachment; filename="' . basename($file) . '"', $headers);
-		$this->assertSame(array(), glob(dirname($file) . '/*'), 'nothing of the report is left');
+		$this->assertFileDoesNotExist($file);
+		$this->assertSame(array(), glob(dirname($file) . '/*' . $answer['result']['id'] . '*'), 'nothing of the report is left');
 
 		list($status, $body) = $this->get('/plugins/enphase/core/php/enphaseDiagnostics.php', array('id' => $answer['result']['id']));
 		$this->assertSame(404, $status, 'a one-time download');
