@@ -189,9 +189,23 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
 	}
 
-	public function testTheDaemonLogLevelIsOneItKnows() {
-		$this->assertContains(enphaseDaemon::logLevel(), array('debug', 'info', 'warning', 'error'));
-		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
+	public function testTheDaemonLogsAtThePluginsLevelInWordsItKnows() {
+		$this->assertSame('info', enphaseDaemon::logLevel(), 'the global level when the plugin has none');
+		// Jeedom's levels (log::convertLogLevel) -> the daemon's four (docs/protocol.md).
+		$expected = array(100 => 'debug', 200 => 'info', 250 => 'info', 300 => 'warning', 400 => 'error', 500 => 'error', 1000 => 'error');
+		$seen = array();
+		foreach (array_keys($expected) as $level) {
+			config::save('log::level::enphase', array((string) $level => '1'));
+			$seen[$level] = enphaseDaemon::logLevel();
+		}
+		$this->assertSame($expected, $seen);
+		config::save('log::level::enphase', array('default' => '1', '100' => '1'));
+		config::save('log::level', 300);
+		$this->assertSame('warning', enphaseDaemon::logLevel(), 'the plugin set to follow the global level');
+	}
+
+	public function testTheCallbackIsJeedomsInternalAddress() {
+		$this->assertSame('http://127.0.0.1:80/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
 	}
 }
 
