@@ -61,25 +61,42 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertArrayNotHasKey('password', $enlighten);
 	}
 
-	public function testSyncAppliesTheInventoryAndSaysWhatWasFound() {
+	public function testSyncSaysWhatTheCallbackCreated() {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = enphaseInventory::sync();
+		$result = SyncWithCallback::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertSame('sync', $received()[0]['action']);
 		$this->assertCount(4, enphase::byType('enphase'));
 		$this->assertSame(array('found' => 2, 'created' => 2), $result['kinds']['inverter']);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
+		$this->assertStringContainsString('11 commande(s) créée(s)', $result['message']);
+		$this->assertStringNotContainsString('pas encore créé', $result['message']);
 	}
 
-	public function testEquipmentTheCallbackCreatedDuringTheSyncCountAsCreated() {
+	public function testTheInventoryIsAppliedOnceFromTheCallbackNotAgainFromTheAnswer() {
+		$answer = self::inventory();
+		$answer['equipments'][] = array('logicalId' => '482301000003', 'kind' => 'inverter', 'commands' => array());
+		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($answer))));
+		SyncWithCallback::$events = array(self::inventory());
+
+		$result = SyncWithCallback::sync();
+
+		$this->assertNull(self::equipment('482301000003'), 'only the callback creates equipment');
+		$this->assertSame(array('found' => 3, 'created' => 2), $result['kinds']['inverter']);
+		$this->assertStringContainsString('1 équipement(s) pas encore créé(s)', $result['message']);
+	}
+
+	public function testASyncWhoseCallbackDidNotGetThroughSaysTheEquipmentWillFollow() {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = CallbackBeforeAnswer::sync();
+		$result = enphaseInventory::sync();
 
-		$this->assertSame(array('found' => 2, 'created' => 2), $result['kinds']['inverter']);
-		$this->assertStringContainsString('11 commande(s) créée(s)', $result['message']);
+		$this->assertTrue($result['ok']);
+		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand only');
+		$this->assertSame(array('found' => 2, 'created' => 0), $result['kinds']['inverter']);
+		$this->assertStringContainsString('4 équipement(s) pas encore créé(s)', $result['message'], 'the gateway has not learnt its serial either');
 	}
 
 	public function testASecondSyncCreatesNothingAndSaysSo() {
@@ -87,9 +104,9 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => true, 'inventory' => array(self::inventory())),
 			array('ok' => true, 'inventory' => array(self::inventory())),
 		));
-		enphaseInventory::sync();
+		SyncWithCallback::sync();
 
-		$result = enphaseInventory::sync();
+		$result = SyncWithCallback::sync();
 
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $result['message']);
 		$this->assertStringContainsString('0 commande(s) créée(s)', $result['message']);
@@ -206,13 +223,5 @@ class DaemonTest extends EnphaseTestCase {
 
 	public function testTheCallbackIsJeedomsInternalAddress() {
 		$this->assertSame('http://127.0.0.1:80/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
-	}
-}
-
-/** The daemon's real order: the inventory reaches jeeEnphase.php by callback before the sync answer comes back. */
-class CallbackBeforeAnswer extends enphaseInventory {
-	protected static function request(array $_message, $_timeout) {
-		enphaseEvents::handle(array(EnphaseTestCase::inventory()));
-		return parent::request($_message, $_timeout);
 	}
 }
