@@ -191,9 +191,9 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertStringContainsString('Enlighten', enphase::deamon_info()['launchable_message']);
 	}
 
-	public function testTheStateFollowsThePidFile() {
+	public function testTheStateFollowsThePidFileOfOurDaemon() {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		file_put_contents(enphaseDaemon::pidFile(), getmypid());
+		$this->daemonRunning();
 		$this->assertSame('ok', enphase::deamon_info()['state']);
 		$this->assertSame('enphase', enphase::deamon_info()['log']);
 
@@ -204,6 +204,26 @@ class DaemonTest extends EnphaseTestCase {
 		file_put_contents(enphaseDaemon::pidFile(), $pid);
 		$this->assertSame('nok', enphase::deamon_info()['state']);
 		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+	}
+
+	public function testAPidFileNamingAnotherProgramIsStaleAndThatProgramIsNotKilled() {
+		// Our daemon died without removing its file, and its pid now belongs to someone else's program.
+		$other = $this->startProcess(array('sleep', '60'));
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+
+		$this->assertSame('nok', enphase::deamon_info()['state'], 'so the core\'s watchdog starts the daemon again');
+		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+		enphase::deamon_stop();
+		usleep(200000);
+		$this->assertTrue(self::running($other), 'deamon_stop killed a process that is not the daemon');
+	}
+
+	public function testAPidFileOlderThanItsProcessNamedAnEarlierOne() {
+		$this->daemonRunning();
+		touch(enphaseDaemon::pidFile(), time() - 3600);
+
+		$this->assertSame('nok', enphase::deamon_info()['state']);
 	}
 
 	public function testTheDaemonLogsAtThePluginsLevelInWordsItKnows() {

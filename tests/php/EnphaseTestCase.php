@@ -39,6 +39,43 @@ abstract class EnphaseTestCase extends TestCase {
 			@unlink($standIn[1]);
 		}
 		$this->standIns = array();
+		foreach ($this->processes as $process) {
+			proc_terminate($process, 9);
+			proc_close($process);
+		}
+		$this->processes = array();
+		@unlink(enphaseDaemon::pidFile());
+	}
+
+	/** @var resource[] processes started by the test */
+	private $processes = array();
+
+	/** Starts a process running the given command line; its pid. It is killed at the end of the test. */
+	protected function startProcess(array $_argv) {
+		$process = proc_open($_argv, array(), $pipes);
+		$this->processes[] = $process;
+		$pid = proc_get_status($process)['pid'];
+		// Until it runs the program (right after the fork, it is still a copy of this one).
+		for ($i = 0; $i < 500 && strpos((string) @file_get_contents('/proc/' . $pid . '/cmdline'), end($_argv)) === false; $i++) {
+			usleep(10000);
+		}
+		return $pid;
+	}
+
+	/** The daemon's script, as launch() runs it. */
+	protected static function daemonScript() {
+		return realpath(ENPHASE_TEST_ROOT . '/plugins/enphase/resources/enphased') . '/enphased.py';
+	}
+
+	/** The daemon counts as running: its pid file names a process whose command line holds the daemon's script. */
+	protected function daemonRunning() {
+		file_put_contents(enphaseDaemon::pidFile(), $this->startProcess(array(PHP_BINARY, '-r', 'sleep(60);', self::daemonScript())));
+	}
+
+	/** The process runs (a killed child stays a zombie until reaped: that is not running). */
+	protected static function running($_pid) {
+		$stat = @file_get_contents('/proc/' . $_pid . '/stat');
+		return is_string($stat) && !preg_match('/\) Z /', $stat);
 	}
 
 	/**

@@ -15,16 +15,6 @@ class GatewaysTest extends EnphaseTestCase {
 		return $house;
 	}
 
-	/** The daemon counts as running (its pid file names a live process): saves tell it at once. */
-	private static function daemonRunning() {
-		file_put_contents(enphaseDaemon::pidFile(), getmypid());
-	}
-
-	protected function tearDown(): void {
-		@unlink(enphaseDaemon::pidFile());
-		parent::tearDown();
-	}
-
 	/** The ids of the gateways the daemon is told to read, in id order. */
 	private static function gatewayIds() {
 		return self::sortedIds(enphaseGateway::configurations());
@@ -142,7 +132,7 @@ class GatewaysTest extends EnphaseTestCase {
 	}
 
 	public function testSavingRemovingOrDisablingAGatewayTellsARunningDaemonAndNothingElseDoes() {
-		self::daemonRunning();
+		$this->daemonRunning(); // saves tell it at once
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true), array('ok' => true)));
 
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'token' => 'eyJ.garage', 'auth_method' => 'token'));

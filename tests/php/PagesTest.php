@@ -150,10 +150,9 @@ class PagesTest extends EnphaseTestCase {
 	public function testASavedPluginConfigurationReachesARunningDaemon() {
 		config::save('general_s', 45, 'enphase');
 		$received = $this->startDaemonStandIn(array(array('ok' => true)));
-		file_put_contents(enphaseDaemon::pidFile(), getmypid());
+		$this->daemonRunning();
 
 		list(, $body) = $this->ajax(array('action' => 'sendConfiguration'));
-		@unlink(enphaseDaemon::pidFile());
 		$answer = json_decode($body, true);
 
 		$this->assertSame('ok', $answer['state'], $body);
