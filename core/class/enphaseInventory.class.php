@@ -19,8 +19,8 @@ class enphaseInventory {
 		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/** The daemon, asked by sync() (tests stand in for the callback that comes before its answer). */
-	protected static function request(array $_message, $_timeout) {
-		return enphaseDaemon::request($_message, $_timeout);
+	protected static function request(array $_message) {
+		return enphaseDaemon::request($_message);
 	}
 
 	/** How the equipment page groups the kinds: group => (label, Font Awesome icon, kinds). */
@@ -92,7 +92,7 @@ class enphaseInventory {
 		}
 		try {
 			// Probing reads slow endpoints (some firmware take tens of seconds).
-			$answer = static::request($request, 180);
+			$answer = static::request($request);
 		} catch (enphaseDaemonError $e) {
 			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
 			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());

@@ -178,6 +178,34 @@ class DaemonTest extends EnphaseTestCase {
 		}
 	}
 
+	public function testPhpWaitsForEachActionWhatTimeoutsJsonSays() {
+		$file = json_decode(file_get_contents(ENPHASE_REPO . '/resources/enphased/jeedom/timeouts.json'), true)['actions'];
+		foreach ($file as $action => $waits) {
+			$this->assertSame($waits['php_s'], enphaseDaemon::answerWait($action), $action);
+		}
+		$this->assertSame(150, enphaseDaemon::answerWait('execute'), 'longer than the daemon\'s 120 s for a write');
+	}
+
+	public function testTheWaitOfARequestIsReadFromTimeoutsJson() {
+		// The plugin's copy says 1 s for refresh; the stand-in reads the message and closes after 5 s without
+		// a word: waiting 1 s is "no answer", waiting longer would have seen the close ("bad answer").
+		$copy = ENPHASE_TEST_ROOT . '/plugins/enphase/resources/enphased/jeedom/timeouts.json';
+		$original = file_get_contents($copy);
+		$timeouts = json_decode($original, true);
+		$timeouts['actions']['refresh']['php_s'] = 1;
+		file_put_contents($copy, json_encode($timeouts));
+		enphaseInventory::apply(self::inventory());
+		$this->startDaemonStandIn(array(null));
+		try {
+			self::command('122302045041', 'refresh')->execute(array());
+			$this->fail('no answer');
+		} catch (Exception $e) {
+			$this->assertStringContainsString('n\'a pas répondu à temps', $e->getMessage());
+		} finally {
+			file_put_contents($copy, $original);
+		}
+	}
+
 	public function testTheDaemonIsLaunchableOnlyWhenConfigured() {
 		$this->assertSame('ok', enphase::deamon_info()['launchable']);
 		self::configureGateway(array('host' => ''));

@@ -170,8 +170,8 @@ class SyncWithCallback extends enphaseInventory {
 	/** @var array|null the callback's events; null: the inventories of the answer, as the daemon sends them */
 	public static $events = null;
 
-	protected static function request(array $_message, $_timeout) {
-		$answer = parent::request($_message, $_timeout);
+	protected static function request(array $_message) {
+		$answer = parent::request($_message);
 		enphaseEvents::handle(self::$events !== null ? self::$events : (isset($answer['inventory']) ? $answer['inventory'] : array()));
 		return $answer;
 	}
