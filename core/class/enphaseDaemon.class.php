@@ -194,7 +194,7 @@ class enphaseDaemon {
 	public static function answerWait($_action) {
 		$timeouts = json_decode((string) @file_get_contents(__DIR__ . '/../../resources/enphased/jeedom/timeouts.json'), true);
 		if (!isset($timeouts['actions'][$_action]['php_s'])) {
-			throw new Exception('enphase: no wait for the daemon action ' . $_action . ' in timeouts.json');
+			throw new Exception(__('Délai d\'attente inconnu pour cette action du démon (timeouts.json) :', __FILE__) . ' ' . $_action);
 		}
 		return (int) $timeouts['actions'][$_action]['php_s'];
 	}
