@@ -11,9 +11,9 @@ import re
 from decimal import Decimal
 from typing import Dict, Optional, Union
 
+from .endpoints import PRODUCTION_PAGE
 from .readings import Energy
 
-PRODUCTION_PAGE = "/production"
 # Answers that are HTML pages, kept as bytes for this module; every other endpoint answers JSON.
 PAGES = frozenset({PRODUCTION_PAGE})
 
