@@ -236,7 +236,7 @@ class enphaseCmd extends cmd {
 		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id');
 		try {
 			if ($this->getLogicalId() == 'refresh') {
-				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId), 10);
+				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId));
 				return;
 			}
 			$value = null;
@@ -252,7 +252,7 @@ class enphaseCmd extends cmd {
 				'target' => $eqLogic->getLogicalId(),
 				'command' => $this->getLogicalId(),
 				'value' => $value,
-			), 60);
+			));
 		} catch (enphaseDaemonError $e) {
 			throw new Exception($this->getHumanName() . ' : ' . $e->getMessage());
 		}
