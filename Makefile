@@ -4,7 +4,8 @@
 #   make test-fast  the pure tests alone (no socket, thread or process), in seconds, while coding
 #   make bench  what the plugin costs the box and the gateway, beside pyenphase 4.2.0 (a printed table)
 #   make e2e    end-to-end test against a real Jeedom core: JEEDOM_CORE_DIR=/path/to/jeedom make e2e
-#               (skipped without it; refreshes the screenshots in docs/images/)
+#               (skipped without it; works on a throwaway copy of the core and its database, which it
+#               drops; refreshes the screenshots in docs/images/)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -60,7 +61,8 @@ test: lint test-python test-python39 test-php
 test-fast: venv
 	$(PY) -m pytest -q -m pure
 
-# Not part of `make test`: it needs an installed Jeedom core, MariaDB, network to PyPI, and minutes.
+# Not part of `make test`: it needs an installed Jeedom core, MariaDB, network to PyPI, and a minute or two.
+# The core is only read (README: "What it touches").
 e2e: venv
 	$(PY) -m pytest -v -p no:cacheprovider tests/e2e
 

@@ -15,7 +15,6 @@ function enphase_default_configuration() {
 		'socketport' => enphaseDaemon::DEFAULT_SOCKET_PORT,
 		'general_s' => enphaseGateway::DEFAULT_CADENCES['general_s'],
 		'devices_s' => enphaseGateway::DEFAULT_CADENCES['devices_s'],
-		'auth_method' => 'envoy',
 	);
 	foreach ($defaults as $key => $value) {
 		if (config::byKey($key, 'enphase') === '') {

@@ -34,13 +34,10 @@ try {
 		ajax::success($result);
 	}
 
-	if (init('action') == 'saveConfiguration') {
-		// The page sends only the secrets the user typed; the other keys were saved by the core.
-		$secrets = json_decode(init('secrets', '{}'), true);
-		$clear = json_decode(init('clear', '[]'), true);
-		enphaseGateway::saveSecrets(is_array($secrets) ? $secrets : array(), is_array($clear) ? $clear : array());
+	if (init('action') == 'sendConfiguration') {
+		// The core saved the plugin configuration (default cadences): a running daemon reads them at once.
 		$info = enphase::deamon_info();
-		$result = array('secrets' => enphaseGateway::secretsState(), 'sent' => false, 'message' => '');
+		$result = array('sent' => false, 'message' => '');
 		if ($info['launchable'] != 'ok') {
 			$result['message'] = $info['launchable_message'];
 		} elseif ($info['state'] == 'ok') {
@@ -52,15 +49,6 @@ try {
 			}
 		}
 		ajax::success($result);
-	}
-
-	if (init('action') == 'migrateGateway') {
-		$eqLogic = enphase::byId(init('id'));
-		if (!is_object($eqLogic) || $eqLogic->getEqType_name() != 'enphase') {
-			throw new Exception(__('Équipement inconnu', __FILE__) . ' : ' . init('id'));
-		}
-		enphaseGateway::migrate($eqLogic);
-		ajax::success();
 	}
 
 	if (init('action') == 'diagnostics') {

@@ -25,9 +25,6 @@ require_once __DIR__ . '/enphaseEvents.class.php';
  * (enphaseEvents). It never talks to the gateway. The daemon <-> PHP protocol is in docs/protocol.md.
  */
 class enphase extends eqLogic {
-	/** Secrets of the plugin configuration: the core stores them encrypted. */
-	public static $_encryptConfigKey = array('password', 'token', 'enlighten_password');
-
 	/*     * ************************** Daemon **************************** */
 
 	public static function deamon_info() {
@@ -126,10 +123,10 @@ class enphase extends eqLogic {
 		foreach (array('host', 'enlighten_username', 'serial') as $key) {
 			$this->setConfiguration($key, trim((string) $this->getConfiguration($key)));
 		}
-		$before = is_object($stored) ? json_encode(array(enphaseGateway::equipmentSettings($stored), (int) $stored->getIsEnable())) : '';
-		$after = json_encode(array(enphaseGateway::equipmentSettings($this), (int) $this->getIsEnable()));
-		// Only a gateway with an address of its own (now or before this save) is the daemon's business.
-		$this->_gatewayChanged = ($before !== $after) && (enphaseGateway::ownsSettings($this) || (is_object($stored) && enphaseGateway::ownsSettings($stored)));
+		$before = is_object($stored) ? json_encode(array(enphaseGateway::settingsOf($stored), (int) $stored->getIsEnable())) : '';
+		$after = json_encode(array(enphaseGateway::settingsOf($this), (int) $this->getIsEnable()));
+		// Only a gateway with an address (now or before this save) is the daemon's business.
+		$this->_gatewayChanged = ($before !== $after) && (enphaseGateway::hasAddress($this) || (is_object($stored) && enphaseGateway::hasAddress($stored)));
 	}
 
 	public function postSave() {
@@ -148,7 +145,7 @@ class enphase extends eqLogic {
 	}
 
 	public function postRemove() {
-		if ($this->getConfiguration('kind') == 'gateway' && enphaseGateway::ownsSettings($this)) {
+		if (enphaseGateway::hasAddress($this)) {
 			enphaseDaemon::configurationChanged();
 		}
 	}
@@ -229,7 +226,7 @@ class enphaseCmd extends cmd {
 			return;
 		}
 		$eqLogic = $this->getEqLogic();
-		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id', enphaseGateway::SINGLE_GATEWAY_ID);
+		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id');
 		try {
 			if ($this->getLogicalId() == 'refresh') {
 				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId), 10);

@@ -56,18 +56,46 @@ class enphaseDaemon {
 		return isset($map[$level]) ? $map[$level] : 'error';
 	}
 
-	/** The running daemon's pid, or 0 (a stale pid file goes). */
+	/**
+	 * The running daemon's pid, or 0. A pid file is believed only when its process is our daemon: the pid of a
+	 * daemon gone is reused by any program, and the core kills what deamon_stop names (with -9). A stale file
+	 * goes, so deamon_info says nok and the core's watchdog starts the daemon again.
+	 */
 	public static function pid() {
 		$pidFile = self::pidFile();
 		if (!file_exists($pidFile)) {
 			return 0;
 		}
-		$pid = (int) trim(file_get_contents($pidFile));
-		if ($pid > 0 && @posix_getsid($pid) !== false) {
+		$pid = (int) trim((string) @file_get_contents($pidFile));
+		if ($pid > 0 && self::isOurDaemon($pid, (int) @filemtime($pidFile))) {
 			return $pid;
 		}
 		@unlink($pidFile);
 		return 0;
+	}
+
+	/** The process runs our script (launch() gives its full path as an argument) and is not younger than the pid file. */
+	private static function isOurDaemon($_pid, $_pidFileTime) {
+		$cmdline = @file_get_contents('/proc/' . $_pid . '/cmdline');
+		if (!is_string($cmdline) || !in_array(self::script(), explode("\0", $cmdline), true)) {
+			return false;
+		}
+		$startedAt = self::startedAt($_pid);
+		// The daemon writes its pid file once started: a file older than the process named an earlier one.
+		return $startedAt === null || $_pidFileTime >= $startedAt - 2;
+	}
+
+	/** When a process started (Unix time, to the second), from /proc; null when unknown. */
+	private static function startedAt($_pid) {
+		$stat = @file_get_contents('/proc/' . $_pid . '/stat');
+		$system = @file_get_contents('/proc/stat');
+		if (!is_string($stat) || !is_string($system) || !preg_match('/^btime (\d+)$/m', $system, $boot)) {
+			return null;
+		}
+		// After the command's name (in parentheses, may hold spaces) come fields 3...; field 22 is the start
+		// in clock ticks since boot, and Linux fixes those at 100 a second for user space.
+		$fields = explode(' ', substr($stat, strrpos($stat, ')') + 2));
+		return isset($fields[19]) ? (int) $boot[1] + intdiv((int) $fields[19], 100) : null;
 	}
 
 	/** The script's full path: what it is started and killed by. */
@@ -199,7 +227,7 @@ class enphaseDaemon {
 		if (!is_object($eqLogic) || $eqLogic->getEqType_name() != 'enphase' || $eqLogic->getConfiguration('kind') != 'gateway') {
 			throw new Exception(__('Le rapport de diagnostic se demande depuis une passerelle', __FILE__));
 		}
-		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id', enphaseGateway::SINGLE_GATEWAY_ID);
+		$gatewayId = enphaseGateway::idOf($eqLogic);
 		// Every endpoint, one at a time: a slow firmware takes minutes (the daemon gives up after 280 s).
 		$answer = self::request(array('action' => 'diagnostics', 'gateway' => $gatewayId), 300);
 		$file = isset($answer['file']) && is_string($answer['file']) ? realpath($answer['file']) : false;

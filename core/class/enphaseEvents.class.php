@@ -80,38 +80,41 @@ class enphaseEvents {
 		return $updated;
 	}
 
-	/** STATUS: kept for the pages, shown on the gateway equipment, and a Jeedom message when the user must act. */
+	/** STATUS: shown on the gateway equipment, and a Jeedom message when the user must act. */
 	public static function applyStatus(array $_event) {
-		$gatewayId = isset($_event['gateway']) ? (string) $_event['gateway'] : enphaseGateway::SINGLE_GATEWAY_ID;
+		$gatewayId = isset($_event['gateway']) ? (string) $_event['gateway'] : '';
 		$status = array('updated' => time());
 		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
 			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
+		}
+		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
+		if (!is_object($eqLogic)) {
+			// Removed while the daemon still read it: the daemon learns it, nothing is left to show it on.
+			log::add('enphase', 'debug', __('État d\'une passerelle inconnue ignoré :', __FILE__) . ' ' . substr($gatewayId, 0, 40));
+			return;
 		}
 		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
 		$detail = (is_array($status['error']) && isset($status['error']['message'])) ? (string) $status['error']['message'] : '';
 		// The sentence the pages show, in this Jeedom's language.
 		$status['problem'] = ($code != '') ? enphaseDaemonError::sentence($code, $detail) : '';
-		$previous = config::byKey('status::' . $gatewayId, 'enphase', array());
-		config::save('status::' . $gatewayId, $status, 'enphase');
-		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
-		if (is_object($eqLogic)) {
-			$eqLogic->setConfiguration('status', $status);
-			if ($status['firmware'] != '') {
-				$eqLogic->setConfiguration('firmware', $status['firmware']);
-			}
-			$eqLogic->save();
+		$previous = $eqLogic->getConfiguration('status');
+		$eqLogic->setConfiguration('status', $status);
+		if ($status['firmware'] != '') {
+			$eqLogic->setConfiguration('firmware', $status['firmware']);
 		}
+		$eqLogic->save();
 		$previousCode = (is_array($previous) && isset($previous['error']['code'])) ? (string) $previous['error']['code'] : '';
+		$label = $eqLogic->getHumanName();
 		if ($code != $previousCode) {
 			// Logged when it changes, not every cycle.
 			if ($code != '') {
-				log::add('enphase', 'warning', enphaseGateway::label($gatewayId, $eqLogic) . ' : ' . $status['problem']);
+				log::add('enphase', 'warning', $label . ' : ' . $status['problem']);
 			} else {
-				log::add('enphase', 'info', enphaseGateway::label($gatewayId, $eqLogic) . ' : ' . __('la passerelle répond de nouveau', __FILE__));
+				log::add('enphase', 'info', $label . ' : ' . __('la passerelle répond de nouveau', __FILE__));
 			}
 		}
 		if (in_array($code, self::USER_ACTION_CODES)) {
-			self::replaceMessage('status::' . $gatewayId . '::', $code, enphaseGateway::label($gatewayId, $eqLogic) . ' : ' . $status['problem']);
+			self::replaceMessage('status::' . $gatewayId . '::', $code, $label . ' : ' . $status['problem']);
 		} else {
 			message::removeAll('enphase', 'status::' . $gatewayId . '::', true);
 		}
@@ -133,24 +136,22 @@ class enphaseEvents {
 	/** A token the user pasted must be replaced by the user: say so two weeks ahead. */
 	private static function checkTokenExpiry($_gatewayId, array $_status, $_eqLogic) {
 		$expires = (int) $_status['token_expires'];
-		$settings = enphaseGateway::settings($_gatewayId);
-		$pasted = (is_array($settings) && !enphaseGateway::isDemo($settings) && enphaseGateway::authMethod($settings) == 'token');
+		$settings = enphaseGateway::settingsOf($_eqLogic);
+		$pasted = !enphaseGateway::isDemo($settings) && enphaseGateway::authMethod($settings) == 'token';
 		if ($pasted && $expires > time() && $expires - time() < self::TOKEN_WARNING_DAYS * 86400) {
-			$text = enphaseGateway::inPluginConfiguration($_gatewayId)
-				? __('le jeton expire le %s : collez un nouveau jeton dans la configuration du plugin', __FILE__)
-				: __('le jeton expire le %s : collez un nouveau jeton dans l\'onglet Équipement de la passerelle', __FILE__);
-			self::replaceMessage('token::' . $_gatewayId . '::', $expires, enphaseGateway::label($_gatewayId, $_eqLogic) . ' : ' . sprintf($text, date('d/m/Y', $expires)));
+			$text = __('le jeton expire le %s : collez un nouveau jeton dans l\'onglet Équipement de la passerelle', __FILE__);
+			self::replaceMessage('token::' . $_gatewayId . '::', $expires, $_eqLogic->getHumanName() . ' : ' . sprintf($text, date('d/m/Y', $expires)));
 		} else {
 			message::removeAll('enphase', 'token::' . $_gatewayId . '::', true);
 		}
 	}
 
-	/** Time passes without any status event: look at each gateway's stored token expiry once a day. */
+	/** Time passes without any status event: look at each gateway's last token expiry once a day. */
 	public static function checkTokens() {
-		foreach (array_keys(enphaseGateway::all()) as $gatewayId) {
-			$status = config::byKey('status::' . $gatewayId, 'enphase', array());
+		foreach (enphaseGateway::all() as $gatewayId => $eqLogic) {
+			$status = $eqLogic->getConfiguration('status');
 			if (is_array($status) && isset($status['token_expires'])) {
-				self::checkTokenExpiry((string) $gatewayId, $status, enphaseGateway::equipment((string) $gatewayId, isset($status['serial']) ? (string) $status['serial'] : ''));
+				self::checkTokenExpiry((string) $gatewayId, $status, $eqLogic);
 			}
 		}
 	}

@@ -7,11 +7,10 @@
  */
 
 /*
- * Where each gateway's address, credentials and cadences live. A gateway equipment carries its own (added by
- * hand from the plugin page, its id is the equipment's id); the plugin configuration page describes the
- * first gateway of a single-gateway install, with the id "default", until its equipment takes its settings
- * over (migrate()). Secrets kept on an equipment are encrypted by enphase::encrypt() like the core does for
- * the plugin configuration.
+ * A gateway is configured in one place: its equipment (kind "gateway", added by hand from the plugin page),
+ * which carries its address, credentials and cadences; its id for the daemon is the equipment's id. The
+ * plugin configuration holds only every gateway's default cadences. Secrets are encrypted by
+ * enphase::encrypt() like the core does for a plugin's configuration.
  */
 class enphaseGateway {
 	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
@@ -19,22 +18,11 @@ class enphaseGateway {
 	const SETTINGS = array('host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s');
 	/** Its secrets: stored encrypted, never given back to a page. */
 	const SECRETS = array('password', 'token', 'enlighten_password');
-	/** Configuration id of the gateway set on the plugin configuration page. */
-	const SINGLE_GATEWAY_ID = 'default';
 	/** Seconds between reads when neither the gateway nor the plugin configuration says. */
 	const DEFAULT_CADENCES = array('general_s' => 60, 'devices_s' => 300);
 
-	/** The settings of the plugin configuration page (the "default" gateway). */
-	public static function pluginSettings() {
-		$settings = array();
-		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
-			$settings[$key] = config::byKey($key, 'enphase');
-		}
-		return $settings;
-	}
-
 	/** The settings an equipment carries. */
-	public static function equipmentSettings($_eqLogic) {
+	public static function settingsOf($_eqLogic) {
 		$settings = array();
 		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
 			$settings[$key] = $_eqLogic->getConfiguration($key);
@@ -42,8 +30,8 @@ class enphaseGateway {
 		return $settings;
 	}
 
-	/** A gateway equipment that carries its own address (not the plugin configuration's). */
-	public static function ownsSettings($_eqLogic) {
+	/** A gateway equipment that the daemon reads, or would once enabled: it has an address. */
+	public static function hasAddress($_eqLogic) {
 		return $_eqLogic->getConfiguration('kind') == 'gateway' && trim((string) $_eqLogic->getConfiguration('host')) != '';
 	}
 
@@ -53,57 +41,21 @@ class enphaseGateway {
 		return ($id !== '') ? $id : (string) $_eqLogic->getId();
 	}
 
-	/**
-	 * Every gateway to read: id => array('settings' => ..., 'eqLogic' => its equipment or null). A disabled
-	 * gateway equipment is not read; the plugin configuration's gateway counts while no equipment took it over.
-	 */
+	/** Every gateway to read: id => its equipment, enabled and with an address. */
 	public static function all() {
 		$all = array();
-		$claimed = array();
 		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			if (!self::ownsSettings($eqLogic)) {
-				continue;
+			if (self::hasAddress($eqLogic) && $eqLogic->getIsEnable()) {
+				$all[self::idOf($eqLogic)] = $eqLogic;
 			}
-			$id = self::idOf($eqLogic);
-			$claimed[$id] = true;
-			if ($eqLogic->getIsEnable()) {
-				$all[$id] = array('settings' => self::equipmentSettings($eqLogic), 'eqLogic' => $eqLogic);
-			}
-		}
-		$plugin = self::pluginSettings();
-		if (!isset($claimed[self::SINGLE_GATEWAY_ID]) && trim((string) $plugin['host']) != '') {
-			$all = array(self::SINGLE_GATEWAY_ID => array('settings' => $plugin, 'eqLogic' => null)) + $all;
 		}
 		return $all;
 	}
 
-	/** The gateway equipment that took the plugin configuration's gateway over (migrate()), or null. */
-	public static function takenOver() {
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			if (self::ownsSettings($eqLogic) && self::idOf($eqLogic) == self::SINGLE_GATEWAY_ID) {
-				return $eqLogic;
-			}
-		}
-		return null;
-	}
-
-	/** Every gateway equipment, for the pages. */
-	public static function equipments() {
-		return array_values(array_filter(eqLogic::byType('enphase'), function ($eqLogic) {
-			return $eqLogic->getConfiguration('kind') == 'gateway';
-		}));
-	}
-
-	/** The settings of one gateway id, or null when no such gateway is configured. */
+	/** The settings of one gateway id, or null when no such gateway is read. */
 	public static function settings($_id) {
 		$all = self::all();
-		return isset($all[(string) $_id]) ? $all[(string) $_id]['settings'] : null;
-	}
-
-	/** Whether a gateway id's settings are those of the plugin configuration page. */
-	public static function inPluginConfiguration($_id) {
-		$all = self::all();
-		return isset($all[(string) $_id]) && $all[(string) $_id]['eqLogic'] === null;
+		return isset($all[(string) $_id]) ? self::settingsOf($all[(string) $_id]) : null;
 	}
 
 	public static function authMethod(array $_settings) {
@@ -116,22 +68,17 @@ class enphaseGateway {
 		return strtolower(trim((string) $_settings['host'])) == 'demo';
 	}
 
-	/**
-	 * Why a gateway cannot be read with these settings, in words the user can act on ('' when it can).
-	 * $_onEquipment: the settings are on the gateway's equipment (else on the plugin configuration page).
-	 */
-	public static function problem(array $_settings, $_onEquipment) {
+	/** Why a gateway cannot be read with these settings, in words the user can act on ('' when it can). */
+	public static function problem(array $_settings) {
 		if (trim((string) $_settings['host']) == '') {
-			return $_onEquipment ? __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement', __FILE__)
-				: __('Renseignez l\'adresse IP ou le nom de la passerelle dans la configuration du plugin', __FILE__);
+			return __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement', __FILE__);
 		}
 		if (self::isDemo($_settings)) {
 			return '';
 		}
 		$method = self::authMethod($_settings);
 		if ($method == 'token' && trim((string) $_settings['token']) == '') {
-			return $_onEquipment ? __('Collez le jeton de la passerelle dans son onglet Équipement', __FILE__)
-				: __('Collez le jeton de la passerelle dans la configuration du plugin', __FILE__);
+			return __('Collez le jeton de la passerelle dans son onglet Équipement', __FILE__);
 		}
 		if ($method == 'enlighten') {
 			foreach (array('enlighten_username', 'enlighten_password', 'serial') as $key) {
@@ -156,37 +103,33 @@ class enphaseGateway {
 
 	/**
 	 * Why the daemon cannot run with the current configuration, in words the user can act on; '' when it can:
-	 * at least one gateway (plugin configuration or gateway equipment) must be readable.
+	 * at least one enabled gateway equipment must be readable.
 	 */
 	public static function firstProblem() {
-		$gateways = self::all();
-		if (count($gateways) == 0) {
-			return self::problem(self::pluginSettings(), false);
-		}
 		$first = '';
-		foreach ($gateways as $id => $gateway) {
-			$problem = self::problem($gateway['settings'], $gateway['eqLogic'] !== null);
+		foreach (self::all() as $eqLogic) {
+			$problem = self::problem(self::settingsOf($eqLogic));
 			if ($problem == '') {
 				return '';
 			}
 			if ($first == '') {
-				$first = ($gateway['eqLogic'] !== null) ? $gateway['eqLogic']->getHumanName() . ' : ' . $problem : $problem;
+				$first = $eqLogic->getHumanName() . ' : ' . $problem;
 			}
 		}
-		return $first;
+		return ($first != '') ? $first
+			: __('Ajoutez une passerelle depuis la page du plugin et renseignez son adresse dans son onglet Équipement', __FILE__);
 	}
 
 	/**
 	 * The gateways the daemon must read, as the protocol's GATEWAY objects (secrets included: this only travels
-	 * over the loopback socket): the plugin configuration's ("default") and every enabled gateway equipment
-	 * that carries its own address (its id is the equipment's).
+	 * over the loopback socket): every enabled gateway equipment with an address, known by its equipment id.
 	 */
 	public static function configurations() {
 		$general = self::defaultCadence('general_s');
 		$devices = self::defaultCadence('devices_s');
 		$gateways = array();
-		foreach (self::all() as $id => $gateway) {
-			$gateways[] = self::describe($id, $gateway['settings'], $general, $devices);
+		foreach (self::all() as $id => $eqLogic) {
+			$gateways[] = self::describe($id, self::settingsOf($eqLogic), $general, $devices);
 		}
 		return $gateways;
 	}
@@ -212,30 +155,7 @@ class enphaseGateway {
 		if (is_object($_eqLogic)) {
 			return $_eqLogic->getHumanName();
 		}
-		return __('Passerelle Enphase', __FILE__) . ($_gatewayId != self::SINGLE_GATEWAY_ID ? ' ' . $_gatewayId : '');
-	}
-
-	/**
-	 * Stores the secrets typed on the configuration page. Empty fields keep the stored value (the page never
-	 * receives secrets back); $_clear lists the secrets to forget.
-	 */
-	public static function saveSecrets(array $_secrets, array $_clear = array()) {
-		foreach (self::SECRETS as $key) {
-			if (in_array($key, $_clear)) {
-				config::remove($key, 'enphase');
-			} elseif (isset($_secrets[$key]) && trim($_secrets[$key]) != '') {
-				config::save($key, trim($_secrets[$key]), 'enphase');
-			}
-		}
-	}
-
-	/** Which secrets are stored, never their values: what the configuration page may show. */
-	public static function secretsState() {
-		$state = array();
-		foreach (self::SECRETS as $key) {
-			$state[$key] = (config::byKey($key, 'enphase') != '');
-		}
-		return $state;
+		return __('Passerelle Enphase', __FILE__) . ' ' . $_gatewayId;
 	}
 
 	/** The protocol's GATEWAY object (secrets included: it only travels over the loopback socket). */
@@ -267,34 +187,5 @@ class enphaseGateway {
 				break;
 		}
 		return $gateway;
-	}
-
-	/**
-	 * Moves the plugin configuration's gateway onto its equipment, which keeps the id "default": the daemon
-	 * sees the same gateway (same tokens, same memory) and the plugin configuration page is free again.
-	 * Cadences stay on the plugin page, where they are every gateway's defaults.
-	 */
-	public static function migrate($_eqLogic) {
-		if ($_eqLogic->getConfiguration('kind') != 'gateway' || self::idOf($_eqLogic) != self::SINGLE_GATEWAY_ID) {
-			throw new Exception(__('Seule la passerelle de la configuration du plugin peut y reprendre ses réglages', __FILE__));
-		}
-		$plugin = self::pluginSettings();
-		if (trim((string) $plugin['host']) == '') {
-			throw new Exception(__('La configuration du plugin ne décrit aucune passerelle', __FILE__));
-		}
-		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
-			if (in_array($key, array('general_s', 'devices_s'))) {
-				continue;
-			}
-			$_eqLogic->setConfiguration($key, (string) $plugin[$key]);
-		}
-		$_eqLogic->setConfiguration('gateway_id', self::SINGLE_GATEWAY_ID);
-		$_eqLogic->save();
-		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
-			if (!in_array($key, array('general_s', 'devices_s'))) {
-				config::remove($key, 'enphase');
-			}
-		}
-		log::add('enphase', 'info', $_eqLogic->getHumanName() . ' : ' . __('réglages repris de la configuration du plugin', __FILE__));
 	}
 }

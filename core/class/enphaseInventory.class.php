@@ -72,11 +72,11 @@ class enphaseInventory {
 	public static function sync($_gatewayId = '') {
 		$_gatewayId = (string) $_gatewayId;
 		if ($_gatewayId !== '') {
-			$gateways = enphaseGateway::all();
-			if (!isset($gateways[$_gatewayId])) {
+			$settings = enphaseGateway::settings($_gatewayId);
+			if ($settings === null) {
 				return array('ok' => false, 'message' => __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__), 'kinds' => array());
 			}
-			$problem = enphaseGateway::problem($gateways[$_gatewayId]['settings'], $gateways[$_gatewayId]['eqLogic'] !== null);
+			$problem = enphaseGateway::problem($settings);
 		} else {
 			$problem = enphaseGateway::firstProblem();
 		}
@@ -186,8 +186,13 @@ class enphaseInventory {
 	 */
 	public static function apply(array $_inventory) {
 		$report = self::emptyReport();
-		$gatewayId = isset($_inventory['gateway']) ? (string) $_inventory['gateway'] : enphaseGateway::SINGLE_GATEWAY_ID;
-		$gatewaySerial = isset($_inventory['serial']) ? (string) $_inventory['serial'] : '';
+		$gatewayId = (isset($_inventory['gateway']) && is_scalar($_inventory['gateway'])) ? (string) $_inventory['gateway'] : '';
+		$gatewaySerial = (isset($_inventory['serial']) && is_scalar($_inventory['serial'])) ? (string) $_inventory['serial'] : '';
+		if (!is_object(enphaseGateway::equipment($gatewayId, $gatewaySerial))) {
+			// Its equipment was removed while the daemon still read it: nothing of it is created again.
+			log::add('enphase', 'warning', __('Inventaire d\'une passerelle inconnue ignoré :', __FILE__) . ' ' . substr($gatewayId, 0, 40));
+			return $report;
+		}
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
 		foreach ($equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {

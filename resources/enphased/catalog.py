@@ -8,6 +8,7 @@ import math
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import controls
+from envoy.endpoints import DRY_CONTACT_MODES, GENERATOR_MODES, STORAGE_MODES
 from envoy.readings import Readings
 
 
@@ -110,8 +111,18 @@ def _state_is(attr: str, wanted: str):
 
 
 _PERCENT = dict(min_value=0, max_value=100)
-STORAGE_MODE_LIST = ("self-consumption|Autoconsommation (self-consumption);economy|Économies (savings);"
-                     "backup|Secours intégral (full backup)")
+
+
+def _select(words, labels: Dict[str, str]) -> str:
+    """A select's list ("word|Label;..."): the gateway's `words` in their order, each with its label."""
+    if set(labels) != set(words):
+        raise ValueError(f"labels for {sorted(labels)}, but the gateway's words are {list(words)}")
+    return ";".join(f"{word}|{labels[word]}" for word in words)
+
+
+STORAGE_MODE_LIST = _select(STORAGE_MODES, {"self-consumption": "Autoconsommation (self-consumption)",
+                                            "economy": "Économies (savings)",
+                                            "backup": "Secours intégral (full backup)"})
 
 
 def _energy(flow: str, attr: str, label_fr: str, label_en: str, now_generic: str, daily_generic: str,
@@ -407,7 +418,8 @@ DRY_CONTACT = Kind("dry_contact", "Contact sec", "Dry contact", (
     _action("close", "Fermer", "Close", controls.dry_contact(True), "closed"),
     _action("open", "Ouvrir", "Open", controls.dry_contact(False), "closed"),
     _action("set_mode", "Choisir le mode", "Set mode", controls.dry_contact_setting("mode"), "mode", "select",
-            list_value="manual|Manuel (manual);soc|Selon la charge batteries (battery charge)", visible=False),
+            list_value=_select(DRY_CONTACT_MODES, {"manual": "Manuel (manual)",
+                                                "soc": "Selon la charge batteries (battery charge)"}), visible=False),
     _action("set_soc_low", "Régler le seuil bas", "Set low threshold", controls.dry_contact_setting("soc_low"),
             "soc_low", "slider", visible=False, **_PERCENT),
     _action("set_soc_high", "Régler le seuil haut", "Set high threshold", controls.dry_contact_setting("soc_high"),
@@ -425,7 +437,8 @@ GENERATOR = Kind("generator", "Générateur", "Generator", (
     Command("stop_percent", "Arrêt au-dessus de", "Stop above", "numeric", "%", "GENERIC_INFO", False,
             "core::tile", lambda g: g.stop_percent, "devices", False),
     _action("set_mode", "Choisir le mode", "Set mode", controls.generator_mode, "mode", "select",
-            list_value="off|Arrêt (off);on|Marche (on);auto|Automatique (auto)"),
+            list_value=_select(GENERATOR_MODES, {"off": "Arrêt (off)", "on": "Marche (on)",
+                                              "auto": "Automatique (auto)"})),
 ))
 
 KINDS = {k.kind: k for k in (GATEWAY, INVERTER, AC_BATTERY, ENCHARGE, METER, ENPOWER, COLLAR, QRELAY,

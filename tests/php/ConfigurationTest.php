@@ -1,48 +1,35 @@
 <?php
 
-/** The plugin configuration: secrets stored encrypted and never given back, defaults set once. */
+/** The plugin configuration: the daemon's settings and every gateway's defaults, set once; a gateway is set on its equipment. */
 class ConfigurationTest extends EnphaseTestCase {
-	public function testSecretsAreStoredEncrypted() {
-		enphaseGateway::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret'));
-
-		foreach (array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret') as $key => $clear) {
-			$this->assertStringNotContainsString($clear, (string) config::rawValue($key, 'enphase'));
-			$this->assertSame($clear, config::byKey($key, 'enphase'));
-		}
-	}
-
-	public function testAnEmptyFieldKeepsTheSecretAndClearForgetsIt() {
-		enphaseGateway::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token'));
-
-		enphaseGateway::saveSecrets(array('password' => '', 'token' => '  '));
-		$this->assertSame('045041', config::byKey('password', 'enphase'));
-		$this->assertSame('eyJ.token', config::byKey('token', 'enphase'));
-
-		enphaseGateway::saveSecrets(array(), array('token'));
-		$this->assertSame('', config::byKey('token', 'enphase'));
-		$this->assertSame('045041', config::byKey('password', 'enphase'));
-	}
-
-	public function testThePageLearnsOnlyWhetherEachSecretIsSet() {
-		enphaseGateway::saveSecrets(array('token' => 'eyJ.token'));
-
-		$state = enphaseGateway::secretsState();
-
-		$this->assertSame(array('password' => false, 'token' => true, 'enlighten_password' => false), $state);
-	}
-
 	public function testOnlyTheChosenMethodsCredentialsAreNeeded() {
+		$gateway = enphase::byId(self::$gatewayId);
 		$this->assertSame('', enphaseGateway::firstProblem(), 'the Envoy password may stay empty (serial default)');
-		config::save('auth_method', 'token', 'enphase');
-		$this->assertNotSame('', enphaseGateway::firstProblem());
-		enphaseGateway::saveSecrets(array('token' => 'eyJ.token'));
+
+		$gateway->setConfiguration('auth_method', 'token');
+		$gateway->save();
+		$this->assertStringContainsString('Collez le jeton', enphaseGateway::firstProblem());
+		$gateway->setConfiguration('token', 'eyJ.token');
+		$gateway->save();
 		$this->assertSame('', enphaseGateway::firstProblem());
-		config::save('auth_method', 'enlighten', 'enphase');
-		config::save('enlighten_username', 'owner@example.com', 'enphase');
-		enphaseGateway::saveSecrets(array('enlighten_password' => 'cloud-secret'));
-		$this->assertNotSame('', enphaseGateway::firstProblem(), 'the serial is missing');
-		config::save('serial', '122302045041', 'enphase');
+
+		$gateway->setConfiguration('auth_method', 'enlighten');
+		$gateway->setConfiguration('enlighten_username', 'owner@example.com');
+		$gateway->setConfiguration('enlighten_password', 'cloud-secret');
+		$gateway->save();
+		$this->assertStringContainsString('numéro de série', enphaseGateway::firstProblem(), 'the serial is missing');
+		$gateway->setConfiguration('serial', '122302045041');
+		$gateway->save();
 		$this->assertSame('', enphaseGateway::firstProblem());
+	}
+
+	public function testWithoutAGatewayTheDaemonSaysWhereToAddOne() {
+		enphase::byId(self::$gatewayId)->remove();
+
+		$info = enphase::deamon_info();
+
+		$this->assertSame('nok', $info['launchable']);
+		$this->assertStringContainsString('Ajoutez une passerelle depuis la page du plugin', $info['launchable_message']);
 	}
 
 	public function testInstallSetsDefaultsAndUpdateKeepsTheUsersValues() {
@@ -53,15 +40,14 @@ class ConfigurationTest extends EnphaseTestCase {
 		$this->assertEquals(enphaseDaemon::DEFAULT_SOCKET_PORT, config::byKey('socketport', 'enphase'));
 		$this->assertEquals(60, config::byKey('general_s', 'enphase'));
 		$this->assertEquals(300, config::byKey('devices_s', 'enphase'));
-		$this->assertSame('envoy', config::byKey('auth_method', 'enphase'));
+		$this->assertSame('', config::byKey('host', 'enphase'), 'no gateway on the plugin configuration');
 
 		config::save('general_s', 120, 'enphase');
-		config::save('auth_method', 'token', 'enphase');
+		self::$gatewayId = (string) self::addGateway('Maison', array('host' => '192.0.2.10'))->getId();
 		enphaseInventory::apply(self::inventory());
 		$equipments = JeedomDouble::$db['eqLogic'];
 		enphase_update();
 		$this->assertEquals(120, config::byKey('general_s', 'enphase'));
-		$this->assertSame('token', config::byKey('auth_method', 'enphase'));
 		$this->assertSame($equipments, JeedomDouble::$db['eqLogic']);
 	}
 
@@ -78,7 +64,9 @@ class ConfigurationTest extends EnphaseTestCase {
 	}
 
 	public function testNoGatewayWithoutAnAddress() {
-		config::remove('host', 'enphase');
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('host', ' ');
+		$gateway->save();
 
 		$this->assertSame(array(), enphaseGateway::configurations());
 	}

@@ -12,9 +12,17 @@ class DaemonTest extends EnphaseTestCase {
 		}
 	}
 
+	/** Sets the test's gateway as its equipment page would. */
+	private static function configureGateway(array $_configuration) {
+		$gateway = enphase::byId(self::$gatewayId);
+		foreach ($_configuration as $key => $value) {
+			$gateway->setConfiguration($key, $value);
+		}
+		$gateway->save();
+	}
+
 	public function testConfigurationCarriesTheApikeyAndThePastedToken() {
-		config::save('auth_method', 'token', 'enphase');
-		enphaseGateway::saveSecrets(array('token' => 'eyJhbGciOi.pasted.token', 'password' => 'old-password'));
+		self::configureGateway(array('auth_method' => 'token', 'token' => 'eyJhbGciOi.pasted.token', 'password' => 'old-password'));
 		config::save('general_s', 30, 'enphase');
 		$received = $this->startDaemonStandIn(array(array('ok' => true)));
 
@@ -27,21 +35,20 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertSame(300, $message['devices_s']);
 		$this->assertCount(1, $message['gateways']);
 		$gateway = $message['gateways'][0];
-		$this->assertSame('default', $gateway['id']);
+		$this->assertSame(self::$gatewayId, $gateway['id']);
 		$this->assertSame('192.0.2.10', $gateway['host']);
 		$this->assertSame('eyJhbGciOi.pasted.token', $gateway['token']);
 		$this->assertArrayNotHasKey('password', $gateway, 'only the credentials of the chosen method');
 	}
 
 	public function testConfigurationCarriesTheEnvoyPasswordOrTheEnlightenAccount() {
-		enphaseGateway::saveSecrets(array('password' => '045041', 'enlighten_password' => 'cloud-secret'));
-		config::save('enlighten_username', 'owner@example.com', 'enphase');
-		config::save('serial', '122302045041', 'enphase');
+		self::configureGateway(array('password' => '045041', 'enlighten_password' => 'cloud-secret',
+			'enlighten_username' => 'owner@example.com', 'serial' => '122302045041'));
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true)));
 
-		config::save('auth_method', 'envoy', 'enphase');
+		self::configureGateway(array('auth_method' => 'envoy'));
 		enphaseDaemon::configure();
-		config::save('auth_method', 'enlighten', 'enphase');
+		self::configureGateway(array('auth_method' => 'enlighten'));
 		enphaseDaemon::configure();
 
 		$envoy = $received()[0]['gateways'][0];
@@ -104,18 +111,18 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertStringContainsString('The gateway refused the password for user envoy', $wrongPassword['message']);
 		$this->assertStringContainsString('La passerelle ne répond pas', $unreachable['message']);
 		$this->assertStringContainsString('Le jeton a expiré', $expired['message']);
-		$this->assertCount(0, enphase::byType('enphase'));
+		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand, nothing else');
 	}
 
 	public function testSyncWithoutDaemonOrConfigurationSaysSo() {
 		$noDaemon = enphaseInventory::sync();
-		config::remove('host', 'enphase');
+		self::configureGateway(array('host' => ''));
 		$notConfigured = enphaseInventory::sync();
 
 		$this->assertFalse($noDaemon['ok']);
 		$this->assertStringContainsString('n\'est pas démarré', $noDaemon['message']);
 		$this->assertFalse($notConfigured['ok']);
-		$this->assertStringContainsString('Renseignez l\'adresse IP ou le nom de la passerelle', $notConfigured['message']);
+		$this->assertStringContainsString('Ajoutez une passerelle', $notConfigured['message']);
 	}
 
 	public function testAnActionCommandIsForwardedWithItsValue() {
@@ -127,11 +134,11 @@ class DaemonTest extends EnphaseTestCase {
 		self::command('122302045041', 'refresh')->execute(array());
 
 		$messages = $received();
-		$this->assertSame(array('action' => 'execute', 'gateway' => 'default', 'target' => '122302045041', 'command' => 'reserve_set', 'value' => 30),
+		$this->assertSame(array('action' => 'execute', 'gateway' => self::$gatewayId, 'target' => '122302045041', 'command' => 'reserve_set', 'value' => 30),
 			array_diff_key($messages[0], array('apikey' => 1)));
 		$this->assertSame('grid_on', $messages[1]['command']);
 		$this->assertNull($messages[1]['value']);
-		$this->assertSame(array('action' => 'refresh', 'gateway' => 'default'), array_diff_key($messages[2], array('apikey' => 1)));
+		$this->assertSame(array('action' => 'refresh', 'gateway' => self::$gatewayId), array_diff_key($messages[2], array('apikey' => 1)));
 	}
 
 	public function testARefusedActionTellsTheUserWhichCommandAndWhy() {
@@ -156,21 +163,20 @@ class DaemonTest extends EnphaseTestCase {
 
 	public function testTheDaemonIsLaunchableOnlyWhenConfigured() {
 		$this->assertSame('ok', enphase::deamon_info()['launchable']);
-		config::remove('host', 'enphase');
+		self::configureGateway(array('host' => ''));
 		$info = enphase::deamon_info();
 		$this->assertSame('nok', $info['launchable']);
-		$this->assertStringContainsString('adresse IP', $info['launchable_message']);
+		$this->assertStringContainsString('renseignez son adresse', $info['launchable_message']);
 
-		config::save('host', 'envoy.local', 'enphase');
-		config::save('auth_method', 'token', 'enphase');
-		$this->assertStringContainsString('jeton', enphase::deamon_info()['launchable_message']);
-		config::save('auth_method', 'enlighten', 'enphase');
+		self::configureGateway(array('host' => 'envoy.local', 'auth_method' => 'token'));
+		$this->assertStringContainsString('[Maison] : Collez le jeton', enphase::deamon_info()['launchable_message']);
+		self::configureGateway(array('auth_method' => 'enlighten'));
 		$this->assertStringContainsString('Enlighten', enphase::deamon_info()['launchable_message']);
 	}
 
-	public function testTheStateFollowsThePidFile() {
+	public function testTheStateFollowsThePidFileOfOurDaemon() {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		file_put_contents(enphaseDaemon::pidFile(), getmypid());
+		$this->daemonRunning();
 		$this->assertSame('ok', enphase::deamon_info()['state']);
 		$this->assertSame('enphase', enphase::deamon_info()['log']);
 
@@ -181,6 +187,26 @@ class DaemonTest extends EnphaseTestCase {
 		file_put_contents(enphaseDaemon::pidFile(), $pid);
 		$this->assertSame('nok', enphase::deamon_info()['state']);
 		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+	}
+
+	public function testAPidFileNamingAnotherProgramIsStaleAndThatProgramIsNotKilled() {
+		// Our daemon died without removing its file, and its pid now belongs to someone else's program.
+		$other = $this->startProcess(array('sleep', '60'));
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+
+		$this->assertSame('nok', enphase::deamon_info()['state'], 'so the core\'s watchdog starts the daemon again');
+		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+		enphase::deamon_stop();
+		usleep(200000);
+		$this->assertTrue(self::running($other), 'deamon_stop killed a process that is not the daemon');
+	}
+
+	public function testAPidFileOlderThanItsProcessNamedAnEarlierOne() {
+		$this->daemonRunning();
+		touch(enphaseDaemon::pidFile(), time() - 3600);
+
+		$this->assertSame('nok', enphase::deamon_info()['state']);
 	}
 
 	public function testTheDaemonLogLevelIsOneItKnows() {

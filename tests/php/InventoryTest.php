@@ -7,15 +7,18 @@ class InventoryTest extends EnphaseTestCase {
 
 		$this->assertCount(4, enphase::byType('enphase'));
 		$gateway = self::equipment('122302045041');
-		$this->assertSame('Passerelle 122302045041', $gateway->getName());
+		$this->assertSame(self::$gatewayId, (string) $gateway->getId(), 'the gateway added by hand learns its serial');
+		$this->assertSame('Maison', $gateway->getName(), 'and keeps its name');
 		$this->assertSame('gateway', $gateway->getConfiguration('kind'));
-		$this->assertSame('default', $gateway->getConfiguration('gateway_id'));
+		$this->assertSame(self::$gatewayId, $gateway->getConfiguration('gateway_id'));
+		$this->assertSame('Micro-onduleur 482301000001', self::equipment('482301000001')->getName());
+		$this->assertSame(self::$gatewayId, self::equipment('482301000001')->getConfiguration('gateway_id'));
 		$this->assertSame('7.6.175', $gateway->getConfiguration('firmware'));
 		$this->assertEquals(1, $gateway->getIsEnable());
 		$this->assertEquals(1, $gateway->getIsVisible());
 		$this->assertEquals(1, $gateway->getCategory('energy'));
 		$this->assertSame('122302045041', self::equipment('482301000001')->getConfiguration('gateway_serial'));
-		$this->assertSame(array('found' => 1, 'created' => 1), $report['kinds']['gateway']);
+		$this->assertSame(array('found' => 1, 'created' => 0), $report['kinds']['gateway']);
 		$this->assertSame(array('found' => 2, 'created' => 2), $report['kinds']['inverter']);
 		$this->assertSame(array('found' => 1, 'created' => 1), $report['kinds']['meter']);
 	}
@@ -118,7 +121,7 @@ class InventoryTest extends EnphaseTestCase {
 	public function testNothingIsDeletedAndHistoryStays() {
 		enphaseInventory::apply(self::inventory());
 		$power = self::command('482301000001', 'watts_now');
-		enphaseEvents::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 250))));
+		enphaseEvents::applyValues(array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 250))));
 
 		// The daemon no longer describes the meter nor the inverter's "producing" command.
 		$inventory = self::inventory();
@@ -162,7 +165,7 @@ class InventoryTest extends EnphaseTestCase {
 
 		enphaseInventory::apply(self::inventory());
 
-		$this->assertSame('Gateway 122302045041', self::equipment('122302045041')->getName());
+		$this->assertSame('Microinverter 482301000001', self::equipment('482301000001')->getName());
 		$this->assertSame('Instant production', self::command('122302045041', 'production_w')->getName());
 		$this->assertSame('Refresh', self::command('122302045041', 'refresh')->getName());
 	}
@@ -201,9 +204,22 @@ class InventoryTest extends EnphaseTestCase {
 
 		$text = enphaseInventory::describeReport($report);
 
-		$this->assertStringContainsString('Passerelles : 1 trouvé(s), 1 créé(s)', $text);
+		$this->assertStringContainsString('Passerelles : 1 trouvé(s), 0 créé(s)', $text);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $text);
 		$this->assertStringContainsString('Compteurs : 1 trouvé(s), 1 créé(s)', $text);
 		$this->assertStringContainsString('11 commande(s) créée(s)', $text);
+	}
+
+	public function testAnInventoryOfAGatewayWithoutEquipmentCreatesNothing() {
+		$inventory = self::inventory();
+		enphase::byId(self::$gatewayId)->remove();
+
+		$report = enphaseInventory::apply($inventory);
+
+		$this->assertCount(0, enphase::byType('enphase'), 'a removed gateway does not come back from a late callback');
+		$this->assertSame(array(), $report['kinds']);
+		$this->assertNotEmpty(array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
+			return $line[1] == 'warning' && strpos($line[2], 'passerelle inconnue') !== false;
+		}));
 	}
 }

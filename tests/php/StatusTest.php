@@ -8,7 +8,7 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	private static function status(array $_fields = array()) {
-		return array_merge(array('type' => 'status', 'gateway' => 'default', 'serial' => '122302045041', 'reachable' => true,
+		return array_merge(array('type' => 'status', 'gateway' => self::$gatewayId, 'serial' => '122302045041', 'reachable' => true,
 			'firmware' => '7.6.185', 'auth' => 'jwt-owner', 'token_expires' => null, 'last_success' => 1764075000, 'error' => null), $_fields);
 	}
 
@@ -27,7 +27,6 @@ class StatusTest extends EnphaseTestCase {
 		$this->assertSame('jwt-owner', $status['auth']);
 		$this->assertStringContainsString('La passerelle ne répond pas', $status['problem']);
 		$this->assertSame('7.6.185', $gateway->getConfiguration('firmware'));
-		$this->assertSame($status, config::byKey('status::default', 'enphase'), 'the configuration page shows it too');
 	}
 
 	public function testAnUnreachableGatewayMakesNoMessageAndOneLogLine() {
@@ -48,7 +47,7 @@ class StatusTest extends EnphaseTestCase {
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
-		$this->assertStringContainsString('Passerelle 122302045041', $messages[0]['message']);
+		$this->assertStringContainsString('[Maison]', $messages[0]['message']);
 		$this->assertStringContainsString('refuse les identifiants', $messages[0]['message']);
 
 		enphaseEvents::applyStatus(self::status());
@@ -67,21 +66,30 @@ class StatusTest extends EnphaseTestCase {
 		$this->assertStringContainsString('Le jeton a expiré', $messages[0]['message']);
 	}
 
+	/** The gateway's access, as its equipment page sets it. */
+	private static function access($_method) {
+		$gateway = self::equipment('122302045041');
+		$gateway->setConfiguration('auth_method', $_method);
+		$gateway->setConfiguration('token', 'eyJ.pasted');
+		$gateway->save();
+	}
+
 	public function testAPastedTokenAboutToExpireIsAnnounced() {
-		config::save('auth_method', 'token', 'enphase');
+		self::access('token');
 
 		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
 		$this->assertStringContainsString('le jeton expire le ' . date('d/m/Y', time() + 5 * 86400), $messages[0]['message']);
+		$this->assertStringContainsString('onglet Équipement', $messages[0]['message']);
 
 		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 300 * 86400)));
 		$this->assertCount(0, self::userMessages(), 'a new token was pasted');
 	}
 
 	public function testATokenTheDaemonRenewsItselfIsNotAnnounced() {
-		config::save('auth_method', 'enlighten', 'enphase');
+		self::access('enlighten');
 
 		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
 
@@ -89,24 +97,39 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	public function testTheDailyCheckAnnouncesATokenThatGotCloseToExpiry() {
-		config::save('auth_method', 'token', 'enphase');
+		self::access('token');
 		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 30 * 86400)));
 		$this->assertCount(0, self::userMessages());
 
-		$status = config::byKey('status::default', 'enphase');
+		// Days pass without a status event (the daemon stopped, say): the last one known is checked again.
+		$gateway = self::equipment('122302045041');
+		$status = $gateway->getConfiguration('status');
 		$status['token_expires'] = time() + 3 * 86400;
-		config::save('status::default', $status, 'enphase');
+		$gateway->setConfiguration('status', $status);
+		$gateway->save();
 		enphase::cronDaily();
 
 		$this->assertCount(1, self::userMessages());
 	}
 
-	public function testAStatusBeforeAnySyncIsKeptForThePage() {
+	public function testAStatusBeforeAnySyncLandsOnTheGatewayAddedByHand() {
+		JeedomDouble::reset();
+		$gateway = self::addGateway('Garage', array('host' => '192.0.2.21'));
+
+		enphaseEvents::applyStatus(self::status(array('gateway' => (string) $gateway->getId(), 'reachable' => false, 'serial' => null,
+			'error' => array('code' => 'auth_failed', 'message' => 'x'))));
+
+		$this->assertFalse(enphase::byId($gateway->getId())->getConfiguration('status')['reachable']);
+		$this->assertStringContainsString('[Garage]', self::userMessages()[0]['message']);
+	}
+
+	public function testAStatusOfAGatewayWithoutEquipmentIsIgnored() {
 		JeedomDouble::reset();
 
-		enphaseEvents::applyStatus(self::status(array('reachable' => false, 'serial' => null, 'error' => array('code' => 'auth_failed', 'message' => 'x'))));
+		enphaseEvents::applyStatus(self::status(array('gateway' => '99', 'serial' => '122399001234',
+			'error' => array('code' => 'auth_failed', 'message' => 'x'))));
 
-		$this->assertFalse(config::byKey('status::default', 'enphase')['reachable']);
-		$this->assertStringContainsString('Passerelle Enphase', self::userMessages()[0]['message']);
+		$this->assertCount(0, self::userMessages(), 'a gateway removed while the daemon still read it');
+		$this->assertSame(array(), enphase::byType('enphase'));
 	}
 }

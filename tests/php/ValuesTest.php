@@ -8,7 +8,7 @@ class ValuesTest extends EnphaseTestCase {
 	}
 
 	private static function values(array $_values) {
-		return array('type' => 'values', 'gateway' => 'default', 'values' => $_values);
+		return array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => $_values);
 	}
 
 	public function testValuesUpdateTheirCommands() {

@@ -1,5 +1,6 @@
 """Diagnostics report: a simulated gateway -> archive -> no secret in it, and its replay reads the same."""
 import io
+import os
 import json
 import time
 import zipfile
@@ -290,3 +291,40 @@ def test_the_daemon_writes_the_report_through_its_live_connection(site, tmp_path
     assert status["daemon"]["id"] == "12" and status["daemon"]["error"] is None
     assert status["gateway"]["auth"] == "jwt-owner"
     assert replay(paths[0], gateway_serial(paths[0])) == status["readings"]
+
+
+@pytest.mark.parametrize("serial", ["../../../../tmp/escaped", "Envoy <img src=x onerror=alert(1)>"])
+def test_a_serial_of_any_shape_neither_places_the_report_nor_survives_in_it(tmp_path, serial):
+    """A gateway may call itself anything: the report lands in its folder, named without that text, and the text
+    is redacted like any serial."""
+    gateway = SyntheticGateway(inverters=2, encharges=0, serial=serial, clock=lambda: CLOCK)
+    folder = tmp_path / "data" / "diagnostics"
+    with serve(gateway) as sim:
+        envoy = Envoy(sim.url, Credentials(token=issue_token(serial)))
+        try:
+            envoy.connect()
+            path = diagnostics.write_archive(envoy, str(folder))
+        finally:
+            envoy.close()
+    assert [p.name for p in folder.iterdir()] == [os.path.basename(path)]
+    assert os.path.basename(path).startswith("enphase-diagnostics-gateway-")
+    assert not any(p.name == "escaped" or p.name.endswith(".zip") for p in tmp_path.rglob("*") if folder not in p.parents)
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            assert serial not in archive.read(name).decode("utf-8", "replace"), name
+
+
+def test_a_report_whose_entries_point_outside_their_folder_is_refused(tmp_path, site):
+    gateway, sim = site
+    good = tmp_path / "good.zip"
+    code, _, err = run_cli(["--host", sim.url, "--token-stdin", "--token-cache", "", "--out", str(good)],
+                           stdin=issue_token(SERIAL) + "\n")
+    assert code == 0, err
+    hostile = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(hostile, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+        target.writestr("report/../../outside", b"x")
+    assert RecordedGateway(good).response("/info").status == 200  # the genuine report replays
+    with pytest.raises(ValueError, match="points outside its folder"):
+        RecordedGateway(hostile)

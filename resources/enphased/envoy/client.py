@@ -22,17 +22,18 @@ from .auth import (
     installer_password,
     token_claims,
 )
+from .endpoints import CHECK_JWT, INFO, INVERTERS_V1
 from .errors import EnvoyError
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
 from .transport import Answer, DigestAuth, ReadTimedOut, Transport
+from .writes import GatewayWrites
 
 log = logging.getLogger(__name__)
 
-CHECK_JWT = "/auth/check_jwt"
 # An endpoint every firmware before 7 protects with digest: tells a wrong password at connect time.
-DIGEST_CHECK_PATH = "/api/v1/production/inverters"
+DIGEST_CHECK_PATH = INVERTERS_V1
 
 
 @dataclass
@@ -47,7 +48,9 @@ class Credentials:
     installer: bool = False  # firmware < 7: log in as `installer` instead of `envoy`
 
 
-class Envoy:
+class Envoy(GatewayWrites):
+    """One gateway: connect, probe, read; its writes (set_grid_relay, set_storage_mode...) are in writes.py."""
+
     def __init__(
         self,
         host: str,
@@ -106,7 +109,7 @@ class Envoy:
             for url in self._candidate_urls():
                 transport = Transport(url, read_timeout_s=self.read_timeout_s, connect_timeout_s=self.connect_timeout_s)
                 try:
-                    answer = transport.request("GET", "/info")
+                    answer = transport.request("GET", INFO)
                 except EnvoyError as exc:
                     last_error = exc
                     self._discard(transport)
@@ -270,7 +273,7 @@ class Envoy:
             # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
             return build_readings(self.info, self.plan.complete(responses))
 
-    # --- single requests (controls of later issues use these) ---
+    # --- single requests (writes.py and the diagnostics report use these) ---
 
     def _decode(self, answer: Answer, method: str, path: str) -> Any:
         if answer.status_code in (401, 403):
