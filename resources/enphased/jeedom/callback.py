@@ -30,7 +30,6 @@ MAX_PENDING_VALUES = 50000  # far above any real site (a few hundred devices x a
 ITEMS_PER_POST = 50
 TIMEOUT_S = 60  # a POST's deadline: far above what ITEMS_PER_POST take when all is well
 ANSWER_MARGIN_S = 2  # past the deadline, for PHP to finish the event under way and answer
-RETRY_S = (1, 2, 5, 10, 30)  # waits after consecutive failures; a flush tries again at once
 APIKEY_HEADER = "X-Enphase-Apikey"  # never in the URL: web server access logs keep URLs
 
 log = logging.getLogger("enphased.callback")
@@ -78,11 +77,9 @@ class Callback:
         self._count = 0  # values waiting (not those in flight)
         self._in_flight: Optional[_Chunk] = None
         self._sender: Optional[threading.Thread] = None
-        self._wanted = False  # a flush asked for delivery and something is still undelivered
-        self._retry_at = 0.0  # monotonic: no POST before, after a failure (a flush clears it)
+        self._wanted = False  # a flush asked for delivery, and no POST failed since
         self._barrier = 0.0  # monotonic: no POST before the deadline of one that may still be applying passed
-        self._failures = 0  # consecutive failed POSTs
-        self._failed_posts = 0  # every failed POST: a flush returns False when one fails meanwhile
+        self._failed_posts = 0  # a flush returns False when one fails meanwhile
         self._down_logged = False
         self._dropped_logged = False
 
@@ -156,7 +153,7 @@ class Callback:
         with self._changed:
             if not self._undelivered(gateway):
                 return True
-            self._wanted, self._retry_at = True, 0.0
+            self._wanted = True
             if self._sender is None:
                 self._sender = threading.Thread(target=self._send, name="callback", daemon=True)
                 self._sender.start()
@@ -177,31 +174,28 @@ class Callback:
             self._in_flight is not None and gateway in self._in_flight.taken)
 
     def _send(self) -> None:
-        """The sender thread: one POST at a time while something waits; ends when nothing does."""
+        """The sender thread: one POST at a time while something waits; ends when nothing does, or when a POST
+        failed (the next flush, a gateway's next cycle, tries again)."""
         while True:
             with self._changed:
-                while True:
-                    if not self._wanted or not any(s.sendable() for s in self._gateways.values()):
-                        self._wanted = False
-                        self._sender = None
-                        self._changed.notify_all()
-                        return
-                    wait_s = max(self._retry_at, self._barrier) - time.monotonic()
-                    if wait_s <= 0:
-                        break
-                    self._changed.wait(wait_s)
+                if not self._wanted or not any(s.sendable() for s in self._gateways.values()):
+                    self._wanted = False
+                    self._sender = None
+                    self._changed.notify_all()
+                    return
+                wait_s = self._barrier - time.monotonic()
+            if wait_s > 0:
+                time.sleep(wait_s)
+            with self._changed:
                 chunk = self._in_flight = self._take_chunk()
             after_deadline = time.monotonic() + self._timeout_s + ANSWER_MARGIN_S
             error, maybe_applying = self._post(chunk)
             with self._changed:
                 self._in_flight = None
-                if error is None:
-                    self._failures = 0
-                else:
+                if error is not None:
                     self._give_back(chunk)
-                    self._failures += 1
                     self._failed_posts += 1
-                    self._retry_at = time.monotonic() + RETRY_S[min(self._failures, len(RETRY_S)) - 1]
+                    self._wanted = False
                     if maybe_applying:  # the next POST must not overtake it
                         self._barrier = after_deadline
                 self._log_outcome(error)
