@@ -15,8 +15,9 @@ if (!isConnect('admin')) {
 }
 
 /*
- * The daemon's settings and every gateway's default cadences, as core "configKey" fields. A gateway itself is
- * configured on its own equipment (plugin page, "Ajouter une passerelle").
+ * Every gateway's default cadences, as core "configKey" fields (the daemon needs no setting: it meets PHP on a
+ * socket in the data folder). A gateway itself is configured on its own equipment (plugin page, "Ajouter une
+ * passerelle").
  */
 ?>
 <form class="form-horizontal">
@@ -44,14 +45,6 @@ if (!isConnect('admin')) {
 			</label>
 			<div class="col-md-4">
 				<input type="number" min="10" class="configKey form-control" data-l1key="devices_s" placeholder="<?php echo enphaseGateway::DEFAULT_CADENCES['devices_s']; ?>">
-			</div>
-		</div>
-		<div class="form-group">
-			<label class="col-md-4 control-label">{{Port du démon}}
-				<sup><i class="fas fa-question-circle tooltips" title="{{Port local (127.0.0.1) où le démon écoute Jeedom. À changer seulement s'il est déjà pris par un autre plugin.}}"></i></sup>
-			</label>
-			<div class="col-md-4">
-				<input type="number" min="1024" max="65535" class="configKey form-control" data-l1key="socketport" placeholder="<?php echo enphaseDaemon::DEFAULT_SOCKET_PORT; ?>">
 			</div>
 		</div>
 	</fieldset>
