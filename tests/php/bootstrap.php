@@ -43,7 +43,8 @@ foreach (array('core', 'desktop', 'plugin_info') as $dir) {
 		enphase_test_copy($repo . '/' . $dir, $root . '/plugins/enphase/' . $dir);
 	}
 }
-// The daemon itself and the venv Jeedom installs its dependencies into (the repository's, `make venv`).
+// The daemon itself (PHP reads its jeedom/timeouts.json) and the venv Jeedom installs its dependencies into
+// (the repository's, `make venv`).
 mkdir($root . '/plugins/enphase/resources', 0777, true);
 symlink($repo . '/resources/enphased', $root . '/plugins/enphase/resources/enphased');
 symlink($repo . '/.venv', $root . '/plugins/enphase/resources/python_venv');
