@@ -231,7 +231,7 @@ class enphaseCmd extends cmd {
 		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id');
 		try {
 			if ($this->getLogicalId() == 'refresh') {
-				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId), 10);
+				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId));
 				return;
 			}
 			$value = null;
@@ -247,7 +247,7 @@ class enphaseCmd extends cmd {
 				'target' => $eqLogic->getLogicalId(),
 				'command' => $this->getLogicalId(),
 				'value' => $value,
-			), 60);
+			));
 		} catch (enphaseDaemonError $e) {
 			throw new Exception($this->getHumanName() . ' : ' . $e->getMessage());
 		}

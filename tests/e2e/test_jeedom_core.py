@@ -323,7 +323,7 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
               eqLogic=json.dumps([{"id": demo["id"], "object_id": flow_room["id"], "isVisible": 1}]))
     # The demo gateway pauses in the daemon, so that only this test moves its values.
     core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
-             " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
+             " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'));" % demo["id"])
     widget = '.enphaseFlowWidget[data-eqLogic_id="%s"]' % demo["id"]
 
     def node(name, part="watts"):
@@ -362,7 +362,7 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
     finally:
         browser.close()
         core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
-                 " enphaseDaemon::request(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
+                 " enphaseDaemon::request(array('action' => 'resume', 'gateway' => '%s'));" % demo["id"])
     assert (SCREENSHOTS / "flow-widget.png").stat().st_size > 5000
 
 
