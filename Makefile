@@ -29,11 +29,13 @@ $(VENV39)/.installed: requirements-dev.txt
 	$(VENV39)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Apache's binary alone (apache2-bin: no service, nothing listens): a PHP test serves the plugin with it as
+# Jeedom does, to prove its data folder is never served.
 php-tools:
-	@command -v php >/dev/null && command -v phpunit >/dev/null || { \
-	  echo "Installing php-cli and phpunit (apt)"; \
+	@command -v php >/dev/null && command -v phpunit >/dev/null && test -x /usr/sbin/apache2 || { \
+	  echo "Installing php-cli, phpunit and Apache's binary (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq php-cli phpunit php-xml php-mbstring >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq php-cli phpunit php-xml php-mbstring apache2-bin >/dev/null; }
 
 demo: venv
 	$(PY) tests/demo.py

@@ -9,7 +9,7 @@
 require_once __DIR__ . '/../../../core/php/core.inc.php';
 require_once __DIR__ . '/../core/class/enphase.class.php';
 include_file('core', 'authentification', 'php');
-if (!isConnect()) {
+if (!isConnect('admin')) {
 	include_file('desktop', '404', 'php');
 	die();
 }

@@ -29,6 +29,8 @@ class enphase extends eqLogic {
 
 	public static function deamon_info() {
 		$return = array('log' => __CLASS__, 'state' => 'nok', 'launchable' => 'ok', 'launchable_message' => '');
+		// The core asks every few minutes: the data folder is back to 0700 soon after a backup opened it.
+		enphaseDaemon::dataDir();
 		if (enphaseDaemon::pid() > 0) {
 			$return['state'] = 'ok';
 		}

@@ -23,11 +23,21 @@ class enphaseDaemon {
 		return jeedom::getTmpFolder('enphase') . '/deamon.pid';
 	}
 
-	/** Where the daemon keeps what must survive a restart (fetched tokens, counter offsets). */
+	/**
+	 * Where the daemon keeps what must survive a restart (the apikey file, tokens, counters, diagnostics, its
+	 * socket): the plugin's data folder, 0700. Jeedom has no lasting folder outside the web root (its tmp folder
+	 * is emptied at boot) and its backups take this one along, so it stays here: data/.htaccess keeps Apache
+	 * from serving it, the documentation gives nginx's rule. The core's backups and updates chmod 775 the whole
+	 * web root: each call puts the folder back to 0700.
+	 */
 	public static function dataDir() {
 		$dir = __DIR__ . '/../../data';
 		if (!is_dir($dir)) {
-			mkdir($dir, 0770, true);
+			mkdir($dir, 0700, true);
+		}
+		clearstatcache(true, $dir);
+		if ((fileperms($dir) & 0777) != 0700) {
+			chmod($dir, 0700);
 		}
 		return realpath($dir);
 	}

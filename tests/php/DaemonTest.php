@@ -209,6 +209,18 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
 	}
 
+	public function testTheDataFolderIsCreatedPrivateAndPutBackPrivateAfterTheCoreOpenedIt() {
+		enphase_test_remove(ENPHASE_TEST_ROOT . '/plugins/enphase/data');
+		$dir = enphaseDaemon::dataDir();
+		clearstatcache();
+		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
+
+		chmod($dir, 0775); // as the core's backups and updates leave the web root (chmod 775 -R)
+		enphase::deamon_info(); // the core asks every few minutes
+		clearstatcache();
+		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
+	}
+
 	public function testTheDaemonLogLevelIsOneItKnows() {
 		$this->assertContains(enphaseDaemon::logLevel(), array('debug', 'info', 'warning', 'error'));
 		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());

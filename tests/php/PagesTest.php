@@ -229,6 +229,27 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertFileExists($file);
 	}
 
+	public function testEveryPageAndEveryAjaxActionIsForAdminsOnly() {
+		preg_match_all("/init\\('action'\\) == '([a-zA-Z]+)'/", file_get_contents(ENPHASE_REPO . '/core/ajax/enphase.ajax.php'), $actions);
+		$this->assertContains('synchronize', $actions[1]);
+		$gateway = self::equipment('122302045041');
+		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
+		$this->daemonRunning();
+
+		foreach (array('user', '') as $profile) { // a user who is not admin; nobody logged in
+			JeedomDouble::$profile = $profile;
+			$configuration = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
+			$this->assertStringNotContainsString('configKey', $configuration, 'configuration page shown to profile "' . $profile . '"');
+			$equipment = $this->request('/plugins/enphase/desktop/php/enphase.php', array(), '')[1];
+			$this->assertStringNotContainsString('eqLogic', $equipment, 'plugin page shown to profile "' . $profile . '"');
+			foreach ($actions[1] as $action) {
+				list(, $body) = $this->ajax(array('action' => $action, 'id' => $gateway->getId()));
+				$this->assertSame('error', json_decode($body, true)['state'], $action . ' for profile "' . $profile . '": ' . $body);
+			}
+		}
+		$this->assertSame(array(), $received(), 'nothing reached the daemon');
+	}
+
 	public function testAnUnknownAjaxActionIsAnError() {
 		list(, $body) = $this->ajax(array('action' => 'format_disk'));
 
