@@ -100,17 +100,21 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => false, 'error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password for user envoy')),
 			array('ok' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer from 192.0.2.10')),
 			array('ok' => false, 'error' => array('code' => 'token_expired', 'message' => 'Token expired on 2026-01-01')),
+			array('ok' => false, 'error' => array('code' => 'nothing_readable', 'message' => 'The gateway at 192.0.2.10 answers, but none of its pages gives a reading this plugin knows; send a diagnostics report.')),
 		));
 
 		$wrongPassword = enphaseInventory::sync();
 		$unreachable = enphaseInventory::sync();
 		$expired = enphaseInventory::sync();
+		$unreadable = enphaseInventory::sync();
 
 		$this->assertFalse($wrongPassword['ok']);
 		$this->assertStringContainsString('refuse les identifiants', $wrongPassword['message']);
 		$this->assertStringContainsString('The gateway refused the password for user envoy', $wrongPassword['message']);
 		$this->assertStringContainsString('La passerelle ne répond pas', $unreachable['message']);
 		$this->assertStringContainsString('Le jeton a expiré', $expired['message']);
+		$this->assertFalse($unreadable['ok']);
+		$this->assertStringContainsString('aucune de ses pages ne donne de mesure lisible', $unreadable['message']);
 		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand, nothing else');
 	}
 

@@ -24,6 +24,7 @@ from .auth import (
 )
 from .endpoints import CHECK_JWT, INFO, INVERTERS_V1
 from .errors import EnvoyError
+from .legacy_html import decoded
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
@@ -228,16 +229,16 @@ class Envoy(GatewayWrites):
     # --- reading ---
 
     def _json_or_none(self, path: str) -> Optional[Any]:
-        """Decoded JSON of a GET, None when the endpoint fails (absent, refused, not JSON)."""
+        """Decoded answer of a GET (JSON, or an HTML page's bytes), None when the endpoint fails (absent,
+        refused, not JSON)."""
         answer = self._send("GET", path)
         if answer.status_code != 200:
             log.debug("%s answered HTTP %s", path, answer.status_code)
             return None
-        try:
-            return answer.json()
-        except ValueError:
+        data = decoded(path, answer.content)
+        if data is None:
             log.debug("%s answered something that is not JSON", path)
-            return None
+        return data
 
     def _read_paths(self, paths) -> Dict[str, Any]:
         responses, timeouts = {}, 0
@@ -260,7 +261,14 @@ class Envoy(GatewayWrites):
         with self._lock:
             self._ensure_connected()
             installer = self.auth_mode.endswith("installer")
-            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer)))
+            plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer)))
+            if not plan.readable():
+                # No plan is kept: the next read probes again (a gateway that was still starting, say).
+                self.plan = None
+                raise EnvoyError("nothing_readable", (
+                    f"The gateway at {self.host} answers, but none of its pages gives a reading this plugin "
+                    "knows; send a diagnostics report."))
+            self.plan = plan
             return self.plan
 
     def read(self, cadence: str) -> Readings:

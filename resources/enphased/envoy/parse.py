@@ -1,7 +1,8 @@
 """Raw Envoy answers -> typed readings. Pure functions: no I/O, no clock, no logging.
 
-`build_readings(info, responses)` takes what one cycle read (endpoint path as requested -> decoded JSON; an
-endpoint not read or failed is absent) and fills a `Readings`. One small function per endpoint or device
+`build_readings(info, responses)` takes what one cycle read (endpoint path as requested -> decoded JSON, or
+the bytes of an HTML page, see `legacy_html.decoded`; an endpoint not read or failed is absent) and fills a
+`Readings`. One small function per endpoint or device
 kind: /info, production.json and the gateway's own settings here, the devices in parse_devices.py, the
 ensemble (batteries, System Controller, generator, battery profile) in parse_ensemble.py. Nothing here
 raises on bad data: every field is read through fields.py, so a value of the wrong type, a missing key,
@@ -28,11 +29,13 @@ from .endpoints import (  # noqa: F401  (tests also read the paths as parse.X)
     METERS,
     PLC_LEVELS,
     PRODUCTION_JSON,
+    PRODUCTION_PAGE,
     PRODUCTION_POWER,
     PRODUCTION_V1,
     TARIFF,
 )
 from .fields import add_known, as_bool, as_dict, as_int, as_number, as_state, as_text, dicts_in
+from .legacy_html import production_from_page
 from .parse_devices import (apply_inventory, apply_plc_levels, inverters_from_device_data, inverters_from_v1,
                             meters_from, phase_count_from_meters)
 from .parse_ensemble import (battery_aggregate, collar_from, dry_contacts_from, encharges_from, enpower_from,
@@ -272,6 +275,8 @@ def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
         readings.production = energy_from_v1(get(PRODUCTION_V1))
     if readings.production is None and PRODUCTION_JSON in responses:
         readings.production = inverters_production(get(PRODUCTION_JSON))
+    if readings.production is None and PRODUCTION_PAGE in responses:
+        readings.production = production_from_page(get(PRODUCTION_PAGE))  # firmware 3.x
 
     if METER_READINGS in responses:
         readings.meters = meters_from(meter_config, get(METER_READINGS))
