@@ -148,27 +148,16 @@ class OutageTest extends EnphaseTestCase {
 		$this->assertSame('3 jours', enphaseEvents::duration(3 * 86400 + 7200));
 	}
 
-	/** A stand-in for the daemon's interpreter: writes the pid file it is given, then waits to be killed. */
-	private static function fakeInterpreter() {
-		$python = ENPHASE_TEST_ROOT . '/plugins/enphase/resources/python_venv/bin/python3';
-		@mkdir(dirname($python), 0777, true);
-		file_put_contents($python, "#!/bin/sh\nwhile [ \$# -gt 0 ]; do [ \"\$1\" = --pid ] && echo \$\$ > \"\$2\"; shift; done\n"
-			. "while true; do sleep 1; done\n");
-		chmod($python, 0755);
-		touch(self::daemonScript());
-	}
-
 	public function testADaemonThatDiedIsToldWhenJeedomStartsItAgain() {
-		self::fakeInterpreter();
-		$this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true), array('ok' => true)));
+		self::setGateway(array('host' => 'demo'));  // the real daemon, playing the gateway itself on loopback
 		try {
-			$this->assertTrue(enphase::deamon_start());
+			$this->assertTrue(enphase::deamon_start(), 'see ' . log::getPathToLog('enphase_daemon'));
 			$this->assertCount(0, self::messages('daemon::'), 'a first start');
 
 			$pid = enphaseDaemon::pid();
 			posix_kill($pid, 9);  // kill -9, the OOM killer, a crash
 			for ($i = 0; $i < 100 && self::running($pid); $i++) {
-				usleep(20000);
+				usleep(50000);
 			}
 			$this->assertSame('nok', enphase::deamon_info()['state']);
 			$this->assertTrue(enphase::deamon_start());  // what the core's watchdog does
@@ -185,12 +174,11 @@ class OutageTest extends EnphaseTestCase {
 	}
 
 	public function testAStoppedDaemonIsNotTakenForADeadOne() {
-		self::fakeInterpreter();
-		$this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true)));
+		self::setGateway(array('host' => 'demo'));
 		try {
-			enphase::deamon_start();
+			$this->assertTrue(enphase::deamon_start(), 'see ' . log::getPathToLog('enphase_daemon'));
 			enphase::deamon_stop();
-			enphase::deamon_start();
+			$this->assertTrue(enphase::deamon_start());
 			$this->assertCount(0, self::messages('daemon::'));
 		} finally {
 			enphase::deamon_stop();
