@@ -24,6 +24,7 @@ import zipfile
 from typing import Any, Dict, Iterable, List, Optional
 
 from envoy.errors import EnvoyError
+from envoy.limits import decode_json
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
 from redact import Redactor
@@ -116,7 +117,7 @@ def _decoded(exchanges: Iterable[Exchange]) -> Dict[str, Any]:
     for exchange in exchanges:
         if exchange.status == 200:
             try:
-                decoded[exchange.path] = json.loads(exchange.body)
+                decoded[exchange.path] = decode_json(exchange.body)
             except ValueError:
                 pass
     return decoded

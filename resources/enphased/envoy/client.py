@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Set
 
 from .auth import (
     CloudSettings,
@@ -23,10 +23,11 @@ from .auth import (
     token_claims,
 )
 from .errors import EnvoyError
+from .limits import DEADLINE_MISSES_PER_READ, REQUEST_DEADLINE_S
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
-from .transport import Answer, DigestAuth, ReadTimedOut, Transport
+from .transport import Answer, AnswerTooLarge, DigestAuth, ReadTimedOut, Transport
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Envoy:
         store: Optional[TokenStore] = None,
         cloud: Optional[CloudSettings] = None,
         budget: Optional[LoginBudget] = None,
-        read_timeout_s: float = 45.0,
+        deadline_s: float = REQUEST_DEADLINE_S,
         connect_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ):
@@ -65,7 +66,7 @@ class Envoy:
         self.store = store
         self.cloud = cloud or CloudSettings()
         self.budget = budget
-        self.read_timeout_s = read_timeout_s
+        self.deadline_s = deadline_s  # each request, whole (envoy/limits.py)
         self.connect_timeout_s = connect_timeout_s
         self.clock = clock
         self.info: Optional[GatewayInfo] = None
@@ -75,6 +76,7 @@ class Envoy:
         self._tokens: Optional[TokenSource] = None
         self._token: Optional[str] = None
         self._requests_before = 0  # sent by transports since discarded
+        self._too_large: Set[str] = set()  # endpoints whose answer was refused for its size (logged once)
         self._lock = threading.RLock()  # one operation at a time, 401 recovery included
 
     # --- what the daemon shows ---
@@ -104,7 +106,7 @@ class Envoy:
             self.close()
             last_error = None
             for url in self._candidate_urls():
-                transport = Transport(url, read_timeout_s=self.read_timeout_s, connect_timeout_s=self.connect_timeout_s)
+                transport = Transport(url, deadline_s=self.deadline_s, connect_timeout_s=self.connect_timeout_s)
                 try:
                     answer = transport.request("GET", "/info")
                 except EnvoyError as exc:
@@ -225,28 +227,46 @@ class Envoy:
     # --- reading ---
 
     def _json_or_none(self, path: str) -> Optional[Any]:
-        """Decoded JSON of a GET, None when the endpoint fails (absent, refused, not JSON)."""
-        answer = self._send("GET", path)
+        """Decoded JSON of a GET, None when the endpoint fails (absent, refused, not JSON, beyond limits)."""
+        try:
+            answer = self._send("GET", path)
+        except AnswerTooLarge as exc:
+            if path not in self._too_large:  # said once: a gateway doing it does it every cycle
+                self._too_large.add(path)
+                log.warning("%s", exc.message)
+            return None
         if answer.status_code != 200:
             log.debug("%s answered HTTP %s", path, answer.status_code)
             return None
         try:
             return answer.json()
-        except ValueError:
-            log.debug("%s answered something that is not JSON", path)
+        except ValueError as exc:
+            log.debug("%s answered something that is not JSON within limits (%s)", path, exc)
             return None
 
-    def _read_paths(self, paths) -> Dict[str, Any]:
-        responses, timeouts = {}, 0
+    def _read_paths(self, paths, *, partial_ok: bool) -> Dict[str, Any]:
+        """path -> decoded JSON, for those that answered one. One endpoint past its deadline loses its reading;
+        at DEADLINE_MISSES_PER_READ the read stops: a cadence keeps what it read (`partial_ok`), the probe
+        raises (a plan made without the endpoints left would never read them)."""
+        responses, answered, timeouts = {}, 0, 0
         for path in paths:
             try:
                 data = self._json_or_none(path)
             except ReadTimedOut:
-                timeouts += 1  # one slow endpoint loses its reading, not the cycle
-                continue
+                timeouts += 1
+                if timeouts < DEADLINE_MISSES_PER_READ:
+                    continue
+                if answered and partial_ok:
+                    log.debug("The gateway at %s let %d requests run out of time; the endpoints left wait for "
+                              "the next cycle", self.host, timeouts)
+                    break
+                raise EnvoyError(
+                    "unreachable", f"The gateway at {self.host} answers too slowly ({timeouts} requests without an "
+                                   f"answer within {self.deadline_s:.0f} s); it may be overloaded or restarting.")
+            answered += 1
             if data is not None:
                 responses[path] = data
-        if paths and timeouts == len(paths):
+        if timeouts and not answered:
             raise EnvoyError(
                 "unreachable", f"The gateway at {self.host} accepts connections but answers nothing; it may be restarting."
             )
@@ -257,7 +277,7 @@ class Envoy:
         with self._lock:
             self._ensure_connected()
             installer = self.auth_mode.endswith("installer")
-            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer)))
+            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer), partial_ok=False))
             return self.plan
 
     def read(self, cadence: str) -> Readings:
@@ -266,7 +286,7 @@ class Envoy:
             if self.plan is None:
                 self.probe()
             self._ensure_connected()
-            responses = self._read_paths(self.plan.paths[cadence])
+            responses = self._read_paths(self.plan.paths[cadence], partial_ok=True)
             # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
             return build_readings(self.info, self.plan.complete(responses))
 
