@@ -1,9 +1,11 @@
 # enphase: Jeedom plugin for Enphase Envoy / IQ Gateway.
 #   make demo   simulated gateway + the plugin's reader against it, printing what a user would see
 #   make test   every test (Python under 3.11 and 3.9 when pyenv has it, Python 3.9 static check, PHP)
+#   make test-fast  the pure tests alone (no socket, thread or process), in seconds, while coding
 #   make bench  what the plugin costs the box and the gateway, beside pyenphase 4.2.0 (a printed table)
 #   make e2e    end-to-end test against a real Jeedom core: JEEDOM_CORE_DIR=/path/to/jeedom make e2e
-#               (skipped without it; refreshes the screenshots in docs/images/)
+#               (skipped without it; works on a throwaway copy of the core and its database, which it
+#               drops; refreshes the screenshots in docs/images/)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +16,7 @@ VENV39 := .venv39
 # The bench's venv: the reference reader (pyenphase) measured beside ours, never in the plugin's venv.
 VENV_BENCH := .venv-bench
 
-.PHONY: demo test e2e test-python test-python39 test-php lint venv php-tools bench clean
+.PHONY: demo test test-fast e2e test-python test-python39 test-php lint venv php-tools bench clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -27,11 +29,13 @@ $(VENV39)/.installed: requirements-dev.txt
 	$(VENV39)/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Apache's binary alone (apache2-bin: no service, nothing listens): a PHP test serves the plugin with it as
+# Jeedom does, to prove its data folder is never served.
 php-tools:
-	@command -v php >/dev/null && command -v phpunit >/dev/null || { \
-	  echo "Installing php-cli and phpunit (apt)"; \
+	@command -v php >/dev/null && command -v phpunit >/dev/null && test -x /usr/sbin/apache2 || { \
+	  echo "Installing php-cli, phpunit and Apache's binary (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq php-cli phpunit php-xml php-mbstring >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq php-cli phpunit php-xml php-mbstring apache2-bin >/dev/null; }
 
 demo: venv
 	$(PY) tests/demo.py
@@ -56,7 +60,11 @@ test-php: php-tools
 
 test: lint test-python test-python39 test-php
 
-# Not part of `make test`: it needs an installed Jeedom core, MariaDB, network to PyPI, and minutes.
+test-fast: venv
+	$(PY) -m pytest -q -m pure
+
+# Not part of `make test`: it needs an installed Jeedom core, MariaDB, network to PyPI, and a minute or two.
+# The core is only read (README: "What it touches").
 e2e: venv
 	$(PY) -m pytest -v -p no:cacheprovider tests/e2e
 

@@ -7,14 +7,14 @@
  */
 
 require_once __DIR__ . '/../../../core/php/core.inc.php';
+require_once __DIR__ . '/../core/class/enphase.class.php';
 
 /** Default configuration: only keys not set yet, so that an update never overwrites the user's choices. */
 function enphase_default_configuration() {
 	$defaults = array(
-		'socketport' => enphase::DEFAULT_SOCKET_PORT,
-		'general_s' => enphase::DEFAULT_GENERAL_S,
-		'devices_s' => enphase::DEFAULT_DEVICES_S,
-		'auth_method' => 'envoy',
+		'socketport' => enphaseDaemon::DEFAULT_SOCKET_PORT,
+		'general_s' => enphaseGateway::DEFAULT_CADENCES['general_s'],
+		'devices_s' => enphaseGateway::DEFAULT_CADENCES['devices_s'],
 	);
 	foreach ($defaults as $key => $value) {
 		if (config::byKey($key, 'enphase') === '') {

@@ -8,6 +8,7 @@
 
 try {
 	require_once __DIR__ . '/../../../../core/php/core.inc.php';
+	require_once __DIR__ . '/../class/enphase.class.php';
 	include_file('core', 'authentification', 'php');
 
 	if (!isConnect('admin')) {
@@ -26,25 +27,22 @@ try {
 			}
 			$gatewayId = ($eqLogic->getConfiguration('kind') == 'gateway') ? enphaseGateway::idOf($eqLogic) : (string) $eqLogic->getConfiguration('gateway_id');
 		}
-		$result = enphase::sync($gatewayId);
+		$result = enphaseInventory::sync($gatewayId);
 		if (!$result['ok']) {
 			throw new Exception($result['message']);
 		}
 		ajax::success($result);
 	}
 
-	if (init('action') == 'saveConfiguration') {
-		// The page sends only the secrets the user typed; the other keys were saved by the core.
-		$secrets = json_decode(init('secrets', '{}'), true);
-		$clear = json_decode(init('clear', '[]'), true);
-		enphase::saveSecrets(is_array($secrets) ? $secrets : array(), is_array($clear) ? $clear : array());
+	if (init('action') == 'sendConfiguration') {
+		// The core saved the plugin configuration (default cadences): a running daemon reads them at once.
 		$info = enphase::deamon_info();
-		$result = array('secrets' => enphase::secretsState(), 'sent' => false, 'message' => '');
+		$result = array('sent' => false, 'message' => '');
 		if ($info['launchable'] != 'ok') {
 			$result['message'] = $info['launchable_message'];
 		} elseif ($info['state'] == 'ok') {
 			try {
-				enphase::sendConfiguration();
+				enphaseDaemon::configure();
 				$result['sent'] = true;
 			} catch (enphaseDaemonError $e) {
 				$result['message'] = $e->getMessage();
@@ -53,17 +51,8 @@ try {
 		ajax::success($result);
 	}
 
-	if (init('action') == 'migrateGateway') {
-		$eqLogic = enphase::byId(init('id'));
-		if (!is_object($eqLogic) || $eqLogic->getEqType_name() != 'enphase') {
-			throw new Exception(__('Équipement inconnu', __FILE__) . ' : ' . init('id'));
-		}
-		enphaseGateway::migrate($eqLogic);
-		ajax::success();
-	}
-
 	if (init('action') == 'diagnostics') {
-		$file = enphase::diagnosticsReport(init('id'));
+		$file = enphaseDaemon::diagnosticsReport(init('id'));
 		// A download, not a JSON answer. The report leaves the box only through the admin's browser.
 		header('Content-Type: application/zip');
 		header('Content-Disposition: attachment; filename="' . basename($file) . '"');

@@ -7,11 +7,10 @@
  */
 
 /*
- * Where each gateway's address, credentials and cadences live. A gateway equipment carries its own (added by
- * hand from the plugin page, its id is the equipment's id); the plugin configuration page describes the
- * first gateway of a single-gateway install, with the id "default", until its equipment takes its settings
- * over (migrate()). Secrets kept on an equipment are encrypted by enphase::encrypt() like the core does for
- * the plugin configuration.
+ * A gateway is configured in one place: its equipment (kind "gateway", added by hand from the plugin page),
+ * which carries its address, credentials and cadences; its id for the daemon is the equipment's id. The
+ * plugin configuration holds only every gateway's default cadences. Secrets are encrypted by
+ * enphase::encrypt() like the core does for a plugin's configuration.
  */
 class enphaseGateway {
 	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
@@ -19,18 +18,11 @@ class enphaseGateway {
 	const SETTINGS = array('host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s');
 	/** Its secrets: stored encrypted, never given back to a page. */
 	const SECRETS = array('password', 'token', 'enlighten_password');
-
-	/** The settings of the plugin configuration page (the "default" gateway). */
-	public static function pluginSettings() {
-		$settings = array();
-		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
-			$settings[$key] = config::byKey($key, 'enphase');
-		}
-		return $settings;
-	}
+	/** Seconds between reads when neither the gateway nor the plugin configuration says. */
+	const DEFAULT_CADENCES = array('general_s' => 60, 'devices_s' => 300);
 
 	/** The settings an equipment carries. */
-	public static function equipmentSettings($_eqLogic) {
+	public static function settingsOf($_eqLogic) {
 		$settings = array();
 		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
 			$settings[$key] = $_eqLogic->getConfiguration($key);
@@ -38,8 +30,8 @@ class enphaseGateway {
 		return $settings;
 	}
 
-	/** A gateway equipment that carries its own address (not the plugin configuration's). */
-	public static function ownsSettings($_eqLogic) {
+	/** A gateway equipment that the daemon reads, or would once enabled: it has an address. */
+	public static function hasAddress($_eqLogic) {
 		return $_eqLogic->getConfiguration('kind') == 'gateway' && trim((string) $_eqLogic->getConfiguration('host')) != '';
 	}
 
@@ -49,57 +41,21 @@ class enphaseGateway {
 		return ($id !== '') ? $id : (string) $_eqLogic->getId();
 	}
 
-	/**
-	 * Every gateway to read: id => array('settings' => ..., 'eqLogic' => its equipment or null). A disabled
-	 * gateway equipment is not read; the plugin configuration's gateway counts while no equipment took it over.
-	 */
+	/** Every gateway to read: id => its equipment, enabled and with an address. */
 	public static function all() {
 		$all = array();
-		$claimed = array();
-		foreach (enphase::byType('enphase') as $eqLogic) {
-			if (!self::ownsSettings($eqLogic)) {
-				continue;
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if (self::hasAddress($eqLogic) && $eqLogic->getIsEnable()) {
+				$all[self::idOf($eqLogic)] = $eqLogic;
 			}
-			$id = self::idOf($eqLogic);
-			$claimed[$id] = true;
-			if ($eqLogic->getIsEnable()) {
-				$all[$id] = array('settings' => self::equipmentSettings($eqLogic), 'eqLogic' => $eqLogic);
-			}
-		}
-		$plugin = self::pluginSettings();
-		if (!isset($claimed[enphase::SINGLE_GATEWAY_ID]) && trim((string) $plugin['host']) != '') {
-			$all = array(enphase::SINGLE_GATEWAY_ID => array('settings' => $plugin, 'eqLogic' => null)) + $all;
 		}
 		return $all;
 	}
 
-	/** The gateway equipment that took the plugin configuration's gateway over (migrate()), or null. */
-	public static function takenOver() {
-		foreach (enphase::byType('enphase') as $eqLogic) {
-			if (self::ownsSettings($eqLogic) && self::idOf($eqLogic) == enphase::SINGLE_GATEWAY_ID) {
-				return $eqLogic;
-			}
-		}
-		return null;
-	}
-
-	/** Every gateway equipment, for the pages. */
-	public static function equipments() {
-		return array_values(array_filter(enphase::byType('enphase'), function ($eqLogic) {
-			return $eqLogic->getConfiguration('kind') == 'gateway';
-		}));
-	}
-
-	/** The settings of one gateway id, or null when no such gateway is configured. */
+	/** The settings of one gateway id, or null when no such gateway is read. */
 	public static function settings($_id) {
 		$all = self::all();
-		return isset($all[(string) $_id]) ? $all[(string) $_id]['settings'] : null;
-	}
-
-	/** Whether a gateway id's settings are those of the plugin configuration page. */
-	public static function inPluginConfiguration($_id) {
-		$all = self::all();
-		return isset($all[(string) $_id]) && $all[(string) $_id]['eqLogic'] === null;
+		return isset($all[(string) $_id]) ? self::settingsOf($all[(string) $_id]) : null;
 	}
 
 	public static function authMethod(array $_settings) {
@@ -112,22 +68,17 @@ class enphaseGateway {
 		return strtolower(trim((string) $_settings['host'])) == 'demo';
 	}
 
-	/**
-	 * Why a gateway cannot be read with these settings, in words the user can act on ('' when it can).
-	 * $_onEquipment: the settings are on the gateway's equipment (else on the plugin configuration page).
-	 */
-	public static function problem(array $_settings, $_onEquipment) {
+	/** Why a gateway cannot be read with these settings, in words the user can act on ('' when it can). */
+	public static function problem(array $_settings) {
 		if (trim((string) $_settings['host']) == '') {
-			return $_onEquipment ? __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement', __FILE__)
-				: __('Renseignez l\'adresse IP ou le nom de la passerelle dans la configuration du plugin', __FILE__);
+			return __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement', __FILE__);
 		}
 		if (self::isDemo($_settings)) {
 			return '';
 		}
 		$method = self::authMethod($_settings);
 		if ($method == 'token' && trim((string) $_settings['token']) == '') {
-			return $_onEquipment ? __('Collez le jeton de la passerelle dans son onglet Équipement', __FILE__)
-				: __('Collez le jeton de la passerelle dans la configuration du plugin', __FILE__);
+			return __('Collez le jeton de la passerelle dans son onglet Équipement', __FILE__);
 		}
 		if ($method == 'enlighten') {
 			foreach (array('enlighten_username', 'enlighten_password', 'serial') as $key) {
@@ -143,6 +94,68 @@ class enphaseGateway {
 	public static function cadence($_value, $_default) {
 		$seconds = (int) $_value;
 		return $seconds >= 10 ? $seconds : $_default;
+	}
+
+	/** A cadence of the plugin configuration: every gateway's default ('general_s' or 'devices_s'). */
+	public static function defaultCadence($_key) {
+		return self::cadence(config::byKey($_key, 'enphase', self::DEFAULT_CADENCES[$_key]), self::DEFAULT_CADENCES[$_key]);
+	}
+
+	/**
+	 * Why the daemon cannot run with the current configuration, in words the user can act on; '' when it can:
+	 * at least one enabled gateway equipment must be readable.
+	 */
+	public static function firstProblem() {
+		$first = '';
+		foreach (self::all() as $eqLogic) {
+			$problem = self::problem(self::settingsOf($eqLogic));
+			if ($problem == '') {
+				return '';
+			}
+			if ($first == '') {
+				$first = $eqLogic->getHumanName() . ' : ' . $problem;
+			}
+		}
+		return ($first != '') ? $first
+			: __('Ajoutez une passerelle depuis la page du plugin et renseignez son adresse dans son onglet Équipement', __FILE__);
+	}
+
+	/**
+	 * The gateways the daemon must read, as the protocol's GATEWAY objects (secrets included: this only travels
+	 * over the loopback socket): every enabled gateway equipment with an address, known by its equipment id.
+	 */
+	public static function configurations() {
+		$general = self::defaultCadence('general_s');
+		$devices = self::defaultCadence('devices_s');
+		$gateways = array();
+		foreach (self::all() as $id => $eqLogic) {
+			$gateways[] = self::describe($id, self::settingsOf($eqLogic), $general, $devices);
+		}
+		return $gateways;
+	}
+
+	/** The gateway equipment of a configured gateway, by serial or else by configuration id. */
+	public static function equipment($_gatewayId, $_serial = '') {
+		if ($_serial != '') {
+			$eqLogic = eqLogic::byLogicalId($_serial, 'enphase');
+			if (is_object($eqLogic)) {
+				return $eqLogic;
+			}
+		}
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') == 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
+				return $eqLogic;
+			}
+		}
+		return null;
+	}
+
+	/** How messages and logs name a gateway: its equipment, else its id. */
+	public static function label($_gatewayId, $_eqLogic) {
+		if (is_object($_eqLogic)) {
+			return $_eqLogic->getHumanName();
+		}
+		return __('Passerelle Enphase', __FILE__) . ' ' . $_gatewayId;
 	}
 
 	/** The protocol's GATEWAY object (secrets included: it only travels over the loopback socket). */
@@ -174,34 +187,5 @@ class enphaseGateway {
 				break;
 		}
 		return $gateway;
-	}
-
-	/**
-	 * Moves the plugin configuration's gateway onto its equipment, which keeps the id "default": the daemon
-	 * sees the same gateway (same tokens, same memory) and the plugin configuration page is free again.
-	 * Cadences stay on the plugin page, where they are every gateway's defaults.
-	 */
-	public static function migrate($_eqLogic) {
-		if ($_eqLogic->getConfiguration('kind') != 'gateway' || self::idOf($_eqLogic) != enphase::SINGLE_GATEWAY_ID) {
-			throw new Exception(__('Seule la passerelle de la configuration du plugin peut y reprendre ses réglages', __FILE__));
-		}
-		$plugin = self::pluginSettings();
-		if (trim((string) $plugin['host']) == '') {
-			throw new Exception(__('La configuration du plugin ne décrit aucune passerelle', __FILE__));
-		}
-		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
-			if (in_array($key, array('general_s', 'devices_s'))) {
-				continue;
-			}
-			$_eqLogic->setConfiguration($key, (string) $plugin[$key]);
-		}
-		$_eqLogic->setConfiguration('gateway_id', enphase::SINGLE_GATEWAY_ID);
-		$_eqLogic->save();
-		foreach (array_merge(self::SETTINGS, self::SECRETS) as $key) {
-			if (!in_array($key, array('general_s', 'devices_s'))) {
-				config::remove($key, 'enphase');
-			}
-		}
-		log::add('enphase', 'info', $_eqLogic->getHumanName() . ' : ' . __('réglages repris de la configuration du plugin', __FILE__));
 	}
 }

@@ -12,6 +12,7 @@
  */
 try {
 	require_once __DIR__ . '/../../../../core/php/core.inc.php';
+	require_once __DIR__ . '/../class/enphase.class.php';
 
 	if (!jeedom::apiAccess(init('apikey'), 'enphase')) {
 		http_response_code(403);
@@ -28,7 +29,7 @@ try {
 		log::add('enphase', 'error', __('Message du démon illisible (pas de liste d\'évènements)', __FILE__));
 		die();
 	}
-	enphase::handleEvents($payload['events']);
+	enphaseEvents::handle($payload['events']);
 	echo 'OK';
 } catch (Exception $e) {
 	http_response_code(500);

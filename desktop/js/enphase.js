@@ -194,10 +194,6 @@ function printEqLogic(_eqLogic) {
   document.getElementById('span_enphaseKind').textContent = enphaseKindLabels[kind] || kind
   document.querySelectorAll('.enphaseGateway').forEach(function(el) { isGateway ? el.seen() : el.unseen() })
   document.querySelectorAll('.enphaseNotGateway').forEach(function(el) { isGateway ? el.unseen() : el.seen() })
-  // The single gateway of the plugin configuration keeps its settings there until its equipment takes them over.
-  const inPluginConfiguration = isGateway && (configuration.gateway_id || '') == 'default' && !configuration.host && enphasePluginHost
-  document.querySelectorAll('.enphasePluginGateway').forEach(function(el) { inPluginConfiguration ? el.seen() : el.unseen() })
-  document.querySelectorAll('.enphaseOwnSettings').forEach(function(el) { inPluginConfiguration ? el.unseen() : el.seen() })
   if (isGateway && !configuration.widget) {
     document.querySelector('.eqLogicAttr[data-l2key="widget"]').value = 'flow'
   }
@@ -242,16 +238,3 @@ function enphaseEscape(_text) {
   span.textContent = String(_text)
   return span.innerHTML
 }
-
-/* The plugin configuration's gateway moves onto its equipment (same gateway for the daemon). */
-document.getElementById('bt_enphaseMigrate')?.addEventListener('click', function() {
-  const id = document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue()
-  jeeDialog.confirm('{{Adresse et identifiants de la configuration du plugin passent sur cet équipement, qui se règle désormais ici. Continuer ?}}', function(result) {
-    if (!result) {
-      return
-    }
-    enphaseAjax({ action: 'migrateGateway', id: id }, function() {
-      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase&id=' + id)
-    })
-  })
-})

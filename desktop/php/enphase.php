@@ -2,14 +2,15 @@
 if (!isConnect('admin')) {
 	throw new Exception('{{401 - Accès non autorisé}}');
 }
+require_once __DIR__ . '/../../core/class/enphase.class.php';
 $plugin = plugin::byId('enphase');
 sendVarToJS('eqType', $plugin->getId());
 $eqLogics = eqLogic::byType($plugin->getId());
 // Equipment come from the gateway (Synchronize), grouped by kind.
-$groups = enphase::kindGroups();
+$groups = enphaseInventory::kindGroups();
 $byGroup = array();
 foreach ($eqLogics as $eqLogic) {
-	$byGroup[enphase::kindGroup($eqLogic->getConfiguration('kind'))][] = $eqLogic;
+	$byGroup[enphaseInventory::kindGroup($eqLogic->getConfiguration('kind'))][] = $eqLogic;
 }
 ?>
 
@@ -35,7 +36,7 @@ foreach ($eqLogics as $eqLogic) {
 		</div>
 		<?php
 		if (count($eqLogics) == 0) {
-			echo '<br><div class="text-center" style="font-size:1.2em;font-weight:bold;">{{Aucun équipement : renseignez la passerelle dans la configuration du plugin (ou ajoutez une passerelle), démarrez le démon puis cliquez sur "Synchroniser"}}</div>';
+			echo '<br><div class="text-center" style="font-size:1.2em;font-weight:bold;">{{Aucun équipement : ajoutez une passerelle, renseignez son adresse et son accès, démarrez le démon puis cliquez sur "Synchroniser"}}</div>';
 		} else {
 			echo '<div class="input-group" style="margin:5px;">';
 			echo '<input class="form-control roundedLeft" placeholder="{{Rechercher}}" id="in_searchEqlogic">';
@@ -134,74 +135,66 @@ foreach ($eqLogics as $eqLogic) {
 
 							<div class="enphaseGateway">
 								<legend><i class="fas fa-broadcast-tower"></i> {{Accès à la passerelle}}</legend>
-								<div class="form-group enphasePluginGateway">
-									<div class="col-sm-10 col-sm-offset-1 alert alert-info">
-										{{Cette passerelle est réglée dans la configuration du plugin.}}
-										<a class="btn btn-xs btn-default" id="bt_enphaseMigrate"><i class="fas fa-file-import"></i> {{Reprendre ses réglages ici}}</a>
+								<div class="form-group">
+									<label class="col-sm-4 control-label">{{Adresse IP ou nom}}
+										<sup><i class="fas fa-question-circle tooltips" title="{{L'adresse de l'Envoy / IQ Gateway sur le réseau local, par exemple 192.168.1.21. « demo » lance une passerelle de démonstration.}}"></i></sup>
+									</label>
+									<div class="col-sm-6">
+										<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="host" placeholder="192.168.1.21">
 									</div>
 								</div>
-								<div class="enphaseOwnSettings">
-									<div class="form-group">
-										<label class="col-sm-4 control-label">{{Adresse IP ou nom}}
-											<sup><i class="fas fa-question-circle tooltips" title="{{L'adresse de l'Envoy / IQ Gateway sur le réseau local, par exemple 192.168.1.21. « demo » lance une passerelle de démonstration.}}"></i></sup>
-										</label>
-										<div class="col-sm-6">
-											<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="host" placeholder="192.168.1.21">
-										</div>
+								<div class="form-group">
+									<label class="col-sm-4 control-label">{{Accès}}</label>
+									<div class="col-sm-6">
+										<select class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="auth_method" id="sel_enphaseEqAuthMethod">
+											<option value="envoy">{{Firmware antérieur à 7 : mot de passe de la passerelle}}</option>
+											<option value="token">{{Firmware 7 ou plus : jeton collé}}</option>
+											<option value="enlighten">{{Firmware 7 ou plus : compte Enlighten}}</option>
+										</select>
 									</div>
-									<div class="form-group">
-										<label class="col-sm-4 control-label">{{Accès}}</label>
-										<div class="col-sm-6">
-											<select class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="auth_method" id="sel_enphaseEqAuthMethod">
-												<option value="envoy">{{Firmware antérieur à 7 : mot de passe de la passerelle}}</option>
-												<option value="token">{{Firmware 7 ou plus : jeton collé}}</option>
-												<option value="enlighten">{{Firmware 7 ou plus : compte Enlighten}}</option>
-											</select>
-										</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="envoy">
+									<label class="col-sm-4 control-label">{{Mot de passe de la passerelle}}</label>
+									<div class="col-sm-6">
+										<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="password" data-empty="{{Vide : les 6 derniers caractères du numéro de série}}">
+										<label class="checkbox-inline enphaseEqClear"><input type="checkbox" class="enphaseEqClearSecret" data-key="password"> {{Effacer la valeur enregistrée}}</label>
 									</div>
-									<div class="form-group enphaseEqAuth" data-method="envoy">
-										<label class="col-sm-4 control-label">{{Mot de passe de la passerelle}}</label>
-										<div class="col-sm-6">
-											<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="password" data-empty="{{Vide : les 6 derniers caractères du numéro de série}}">
-											<label class="checkbox-inline enphaseEqClear"><input type="checkbox" class="enphaseEqClearSecret" data-key="password"> {{Effacer la valeur enregistrée}}</label>
-										</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="token">
+									<label class="col-sm-4 control-label">{{Jeton}}</label>
+									<div class="col-sm-6">
+										<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="token" data-empty="{{Collez le jeton ici}}">
+										<label class="checkbox-inline enphaseEqClear"><input type="checkbox" class="enphaseEqClearSecret" data-key="token"> {{Effacer la valeur enregistrée}}</label>
 									</div>
-									<div class="form-group enphaseEqAuth" data-method="token">
-										<label class="col-sm-4 control-label">{{Jeton}}</label>
-										<div class="col-sm-6">
-											<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="token" data-empty="{{Collez le jeton ici}}">
-											<label class="checkbox-inline enphaseEqClear"><input type="checkbox" class="enphaseEqClearSecret" data-key="token"> {{Effacer la valeur enregistrée}}</label>
-										</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="enlighten">
+									<label class="col-sm-4 control-label">{{Identifiant Enlighten}}</label>
+									<div class="col-sm-6">
+										<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="enlighten_username" autocomplete="off" placeholder="nom@exemple.fr">
 									</div>
-									<div class="form-group enphaseEqAuth" data-method="enlighten">
-										<label class="col-sm-4 control-label">{{Identifiant Enlighten}}</label>
-										<div class="col-sm-6">
-											<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="enlighten_username" autocomplete="off" placeholder="nom@exemple.fr">
-										</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="enlighten">
+									<label class="col-sm-4 control-label">{{Mot de passe Enlighten}}</label>
+									<div class="col-sm-6">
+										<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="enlighten_password" data-empty="">
+										<label class="checkbox-inline enphaseEqClear"><input type="checkbox" class="enphaseEqClearSecret" data-key="enlighten_password"> {{Effacer la valeur enregistrée}}</label>
 									</div>
-									<div class="form-group enphaseEqAuth" data-method="enlighten">
-										<label class="col-sm-4 control-label">{{Mot de passe Enlighten}}</label>
-										<div class="col-sm-6">
-											<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="enlighten_password" data-empty="">
-											<label class="checkbox-inline enphaseEqClear"><input type="checkbox" class="enphaseEqClearSecret" data-key="enlighten_password"> {{Effacer la valeur enregistrée}}</label>
-										</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="enlighten">
+									<label class="col-sm-4 control-label">{{Numéro de série de la passerelle}}</label>
+									<div class="col-sm-6">
+										<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="serial" placeholder="122302045041">
 									</div>
-									<div class="form-group enphaseEqAuth" data-method="enlighten">
-										<label class="col-sm-4 control-label">{{Numéro de série de la passerelle}}</label>
-										<div class="col-sm-6">
-											<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="serial" placeholder="122302045041">
-										</div>
+								</div>
+								<div class="form-group">
+									<label class="col-sm-4 control-label">{{Cadences (secondes)}}
+										<sup><i class="fas fa-question-circle tooltips" title="{{Générale puis équipements. Vides : celles de la configuration du plugin.}}"></i></sup>
+									</label>
+									<div class="col-sm-3">
+										<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="general_s" placeholder="<?php echo enphaseGateway::defaultCadence('general_s'); ?>">
 									</div>
-									<div class="form-group">
-										<label class="col-sm-4 control-label">{{Cadences (secondes)}}
-											<sup><i class="fas fa-question-circle tooltips" title="{{Générale puis équipements. Vides : celles de la configuration du plugin.}}"></i></sup>
-										</label>
-										<div class="col-sm-3">
-											<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="general_s" placeholder="<?php echo (int) config::byKey('general_s', 'enphase', enphase::DEFAULT_GENERAL_S); ?>">
-										</div>
-										<div class="col-sm-3">
-											<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="devices_s" placeholder="<?php echo (int) config::byKey('devices_s', 'enphase', enphase::DEFAULT_DEVICES_S); ?>">
-										</div>
+									<div class="col-sm-3">
+										<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="devices_s" placeholder="<?php echo enphaseGateway::defaultCadence('devices_s'); ?>">
 									</div>
 								</div>
 								<div class="form-group">
@@ -297,11 +290,9 @@ foreach ($eqLogics as $eqLogic) {
 <?php
 $kindLabels = array();
 foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'collar', 'qrelay', 'dry_contact', 'generator') as $kind) {
-	$kindLabels[$kind] = enphase::kindLabel($kind, false);
+	$kindLabels[$kind] = enphaseInventory::kindLabel($kind, false);
 }
 sendVarToJS('enphaseKindLabels', $kindLabels);
-// Whether the plugin configuration still describes a gateway (its equipment may take the settings over).
-sendVarToJS('enphasePluginHost', trim((string) config::byKey('host', 'enphase')) != '');
 include_file('desktop', 'enphase', 'js', 'enphase');
 include_file('core', 'plugin.template', 'js');
 ?>

@@ -6,19 +6,21 @@ Gateways misbehave with their energy counters (docs/counters.md): after a reboot
 gateway's own "today" values reset late (a gateway whose clock is not on local time) or jump (some
 firmware answer the lifetime value as "today"). This module sits between the catalog's values and their
 publishing: it is given `{equipment logicalId: (kind, {command logicalId: value})}` for a cycle and the
-time, and returns the values to publish:
-- every lifetime counter of MONOTONIC is published as raw + offset, and never goes down: a zero, a
+time, and returns the values to publish. Which commands it counts, and which it fills, the catalog says
+(`monotonic` commands, catalog.DAY_FLOWS, DAY_RATES, NET_BALANCE); this module knows no logicalId:
+- every lifetime counter (MONOTONIC, the catalog's `monotonic` commands) is published as raw + offset, and never goes down: a zero, a
   negative or a missing value is no reading; a drop smaller than NOISE_WH is jitter and waits for the
   counter to catch up; a larger drop, or a jump faster than MAX_SITE_W, is believed only when the next
   reading confirms it (then a drop adds to the offset, so the published value carries on from where it
   was); otherwise it was a glitch and is forgotten;
-- the figures of the day (FLOWS: production, consumption, grid import, grid export) are the increase of
+- the figures of the day (DAY_FLOWS: production, consumption, grid import, grid export) are the increase of
   those monotonic counters since local midnight (the counter's value at midnight interpolated between the
   last reading before and the first after), with yesterday's figure and the day's self-consumption and
   self-sufficiency rates;
 - the gateway's own "today" and "last 7 days" values are published only when they agree with the counters
   (the rule is in `_gateway_today`, `_gateway_week`);
-- the gateway's net lifetime becomes grid import - grid export of the net CT's registers where they exist.
+- the gateway's net lifetime becomes grid import - grid export of the net CT's registers where they exist
+  (NET_BALANCE).
 
 The state (offsets, last readings, the day's start values) is one small JSON file per gateway, written
 atomically each time it changes, so a restart of the daemon carries on where it was.
@@ -30,22 +32,13 @@ import os
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
 from typing import Any, Dict, Optional, Tuple
 
+from catalog import DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands
+
 log = logging.getLogger("enphased.counters")
 
 # The catalog's lifetime counters, per equipment kind: published monotonic.
-MONOTONIC = {
-    "gateway": ("production_lifetime_wh", "consumption_lifetime_wh"),
-    "meter": ("energy_delivered_wh", "energy_received_wh"),  # CT registers (net CT: grid import, export)
-    "inverter": ("lifetime_wh",),
-}
-NET_METER = "{serial}_meter_net-consumption"  # the catalog's logicalId of the net-consumption CT
-# Flow of the day -> (equipment logicalId pattern, lifetime command it is counted from).
-FLOWS = {
-    "production": ("{serial}", "production_lifetime_wh"),
-    "consumption": ("{serial}", "consumption_lifetime_wh"),
-    "grid_import": (NET_METER, "energy_delivered_wh"),
-    "grid_export": (NET_METER, "energy_received_wh"),
-}
+MONOTONIC = monotonic_commands()
+FLOWS = {flow.name: flow for flow in DAY_FLOWS}
 
 NOISE_WH = 1000.0  # a counter going down by less than this is jitter (rounding, two sources a second apart)
 MAX_SITE_W = 500_000.0  # no Envoy site counts faster than this: a faster rise is a glitch until confirmed
@@ -63,6 +56,11 @@ def _number(value) -> Optional[float]:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def _counter_key(flow: DayFlow, serial: str) -> str:
+    """Where the state keeps a flow's lifetime counter: "<equipment logicalId>/<command logicalId>"."""
+    return f"{flow.equipment(serial)}/{flow.lifetime}"
 
 
 def _published(value: float) -> int:
@@ -111,23 +109,24 @@ class Counters:
                  now: float) -> None:
         today = self._local_date(now)
         days = {}
-        for flow, (eq_pattern, cmd) in FLOWS.items():
-            key = f"{eq_pattern.format(serial=serial)}/{cmd}"
+        for flow in DAY_FLOWS:
+            key = _counter_key(flow, serial)
             day = self._day(key, fresh.get(key), now, today)
             if day is not None:
-                days[flow] = day
-                values[f"{flow}_day_wh"] = _published(day["last"] - day["start"])
+                days[flow.name] = day
+                values[flow.day] = _published(day["last"] - day["start"])
                 if day.get("yesterday") is not None:
-                    values[f"{flow}_yesterday_wh"] = _published(day["yesterday"])
-        for flow in ("production", "consumption"):
-            counted = days.get(flow)
+                    values[flow.yesterday] = _published(day["yesterday"])
+        for flow in DAY_FLOWS:
+            if not (flow.gateway_today or flow.gateway_week):
+                continue  # the gateway has its own figures of production and consumption only
+            counted = days.get(flow.name)
             counted_wh = None if counted is None or counted["partial"] else counted["last"] - counted["start"]
-            lifetime = _number(raw.get(f"{flow}_lifetime_wh"))
-            for cmd, check in ((f"{flow}_today_wh", self._gateway_today),
-                               (f"{flow}_7days_wh", self._gateway_week)):
-                if cmd in values:
+            lifetime = _number(raw.get(flow.lifetime))
+            for cmd, check in ((flow.gateway_today, self._gateway_today), (flow.gateway_week, self._gateway_week)):
+                if cmd and cmd in values:
                     value = check(f"{serial}/{cmd}", _number(raw[cmd]), counted_wh, lifetime, today,
-                                  self._day_state(f"{serial}/{flow}_lifetime_wh"))
+                                  self._day_state(_counter_key(flow, serial)))
                     if value is None:
                         values.pop(cmd)
                     else:
@@ -220,19 +219,17 @@ class Counters:
 
     @staticmethod
     def _rates(days: Dict[str, Dict[str, Any]], values: Dict[str, Any]) -> None:
-        """Self-consumption (the share of production not exported) and self-sufficiency (the share of
-        consumption not imported) of the day so far, where the net CT gives import and export."""
+        """The rates of the day so far (DAY_RATES: self-consumption, the share of production not exported;
+        self-sufficiency, the share of consumption not imported), where the net CT gives import and export."""
 
         def so_far(flow):
             d = days.get(flow)
             return None if d is None else d["last"] - d["start"]
 
-        produced, consumed = so_far("production"), so_far("consumption")
-        imported, exported = so_far("grid_import"), so_far("grid_export")
-        if produced and exported is not None:
-            values["self_consumption_day_pct"] = _published(min(100.0, max(0.0, 100.0 * (1 - exported / produced))))
-        if consumed and imported is not None:
-            values["self_sufficiency_day_pct"] = _published(min(100.0, max(0.0, 100.0 * (1 - imported / consumed))))
+        for rate in DAY_RATES:
+            whole, part = so_far(rate.whole), so_far(rate.part)
+            if whole and part is not None:
+                values[rate.logical_id] = _published(min(100.0, max(0.0, 100.0 * (1 - part / whole))))
 
     # --- the gateway's own "today" and "last 7 days" ---
 
@@ -284,18 +281,19 @@ class Counters:
     # --- net lifetime ---
 
     def _net(self, serial: str, values: Dict[str, Any]) -> None:
-        """Net lifetime = grid import - grid export, from the net CT's registers once they have been seen:
-        the same numbers as the import and export Jeedom gets, steps and glitches removed. It goes down
-        while the site exports, so it is not one of the monotonic counters."""
-        if "net_lifetime_wh" not in values:
+        """Net lifetime = grid import - grid export (NET_BALANCE), from the net CT's registers once they have
+        been seen: the same numbers as the import and export Jeedom gets, steps and glitches removed. It goes
+        down while the site exports, so it is not one of the monotonic counters."""
+        net = NET_BALANCE.logical_id
+        if net not in values:
             return
-        meter = NET_METER.format(serial=serial)
         counters = self._state["lifetime"]
-        imported, exported = counters.get(f"{meter}/energy_delivered_wh"), counters.get(f"{meter}/energy_received_wh")
-        if imported is not None and exported is not None:
-            values["net_lifetime_wh"] = _published(imported["out"] - exported["out"])
-        elif _number(values["net_lifetime_wh"]) == 0:
-            del values["net_lifetime_wh"]  # a rebooting gateway's zero, not a balance
+        plus = counters.get(_counter_key(FLOWS[NET_BALANCE.plus], serial))
+        minus = counters.get(_counter_key(FLOWS[NET_BALANCE.minus], serial))
+        if plus is not None and minus is not None:
+            values[net] = _published(plus["out"] - minus["out"])
+        elif _number(values[net]) == 0:
+            del values[net]  # a rebooting gateway's zero, not a balance
 
     # --- time ---
 

@@ -18,17 +18,19 @@ import json
 import logging
 import os
 import platform
+import re
 import sys
 import time
 import zipfile
 from typing import Any, Dict, Iterable, List, Optional
 
+from envoy import endpoints
 from envoy.errors import EnvoyError
 from envoy.limits import decode_json
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
 from redact import Redactor
-from simulator.recorded import file_name
+from simulator.recorded import file_name, safe_entry_name
 
 log = logging.getLogger("enphased.diagnostics")
 
@@ -36,9 +38,9 @@ FORMAT = 1
 # Read for the report only: what the plugin does not read (yet) but a developer needs to see.
 EXTRA_PATHS = (
     "/home", "/production", "/production.json", "/inventory.json?deleted=1", "/ivp/ensemble/status",
-    "/ivp/ensemble/secctrl", "/ivp/ensemble/power", "/ivp/ensemble/dry_contacts", "/ivp/ss/dry_contact_settings",
-    "/ivp/ensemble/generator", "/ivp/ss/gen_config", "/ivp/ss/gen_schedule", "/ivp/ss/gen_mode",
-    "/ivp/ss/pel_settings", "/ivp/sc/pvlimit", "/ivp/meters/readings", "/ivp/meters/reports", "/ivp/pdm/energy",
+    endpoints.ENSEMBLE_SECCTRL, endpoints.ENSEMBLE_POWER, endpoints.DRY_CONTACTS, endpoints.DRY_CONTACT_SETTINGS,
+    endpoints.GENERATOR, endpoints.GEN_CONFIG, "/ivp/ss/gen_schedule", endpoints.GEN_MODE,
+    "/ivp/ss/pel_settings", "/ivp/sc/pvlimit", endpoints.METER_READINGS, "/ivp/meters/reports", "/ivp/pdm/energy",
     "/ivp/livedata/status", "/admin/lib/acb_config",
 )
 # Response headers worth keeping; the rest may carry a session (Set-Cookie) or only noise.
@@ -79,7 +81,7 @@ class Recording:
 
 
 def paths_to_record(info=None, plan=None) -> List[str]:
-    paths = ["/info"] + list(probe_paths(info) if info is not None else PROBE_PATHS)
+    paths = [endpoints.INFO] + list(probe_paths(info) if info is not None else PROBE_PATHS)
     for cadence_paths in (plan.paths.values() if plan is not None else ()):
         paths += cadence_paths
     return list(dict.fromkeys(paths + list(EXTRA_PATHS)))
@@ -127,7 +129,7 @@ def readings_of(exchanges: List[Exchange]):
     """(plan, {cadence: Readings}) that our reader makes of these answers, as a replay will."""
     from envoy.parse import build_readings, parse_info
 
-    info_answer = next((e for e in exchanges if e.path == "/info" and e.status == 200), None)
+    info_answer = next((e for e in exchanges if e.path == endpoints.INFO and e.status == 200), None)
     if info_answer is None:
         return None, {}
     try:
@@ -187,18 +189,31 @@ def redactor_for(envoy, key: Optional[bytes] = None) -> Redactor:
     return redactor
 
 
+_LABEL = re.compile(r"[0-9A-Za-z-]{1,40}")
+
+
+def _report_label(redactor: Redactor, serial: Any) -> str:
+    """The serial's fake for the report's name; 'gateway' when the serial was not redacted as a serial (an odd
+    shape, which might also hold a path)."""
+    fake = redactor.serial(serial) if isinstance(serial, str) else None
+    return fake if fake and fake != serial and _LABEL.fullmatch(fake) else "gateway"
+
+
 def build_archive(recording: Recording, status: Dict[str, Any], redactor: Redactor, now: float):
     """(zip bytes, archive folder name): every answer and status.json, redacted."""
     for exchange in recording.exchanges:
         redactor.learn(exchange.body)
     redactor.learn_json(status)
     serial = (status.get("gateway") or {}).get("serial")
-    folder = "enphase-diagnostics-{}-{}".format(redactor.serial(serial) if serial else "gateway",
+    folder = "enphase-diagnostics-{}-{}".format(_report_label(redactor, serial),
                                                 time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         def add(name: str, data: bytes) -> None:
-            info = zipfile.ZipInfo(f"{folder}/{name}", time.gmtime(now)[:6])
+            entry = f"{folder}/{name}"
+            if not safe_entry_name(entry) or "/" in name:
+                raise ValueError(f"refused to write the zip entry {entry!r}: it would leave the report's folder")
+            info = zipfile.ZipInfo(entry, time.gmtime(now)[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)

@@ -64,6 +64,9 @@ class Redactor:
         """A serial: replaced by a fake of the same shape, keeping its first `keep` characters when it is long
         enough to stay unguessable. Without a digit it is taken only when `sure` (the gateway's own)."""
         text = str(value).strip()
+        if sure and not _SERIAL_VALUE.fullmatch(text):
+            self.add_secret(text)  # the gateway's own, whatever its shape: it still names the site
+            return
         if _SERIAL_VALUE.fullmatch(text) and (sure or any(c.isdigit() for c in text)) and text not in self._serials:
             self._serials[text] = ""  # the fake is made once everything is known (no fake equals a real one)
             self._keep[text] = keep if len(text) >= 10 else 0

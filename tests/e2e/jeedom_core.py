@@ -2,6 +2,7 @@
 
 Nothing here reaches into Jeedom's database: every step goes through the core's own ajax endpoints, as an
 administrator logged in with a session cookie, so the plugin is exercised exactly as a user's clicks do.
+PHP runs as the web server's user when one is given (see core_copy.web_user), as Apache runs it.
 """
 import os
 import queue
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Dict, Iterable, List
 
 import requests
+
+from core_copy import as_user
 
 
 def free_port() -> int:
@@ -40,21 +43,23 @@ class AjaxError(Exception):
 
 
 class JeedomCore:
-    """One installed core (JEEDOM_CORE_DIR) served by `php -S` on a free loopback port for this run."""
+    """One installed core served by `php -S` on a free loopback port for this run, as `user` (None: us)."""
 
-    def __init__(self, core_dir: Path, log_dir: Path):
+    def __init__(self, core_dir: Path, log_dir: Path, user=None):
         self.dir = core_dir
+        self._as_user = as_user(user)
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.session = requests.Session()
         self._log = open(log_dir / "php-server.log", "wb")
         # Several workers: the daemon's callback must get in while an ajax call (Synchronize) waits on it,
         # and every open Jeedom page holds one for up to a minute (its long-polling event request).
-        env = dict(os.environ, PHP_CLI_SERVER_WORKERS="8")
+        run_as = dict(self._as_user)
+        run_as["env"] = dict(run_as.get("env", os.environ), PHP_CLI_SERVER_WORKERS="8")
         self._server = subprocess.Popen(
-            ["php", "-S", "127.0.0.1:%d" % self.port, "-t", str(core_dir)], cwd=str(core_dir), env=env,
+            ["php", "-S", "127.0.0.1:%d" % self.port, "-t", str(core_dir)], cwd=str(core_dir),
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # its own process group: the workers it forks stop with it
+            start_new_session=True, **run_as)  # its own process group: the workers it forks stop with it
         wait_until(self._answers, 30, "php -S to answer on " + self.url, every_s=0.2)
 
     def _answers(self):
@@ -109,7 +114,7 @@ class JeedomCore:
         """Run PHP inside the core from the command line (what Jeedom's own cron and CLI tools do)."""
         script = "require '%s/core/php/core.inc.php'; %s" % (self.dir, code)
         done = subprocess.run(["php", "-r", script], cwd=str(self.dir), capture_output=True, text=True,
-                              timeout=timeout_s)
+                              timeout=timeout_s, **self._as_user)
         if done.returncode != 0:
             raise AssertionError("php failed: %s" % (done.stdout + done.stderr)[-2000:])
         return done.stdout

@@ -1,48 +1,35 @@
 <?php
 
-/** The plugin configuration: secrets stored encrypted and never given back, defaults set once. */
+/** The plugin configuration: the daemon's settings and every gateway's defaults, set once; a gateway is set on its equipment. */
 class ConfigurationTest extends EnphaseTestCase {
-	public function testSecretsAreStoredEncrypted() {
-		enphase::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret'));
-
-		foreach (array('password' => '045041', 'token' => 'eyJ.token', 'enlighten_password' => 'cloud-secret') as $key => $clear) {
-			$this->assertStringNotContainsString($clear, (string) config::rawValue($key, 'enphase'));
-			$this->assertSame($clear, config::byKey($key, 'enphase'));
-		}
-	}
-
-	public function testAnEmptyFieldKeepsTheSecretAndClearForgetsIt() {
-		enphase::saveSecrets(array('password' => '045041', 'token' => 'eyJ.token'));
-
-		enphase::saveSecrets(array('password' => '', 'token' => '  '));
-		$this->assertSame('045041', config::byKey('password', 'enphase'));
-		$this->assertSame('eyJ.token', config::byKey('token', 'enphase'));
-
-		enphase::saveSecrets(array(), array('token'));
-		$this->assertSame('', config::byKey('token', 'enphase'));
-		$this->assertSame('045041', config::byKey('password', 'enphase'));
-	}
-
-	public function testThePageLearnsOnlyWhetherEachSecretIsSet() {
-		enphase::saveSecrets(array('token' => 'eyJ.token'));
-
-		$state = enphase::secretsState();
-
-		$this->assertSame(array('password' => false, 'token' => true, 'enlighten_password' => false), $state);
-	}
-
 	public function testOnlyTheChosenMethodsCredentialsAreNeeded() {
-		$this->assertSame('', enphase::configurationProblem(), 'the Envoy password may stay empty (serial default)');
-		config::save('auth_method', 'token', 'enphase');
-		$this->assertNotSame('', enphase::configurationProblem());
-		enphase::saveSecrets(array('token' => 'eyJ.token'));
-		$this->assertSame('', enphase::configurationProblem());
-		config::save('auth_method', 'enlighten', 'enphase');
-		config::save('enlighten_username', 'owner@example.com', 'enphase');
-		enphase::saveSecrets(array('enlighten_password' => 'cloud-secret'));
-		$this->assertNotSame('', enphase::configurationProblem(), 'the serial is missing');
-		config::save('serial', '122302045041', 'enphase');
-		$this->assertSame('', enphase::configurationProblem());
+		$gateway = enphase::byId(self::$gatewayId);
+		$this->assertSame('', enphaseGateway::firstProblem(), 'the Envoy password may stay empty (serial default)');
+
+		$gateway->setConfiguration('auth_method', 'token');
+		$gateway->save();
+		$this->assertStringContainsString('Collez le jeton', enphaseGateway::firstProblem());
+		$gateway->setConfiguration('token', 'eyJ.token');
+		$gateway->save();
+		$this->assertSame('', enphaseGateway::firstProblem());
+
+		$gateway->setConfiguration('auth_method', 'enlighten');
+		$gateway->setConfiguration('enlighten_username', 'owner@example.com');
+		$gateway->setConfiguration('enlighten_password', 'cloud-secret');
+		$gateway->save();
+		$this->assertStringContainsString('numéro de série', enphaseGateway::firstProblem(), 'the serial is missing');
+		$gateway->setConfiguration('serial', '122302045041');
+		$gateway->save();
+		$this->assertSame('', enphaseGateway::firstProblem());
+	}
+
+	public function testWithoutAGatewayTheDaemonSaysWhereToAddOne() {
+		enphase::byId(self::$gatewayId)->remove();
+
+		$info = enphase::deamon_info();
+
+		$this->assertSame('nok', $info['launchable']);
+		$this->assertStringContainsString('Ajoutez une passerelle depuis la page du plugin', $info['launchable_message']);
 	}
 
 	public function testInstallSetsDefaultsAndUpdateKeepsTheUsersValues() {
@@ -50,18 +37,17 @@ class ConfigurationTest extends EnphaseTestCase {
 		JeedomDouble::reset();
 
 		enphase_install();
-		$this->assertEquals(enphase::DEFAULT_SOCKET_PORT, config::byKey('socketport', 'enphase'));
+		$this->assertEquals(enphaseDaemon::DEFAULT_SOCKET_PORT, config::byKey('socketport', 'enphase'));
 		$this->assertEquals(60, config::byKey('general_s', 'enphase'));
 		$this->assertEquals(300, config::byKey('devices_s', 'enphase'));
-		$this->assertSame('envoy', config::byKey('auth_method', 'enphase'));
+		$this->assertSame('', config::byKey('host', 'enphase'), 'no gateway on the plugin configuration');
 
 		config::save('general_s', 120, 'enphase');
-		config::save('auth_method', 'token', 'enphase');
-		enphase::applyInventory(self::inventory());
+		self::$gatewayId = (string) self::addGateway('Maison', array('host' => '192.0.2.10'))->getId();
+		enphaseInventory::apply(self::inventory());
 		$equipments = JeedomDouble::$db['eqLogic'];
 		enphase_update();
 		$this->assertEquals(120, config::byKey('general_s', 'enphase'));
-		$this->assertSame('token', config::byKey('auth_method', 'enphase'));
 		$this->assertSame($equipments, JeedomDouble::$db['eqLogic']);
 	}
 
@@ -70,16 +56,18 @@ class ConfigurationTest extends EnphaseTestCase {
 		config::save('devices_s', 2, 'enphase');
 		config::save('socketport', 80, 'enphase');
 
-		$gateway = enphase::gatewayConfigurations()[0];
+		$gateway = enphaseGateway::configurations()[0];
 
 		$this->assertSame(60, $gateway['general_s']);
 		$this->assertSame(300, $gateway['devices_s']);
-		$this->assertSame(enphase::DEFAULT_SOCKET_PORT, enphase::socketPort());
+		$this->assertSame(enphaseDaemon::DEFAULT_SOCKET_PORT, enphaseDaemon::socketPort());
 	}
 
 	public function testNoGatewayWithoutAnAddress() {
-		config::remove('host', 'enphase');
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('host', ' ');
+		$gateway->save();
 
-		$this->assertSame(array(), enphase::gatewayConfigurations());
+		$this->assertSame(array(), enphaseGateway::configurations());
 	}
 }

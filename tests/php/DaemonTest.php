@@ -4,7 +4,7 @@
 class DaemonTest extends EnphaseTestCase {
 	public function testNothingListeningMeansTheDaemonIsNotRunning() {
 		try {
-			enphase::daemonRequest(array('action' => 'refresh'));
+			enphaseDaemon::request(array('action' => 'refresh'));
 			$this->fail('no daemon, no answer');
 		} catch (enphaseDaemonError $e) {
 			$this->assertSame('daemon_not_running', $e->getReason());
@@ -12,13 +12,21 @@ class DaemonTest extends EnphaseTestCase {
 		}
 	}
 
+	/** Sets the test's gateway as its equipment page would. */
+	private static function configureGateway(array $_configuration) {
+		$gateway = enphase::byId(self::$gatewayId);
+		foreach ($_configuration as $key => $value) {
+			$gateway->setConfiguration($key, $value);
+		}
+		$gateway->save();
+	}
+
 	public function testConfigurationCarriesTheApikeyAndThePastedToken() {
-		config::save('auth_method', 'token', 'enphase');
-		enphase::saveSecrets(array('token' => 'eyJhbGciOi.pasted.token', 'password' => 'old-password'));
+		self::configureGateway(array('auth_method' => 'token', 'token' => 'eyJhbGciOi.pasted.token', 'password' => 'old-password'));
 		config::save('general_s', 30, 'enphase');
 		$received = $this->startDaemonStandIn(array(array('ok' => true)));
 
-		enphase::sendConfiguration();
+		enphaseDaemon::configure();
 
 		$message = $received()[0];
 		$this->assertSame('configure', $message['action']);
@@ -27,22 +35,21 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertSame(300, $message['devices_s']);
 		$this->assertCount(1, $message['gateways']);
 		$gateway = $message['gateways'][0];
-		$this->assertSame('default', $gateway['id']);
+		$this->assertSame(self::$gatewayId, $gateway['id']);
 		$this->assertSame('192.0.2.10', $gateway['host']);
 		$this->assertSame('eyJhbGciOi.pasted.token', $gateway['token']);
 		$this->assertArrayNotHasKey('password', $gateway, 'only the credentials of the chosen method');
 	}
 
 	public function testConfigurationCarriesTheEnvoyPasswordOrTheEnlightenAccount() {
-		enphase::saveSecrets(array('password' => '045041', 'enlighten_password' => 'cloud-secret'));
-		config::save('enlighten_username', 'owner@example.com', 'enphase');
-		config::save('serial', '122302045041', 'enphase');
+		self::configureGateway(array('password' => '045041', 'enlighten_password' => 'cloud-secret',
+			'enlighten_username' => 'owner@example.com', 'serial' => '122302045041'));
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true)));
 
-		config::save('auth_method', 'envoy', 'enphase');
-		enphase::sendConfiguration();
-		config::save('auth_method', 'enlighten', 'enphase');
-		enphase::sendConfiguration();
+		self::configureGateway(array('auth_method' => 'envoy'));
+		enphaseDaemon::configure();
+		self::configureGateway(array('auth_method' => 'enlighten'));
+		enphaseDaemon::configure();
 
 		$envoy = $received()[0]['gateways'][0];
 		$this->assertSame('045041', $envoy['password']);
@@ -57,7 +64,7 @@ class DaemonTest extends EnphaseTestCase {
 	public function testSyncAppliesTheInventoryAndSaysWhatWasFound() {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = enphase::sync();
+		$result = enphaseInventory::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertSame('sync', $received()[0]['action']);
@@ -80,9 +87,9 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => true, 'inventory' => array(self::inventory())),
 			array('ok' => true, 'inventory' => array(self::inventory())),
 		));
-		enphase::sync();
+		enphaseInventory::sync();
 
-		$result = enphase::sync();
+		$result = enphaseInventory::sync();
 
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $result['message']);
 		$this->assertStringContainsString('0 commande(s) créée(s)', $result['message']);
@@ -95,31 +102,31 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => false, 'error' => array('code' => 'token_expired', 'message' => 'Token expired on 2026-01-01')),
 		));
 
-		$wrongPassword = enphase::sync();
-		$unreachable = enphase::sync();
-		$expired = enphase::sync();
+		$wrongPassword = enphaseInventory::sync();
+		$unreachable = enphaseInventory::sync();
+		$expired = enphaseInventory::sync();
 
 		$this->assertFalse($wrongPassword['ok']);
 		$this->assertStringContainsString('refuse les identifiants', $wrongPassword['message']);
 		$this->assertStringContainsString('The gateway refused the password for user envoy', $wrongPassword['message']);
 		$this->assertStringContainsString('La passerelle ne répond pas', $unreachable['message']);
 		$this->assertStringContainsString('Le jeton a expiré', $expired['message']);
-		$this->assertCount(0, enphase::byType('enphase'));
+		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand, nothing else');
 	}
 
 	public function testSyncWithoutDaemonOrConfigurationSaysSo() {
-		$noDaemon = enphase::sync();
-		config::remove('host', 'enphase');
-		$notConfigured = enphase::sync();
+		$noDaemon = enphaseInventory::sync();
+		self::configureGateway(array('host' => ''));
+		$notConfigured = enphaseInventory::sync();
 
 		$this->assertFalse($noDaemon['ok']);
 		$this->assertStringContainsString('n\'est pas démarré', $noDaemon['message']);
 		$this->assertFalse($notConfigured['ok']);
-		$this->assertStringContainsString('Renseignez l\'adresse IP ou le nom de la passerelle', $notConfigured['message']);
+		$this->assertStringContainsString('Ajoutez une passerelle', $notConfigured['message']);
 	}
 
 	public function testAnActionCommandIsForwardedWithItsValue() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true)));
 
 		self::command('122302045041', 'reserve_set')->execute(array('slider' => 30));
@@ -127,15 +134,15 @@ class DaemonTest extends EnphaseTestCase {
 		self::command('122302045041', 'refresh')->execute(array());
 
 		$messages = $received();
-		$this->assertSame(array('action' => 'execute', 'gateway' => 'default', 'target' => '122302045041', 'command' => 'reserve_set', 'value' => 30),
+		$this->assertSame(array('action' => 'execute', 'gateway' => self::$gatewayId, 'target' => '122302045041', 'command' => 'reserve_set', 'value' => 30),
 			array_diff_key($messages[0], array('apikey' => 1)));
 		$this->assertSame('grid_on', $messages[1]['command']);
 		$this->assertNull($messages[1]['value']);
-		$this->assertSame(array('action' => 'refresh', 'gateway' => 'default'), array_diff_key($messages[2], array('apikey' => 1)));
+		$this->assertSame(array('action' => 'refresh', 'gateway' => self::$gatewayId), array_diff_key($messages[2], array('apikey' => 1)));
 	}
 
 	public function testARefusedActionTellsTheUserWhichCommandAndWhy() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'refused', 'message' => 'HTTP 401 on /ivp/ensemble/relay'))));
 
 		$this->expectExceptionMessage('Réseau marche');
@@ -147,7 +154,7 @@ class DaemonTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(null));
 
 		try {
-			enphase::daemonRequest(array('action' => 'refresh'), 1);
+			enphaseDaemon::request(array('action' => 'refresh'), 1);
 			$this->fail('no answer');
 		} catch (enphaseDaemonError $e) {
 			$this->assertSame('no_answer', $e->getReason());
@@ -156,21 +163,20 @@ class DaemonTest extends EnphaseTestCase {
 
 	public function testTheDaemonIsLaunchableOnlyWhenConfigured() {
 		$this->assertSame('ok', enphase::deamon_info()['launchable']);
-		config::remove('host', 'enphase');
+		self::configureGateway(array('host' => ''));
 		$info = enphase::deamon_info();
 		$this->assertSame('nok', $info['launchable']);
-		$this->assertStringContainsString('adresse IP', $info['launchable_message']);
+		$this->assertStringContainsString('renseignez son adresse', $info['launchable_message']);
 
-		config::save('host', 'envoy.local', 'enphase');
-		config::save('auth_method', 'token', 'enphase');
-		$this->assertStringContainsString('jeton', enphase::deamon_info()['launchable_message']);
-		config::save('auth_method', 'enlighten', 'enphase');
+		self::configureGateway(array('host' => 'envoy.local', 'auth_method' => 'token'));
+		$this->assertStringContainsString('[Maison] : Collez le jeton', enphase::deamon_info()['launchable_message']);
+		self::configureGateway(array('auth_method' => 'enlighten'));
 		$this->assertStringContainsString('Enlighten', enphase::deamon_info()['launchable_message']);
 	}
 
-	public function testTheStateFollowsThePidFile() {
+	public function testTheStateFollowsThePidFileOfOurDaemon() {
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		file_put_contents(enphase::pidFile(), getmypid());
+		$this->daemonRunning();
 		$this->assertSame('ok', enphase::deamon_info()['state']);
 		$this->assertSame('enphase', enphase::deamon_info()['log']);
 
@@ -178,21 +184,53 @@ class DaemonTest extends EnphaseTestCase {
 		$exited = proc_open(array(PHP_BINARY, '-r', 'echo getmypid();'), array(1 => array('pipe', 'w')), $pipes);
 		$pid = (int) stream_get_contents($pipes[1]);
 		proc_close($exited);
-		file_put_contents(enphase::pidFile(), $pid);
+		file_put_contents(enphaseDaemon::pidFile(), $pid);
 		$this->assertSame('nok', enphase::deamon_info()['state']);
-		$this->assertFileDoesNotExist(enphase::pidFile());
+		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+	}
+
+	public function testAPidFileNamingAnotherProgramIsStaleAndThatProgramIsNotKilled() {
+		// Our daemon died without removing its file, and its pid now belongs to someone else's program.
+		$other = $this->startProcess(array('sleep', '60'));
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+
+		$this->assertSame('nok', enphase::deamon_info()['state'], 'so the core\'s watchdog starts the daemon again');
+		$this->assertFileDoesNotExist(enphaseDaemon::pidFile());
+		file_put_contents(enphaseDaemon::pidFile(), $other);
+		enphase::deamon_stop();
+		usleep(200000);
+		$this->assertTrue(self::running($other), 'deamon_stop killed a process that is not the daemon');
+	}
+
+	public function testAPidFileOlderThanItsProcessNamedAnEarlierOne() {
+		$this->daemonRunning();
+		touch(enphaseDaemon::pidFile(), time() - 3600);
+
+		$this->assertSame('nok', enphase::deamon_info()['state']);
+	}
+
+	public function testTheDataFolderIsCreatedPrivateAndPutBackPrivateAfterTheCoreOpenedIt() {
+		enphase_test_remove(ENPHASE_TEST_ROOT . '/plugins/enphase/data');
+		$dir = enphaseDaemon::dataDir();
+		clearstatcache();
+		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
+
+		chmod($dir, 0775); // as the core's backups and updates leave the web root (chmod 775 -R)
+		enphase::deamon_info(); // the core asks every few minutes
+		clearstatcache();
+		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
 	}
 
 	public function testTheDaemonLogLevelIsOneItKnows() {
-		$this->assertContains(enphase::daemonLogLevel(), array('debug', 'info', 'warning', 'error'));
-		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphase::callbackUrl());
+		$this->assertContains(enphaseDaemon::logLevel(), array('debug', 'info', 'warning', 'error'));
+		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
 	}
 }
 
 /** The daemon's real order: the inventory reaches jeeEnphase.php by callback before the sync answer comes back. */
-class CallbackBeforeAnswer extends enphase {
-	public static function daemonRequest(array $_message, $_timeout = 10) {
-		enphase::handleEvents(array(EnphaseTestCase::inventory()));
-		return parent::daemonRequest($_message, $_timeout);
+class CallbackBeforeAnswer extends enphaseInventory {
+	protected static function request(array $_message, $_timeout) {
+		enphaseEvents::handle(array(EnphaseTestCase::inventory()));
+		return parent::request($_message, $_timeout);
 	}
 }

@@ -2,13 +2,30 @@
 
 use PHPUnit\Framework\TestCase;
 
-/** Every test starts from an empty Jeedom with the plugin configured for one gateway. */
+/** Every test starts from an empty Jeedom with one gateway added by hand, as a user does, not synchronized yet. */
 abstract class EnphaseTestCase extends TestCase {
+	/** @var string the daemon's id of that gateway: its equipment's id */
+	protected static $gatewayId;
+
 	protected function setUp(): void {
 		JeedomDouble::reset();
-		config::save('host', '192.0.2.10', 'enphase');
 		// A port nothing listens on unless the test starts a daemon stand-in.
 		config::save('socketport', self::freePort(), 'enphase');
+		self::$gatewayId = (string) self::addGateway('Maison', array('host' => '192.0.2.10'))->getId();
+	}
+
+	/** A gateway added by hand from the plugin page, as the core's "add" then "save" do. */
+	protected static function addGateway($_name, array $_configuration = array()) {
+		$eqLogic = new enphase();
+		$eqLogic->setEqType_name('enphase');
+		$eqLogic->setName($_name);
+		$eqLogic->save();
+		$eqLogic = enphase::byId($eqLogic->getId());
+		foreach ($_configuration as $key => $value) {
+			$eqLogic->setConfiguration($key, $value);
+		}
+		$eqLogic->save();
+		return enphase::byId($eqLogic->getId());
 	}
 
 	/** @var array stand-ins started by the test: [process, received file] */
@@ -21,6 +38,43 @@ abstract class EnphaseTestCase extends TestCase {
 			@unlink($standIn[1]);
 		}
 		$this->standIns = array();
+		foreach ($this->processes as $process) {
+			proc_terminate($process, 9);
+			proc_close($process);
+		}
+		$this->processes = array();
+		@unlink(enphaseDaemon::pidFile());
+	}
+
+	/** @var resource[] processes started by the test */
+	private $processes = array();
+
+	/** Starts a process running the given command line; its pid. It is killed at the end of the test. */
+	protected function startProcess(array $_argv) {
+		$process = proc_open($_argv, array(), $pipes);
+		$this->processes[] = $process;
+		$pid = proc_get_status($process)['pid'];
+		// Until it runs the program (right after the fork, it is still a copy of this one).
+		for ($i = 0; $i < 500 && strpos((string) @file_get_contents('/proc/' . $pid . '/cmdline'), end($_argv)) === false; $i++) {
+			usleep(10000);
+		}
+		return $pid;
+	}
+
+	/** The daemon's script, as launch() runs it. */
+	protected static function daemonScript() {
+		return realpath(ENPHASE_TEST_ROOT . '/plugins/enphase/resources/enphased') . '/enphased.py';
+	}
+
+	/** The daemon counts as running: its pid file names a process whose command line holds the daemon's script. */
+	protected function daemonRunning() {
+		file_put_contents(enphaseDaemon::pidFile(), $this->startProcess(array(PHP_BINARY, '-r', 'sleep(60);', self::daemonScript())));
+	}
+
+	/** The process runs (a killed child stays a zombie until reaped: that is not running). */
+	protected static function running($_pid) {
+		$stat = @file_get_contents('/proc/' . $_pid . '/stat');
+		return is_string($stat) && !preg_match('/\) Z /', $stat);
 	}
 
 	/**
@@ -52,7 +106,7 @@ abstract class EnphaseTestCase extends TestCase {
 		return (int) substr($name, strrpos($name, ':') + 1);
 	}
 
-	/** An INVENTORY as docs/protocol.md describes it: a gateway, two microinverters and a meter. */
+	/** An INVENTORY as docs/protocol.md describes it, of the test's gateway: it, two microinverters and a meter. */
 	public static function inventory($_extraInverterCommands = array()) {
 		$inverterCommands = array_merge(array(
 			array('logicalId' => 'watts_now', 'name' => array('fr_FR' => 'Puissance', 'en_US' => 'Power'), 'type' => 'info',
@@ -67,7 +121,7 @@ abstract class EnphaseTestCase extends TestCase {
 				'configuration' => array(), 'commands' => $inverterCommands);
 		};
 		return array(
-			'type' => 'inventory', 'gateway' => 'default', 'serial' => '122302045041',
+			'type' => 'inventory', 'gateway' => self::$gatewayId, 'serial' => '122302045041',
 			'equipments' => array(
 				array('logicalId' => '122302045041', 'kind' => 'gateway',
 					'name' => array('fr_FR' => 'Passerelle 122302045041', 'en_US' => 'Gateway 122302045041'),

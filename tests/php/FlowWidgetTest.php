@@ -14,7 +14,7 @@ class FlowWidgetTest extends EnphaseTestCase {
 				'subType' => 'numeric', 'unit' => ($logicalId == 'battery_percent') ? '%' : 'W', 'order' => $i);
 		}
 		$inventory['equipments'][0]['commands'] = $commands;
-		enphase::applyInventory($inventory);
+		enphaseInventory::apply($inventory);
 		return self::equipment('122302045041');
 	}
 
@@ -25,7 +25,7 @@ class FlowWidgetTest extends EnphaseTestCase {
 
 	public function testTheGatewayDrawsItsFlowFromItsInfoCommandsWithTheirCurrentValues() {
 		$gateway = self::gateway();
-		enphase::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('122302045041' => array(
+		enphaseEvents::applyValues(array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('122302045041' => array(
 			'production_w' => 3200, 'consumption_w' => 900, 'net_w' => -1800, 'battery_power_w' => -500, 'battery_percent' => 64))));
 
 		$html = $gateway->toHtml('dashboard');

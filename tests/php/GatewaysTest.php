@@ -1,39 +1,29 @@
 <?php
 
 /**
- * Several gateways: the plugin configuration's ("default", the seed's single-gateway flow) beside gateways
- * added by hand, each carrying its own address and credentials (secrets encrypted, never given back), each
- * synchronized on its own; and the move of the plugin configuration's gateway onto its equipment.
+ * Several gateways, each added by hand and carrying its own address and credentials on its equipment (secrets
+ * encrypted, never given back), each synchronized on its own. The plugin configuration holds no gateway.
  */
 class GatewaysTest extends EnphaseTestCase {
-	/** A gateway added by hand from the plugin page, as the core's "add" then "save" do. */
-	private static function addGateway($_name, array $_configuration = array()) {
-		$eqLogic = new enphase();
-		$eqLogic->setEqType_name('enphase');
-		$eqLogic->setName($_name);
-		$eqLogic->save();
-		$eqLogic = enphase::byId($eqLogic->getId());
+	/** Changes the configuration of the gateway every test starts with ("Maison"), as its page would. */
+	private static function configureHouse(array $_configuration) {
+		$house = enphase::byId(self::$gatewayId);
 		foreach ($_configuration as $key => $value) {
-			$eqLogic->setConfiguration($key, $value);
+			$house->setConfiguration($key, $value);
 		}
-		$eqLogic->save();
-		return enphase::byId($eqLogic->getId());
+		$house->save();
+		return $house;
 	}
 
-	/** The daemon counts as running (its pid file names a live process): saves tell it at once. */
-	private static function daemonRunning() {
-		file_put_contents(enphase::pidFile(), getmypid());
-	}
-
-	protected function tearDown(): void {
-		@unlink(enphase::pidFile());
-		parent::tearDown();
-	}
-
+	/** The ids of the gateways the daemon is told to read, in id order. */
 	private static function gatewayIds() {
-		return array_map(function ($gateway) {
-			return $gateway['id'];
-		}, enphase::gatewayConfigurations());
+		return self::sortedIds(enphaseGateway::configurations());
+	}
+
+	private static function sortedIds(array $_gateways) {
+		$ids = array_column($_gateways, 'id');
+		sort($ids);
+		return $ids;
 	}
 
 	public function testAGatewayAddedByHandIsAnEnabledGatewayKnownByItsEquipmentId() {
@@ -42,31 +32,30 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->assertSame('gateway', $garage->getConfiguration('kind'));
 		$this->assertSame((string) $garage->getId(), $garage->getConfiguration('gateway_id'));
 		$this->assertEquals(1, $garage->getIsEnable());
-		$this->assertSame(array('default'), self::gatewayIds(), 'no address yet: not read');
-		$this->assertSame('', enphase::configurationProblem(), 'the plugin configuration gateway still works');
+		$this->assertSame(array(self::$gatewayId), self::gatewayIds(), 'no address yet: not read');
+		$this->assertSame('', enphaseGateway::firstProblem(), 'the other gateway still works');
 	}
 
 	public function testEachGatewayCarriesItsOwnAddressCredentialsAndCadences() {
-		config::save('auth_method', 'token', 'enphase');
-		enphase::saveSecrets(array('token' => 'eyJ.house'));
+		self::configureHouse(array('auth_method' => 'token', 'token' => 'eyJ.house'));
 		$garage = self::addGateway('Garage', array('host' => ' 192.0.2.21 ', 'auth_method' => 'token', 'token' => 'eyJ.garage', 'general_s' => 120));
 		$barn = self::addGateway('Grange', array('host' => '192.0.2.22', 'auth_method' => 'envoy', 'password' => 'barn-pw'));
 		$cloud = self::addGateway('Atelier', array('host' => '192.0.2.23', 'auth_method' => 'enlighten', 'enlighten_username' => 'me@example.com',
 			'enlighten_password' => 'cloud-pw', 'serial' => '122302045099', 'token' => 'stale-token'));
 
 		$gateways = array();
-		foreach (enphase::gatewayConfigurations() as $gateway) {
+		foreach (enphaseGateway::configurations() as $gateway) {
 			$this->assertIsString($gateway['id']);
 			$gateways[$gateway['id']] = $gateway;
 		}
 
 		$ids = array_map('strval', array_keys($gateways));
 		sort($ids);
-		$expected = array('default', (string) $garage->getId(), (string) $barn->getId(), (string) $cloud->getId());
+		$expected = array(self::$gatewayId, (string) $garage->getId(), (string) $barn->getId(), (string) $cloud->getId());
 		sort($expected);
 		$this->assertSame($expected, $ids);
-		$this->assertSame('192.0.2.10', $gateways['default']['host']);
-		$this->assertSame('eyJ.house', $gateways['default']['token']);
+		$this->assertSame('192.0.2.10', $gateways[self::$gatewayId]['host']);
+		$this->assertSame('eyJ.house', $gateways[self::$gatewayId]['token']);
 		$garageGateway = $gateways[$garage->getId()];
 		$this->assertSame('192.0.2.21', $garageGateway['host']);
 		$this->assertSame('eyJ.garage', $garageGateway['token']);
@@ -116,40 +105,40 @@ class GatewaysTest extends EnphaseTestCase {
 		$barn->setIsEnable(0);
 		$barn->save();
 
-		$this->assertSame(array('default', (string) $garage->getId()), self::gatewayIds());
-		config::remove('host', 'enphase');
+		$this->assertSame(array(self::$gatewayId, (string) $garage->getId()), self::gatewayIds());
+		enphase::byId(self::$gatewayId)->remove();
 		$this->assertSame(array((string) $garage->getId()), self::gatewayIds());
-		$this->assertSame('', enphase::configurationProblem(), 'one gateway is enough for the daemon');
+		$this->assertSame('', enphaseGateway::firstProblem(), 'one gateway is enough for the daemon');
 		$garage->remove();
 		$this->assertSame(array(), self::gatewayIds());
-		$this->assertNotSame('', enphase::configurationProblem());
+		$this->assertNotSame('', enphaseGateway::firstProblem());
 	}
 
 	public function testAGatewayWithoutItsTokenSaysWhereToPasteIt() {
-		config::remove('host', 'enphase');
+		enphase::byId(self::$gatewayId)->remove();
 		self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'token'));
 
-		$this->assertStringContainsString('onglet Équipement', enphase::configurationProblem());
-		$this->assertStringContainsString('[Garage]', enphase::configurationProblem());
+		$this->assertStringContainsString('onglet Équipement', enphaseGateway::firstProblem());
+		$this->assertStringContainsString('[Garage]', enphaseGateway::firstProblem());
 	}
 
 	public function testTheDemoGatewayNeedsNoCredentials() {
-		config::remove('host', 'enphase');
+		enphase::byId(self::$gatewayId)->remove();
 		$demo = self::addGateway('Démo', array('host' => 'demo', 'auth_method' => 'token'));
 
-		$this->assertSame('', enphase::configurationProblem());
+		$this->assertSame('', enphaseGateway::firstProblem());
 		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false)),
-			enphase::gatewayConfigurations());
+			enphaseGateway::configurations());
 	}
 
 	public function testSavingRemovingOrDisablingAGatewayTellsARunningDaemonAndNothingElseDoes() {
-		self::daemonRunning();
+		$this->daemonRunning(); // saves tell it at once
 		$received = $this->startDaemonStandIn(array(array('ok' => true), array('ok' => true), array('ok' => true), array('ok' => true)));
 
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'token' => 'eyJ.garage', 'auth_method' => 'token'));
 		$garage->setName('Garage nord');
 		$garage->save(); // a name is not the daemon's business
-		enphase::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true, 'error' => null));
+		enphaseEvents::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true, 'error' => null));
 		$garage = enphase::byId($garage->getId());
 		$garage->setIsEnable(0);
 		$garage->save();
@@ -158,10 +147,11 @@ class GatewaysTest extends EnphaseTestCase {
 		$garage->remove();
 
 		$configured = array_map(function ($message) {
-			return array_column($message['gateways'], 'id');
+			return self::sortedIds($message['gateways']);
 		}, $received());
 		$id = (string) $garage->getId();
-		$this->assertSame(array(array('default', $id), array('default'), array('default', $id), array('default')), $configured,
+		$house = self::$gatewayId;
+		$this->assertSame(array(array($house, $id), array($house), array($house, $id), array($house)), $configured,
 			'one configuration per change of the gateways: added, disabled, enabled, removed');
 	}
 
@@ -171,16 +161,17 @@ class GatewaysTest extends EnphaseTestCase {
 		$inventory = array_merge(self::inventory(), array('gateway' => $id));
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($inventory))));
 
-		$result = enphase::sync($id);
+		$result = enphaseInventory::sync($id);
 
 		$this->assertTrue($result['ok'], $result['message']);
 		$this->assertSame(array('action' => 'sync', 'gateway' => $id), array_diff_key($received()[0], array('apikey' => 1)));
 		$gateways = array_values(array_filter(enphase::byType('enphase'), function ($eqLogic) {
 			return $eqLogic->getConfiguration('kind') == 'gateway';
 		}));
-		$this->assertCount(1, $gateways, 'the gateway added by hand is the synchronized one, not a second equipment');
-		$this->assertSame('122302045041', $gateways[0]->getLogicalId());
-		$this->assertSame('Garage', $gateways[0]->getName());
+		$this->assertCount(2, $gateways, 'Maison and Garage: the gateway added by hand is the synchronized one, not a third equipment');
+		$synchronized = self::equipment('122302045041');
+		$this->assertSame($id, (string) $synchronized->getId());
+		$this->assertSame('Garage', $synchronized->getName());
 		$this->assertSame($id, self::equipment('482301000001')->getConfiguration('gateway_id'));
 		$this->assertSame(array('found' => 1, 'created' => 0), $result['kinds']['gateway']);
 	}
@@ -188,7 +179,7 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testAGatewayThatIsNotConfiguredIsNotAskedFor() {
 		$garage = self::addGateway('Garage');
 
-		$result = enphase::sync((string) $garage->getId());
+		$result = enphaseInventory::sync((string) $garage->getId());
 
 		$this->assertFalse($result['ok']);
 		$this->assertStringContainsString('onglet Équipement', $result['message']);
@@ -199,7 +190,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()),
 			'errors' => array(array('gateway' => (string) $garage->getId(), 'code' => 'unreachable', 'message' => 'No answer from 192.0.2.21.')))));
 
-		$result = enphase::sync();
+		$result = enphaseInventory::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
@@ -209,19 +200,19 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testValuesAndStatusesOfTwoGatewaysLandOnTheirOwnEquipment() {
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
 		$id = (string) $garage->getId();
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$second = self::inventory();
 		$second['gateway'] = $id;
 		$second['serial'] = '122302045099';
 		$second['equipments'] = array($second['equipments'][0]);
 		$second['equipments'][0]['logicalId'] = '122302045099';
-		enphase::applyInventory($second);
+		enphaseInventory::apply($second);
 
-		enphase::handleEvents(array(
-			array('type' => 'values', 'gateway' => 'default', 'values' => array('122302045041' => array('production_w' => 1500))),
+		enphaseEvents::handle(array(
+			array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('122302045041' => array('production_w' => 1500))),
 			array('type' => 'values', 'gateway' => $id, 'values' => array('122302045099' => array('production_w' => 700))),
 			array('type' => 'status', 'gateway' => $id, 'serial' => '122302045099', 'reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'x')),
-			array('type' => 'status', 'gateway' => 'default', 'serial' => '122302045041', 'reachable' => true, 'error' => null),
+			array('type' => 'status', 'gateway' => self::$gatewayId, 'serial' => '122302045041', 'reachable' => true, 'error' => null),
 		));
 
 		$this->assertEquals(1500, self::command('122302045041', 'production_w')->execCmd());
@@ -234,7 +225,7 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testAPastedTokenOfAGatewayEquipmentIsAnnouncedWithWhereToReplaceIt() {
 		$garage = self::addGateway('Garage', array('host' => '192.0.2.21', 'auth_method' => 'token', 'token' => 'eyJ.garage'));
 
-		enphase::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true,
+		enphaseEvents::applyStatus(array('type' => 'status', 'gateway' => (string) $garage->getId(), 'reachable' => true,
 			'token_expires' => time() + 3 * 86400, 'error' => null));
 
 		$messages = array_column(JeedomDouble::$db['message'], 'message');
@@ -243,35 +234,13 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->assertStringContainsString('onglet Équipement', $messages[0]);
 	}
 
-	public function testThePluginConfigurationGatewayMovesOntoItsEquipmentAndStaysTheSameGateway() {
-		config::save('auth_method', 'token', 'enphase');
-		config::save('general_s', 45, 'enphase');
-		enphase::saveSecrets(array('token' => 'eyJ.house'));
-		enphase::applyInventory(self::inventory());
-		$before = enphase::gatewayConfigurations();
-		$gateway = self::equipment('122302045041');
+	public function testGatewaySettingsOnThePluginConfigurationAreNoGateway() {
+		foreach (array('host' => '192.0.2.99', 'auth_method' => 'token', 'token' => 'eyJ.plugin') as $key => $value) {
+			config::save($key, $value, 'enphase');
+		}
+		enphase::byId(self::$gatewayId)->remove();
 
-		enphaseGateway::migrate($gateway);
-
-		$this->assertSame($before, enphase::gatewayConfigurations(), 'the daemon sees the same gateway (id, tokens, memory)');
-		$gateway = self::equipment('122302045041');
-		$this->assertSame('192.0.2.10', $gateway->getConfiguration('host'));
-		$this->assertSame('eyJ.house', $gateway->getConfiguration('token'));
-		$this->assertStringNotContainsString('eyJ.house', json_encode($gateway->rawConfiguration()));
-		$this->assertSame('', config::byKey('host', 'enphase'));
-		$this->assertSame('', config::byKey('token', 'enphase'));
-		$this->assertEquals(45, config::byKey('general_s', 'enphase'), 'cadences stay every gateway\'s defaults');
-		$this->assertSame($gateway->getId(), enphaseGateway::takenOver()->getId());
-
-		// A host typed again on the plugin page does not make a second "default".
-		config::save('host', '192.0.2.99', 'enphase');
-		$this->assertSame($before, enphase::gatewayConfigurations());
-	}
-
-	public function testOnlyThePluginConfigurationGatewayCanMove() {
-		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
-
-		$this->expectException(Exception::class);
-		enphaseGateway::migrate($garage);
+		$this->assertSame(array(), enphaseGateway::configurations());
+		$this->assertNotSame('', enphaseGateway::firstProblem());
 	}
 }

@@ -3,25 +3,28 @@
 /** Synchronize: equipment and commands are created as the daemon describes them, once, and the user's changes stay. */
 class InventoryTest extends EnphaseTestCase {
 	public function testInventoryCreatesEachEquipmentWithItsKindAndGateway() {
-		$report = enphase::applyInventory(self::inventory());
+		$report = enphaseInventory::apply(self::inventory());
 
 		$this->assertCount(4, enphase::byType('enphase'));
 		$gateway = self::equipment('122302045041');
-		$this->assertSame('Passerelle 122302045041', $gateway->getName());
+		$this->assertSame(self::$gatewayId, (string) $gateway->getId(), 'the gateway added by hand learns its serial');
+		$this->assertSame('Maison', $gateway->getName(), 'and keeps its name');
 		$this->assertSame('gateway', $gateway->getConfiguration('kind'));
-		$this->assertSame('default', $gateway->getConfiguration('gateway_id'));
+		$this->assertSame(self::$gatewayId, $gateway->getConfiguration('gateway_id'));
+		$this->assertSame('Micro-onduleur 482301000001', self::equipment('482301000001')->getName());
+		$this->assertSame(self::$gatewayId, self::equipment('482301000001')->getConfiguration('gateway_id'));
 		$this->assertSame('7.6.175', $gateway->getConfiguration('firmware'));
 		$this->assertEquals(1, $gateway->getIsEnable());
 		$this->assertEquals(1, $gateway->getIsVisible());
 		$this->assertEquals(1, $gateway->getCategory('energy'));
 		$this->assertSame('122302045041', self::equipment('482301000001')->getConfiguration('gateway_serial'));
-		$this->assertSame(array('found' => 1, 'created' => 1), $report['kinds']['gateway']);
+		$this->assertSame(array('found' => 1, 'created' => 0), $report['kinds']['gateway']);
 		$this->assertSame(array('found' => 2, 'created' => 2), $report['kinds']['inverter']);
 		$this->assertSame(array('found' => 1, 'created' => 1), $report['kinds']['meter']);
 	}
 
 	public function testCommandsAreCreatedExactlyAsDescribed() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 
 		$power = self::command('122302045041', 'production_w');
 		$this->assertInstanceOf(enphaseCmd::class, $power);
@@ -49,7 +52,7 @@ class InventoryTest extends EnphaseTestCase {
 	}
 
 	public function testTheGatewayGetsARefreshActionWhenTheDaemonDoesNotDescribeOne() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 
 		$refresh = self::command('122302045041', 'refresh');
 		$this->assertSame('action', $refresh->getType());
@@ -59,11 +62,11 @@ class InventoryTest extends EnphaseTestCase {
 	}
 
 	public function testInventoryAppliedTwiceCreatesNothingTwice() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$equipments = count(JeedomDouble::$db['eqLogic']);
 		$commands = count(JeedomDouble::$db['cmd']);
 
-		$report = enphase::applyInventory(self::inventory());
+		$report = enphaseInventory::apply(self::inventory());
 
 		$this->assertSame($equipments, count(JeedomDouble::$db['eqLogic']));
 		$this->assertSame($commands, count(JeedomDouble::$db['cmd']));
@@ -75,7 +78,7 @@ class InventoryTest extends EnphaseTestCase {
 	}
 
 	public function testARenamedEquipmentKeepsItsNameAndEverythingTheUserSet() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$inverter = self::equipment('482301000001');
 		$inverter->setName('Toit sud 1');
 		$inverter->setObject_id(7);
@@ -95,7 +98,7 @@ class InventoryTest extends EnphaseTestCase {
 		$power->setConfiguration('historizeRound', 0);
 		$power->save();
 
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 
 		$inverter = self::equipment('482301000001');
 		$this->assertSame('Toit sud 1', $inverter->getName());
@@ -116,15 +119,15 @@ class InventoryTest extends EnphaseTestCase {
 	}
 
 	public function testNothingIsDeletedAndHistoryStays() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$power = self::command('482301000001', 'watts_now');
-		enphase::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 250))));
+		enphaseEvents::applyValues(array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 250))));
 
 		// The daemon no longer describes the meter nor the inverter's "producing" command.
 		$inventory = self::inventory();
 		array_pop($inventory['equipments']);
 		$inventory['equipments'][1]['commands'] = array($inventory['equipments'][1]['commands'][0]);
-		enphase::applyInventory($inventory);
+		enphaseInventory::apply($inventory);
 
 		$this->assertNotNull(self::equipment('122302045041_meter_production'));
 		$this->assertNotNull(self::command('482301000001', 'producing'));
@@ -134,24 +137,24 @@ class InventoryTest extends EnphaseTestCase {
 	}
 
 	public function testANewCommandOfTheCatalogIsAddedToExistingEquipment() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$voltage = array('logicalId' => 'ac_voltage_v', 'name' => array('fr_FR' => 'Tension AC', 'en_US' => 'AC voltage'),
 			'type' => 'info', 'subType' => 'numeric', 'unit' => 'V', 'genericType' => 'VOLTAGE', 'isHistorized' => 0, 'order' => 3);
 
-		$report = enphase::applyInventory(self::inventory(array($voltage)));
+		$report = enphaseInventory::apply(self::inventory(array($voltage)));
 
 		$this->assertSame(2, $report['commands_created']);
 		$this->assertSame('V', self::command('482301000002', 'ac_voltage_v')->getUnite());
 	}
 
 	public function testANameTakenByTheUserIsNotTakenTwice() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		$producing = self::command('482301000001', 'producing');
 		$producing->setName('Tension AC');
 		$producing->save();
 		$voltage = array('logicalId' => 'ac_voltage_v', 'name' => array('fr_FR' => 'Tension AC'), 'type' => 'info', 'subType' => 'numeric');
 
-		enphase::applyInventory(self::inventory(array($voltage)));
+		enphaseInventory::apply(self::inventory(array($voltage)));
 
 		$this->assertSame('Tension AC', self::command('482301000001', 'producing')->getName());
 		$this->assertSame('Tension AC (ac_voltage_v)', self::command('482301000001', 'ac_voltage_v')->getName());
@@ -160,9 +163,9 @@ class InventoryTest extends EnphaseTestCase {
 	public function testAnEnglishJeedomGetsEnglishNames() {
 		JeedomDouble::$language = 'en_US';
 
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 
-		$this->assertSame('Gateway 122302045041', self::equipment('122302045041')->getName());
+		$this->assertSame('Microinverter 482301000001', self::equipment('482301000001')->getName());
 		$this->assertSame('Instant production', self::command('122302045041', 'production_w')->getName());
 		$this->assertSame('Refresh', self::command('122302045041', 'refresh')->getName());
 	}
@@ -171,7 +174,7 @@ class InventoryTest extends EnphaseTestCase {
 		$inventory = self::inventory();
 		array_unshift($inventory['equipments'], array('kind' => 'inverter', 'name' => array('fr_FR' => 'Sans numéro')));
 
-		enphase::applyInventory($inventory);
+		enphaseInventory::apply($inventory);
 
 		$this->assertCount(4, enphase::byType('enphase'));
 		$this->assertNotEmpty(array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
@@ -186,7 +189,7 @@ class InventoryTest extends EnphaseTestCase {
 		$inventory['equipments'][] = array('logicalId' => '482301000099', 'kind' => array('x'), 'name' => 42,
 			'commands' => array('junk', array('logicalId' => array()), array('logicalId' => 'ok_cmd', 'name' => 'OK')));
 
-		enphase::handleEvents(array($inventory, array('type' => 'values', 'values' => 'not a map'), 'junk'));
+		enphaseEvents::handle(array($inventory, array('type' => 'values', 'values' => 'not a map'), 'junk'));
 
 		$this->assertCount(5, enphase::byType('enphase'));
 		$odd = self::equipment('482301000099');
@@ -197,13 +200,26 @@ class InventoryTest extends EnphaseTestCase {
 	}
 
 	public function testTheReportTellsCountsPerKindInPlainWords() {
-		$report = enphase::applyInventory(self::inventory());
+		$report = enphaseInventory::apply(self::inventory());
 
-		$text = enphase::describeReport($report);
+		$text = enphaseInventory::describeReport($report);
 
-		$this->assertStringContainsString('Passerelles : 1 trouvé(s), 1 créé(s)', $text);
+		$this->assertStringContainsString('Passerelles : 1 trouvé(s), 0 créé(s)', $text);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $text);
 		$this->assertStringContainsString('Compteurs : 1 trouvé(s), 1 créé(s)', $text);
 		$this->assertStringContainsString('11 commande(s) créée(s)', $text);
+	}
+
+	public function testAnInventoryOfAGatewayWithoutEquipmentCreatesNothing() {
+		$inventory = self::inventory();
+		enphase::byId(self::$gatewayId)->remove();
+
+		$report = enphaseInventory::apply($inventory);
+
+		$this->assertCount(0, enphase::byType('enphase'), 'a removed gateway does not come back from a late callback');
+		$this->assertSame(array(), $report['kinds']);
+		$this->assertNotEmpty(array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
+			return $line[1] == 'warning' && strpos($line[2], 'passerelle inconnue') !== false;
+		}));
 	}
 }

@@ -34,8 +34,8 @@ class PagesTest extends EnphaseTestCase {
 	protected function setUp(): void {
 		parent::setUp();
 		jeedom::getApiKey('enphase');
-		enphase::applyInventory(self::inventory());
-		enphase::applyValues(array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 100))));
+		enphaseInventory::apply(self::inventory());
+		enphaseEvents::applyValues(array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 100))));
 	}
 
 	/** Runs one request against the page with the current state; returns [HTTP status, body] and loads the state it left. */
@@ -60,7 +60,7 @@ class PagesTest extends EnphaseTestCase {
 
 	private static function valuesBody($_watts) {
 		return json_encode(array('events' => array(
-			array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => $_watts))),
+			array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => $_watts))),
 		)));
 	}
 
@@ -78,8 +78,8 @@ class PagesTest extends EnphaseTestCase {
 		$inventory['equipments'][] = array('logicalId' => '482301009999', 'kind' => 'inverter', 'name' => 'Intrus', 'commands' => array());
 		$events = json_encode(array('events' => array(
 			$inventory,
-			array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 999))),
-			array('type' => 'status', 'gateway' => 'default', 'reachable' => false, 'error' => array('code' => 'auth_failed')),
+			array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 999))),
+			array('type' => 'status', 'gateway' => self::$gatewayId, 'reachable' => false, 'error' => array('code' => 'auth_failed')),
 		)));
 
 		foreach (array('wrong-apikey-but-long-enough', '', strrev(jeedom::getApiKey('enphase'))) as $apikey) {
@@ -93,8 +93,8 @@ class PagesTest extends EnphaseTestCase {
 
 	public function testAnUnknownEventIsIgnoredWithALogLine() {
 		$body = json_encode(array('events' => array(
-			array('type' => 'fireworks', 'gateway' => 'default'),
-			array('type' => 'values', 'gateway' => 'default', 'values' => array('482301000001' => array('watts_now' => 222))),
+			array('type' => 'fireworks', 'gateway' => self::$gatewayId),
+			array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 222))),
 		)));
 
 		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), $body);
@@ -118,14 +118,14 @@ class PagesTest extends EnphaseTestCase {
 			JeedomDouble::$profile = $profile;
 			$before = JeedomDouble::$db;
 
-			list(, $body) = $this->ajax(array('action' => 'saveConfiguration', 'secrets' => json_encode(array('token' => 'eyJ.sneaky'))));
-			$answer = json_decode($body, true);
+			foreach (array('sendConfiguration', 'synchronize') as $action) {
+				list(, $body) = $this->ajax(array('action' => $action));
+				$answer = json_decode($body, true);
 
-			$this->assertSame('error', $answer['state']);
-			$this->assertStringContainsString('401', $answer['result']);
-			$this->assertEquals($before, JeedomDouble::$db);
-			list(, $body) = $this->ajax(array('action' => 'synchronize'));
-			$this->assertSame('error', json_decode($body, true)['state']);
+				$this->assertSame('error', $answer['state'], $action);
+				$this->assertStringContainsString('401', $answer['result'], $action);
+				$this->assertEquals($before, JeedomDouble::$db);
+			}
 		}
 	}
 
@@ -147,15 +147,28 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $answer['result']['message']);
 	}
 
-	public function testSavingTheConfigurationStoresSecretsWithoutSendingThemBack() {
-		list(, $body) = $this->ajax(array('action' => 'saveConfiguration', 'secrets' => json_encode(array('token' => 'eyJ.new.token')), 'clear' => '[]'));
+	public function testASavedPluginConfigurationReachesARunningDaemon() {
+		config::save('general_s', 45, 'enphase');
+		$received = $this->startDaemonStandIn(array(array('ok' => true)));
+		$this->daemonRunning();
+
+		list(, $body) = $this->ajax(array('action' => 'sendConfiguration'));
 		$answer = json_decode($body, true);
 
-		$this->assertSame('ok', $answer['state']);
-		$this->assertTrue($answer['result']['secrets']['token']);
-		$this->assertStringNotContainsString('eyJ.new.token', $body);
-		$this->assertSame('eyJ.new.token', config::byKey('token', 'enphase'));
-		$this->assertStringNotContainsString('eyJ.new.token', (string) config::rawValue('token', 'enphase'));
+		$this->assertSame('ok', $answer['state'], $body);
+		$this->assertTrue($answer['result']['sent']);
+		$this->assertSame('configure', $received()[0]['action']);
+		$this->assertSame(45, $received()[0]['general_s']);
+		$this->assertSame(array(self::$gatewayId), array_column($received()[0]['gateways'], 'id'));
+	}
+
+	public function testThePluginConfigurationPageHasTheDaemonSettingsAndDefaultsOnly() {
+		$page = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
+
+		preg_match_all('/class="configKey[^"]*" data-l1key="([^"]+)"/', $page, $keys);
+		$this->assertSame(array('general_s', 'devices_s', 'socketport'), $keys[1]);
+		$this->assertStringNotContainsString('type="password"', $page);
+		$this->assertStringContainsString('index.php?v=d&m=enphase&p=enphase', $page, 'where gateways are added');
 	}
 
 	/** A report the daemon says it wrote, in the plugin's data folder as the daemon writes it. */
@@ -179,7 +192,7 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertSame($content, $body);
 		$this->assertContains('Content-Type: application/zip', $headers);
 		$this->assertContains('Content-Disposition: attachment; filename="' . basename($file) . '"', $headers);
-		$this->assertSame(array('action' => 'diagnostics', 'gateway' => 'default'), array_intersect_key($received()[0], array('action' => 1, 'gateway' => 1)));
+		$this->assertSame(array('action' => 'diagnostics', 'gateway' => self::$gatewayId), array_intersect_key($received()[0], array('action' => 1, 'gateway' => 1)));
 		$this->assertFileDoesNotExist($file);
 	}
 
@@ -214,6 +227,27 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertSame('error', json_decode($body, true)['state']);
 		$this->assertSame(array(), $received());
 		$this->assertFileExists($file);
+	}
+
+	public function testEveryPageAndEveryAjaxActionIsForAdminsOnly() {
+		preg_match_all("/init\\('action'\\) == '([a-zA-Z]+)'/", file_get_contents(ENPHASE_REPO . '/core/ajax/enphase.ajax.php'), $actions);
+		$this->assertContains('synchronize', $actions[1]);
+		$gateway = self::equipment('122302045041');
+		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
+		$this->daemonRunning();
+
+		foreach (array('user', '') as $profile) { // a user who is not admin; nobody logged in
+			JeedomDouble::$profile = $profile;
+			$configuration = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
+			$this->assertStringNotContainsString('configKey', $configuration, 'configuration page shown to profile "' . $profile . '"');
+			$equipment = $this->request('/plugins/enphase/desktop/php/enphase.php', array(), '')[1];
+			$this->assertStringNotContainsString('eqLogic', $equipment, 'plugin page shown to profile "' . $profile . '"');
+			foreach ($actions[1] as $action) {
+				list(, $body) = $this->ajax(array('action' => $action, 'id' => $gateway->getId()));
+				$this->assertSame('error', json_decode($body, true)['state'], $action . ' for profile "' . $profile . '": ' . $body);
+			}
+		}
+		$this->assertSame(array(), $received(), 'nothing reached the daemon');
 	}
 
 	public function testAnUnknownAjaxActionIsAnError() {

@@ -25,7 +25,7 @@ class PluginPackageTest extends EnphaseTestCase {
 	}
 
 	public function testEachKindShowsItsOwnPictureUnlessTheUserChoseOne() {
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 		foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'qrelay') as $kind) {
 			$this->assertFileExists(ENPHASE_REPO . '/desktop/img/' . $kind . '.png');
 		}

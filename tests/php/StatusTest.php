@@ -4,11 +4,11 @@
 class StatusTest extends EnphaseTestCase {
 	protected function setUp(): void {
 		parent::setUp();
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 	}
 
 	private static function status(array $_fields = array()) {
-		return array_merge(array('type' => 'status', 'gateway' => 'default', 'serial' => '122302045041', 'reachable' => true,
+		return array_merge(array('type' => 'status', 'gateway' => self::$gatewayId, 'serial' => '122302045041', 'reachable' => true,
 			'firmware' => '7.6.185', 'auth' => 'jwt-owner', 'token_expires' => null, 'last_success' => 1764075000, 'error' => null), $_fields);
 	}
 
@@ -19,7 +19,7 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	public function testTheStatusIsShownOnTheGatewayEquipment() {
-		enphase::applyStatus(self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer'))));
+		enphaseEvents::applyStatus(self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer'))));
 
 		$gateway = self::equipment('122302045041');
 		$status = $gateway->getConfiguration('status');
@@ -27,13 +27,12 @@ class StatusTest extends EnphaseTestCase {
 		$this->assertSame('jwt-owner', $status['auth']);
 		$this->assertStringContainsString('La passerelle ne répond pas', $status['problem']);
 		$this->assertSame('7.6.185', $gateway->getConfiguration('firmware'));
-		$this->assertSame($status, config::byKey('status::default', 'enphase'), 'the configuration page shows it too');
 	}
 
 	public function testAnUnreachableGatewayMakesNoMessageAndOneLogLine() {
 		$down = self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer')));
-		enphase::applyStatus($down);
-		enphase::applyStatus($down);
+		enphaseEvents::applyStatus($down);
+		enphaseEvents::applyStatus($down);
 
 		$this->assertCount(0, self::userMessages(), 'it goes quiet every night around 23:00');
 		$warnings = array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
@@ -43,70 +42,94 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	public function testAWrongPasswordBecomesAMessageThatGoesWhenFixed() {
-		enphase::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
-		enphase::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password'))));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
-		$this->assertStringContainsString('Passerelle 122302045041', $messages[0]['message']);
+		$this->assertStringContainsString('[Maison]', $messages[0]['message']);
 		$this->assertStringContainsString('refuse les identifiants', $messages[0]['message']);
 
-		enphase::applyStatus(self::status());
+		enphaseEvents::applyStatus(self::status());
 
 		$this->assertCount(0, self::userMessages());
 		$this->assertSame('', self::equipment('122302045041')->getConfiguration('status')['problem']);
 	}
 
 	public function testAnotherProblemReplacesTheMessage() {
-		enphase::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'refused'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'auth_failed', 'message' => 'refused'))));
 
-		enphase::applyStatus(self::status(array('error' => array('code' => 'token_expired', 'message' => 'expired'))));
+		enphaseEvents::applyStatus(self::status(array('error' => array('code' => 'token_expired', 'message' => 'expired'))));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
 		$this->assertStringContainsString('Le jeton a expiré', $messages[0]['message']);
 	}
 
-	public function testAPastedTokenAboutToExpireIsAnnounced() {
-		config::save('auth_method', 'token', 'enphase');
+	/** The gateway's access, as its equipment page sets it. */
+	private static function access($_method) {
+		$gateway = self::equipment('122302045041');
+		$gateway->setConfiguration('auth_method', $_method);
+		$gateway->setConfiguration('token', 'eyJ.pasted');
+		$gateway->save();
+	}
 
-		enphase::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
+	public function testAPastedTokenAboutToExpireIsAnnounced() {
+		self::access('token');
+
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
 		$this->assertStringContainsString('le jeton expire le ' . date('d/m/Y', time() + 5 * 86400), $messages[0]['message']);
+		$this->assertStringContainsString('onglet Équipement', $messages[0]['message']);
 
-		enphase::applyStatus(self::status(array('token_expires' => time() + 300 * 86400)));
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 300 * 86400)));
 		$this->assertCount(0, self::userMessages(), 'a new token was pasted');
 	}
 
 	public function testATokenTheDaemonRenewsItselfIsNotAnnounced() {
-		config::save('auth_method', 'enlighten', 'enphase');
+		self::access('enlighten');
 
-		enphase::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 5 * 86400)));
 
 		$this->assertCount(0, self::userMessages());
 	}
 
 	public function testTheDailyCheckAnnouncesATokenThatGotCloseToExpiry() {
-		config::save('auth_method', 'token', 'enphase');
-		enphase::applyStatus(self::status(array('token_expires' => time() + 30 * 86400)));
+		self::access('token');
+		enphaseEvents::applyStatus(self::status(array('token_expires' => time() + 30 * 86400)));
 		$this->assertCount(0, self::userMessages());
 
-		$status = config::byKey('status::default', 'enphase');
+		// Days pass without a status event (the daemon stopped, say): the last one known is checked again.
+		$gateway = self::equipment('122302045041');
+		$status = $gateway->getConfiguration('status');
 		$status['token_expires'] = time() + 3 * 86400;
-		config::save('status::default', $status, 'enphase');
+		$gateway->setConfiguration('status', $status);
+		$gateway->save();
 		enphase::cronDaily();
 
 		$this->assertCount(1, self::userMessages());
 	}
 
-	public function testAStatusBeforeAnySyncIsKeptForThePage() {
+	public function testAStatusBeforeAnySyncLandsOnTheGatewayAddedByHand() {
+		JeedomDouble::reset();
+		$gateway = self::addGateway('Garage', array('host' => '192.0.2.21'));
+
+		enphaseEvents::applyStatus(self::status(array('gateway' => (string) $gateway->getId(), 'reachable' => false, 'serial' => null,
+			'error' => array('code' => 'auth_failed', 'message' => 'x'))));
+
+		$this->assertFalse(enphase::byId($gateway->getId())->getConfiguration('status')['reachable']);
+		$this->assertStringContainsString('[Garage]', self::userMessages()[0]['message']);
+	}
+
+	public function testAStatusOfAGatewayWithoutEquipmentIsIgnored() {
 		JeedomDouble::reset();
 
-		enphase::applyStatus(self::status(array('reachable' => false, 'serial' => null, 'error' => array('code' => 'auth_failed', 'message' => 'x'))));
+		enphaseEvents::applyStatus(self::status(array('gateway' => '99', 'serial' => '122399001234',
+			'error' => array('code' => 'auth_failed', 'message' => 'x'))));
 
-		$this->assertFalse(config::byKey('status::default', 'enphase')['reachable']);
-		$this->assertStringContainsString('Passerelle Enphase', self::userMessages()[0]['message']);
+		$this->assertCount(0, self::userMessages(), 'a gateway removed while the daemon still read it');
+		$this->assertSame(array(), enphase::byType('enphase'));
 	}
 }

@@ -4,15 +4,15 @@
 class ValuesTest extends EnphaseTestCase {
 	protected function setUp(): void {
 		parent::setUp();
-		enphase::applyInventory(self::inventory());
+		enphaseInventory::apply(self::inventory());
 	}
 
 	private static function values(array $_values) {
-		return array('type' => 'values', 'gateway' => 'default', 'values' => $_values);
+		return array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => $_values);
 	}
 
 	public function testValuesUpdateTheirCommands() {
-		$updated = enphase::applyValues(self::values(array(
+		$updated = enphaseEvents::applyValues(self::values(array(
 			'122302045041' => array('production_w' => 3120.5, 'production_today_wh' => 10450, 'grid_state' => true),
 			'482301000002' => array('watts_now' => 245, 'producing' => false),
 		)));
@@ -26,30 +26,30 @@ class ValuesTest extends EnphaseTestCase {
 	}
 
 	public function testNumericValuesKeepTwoDecimals() {
-		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 289.94449, 'production_today_wh' => 7007.282))));
+		enphaseEvents::applyValues(self::values(array('122302045041' => array('production_w' => 289.94449, 'production_today_wh' => 7007.282))));
 
 		$this->assertSame(289.94, self::command('122302045041', 'production_w')->execCmd());
 		$this->assertSame(7007.28, self::command('122302045041', 'production_today_wh')->execCmd());
 	}
 
 	public function testAnUnchangedValueMakesNoNewEvent() {
-		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
-		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
-		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 1200))));
+		enphaseEvents::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
+		enphaseEvents::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
+		enphaseEvents::applyValues(self::values(array('122302045041' => array('production_w' => 1200))));
 
 		$this->assertEquals(array(1000.0, 1200.0), self::command('122302045041', 'production_w')->historyValues());
 	}
 
 	public function testAnUnknownValueLeavesTheLastOneInPlace() {
-		enphase::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
+		enphaseEvents::applyValues(self::values(array('122302045041' => array('production_w' => 1000))));
 
-		enphase::applyValues(self::values(array('122302045041' => array('production_w' => null))));
+		enphaseEvents::applyValues(self::values(array('122302045041' => array('production_w' => null))));
 
 		$this->assertSame(1000.0, self::command('122302045041', 'production_w')->execCmd());
 	}
 
 	public function testValuesOfAnUnknownEquipmentOrCommandAreSkipped() {
-		$updated = enphase::applyValues(self::values(array(
+		$updated = enphaseEvents::applyValues(self::values(array(
 			'999999999999' => array('watts_now' => 12),
 			'482301000001' => array('no_such_command' => 3, 'watts_now' => 100),
 		)));
@@ -66,7 +66,7 @@ class ValuesTest extends EnphaseTestCase {
 		$inverter->setIsEnable(0);
 		$inverter->save();
 
-		enphase::applyValues(self::values(array('482301000001' => array('watts_now' => 100))));
+		enphaseEvents::applyValues(self::values(array('482301000001' => array('watts_now' => 100))));
 
 		$this->assertNull(self::command('482301000001', 'watts_now')->execCmd());
 	}
@@ -78,12 +78,12 @@ class ValuesTest extends EnphaseTestCase {
 					'discharging' => array('fr_FR' => 'En décharge', 'en_US' => 'Discharging'),
 					'idle' => array('fr_FR' => 'En veille', 'en_US' => 'Idle'))),
 		));
-		enphase::applyInventory($inventory);
+		enphaseInventory::apply($inventory);
 
-		enphase::applyValues(self::values(array('482301000001' => array('state' => 'discharging'))));
+		enphaseEvents::applyValues(self::values(array('482301000001' => array('state' => 'discharging'))));
 		$this->assertSame('En décharge', self::command('482301000001', 'state')->execCmd());
 
-		enphase::applyValues(self::values(array('482301000001' => array('state' => 'ENCHG_NEW_STATE'))));
+		enphaseEvents::applyValues(self::values(array('482301000001' => array('state' => 'ENCHG_NEW_STATE'))));
 		$this->assertSame('ENCHG_NEW_STATE', self::command('482301000001', 'state')->execCmd(), 'an unknown code is shown as is');
 	}
 }

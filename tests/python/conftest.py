@@ -42,10 +42,14 @@ def load_expected(name):
     return json.loads((fixtures_dir() / name / "expected.json").read_text())
 
 
-requires_fixtures = pytest.mark.skipif(
-    fixtures_dir() is None,
-    reason="recorded gateways not found: set ENVOY_FIXTURES or put shared/envoy-fixtures beside the repository",
-)
+def pytest_configure(config):
+    """Without the recorded gateways a third of the tests would have nothing to run on: stop, and say why."""
+    root = fixtures_dir()
+    if root is None or not recorded_gateways():
+        looked = os.environ.get("ENVOY_FIXTURES") or f"{REPO.parent}/shared/envoy-fixtures"
+        raise pytest.UsageError(
+            f"The recorded gateways are missing (looked in {looked}): the tests read them from "
+            "../shared/envoy-fixtures beside the repository, or from the folder named by ENVOY_FIXTURES.")
 
 
 @pytest.fixture
@@ -65,3 +69,13 @@ def jeedom(request):
     receiver = JeedomReceiver(getattr(request.module, "APIKEY", "test-apikey"))
     yield receiver
     receiver.close()
+
+
+@pytest.fixture(autouse=True)
+def _pure_tests_open_no_socket(request, monkeypatch):
+    """A test marked pure that opens a socket fails, so the fast tier stays what it says."""
+    if request.node.get_closest_marker("pure"):
+        def refuse(*args, **kwargs):
+            raise AssertionError("a pure test opened a socket: move it out of the fast tier")
+        monkeypatch.setattr(socket, "socket", refuse)
+        monkeypatch.setattr(socket, "create_connection", refuse)

@@ -16,8 +16,11 @@ from envoy.auth import (
     token_claims,
 )
 from envoy.errors import EnvoyError
+from fake_clock import Clock
 from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.faults import Episode, FaultPlan
+
+START = 1_800_000_000.0  # a fixed instant: token lifetimes are counted from it
 
 SERIAL = "122302045041"
 EMAIL, PASSWORD = "owner@example.invalid", "s3cret-Pa55"
@@ -55,14 +58,6 @@ def test_file_token_store_is_private_and_survives_a_restart(tmp_path):
     assert FileTokenStore(tmp_path / "missing.json").load() == {}
 
 
-class Clock:
-    def __init__(self, now=1_800_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def source(cloud, clock, store=None, password=PASSWORD, **options):
     settings = CloudSettings(cloud.url, cloud.url)
     return TokenSource(SERIAL, username=EMAIL, password=password, store=store or MemoryTokenStore(),
@@ -70,7 +65,7 @@ def source(cloud, clock, store=None, password=PASSWORD, **options):
 
 
 def test_fetched_token_is_reused_until_shortly_before_expiry():
-    clock = Clock()
+    clock = Clock(START)
     with serve_cloud([Account(EMAIL, PASSWORD, role="installer")], clock=clock) as cloud:
         tokens = source(cloud, clock)
         first = tokens.token()
@@ -81,7 +76,7 @@ def test_fetched_token_is_reused_until_shortly_before_expiry():
 
 
 def test_a_refused_password_is_not_tried_again_until_it_changes():
-    clock = Clock()
+    clock = Clock(START)
     with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
         tokens = source(cloud, clock, password="wrong-password")
         for _ in range(3):
@@ -95,7 +90,7 @@ def test_a_refused_password_is_not_tried_again_until_it_changes():
 
 
 def test_a_failed_login_waits_minutes_before_the_next_attempt():
-    clock = Clock()
+    clock = Clock(START)
     plan = FaultPlan([Episode("cloud_down", 0, 10 ** 6)])
     with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock, faults=plan.cloud) as cloud:
         tokens = source(cloud, clock)
@@ -117,7 +112,7 @@ def test_a_failed_login_waits_minutes_before_the_next_attempt():
 
 
 def test_logins_per_rolling_day_are_capped_across_restarts(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     store_path = tmp_path / "token.json"
 
     def restarted():  # a fresh TokenSource over the same file, as after a daemon restart
@@ -140,7 +135,7 @@ def test_logins_per_rolling_day_are_capped_across_restarts(tmp_path):
 
 
 def test_two_factor_account_asks_for_a_pasted_token():
-    clock = Clock()
+    clock = Clock(START)
     with serve_cloud([Account(EMAIL, PASSWORD, two_factor=True)], clock=clock) as cloud:
         with pytest.raises(EnvoyError) as err:
             source(cloud, clock).token()
@@ -148,7 +143,7 @@ def test_two_factor_account_asks_for_a_pasted_token():
 
 
 def test_a_failed_renewal_keeps_the_still_valid_token():
-    clock = Clock()
+    clock = Clock(START)
     account = Account(EMAIL, PASSWORD, role="installer")
     with serve_cloud([account], clock=clock) as cloud:
         tokens = source(cloud, clock)

@@ -27,6 +27,7 @@ from envoy.auth import CloudSettings, LoginBudget
 from gateways import Daemon
 from jeedom.callback import Callback
 from jeedom.socket_server import SocketServer, send
+from fake_clock import Clock
 from jeedom_receiver import JeedomReceiver
 from simulator.cloud import Account, serve_cloud
 from simulator.faults import CYCLE_KINDS, FaultPlan, chaos_schedule
@@ -52,16 +53,6 @@ def rss_kb():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-class Clock:
-    """The gateway's clock: moved by the test, 60 s a tick."""
-
-    def __init__(self):
-        self.now = float(int(time.time()))
-
-    def __call__(self):
-        return self.now
 
 
 class Jeedom:
@@ -101,7 +92,7 @@ def lost_values(held, published):
 @pytest.fixture
 def chaos(tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO)
-    clock = Clock()
+    clock = Clock(int(time.time()))  # the gateway's clock, moved by the test
     plan = FaultPlan(chaos_schedule(SEED, TICKS - 10), seed=SEED, hang_s=30, slow_s=CLIENT_TIMEOUT_S / 2)
     gateway = SyntheticGateway(inverters=12, encharges=2, clock=clock, seed=3)
     receiver = JeedomReceiver(APIKEY)

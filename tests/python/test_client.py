@@ -3,10 +3,11 @@ import time
 
 import pytest
 
-from conftest import fixtures_dir, requires_fixtures
+from conftest import fixtures_dir
 from envoy.auth import CloudSettings, FileTokenStore, LoginBudget, MemoryTokenStore
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
+from fake_clock import Clock
 from sim_helpers import MiniGateway
 from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.recorded import RecordedGateway
@@ -127,12 +128,6 @@ def test_lost_session_is_checked_again_once(cloud):
 
 
 def test_session_left_idle_is_opened_again():
-    class Clock:
-        now = time.time()
-
-        def __call__(self):
-            return self.now
-
     clock = Clock()
     gateway = MiniGateway(SERIAL)
     sim = GatewaySimulator(gateway, auth=GatewayAuth("jwt", bearer_ok=False), clock=clock).start()
@@ -230,7 +225,6 @@ def recorded_names():
     return [n for n in names if not n.endswith("_bad_auth")]
 
 
-@requires_fixtures
 @pytest.mark.parametrize("name", recorded_names())
 def test_read_gets_exactly_the_planned_endpoints(name):
     gateway = RecordedGateway(fixtures_dir() / name)
@@ -247,7 +241,6 @@ def test_read_gets_exactly_the_planned_endpoints(name):
             assert readings.gateway.serial == serial
 
 
-@requires_fixtures
 def test_recorded_gateway_refusing_the_password():
     with serve(RecordedGateway(fixtures_dir() / "3.9.36_bad_auth")) as sim:
         with pytest.raises(EnvoyError) as err:
@@ -255,7 +248,6 @@ def test_recorded_gateway_refusing_the_password():
     assert err.value.code == "auth_failed" and "last 6 characters of the serial" in err.value.message
 
 
-@requires_fixtures
 def test_failed_endpoint_leaves_its_reading_empty():
     class Broken(RecordedGateway):
         def response(self, path):

@@ -169,7 +169,7 @@ def test_unknown_action_and_an_action_of_another_kind_are_refused(site):
 
 
 def test_a_gateway_that_accepts_but_does_not_apply_is_a_refusal(site, monkeypatch):
-    import controls
+    from envoy import writes
 
     class Stubborn(SyntheticGateway):
         def handle_write(self, method, path, body):
@@ -177,7 +177,7 @@ def test_a_gateway_that_accepts_but_does_not_apply_is_a_refusal(site, monkeypatc
             self.generator_mode = "off"  # accepted, then undone (as a gateway in another mode would)
             return answer
 
-    monkeypatch.setattr(controls, "sleep", lambda seconds: None)
+    monkeypatch.setattr(writes, "sleep", lambda seconds: None)
     s = site(Stubborn(clock=lambda: NOON, seed=3, enpower=True, generator=True))
     s.sync()
     assert refused(s.execute(f"{s.serial}_generator", "set_mode", "on"), "still shows 'off'")

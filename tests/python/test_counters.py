@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from counters import MONOTONIC, Counters
 
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
+
 PARIS = ZoneInfo("Europe/Paris")
 SERIAL = "122302045041"
 NET = f"{SERIAL}_meter_net-consumption"

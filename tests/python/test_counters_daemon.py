@@ -14,15 +14,13 @@ from counters import MONOTONIC, Counters
 from envoy.errors import EnvoyError
 from envoy.readings import Energy, GatewayInfo, Readings
 from jeedom.callback import Callback
+from fake_clock import Clock
 from jeedom_receiver import JeedomReceiver
-
-pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
-
-from gateways import Daemon  # noqa: E402
-from simulator.cloud import issue_token  # noqa: E402
-from simulator.faults import Episode, FaultPlan  # noqa: E402
-from simulator.server import serve  # noqa: E402
-from simulator.synthetic import SyntheticGateway  # noqa: E402
+from gateways import Daemon
+from simulator.cloud import issue_token
+from simulator.faults import Episode, FaultPlan
+from simulator.server import serve
+from simulator.synthetic import SyntheticGateway
 
 APIKEY = "k3Yq8ZrT1wPv6NbJ2sLd9XhC4mGf7AeU"
 PARIS = ZoneInfo("Europe/Paris")
@@ -30,14 +28,6 @@ STEP_S = 1800  # the gateway's clock moves half an hour a cycle
 LIFETIME_COMMANDS = {cmd for commands in MONOTONIC.values() for cmd in commands}
 DAY_COMMANDS = ("production_day_wh", "consumption_day_wh", "grid_import_day_wh", "grid_export_day_wh",
                 "production_today_wh", "consumption_today_wh")
-
-
-class Clock:
-    def __init__(self, text):
-        self.now = datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=PARIS).timestamp()
-
-    def __call__(self):
-        return self.now
 
 
 class Site:
@@ -84,7 +74,7 @@ class Site:
 def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_path):
     # Day 1 23:00 -> day 3 10:00, a cycle every half hour. Reboots: day 2 at 01:00 and 23:00 (no sun),
     # day 3 at 07:00 (sun); the daemon restarts on day 2 at 06:00 and 12:30.
-    clock = Clock("2026-06-10 23:00")
+    clock = Clock.at("2026-06-10 23:00", PARIS)
     plan = FaultPlan([Episode("reboot", 4, 1), Episode("reboot", 48, 1), Episode("reboot", 64, 1)], seed=4)
     site = Site(tmp_path, clock, plan)
     try:
@@ -116,10 +106,10 @@ def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_pa
                     day_last[local_day][(eq, cmd)] = value
 
     # Day 2 was counted whole: its production is what the gateway made (its reboots came without sun).
-    truth = SyntheticGateway(clock=Clock("2026-06-10 23:00"), seed=5)
+    truth = SyntheticGateway(clock=Clock.at("2026-06-10 23:00", PARIS), seed=5)
     lifetime = []
     for when in ("2026-06-11 00:00", "2026-06-12 00:00"):
-        truth.clock.now = Clock(when).now
+        truth.clock.now = Clock.at(when, PARIS).now
         lifetime.append(json.loads(truth.response("/production.json?details=1").body)["production"][1]["whLifetime"])
     yesterday = {v[serial]["production_yesterday_wh"] for _, v in site.seen if "production_yesterday_wh" in v.get(serial, {})}
     assert len(yesterday) == 1 and yesterday.pop() == pytest.approx(lifetime[1] - lifetime[0], abs=2)

@@ -1,20 +1,16 @@
 """The daemon core in-process (as the benchmark runs it): the built-in demo gateway, and what the default
 cadences cost a real gateway per hour."""
-import pytest
 
-from conftest import fixtures_dir, requires_fixtures
+from conftest import fixtures_dir
 from jeedom_receiver import JeedomReceiver
 from poller_helpers import Callback, advance
-
-pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
-
-import enphased  # noqa: E402
-from envoy.client import Credentials, Envoy  # noqa: E402
-from jeedom.socket_server import send  # noqa: E402
-from poller import GatewayPoller  # noqa: E402
-from simulator.cloud import issue_token  # noqa: E402
-from simulator.recorded import RecordedGateway  # noqa: E402
-from simulator.server import serve  # noqa: E402
+import enphased
+from envoy.client import Credentials, Envoy
+from jeedom.socket_server import send
+from poller import GatewayPoller
+from simulator.cloud import issue_token
+from simulator.recorded import RecordedGateway
+from simulator.server import serve
 
 APIKEY = "core-test-apikey-0123456789abcdef"
 
@@ -36,7 +32,6 @@ def test_demo_gateway_in_process(tmp_path):
         jeedom.close()
 
 
-@requires_fixtures
 def test_requests_per_hour_at_default_cadences_for_the_gateway_with_batteries_and_cts():
     recorded = RecordedGateway(fixtures_dir() / "7.6.185_with_cts_and_battery_3t")
     with serve(recorded) as gateway:

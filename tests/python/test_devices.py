@@ -3,11 +3,9 @@ over a real socket (its controls working on an overlay of its recording), the da
 socket, Jeedom's callback a real receiver. Then the controls of each recorded kind, round trip."""
 import pytest
 
-from conftest import fixtures_dir, requires_fixtures
+from conftest import fixtures_dir
 from devices_helpers import Site, commands
 from simulator.writable import WritableRecorded
-
-pytestmark = requires_fixtures
 
 
 @pytest.fixture

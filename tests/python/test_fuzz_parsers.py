@@ -22,6 +22,8 @@ from envoy.readings import GatewayInfo, Readings
 from simulator.recorded import RecordedGateway
 from simulator.synthetic import SyntheticGateway
 
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
+
 PATHS = sorted(set(probe.PROBE_PATHS) | {
     parse.PRODUCTION_JSON, parse.PRODUCTION_V1, parse.INVERTERS_V1, parse.DEVICE_DATA, parse.INVENTORY,
     parse.METERS, parse.METER_READINGS, parse.ENSEMBLE_INVENTORY, parse.ENSEMBLE_SECCTRL, parse.ENSEMBLE_POWER,

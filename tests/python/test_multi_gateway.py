@@ -10,15 +10,12 @@ import pytest
 import chaos_helpers
 from chaos_helpers import DaemonProcess
 from jeedom_receiver import JeedomReceiver
-
-pytest.importorskip("envoy.parse", reason="envoy/parse.py has not landed yet")
-
-import enphased  # noqa: E402
-import gateways  # noqa: E402
-from jeedom.socket_server import send  # noqa: E402
-from simulator.cloud import issue_token  # noqa: E402
-from simulator.server import serve  # noqa: E402
-from simulator.synthetic import SyntheticGateway  # noqa: E402
+import enphased
+import gateways
+from jeedom.socket_server import send
+from simulator.cloud import issue_token
+from simulator.server import serve
+from simulator.synthetic import SyntheticGateway
 
 APIKEY = "multi-test-apikey-0123456789abcdef"
 WAIT_S = 60  # an upper bound for what takes a fraction of a second when all is well

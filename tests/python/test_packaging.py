@@ -1,7 +1,11 @@
 """The plugin declares exactly the runtime dependencies of the design."""
 import json
 
+import pytest
+
 from conftest import REPO
+
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
 RUNTIME = {"requests", "pyjwt", "lxml", "schedule"}
 

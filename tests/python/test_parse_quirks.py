@@ -1,10 +1,13 @@
 """One test per gateway quirk that parse.py / probe.py handle, and robustness against bad data."""
 import math
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from envoy import parse, probe
 from envoy.readings import GatewayInfo
+
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
 P = parse.PRODUCTION_JSON
 

@@ -9,10 +9,12 @@ import json
 
 import pytest
 
-from conftest import fixtures_dir, load_expected, recorded_gateways, requires_fixtures
+from conftest import fixtures_dir, load_expected, recorded_gateways
 from envoy import parse, probe
 from expected import as_expected, differences, expectations, without_deliberate
 from simulator.recorded import RecordedGateway
+
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
 NO_BATTERY = [
     "7.3.130_no_consumption", "7.3.466_metered_disabled_cts", "7.3.466_with_cts_3phase", "7.6.175_total",
@@ -74,7 +76,6 @@ def read_recorded(name):
     return plan, parse.build_readings(info, plan.complete(responses))
 
 
-@requires_fixtures
 @pytest.mark.parametrize("name", recorded_gateways())
 def test_readings_match_expected(name):
     plan, readings = read_recorded(name)
@@ -84,7 +85,6 @@ def test_readings_match_expected(name):
         unexplained)
 
 
-@requires_fixtures
 def test_every_deliberate_difference_still_happens():
     """A listed difference that no longer occurs is stale: remove it (and from docs/readings.md)."""
     seen = set()

@@ -2,7 +2,7 @@
 gateway with its firmware's auth (digest below 7, HTTPS + JWT from 7) and our client probes and reads it."""
 import pytest
 
-from conftest import fixtures_dir, load_expected, recorded_gateways, requires_fixtures
+from conftest import fixtures_dir, load_expected, recorded_gateways
 from envoy.client import Credentials, Envoy
 from envoy.parse import parse_info
 from envoy.probe import probe_paths
@@ -19,7 +19,6 @@ def _both_cadences(general: dict, devices: dict) -> dict:
     return merged
 
 
-@requires_fixtures
 @pytest.mark.parametrize("name", recorded_gateways())
 def test_client_reads_recorded_gateway_over_sockets(name):
     gateway = AsPyenphaseServedIt(fixtures_dir() / name)

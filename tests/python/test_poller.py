@@ -9,6 +9,8 @@ from envoy.readings import AcBattery, Energy, GatewayInfo, Inverter, Readings
 from poller import GatewayPoller
 from poller_helpers import Callback, advance
 
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
+
 SERIAL = "122302045041"
 
 

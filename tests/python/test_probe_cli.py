@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
+from conftest import DAEMON_DIR, fixtures_dir
 from sim_helpers import MiniGateway
 from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.recorded import RecordedGateway
@@ -78,7 +78,6 @@ def test_old_firmware_with_the_gateway_password_from_the_environment(monkeypatch
     assert "digest-envoy" in out and "production.watts_now" in out
 
 
-@requires_fixtures
 def test_enphased_dispatches_probe(recorded):
     process = subprocess.run(
         [sys.executable, "enphased.py", "probe", "--host", recorded.url, "--token-stdin", "--token-cache", ""],

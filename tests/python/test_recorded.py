@@ -1,8 +1,10 @@
 """The recorded-gateway lookup answers as the gateway did."""
 import pytest
 
-from conftest import fixtures_dir, requires_fixtures
+from conftest import fixtures_dir
 from simulator.recorded import RecordedGateway, file_name
+
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
 
 def test_file_name_follows_the_collector_convention():
@@ -11,7 +13,6 @@ def test_file_name_follows_the_collector_convention():
     assert file_name("/api/v1/production/inverters") == "api_v1_production_inverters"
 
 
-@requires_fixtures
 def test_aliases_and_missing_endpoints():
     gw = RecordedGateway(fixtures_dir() / "7.6.175_with_cts")
     details = gw.response("/production.json?details=1")
@@ -21,7 +22,6 @@ def test_aliases_and_missing_endpoints():
     assert gw.response("/ivp/ss/gen_config").status == 200
 
 
-@requires_fixtures
 def test_recorded_error_status_is_kept():
     gw = RecordedGateway(fixtures_dir() / "3.8.10")
     assert gw.response("/ivp/meters").status == 401

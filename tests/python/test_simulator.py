@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from conftest import DAEMON_DIR, fixtures_dir, requires_fixtures
+from conftest import DAEMON_DIR, fixtures_dir
 from sim_helpers import MiniGateway
 from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.recorded import RecordedGateway, Response
@@ -84,7 +84,6 @@ def test_post_and_put_go_to_the_gateway_when_it_handles_them():
     assert gateway.posted == [("PUT", "/ivp/mod/5/mode/power", {"length": 1, "arr": [1]})]
 
 
-@requires_fixtures
 def test_recorded_gateway_is_served_with_its_recorded_answers():
     gateway = RecordedGateway(fixtures_dir() / "7.6.175_with_cts")
     with serve(gateway) as sim:
@@ -110,7 +109,6 @@ def test_cloud_logs_in_issues_tokens_and_counts_logins():
         assert cloud.logins == 3 and cloud.tokens_issued == 1
 
 
-@requires_fixtures
 def test_command_line_serves_a_recorded_gateway_and_prints_its_urls():
     folder = fixtures_dir() / "7.6.175_with_cts"
     process = subprocess.Popen(

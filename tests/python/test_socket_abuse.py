@@ -230,3 +230,42 @@ def test_a_peer_trickling_bytes_is_cut_off_by_the_overall_deadline(monkeypatch):
         assert send(server.port, {"apikey": APIKEY, "action": "sync"}) == {"ok": True}
     finally:
         server.stop()
+
+
+def test_ten_thousand_garbage_connections_write_a_few_log_lines(tmp_path):
+    """Anyone who can connect can be refused as often as they like: the log says so once per kind and
+    minute, not once per connection (10,000 connections wrote 10,023 lines)."""
+    receiver = JeedomReceiver(APIKEY)
+    daemon = DaemonProcess(tmp_path, receiver.url, loglevel="debug")
+    payloads = [b"", b"garbage", json.dumps({"apikey": "wrong", "action": "stop"}).encode(),
+                json.dumps({"apikey": APIKEY}).encode()]
+    started = time.monotonic()
+    try:
+        before = len(daemon.output().splitlines())
+
+        answers = []
+
+        def flood(worker):
+            for i in range(worker, 10_000, 8):
+                try:
+                    answers.append(exchange(daemon.port, payloads[i % len(payloads)]))
+                except OSError:
+                    pass  # "busy" reads a second at most: a peer starved longer may see a reset
+
+        threads = [threading.Thread(target=flood, args=(worker,)) for worker in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(600)
+        assert len(answers) > 9_000 and all(a is None or a["ok"] is False for a in answers)
+        still_serves(daemon)
+        minutes = int((time.monotonic() - started) // 60) + 1
+        lines = daemon.output().splitlines()[before:]
+        socket_lines = [line for line in lines if "Socket" in line or "socket" in line]
+        kinds = ("forbidden", "bad_request", "Empty", "busy", "dropped")
+        assert 1 <= len(socket_lines) <= len(kinds) * minutes, "\n".join(lines[:50])
+        assert len(lines) - len(socket_lines) < 10  # nothing else was said about them
+        assert daemon.alive()
+    finally:
+        daemon.stop()
+        receiver.close()

@@ -1,12 +1,14 @@
 """The socket listener: good messages reach the handler; wrong apikey, garbage and floods do not, and it
 keeps serving afterwards."""
 import json
+import logging
 import socket
 import threading
 
 import pytest
 
-from jeedom.socket_server import MAX_CONNECTIONS, MAX_MESSAGE_BYTES, SocketServer, send
+from fake_clock import Clock
+from jeedom.socket_server import MAX_CONNECTIONS, MAX_MESSAGE_BYTES, NOISE_LOG_INTERVAL_S, NoiseLog, SocketServer, send
 
 APIKEY = "k" * 32
 
@@ -137,3 +139,22 @@ def test_a_connection_over_the_limit_reads_busy_not_a_reset():
         for holder in holders:
             holder.join(60)
         server.stop()
+
+
+@pytest.mark.pure
+def test_refusals_are_logged_once_per_kind_and_interval_with_a_count_of_the_others(caplog):
+    caplog.set_level("DEBUG", logger="enphased.socket")
+    clock = Clock(1000)
+    noise = NoiseLog(clock=clock)
+    for _ in range(1000):
+        noise(logging.WARNING, "forbidden", "Socket message refused (%s)", "forbidden")
+        noise(logging.DEBUG, "empty", "Empty socket connection")
+    assert caplog.messages == ["Socket message refused (forbidden)", "Empty socket connection"]
+
+    clock.now += NOISE_LOG_INTERVAL_S - 1
+    noise(logging.WARNING, "forbidden", "Socket message refused (%s)", "forbidden")
+    assert len(caplog.messages) == 2
+    clock.now += 1
+    noise(logging.WARNING, "forbidden", "Socket message refused (%s)", "forbidden")
+    assert caplog.messages[2] == "Socket message refused (forbidden) (1000 more of these since the previous line, not logged)"
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.DEBUG, logging.WARNING]

@@ -3,8 +3,10 @@ import json
 import time
 
 import pytest
+import requests
 
-from conftest import fixtures_dir, requires_fixtures
+from conftest import fixtures_dir
+from fake_clock import Clock
 from simulator.recorded import RecordedGateway
 from simulator.synthetic import GATEWAY_EID, SyntheticGateway
 
@@ -15,16 +17,6 @@ READ_PATHS = [
     "/ivp/ensemble/relay", "/ivp/ensemble/dry_contacts", "/ivp/ss/dry_contact_settings", "/ivp/ensemble/generator",
     "/ivp/ss/gen_config", "/ivp/ss/gen_mode", "/admin/lib/tariff", "/ivp/pdm/device_data", "/ivp/livedata/status",
 ]
-
-
-class Clock:
-    """An injected clock the test moves by hand."""
-
-    def __init__(self, t):
-        self.t = float(t)
-
-    def __call__(self):
-        return self.t
 
 
 def local(year, month, day, hour=0, minute=0):
@@ -62,7 +54,6 @@ def keys_of(data):
     return set(data)
 
 
-@requires_fixtures
 @pytest.mark.parametrize("phases", [1, 2, 3])
 def test_keys_are_those_real_gateways_have(phases):
     """Every key a recorded firmware-8 gateway gives is in ours, at every level the parsers read."""
@@ -159,11 +150,11 @@ def test_a_simulated_day_is_consistent():
     before = totals(gw)
     crossed_midnight = False
     for _ in range(26 * 60 // 7):  # every 7 minutes for 26 hours
-        clock.t += 7 * 60
+        clock.now += 7 * 60
         now = totals(gw)
         for key in ("pv_life", "load_life", "imported", "exported"):
             assert now[key] >= before[key] - 1e-6, key
-        if time.localtime(clock.t).tm_mday != time.localtime(clock.t - 7 * 60).tm_mday:
+        if time.localtime(clock.now).tm_mday != time.localtime(clock.now - 7 * 60).tm_mday:
             crossed_midnight = True
             assert now["pv_today"] < 1.0 and now["load_today"] < before["load_today"]
         else:
@@ -190,7 +181,7 @@ def test_lifetime_is_the_integral_of_the_power_shown():
         now = totals(gw)
         pv_wh += now["pv_w"] / 60.0
         load_wh += now["load_w"] / 60.0
-        clock.t += 60
+        clock.now += 60
     last = totals(gw)
     assert last["pv_life"] - first["pv_life"] == pytest.approx(pv_wh, abs=0.5)
     assert last["load_life"] - first["load_life"] == pytest.approx(load_wh, abs=0.5)
@@ -201,7 +192,7 @@ def test_sun_follows_the_local_time_of_day():
     clock = Clock(local(2025, 6, 21, 3))
     gw = SyntheticGateway(clock=clock, seed=2)
     assert totals(gw)["pv_w"] == 0
-    clock.t = local(2025, 6, 21, 13, 30)
+    clock.now = local(2025, 6, 21, 13, 30)
     assert totals(gw)["pv_w"] > 0.3 * sum(i.rating_w for i in gw.inverters) * 0.85 * 0.4
 
 
@@ -210,9 +201,9 @@ def test_battery_charges_on_surplus_and_discharges_in_the_evening():
     gw = SyntheticGateway(inverters=20, encharges=1, clock=clock, seed=4)
     charged = discharged = False
     for _ in range(24 * 4):
-        clock.t += 900
+        clock.now += 900
         t = totals(gw)
-        hour = time.localtime(clock.t).tm_hour
+        hour = time.localtime(clock.now).tm_hour
         if t["batt_w"] < -1:
             charged = True
             assert t["pv_w"] > t["load_w"]
@@ -242,7 +233,7 @@ def test_same_seed_and_clock_give_the_same_answers():
         out = []
         for _ in range(3):
             out.append([gw.response(p).body for p in READ_PATHS] + [gw.info_xml()])
-            clock.t += 1234
+            clock.now += 1234
         return out
     assert run(11) == run(11)
     assert run(11) != run(12)
@@ -256,7 +247,7 @@ def test_six_hundred_inverters_and_twenty_batteries_are_cheap():
     assert len(body(gw, "/ivp/ensemble/power")["devices:"]) == 20
     first = gw.response("/ivp/pdm/device_data")
     assert gw.response("/ivp/pdm/device_data") is first  # built once per clock second
-    clock.t += 1
+    clock.now += 1
     assert gw.response("/ivp/pdm/device_data") is not first
 
 
@@ -273,7 +264,7 @@ def test_grid_relay_islands_the_house():
     assert body(gw, "/ivp/ensemble/inventory")[1]["devices"][0]["mains_admin_state"] == "open"
     assert body(gw, "/inventory.json")[2]["devices"][0]["relay"] == "open"
     for _ in range(5):
-        clock.t += 600
+        clock.now += 600
         assert abs(totals(gw)["net_w"]) < 1.0
     assert write(gw, "POST", "/ivp/ensemble/relay", {"mains_admin_state": "ajar"}).status == 400
 
@@ -313,7 +304,7 @@ def test_production_on_off_per_inverter_and_for_the_gateway():
     watts = {i["serialNumber"]: i["lastReportWatts"] for i in body(gw, "/api/v1/production/inverters")}
     assert watts[inv.serial] == 0 and totals(gw)["pv_w"] < before
     life = totals(gw)["pv_life"]
-    clock.t += 3600
+    clock.now += 3600
     write(gw, "PUT", path, {"length": 1, "arr": [0]})
     assert totals(gw)["pv_life"] > life
     gateway_path = "/ivp/mod/%d/mode/power" % GATEWAY_EID
@@ -339,7 +330,7 @@ def test_backup_mode_keeps_the_battery_for_outages():
     gw = SyntheticGateway(inverters=20, encharges=1, clock=clock, seed=4)
     gw.set_storage("backup", 100)
     for _ in range(12):
-        clock.t += 900
+        clock.now += 900
         assert totals(gw)["batt_w"] <= 0
 
 
@@ -348,11 +339,11 @@ def test_live_data_moves_only_while_streamed():
     gw = full_house(clock)
     first = body(gw, "/ivp/livedata/status")
     assert first["connection"]["sc_stream"] == "disabled"
-    clock.t += 120
+    clock.now += 120
     assert body(gw, "/ivp/livedata/status")["meters"]["last_update"] == first["meters"]["last_update"]
     assert write(gw, "POST", "/ivp/livedata/stream", {"enable": 1}).status == 200
     live = body(gw, "/ivp/livedata/status")
-    assert live["connection"]["sc_stream"] == "enabled" and live["meters"]["last_update"] == int(clock.t)
+    assert live["connection"]["sc_stream"] == "enabled" and live["meters"]["last_update"] == int(clock.now)
     meters = live["meters"]
     assert meters["grid"]["agg_p_mw"] == pytest.approx(
         meters["load"]["agg_p_mw"] - meters["pv"]["agg_p_mw"] - meters["storage"]["agg_p_mw"], abs=5)
@@ -368,7 +359,6 @@ def test_bad_writes_are_refused():
 
 # ------------------------------------------------------------------ on a real socket
 def test_served_over_https_with_a_token_and_controls():
-    requests = pytest.importorskip("requests")
     from simulator.cloud import issue_token
     from simulator.server import serve
 
@@ -408,7 +398,7 @@ def test_concurrent_readers_see_one_consistent_model():
     for t in threads:
         t.start()
     for _ in range(30):
-        clock.t += 61
+        clock.now += 61
     for t in threads:
         t.join()
     assert not errors

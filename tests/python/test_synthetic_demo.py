@@ -3,11 +3,9 @@ synchronizing the demo gateway, and ends by itself."""
 import subprocess
 import sys
 
-import pytest
 
 from conftest import REPO
 
-pytest.importorskip("probe_cli", reason="the probe CLI has not landed yet")
 
 
 def test_demo_probes_the_synthetic_gateway_through_the_enlighten_login():

@@ -5,9 +5,10 @@ import time
 
 import pytest
 
-pytest.importorskip("envoy.probe", reason="envoy/parse.py and envoy/probe.py have not landed yet")
-from envoy import parse, probe  # noqa: E402
-from simulator.synthetic import SyntheticGateway  # noqa: E402
+from envoy import parse, probe
+from simulator.synthetic import SyntheticGateway
+
+pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
 # What a firmware-8 gateway does not tell an owner's token on these endpoints, whatever its devices.
 NOT_GIVEN = {

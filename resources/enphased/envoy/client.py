@@ -22,18 +22,19 @@ from .auth import (
     installer_password,
     token_claims,
 )
+from .endpoints import CHECK_JWT, INFO, INVERTERS_V1
 from .errors import EnvoyError
 from .limits import DEADLINE_MISSES_PER_READ, REQUEST_DEADLINE_S
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
 from .transport import Answer, AnswerTooLarge, DigestAuth, ReadTimedOut, Transport
+from .writes import GatewayWrites
 
 log = logging.getLogger(__name__)
 
-CHECK_JWT = "/auth/check_jwt"
 # An endpoint every firmware before 7 protects with digest: tells a wrong password at connect time.
-DIGEST_CHECK_PATH = "/api/v1/production/inverters"
+DIGEST_CHECK_PATH = INVERTERS_V1
 
 
 @dataclass
@@ -48,7 +49,9 @@ class Credentials:
     installer: bool = False  # firmware < 7: log in as `installer` instead of `envoy`
 
 
-class Envoy:
+class Envoy(GatewayWrites):
+    """One gateway: connect, probe, read; its writes (set_grid_relay, set_storage_mode...) are in writes.py."""
+
     def __init__(
         self,
         host: str,
@@ -108,7 +111,7 @@ class Envoy:
             for url in self._candidate_urls():
                 transport = Transport(url, deadline_s=self.deadline_s, connect_timeout_s=self.connect_timeout_s)
                 try:
-                    answer = transport.request("GET", "/info")
+                    answer = transport.request("GET", INFO)
                 except EnvoyError as exc:
                     last_error = exc
                     self._discard(transport)
@@ -290,7 +293,7 @@ class Envoy:
             # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
             return build_readings(self.info, self.plan.complete(responses))
 
-    # --- single requests (controls of later issues use these) ---
+    # --- single requests (writes.py and the diagnostics report use these) ---
 
     def _decode(self, answer: Answer, method: str, path: str) -> Any:
         if answer.status_code in (401, 403):

@@ -28,32 +28,32 @@ from .readings import (
     Readings,
     StorageSettings,
 )
-
-PRODUCTION_JSON = "/production.json?details=1"
-PRODUCTION_V1 = "/api/v1/production"
-INVERTERS_V1 = "/api/v1/production/inverters"
-DEVICE_DATA = "/ivp/pdm/device_data"
-INVENTORY = "/inventory.json"
-METERS = "/ivp/meters"
-METER_READINGS = "/ivp/meters/readings"
-ENSEMBLE_INVENTORY = "/ivp/ensemble/inventory"
-ENSEMBLE_SECCTRL = "/ivp/ensemble/secctrl"
-ENSEMBLE_POWER = "/ivp/ensemble/power"
-DRY_CONTACTS = "/ivp/ensemble/dry_contacts"
-DRY_CONTACT_SETTINGS = "/ivp/ss/dry_contact_settings"
-GENERATOR = "/ivp/ensemble/generator"
-GEN_MODE = "/ivp/ss/gen_mode"
-TARIFF = "/admin/lib/tariff"
-GRID_PROFILE = "/ivp/arf/profile"
-# The gateway's own device id in its numbering of devices (kind 0x24, first device): production on/off of
-# the whole site is asked of it. Installer rights.
-GATEWAY_DEVICE_ID = 603980032
-PRODUCTION_POWER = f"/ivp/mod/{GATEWAY_DEVICE_ID}/mode/power"
-PLC_LEVELS = "/installer/pcu_comm_check"
-
-# Device type of an AC Battery in /api/v1/production/inverters (devType; microinverters are 1).
-DEV_TYPE_ACB = 11
-
+from .endpoints import (  # noqa: F401  (the paths are also read as parse.X by tests)
+    BATTERY_STATES,
+    DEV_TYPE_ACB,
+    DEVICE_DATA,
+    DRY_CONTACT_SETTINGS,
+    DRY_CONTACTS,
+    ENSEMBLE_INVENTORY,
+    ENSEMBLE_POWER,
+    ENSEMBLE_SECCTRL,
+    GEN_MODE,
+    GENERATOR,
+    GENERATOR_MODES,
+    GRID_PROFILE,
+    INVENTORY,
+    INVERTERS_V1,
+    METER_READINGS,
+    METERS,
+    PLC_LEVELS,
+    PRODUCTION_JSON,
+    PRODUCTION_POWER,
+    PRODUCTION_V1,
+    RELAY_STATES,
+    STORAGE_MODE_OLD_NAMES,
+    STORAGE_MODES,
+    TARIFF,
+)
 
 # ---------------------------------------------------------------------------------------------- values
 
@@ -101,11 +101,6 @@ def _state(value, known: Tuple[str, ...]) -> Optional[str]:
     text = text.strip().lower()
     text = "closed" if text == "close" else text
     return text if text in known else None
-
-
-RELAY_STATES = ("closed", "open")
-BATTERY_STATES = ("charging", "discharging", "idle")
-STORAGE_MODES = ("self-consumption", "backup", "economy")
 
 
 def _dict(value) -> dict:
@@ -692,7 +687,7 @@ def generator_from(data) -> Optional[Generator]:
 def generator_mode_from(data) -> Optional[str]:
     """/ivp/ss/gen_mode: the generator mode last asked for ("off", "on", "auto")."""
     mode = _str(_dict(data).get("gen_cmd"))
-    return mode.lower() if mode and mode.lower() in ("off", "on", "auto") else None
+    return mode.lower() if mode and mode.lower() in GENERATOR_MODES else None
 
 
 def grid_profile_from(data) -> Optional[str]:
@@ -718,17 +713,19 @@ def apply_plc_levels(readings: Readings, data) -> None:
                 device.plc_level = max(0, min(5, level))
 
 
+def storage_mode_from(settings: dict) -> Optional[str]:
+    """One of STORAGE_MODES from a tariff's storage_settings, whichever name the firmware uses."""
+    mode = _str(settings.get("mode"))
+    return _state(STORAGE_MODE_OLD_NAMES.get(mode, mode), STORAGE_MODES)
+
+
 def storage_settings_from(tariff_data) -> Optional[StorageSettings]:
     """/admin/lib/tariff storage_settings (battery profile)."""
     settings = _dict(_dict(_dict(tariff_data).get("tariff")).get("storage_settings"))
     if not settings:
         return None
-    mode = _str(settings.get("mode"))
-    # Older firmware calls the savings profile "savings-mode"; newer ones and the Enphase app, "economy".
-    if mode == "savings-mode":
-        mode = "economy"
     return StorageSettings(
-        mode=_state(mode, STORAGE_MODES),
+        mode=storage_mode_from(settings),
         reserve_percent=_num(settings.get("reserved_soc")),
         charge_from_grid=_bool(settings.get("charge_from_grid")),
         very_low_percent=_num(settings.get("very_low_soc")),

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from . import parse
-from .parse import (
+from .endpoints import (
     DEVICE_DATA,
+    DEVICE_DATA_FROM,
     DRY_CONTACT_SETTINGS,
     DRY_CONTACTS,
     ENSEMBLE_INVENTORY,
     ENSEMBLE_POWER,
+    ENSEMBLE_FROM,
     ENSEMBLE_SECCTRL,
+    GEN_CONFIG,
     GEN_MODE,
     GENERATOR,
     GRID_PROFILE,
@@ -27,12 +30,12 @@ from .parse import (
     METERS,
     PRODUCTION_JSON,
     PRODUCTION_POWER,
+    PRODUCTION_POWER_FROM,
     PRODUCTION_V1,
     TARIFF,
+    V1_PRODUCTION_STALLS_FROM,
 )
 from .readings import GatewayInfo
-
-GEN_CONFIG = "/ivp/ss/gen_config"
 
 # Tried once per connection, cheap and static ones first, each once.
 PROBE_PATHS: Tuple[str, ...] = (
@@ -50,8 +53,6 @@ PROBE_PATHS: Tuple[str, ...] = (
 )
 # Tried only with installer rights: an owner's token gets 401 there, which costs a session check each time.
 INSTALLER_PROBE_PATHS: Tuple[str, ...] = (PRODUCTION_POWER,)
-# Ensemble (Encharge, Enpower, generator) exists from firmware 5; per-device data from 8.2; production
-# on/off from 7.
 _ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG, GEN_MODE)
 
 
@@ -59,11 +60,11 @@ def probe_paths(info: GatewayInfo, installer: bool = False) -> Tuple[str, ...]:
     """PROBE_PATHS (and INSTALLER_PROBE_PATHS for an installer) without those this firmware cannot have
     (saves a few 404s on old gateways)."""
     skip = set()
-    if info.firmware and not parse.firmware_at_least(info, 5):
+    if info.firmware and not parse.firmware_at_least(info, *ENSEMBLE_FROM):
         skip.update(_ENSEMBLE_PATHS)
-    if info.firmware and not parse.firmware_at_least(info, 8, 2):
+    if info.firmware and not parse.firmware_at_least(info, *DEVICE_DATA_FROM):
         skip.add(DEVICE_DATA)
-    if info.firmware and not parse.firmware_at_least(info, 7):
+    if info.firmware and not parse.firmware_at_least(info, *PRODUCTION_POWER_FROM):
         skip.add(PRODUCTION_POWER)
     paths = PROBE_PATHS + (INSTALLER_PROBE_PATHS if installer else ())
     return tuple(p for p in paths if p not in skip)
@@ -122,8 +123,7 @@ def _production_source(info: GatewayInfo, responses, ct_count: int) -> Optional[
 
 
 def _v1_stalls(info: GatewayInfo, ct_count: int) -> bool:
-    # Metered gateways without a CT stop updating /api/v1/production from firmware 8.2.4264.
-    return bool(info.imeter) and ct_count == 0 and parse.firmware_at_least(info, 8, 2, 4264)
+    return bool(info.imeter) and ct_count == 0 and parse.firmware_at_least(info, *V1_PRODUCTION_STALLS_FROM)
 
 
 def _inverter_source(responses) -> Optional[str]:
@@ -154,7 +154,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         g.get("type") == "ACB" and g.get("devices") for g in (inventory if _is_list(inventory) else [])
         if isinstance(g, dict)
     )
-    ensemble = got.get(ENSEMBLE_INVENTORY) if parse.firmware_at_least(info, 5) else None
+    ensemble = got.get(ENSEMBLE_INVENTORY) if parse.firmware_at_least(info, *ENSEMBLE_FROM) else None
     encharges = parse.ensemble_devices(ensemble, "ENCHARGE")
     enpower = parse.enpower_from(ensemble) is not None
     generator = enpower and _has_content(got.get(GEN_CONFIG))

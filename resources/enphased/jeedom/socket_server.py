@@ -17,6 +17,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 READ_TIMEOUT_S = 10  # for the whole message: PHP writes it at once; a peer that takes longer is not PHP
 MAX_CONNECTIONS = 16  # at the same time; more are answered "busy" so a flood cannot pile up threads
 BUSY_READ_TIMEOUT_S = 1  # a connection answered "busy" is read this long at most before the answer
+NOISE_LOG_INTERVAL_S = 60  # refused connections: one log line per kind and minute, with a count of the others
 
 log = logging.getLogger("enphased.socket")
 
@@ -79,6 +80,33 @@ def parse_message(raw: bytes, apikey: str) -> Dict[str, Any]:
     return message
 
 
+class NoiseLog:
+    """Logs refused connections: one line per kind (a refusal code, "busy", "dropped") and interval; the lines it
+    held back are counted in the next one. Anyone who can connect can refuse themselves 10,000 times a minute,
+    and must not fill the disk with the log."""
+
+    def __init__(self, interval_s: float = NOISE_LOG_INTERVAL_S, clock: Callable[[], float] = time.monotonic):
+        self._interval_s = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: Dict[str, float] = {}  # kind -> when its last line was written
+        self._held: Dict[str, int] = {}  # kind -> lines held back since
+
+    def __call__(self, level: int, kind: str, message: str, *args: Any) -> None:
+        with self._lock:
+            now = self._clock()
+            last = self._last.get(kind)
+            if last is not None and now - last < self._interval_s:
+                self._held[kind] = self._held.get(kind, 0) + 1
+                return
+            self._last[kind] = now
+            held = self._held.pop(kind, 0)
+        if held:
+            message += " (%d more of these since the previous line, not logged)"
+            args += (held,)
+        log.log(level, message, *args)
+
+
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -92,6 +120,7 @@ class SocketServer:
         self.apikey = apikey
         self.handle = handle
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._noise = NoiseLog()
         outer = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -123,22 +152,23 @@ class SocketServer:
                 read_message(sock, BUSY_READ_TIMEOUT_S)
             except (MessageError, OSError):
                 pass
+            self._noise(logging.WARNING, "busy", "Socket connection refused: more than %d at once", MAX_CONNECTIONS)
             self._answer(sock, error_answer("busy", "too many connections"))
             return
         try:
             try:
                 raw = read_message(sock)
                 if not raw.strip():  # a port check (connect, close): nothing to act on, nothing to tell
-                    log.debug("Empty socket connection")
+                    self._noise(logging.DEBUG, "empty", "Empty socket connection")
                     self._answer(sock, error_answer("bad_request", "empty message"))
                     return
                 message = parse_message(raw, self.apikey)
             except MessageError as e:
-                log.warning("Socket message refused (%s): %s", e.code, e.message)
+                self._noise(logging.WARNING, e.code, "Socket message refused (%s): %s", e.code, e.message)
                 self._answer(sock, error_answer(e.code, e.message))
                 return
             except OSError as e:  # timeout or reset while reading: nobody to answer
-                log.warning("Socket message dropped: %s", e.__class__.__name__)
+                self._noise(logging.WARNING, "dropped", "Socket message dropped: %s", e.__class__.__name__)
                 return
             try:
                 answer = self.handle(message)

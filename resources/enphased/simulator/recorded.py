@@ -43,10 +43,21 @@ def _content_type(name: str, body: bytes) -> str:
     return "application/json"
 
 
+def safe_entry_name(name: str) -> bool:
+    """A zip entry name that stays inside the folder it is unpacked to: relative, no '..', no backslash."""
+    parts = name.rstrip("/").split("/")
+    return bool(name) and not name.startswith("/") and "\\" not in name and "\0" not in name \
+        and all(part not in ("", ".", "..") for part in parts)
+
+
 def _zip_files(path: Path) -> Tuple[str, Dict[str, bytes]]:
     """(folder name, file name -> bytes) of the recorded gateway in a zip (a diagnostics report): the files
     beside its `info`, wherever that folder is in the archive."""
     with zipfile.ZipFile(path) as archive:
+        unsafe = [n for n in archive.namelist() if not safe_entry_name(n)]
+        if unsafe:
+            raise ValueError(f"{path} holds an entry named {unsafe[0]!r} that points outside its folder: "
+                             "not a diagnostics report of this plugin")
         names = [n for n in archive.namelist() if not n.endswith("/")]
         infos = sorted((n for n in names if n.rsplit("/", 1)[-1] == "info"), key=len)
         if not infos:

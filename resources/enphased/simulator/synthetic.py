@@ -29,6 +29,9 @@ from simulator.recorded import Response
 
 STEP_S = 60
 _M64 = (1 << 64) - 1
+# The simulator's own copies of the gateway's facts (also in envoy/endpoints.py), kept here on purpose: it
+# plays the gateway, so a wrong fact on the reader's side shows as a failing test instead of agreeing with
+# itself. writable.py takes them from here.
 GATEWAY_EID = 603980032  # the gateway's own device id in /ivp/mod/<eid>/mode/power (all production)
 # Device ids (EIDs) of each kind, as the gateway numbers them: kind base + 0x100 per device.
 _PCU_EID, _ACB_EID, _NSRB_EID, _EIM_EID = 0x21000000, 0x2B000000, 0x2C000000, 0x2A000000

@@ -15,10 +15,10 @@ import threading
 from typing import Any, Dict, Optional, Tuple
 
 from simulator.recorded import RecordedGateway, Response
+# The simulator's own copy of these facts (see synthetic.py), not the reader's: it plays the gateway.
+from simulator.synthetic import GATEWAY_EID, TARIFF_WRITE_IGNORED_FROM
 
-TARIFF_WRITE_IGNORED_FROM = (8, 2, 4225)
-GATEWAY_DEVICE_ID = 603980032  # the gateway's own device id: production on/off of the whole site
-_POWER = f"/ivp/mod/{GATEWAY_DEVICE_ID}/mode/power"
+_POWER = f"/ivp/mod/{GATEWAY_EID}/mode/power"  # production on/off of the whole site
 
 
 def _json(status: int, data: Any) -> Response:

@@ -1,0 +1,158 @@
+<?php
+/* This file is part of the enphase plugin for Jeedom.
+ *
+ * This program is free software: you can redistribute it and/or modify it under the terms of the GNU Affero
+ * General Public License as published by the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+/*
+ * What the daemon's callback (core/php/jeeEnphase.php) brings: inventories (enphaseInventory), values and
+ * gateway statuses (docs/protocol.md), and the Jeedom messages a status calls for.
+ */
+class enphaseEvents {
+	/** Error codes that only the user can fix: they also become a Jeedom message. */
+	const USER_ACTION_CODES = array('auth_failed', 'token_expired', 'two_factor', 'login_throttled');
+	/** A pasted token is announced this many days before it expires. */
+	const TOKEN_WARNING_DAYS = 14;
+
+	/** Applies the events of one callback POST; one bad event does not stop the others. */
+	public static function handle(array $_events) {
+		foreach ($_events as $event) {
+			$type = (is_array($event) && isset($event['type'])) ? (string) $event['type'] : '';
+			try {
+				switch ($type) {
+					case 'inventory':
+						$report = enphaseInventory::apply($event);
+						if ($report['commands_created'] > 0 || count(array_filter(array_column($report['kinds'], 'created'))) > 0) {
+							log::add('enphase', 'info', enphaseInventory::describeReport($report));
+						}
+						break;
+					case 'values':
+						self::applyValues($event);
+						break;
+					case 'status':
+						self::applyStatus($event);
+						break;
+					default:
+						log::add('enphase', 'info', __('Évènement inconnu ignoré :', __FILE__) . ' ' . substr($type, 0, 40));
+				}
+			} catch (Throwable $e) {
+				log::add('enphase', 'error', __('Évènement non appliqué', __FILE__) . ' (' . $type . ') : ' . $e->getMessage());
+			}
+		}
+	}
+
+	/** VALUES: {eqLogicalId: {cmdLogicalId: value}}; the core fires an event only when a value changes. */
+	public static function applyValues(array $_event) {
+		$updated = 0;
+		$values = (isset($_event['values']) && is_array($_event['values'])) ? $_event['values'] : array();
+		foreach ($values as $eqLogicalId => $commands) {
+			$eqLogic = eqLogic::byLogicalId((string) $eqLogicalId, 'enphase');
+			if (!is_object($eqLogic)) {
+				log::add('enphase', 'debug', __('Valeurs d\'un équipement inconnu ignorées (synchronisez) :', __FILE__) . ' ' . $eqLogicalId);
+				continue;
+			}
+			if (!is_array($commands)) {
+				continue;
+			}
+			foreach ($commands as $cmdLogicalId => $value) {
+				// The core turns null into 0: an unknown value must leave the last one in place.
+				if ($value === null || is_array($value)) {
+					continue;
+				}
+				if (is_bool($value)) {
+					$value = $value ? 1 : 0;
+				}
+				$cmd = $eqLogic->getCmd('info', (string) $cmdLogicalId);
+				if (!is_object($cmd)) {
+					continue;
+				}
+				$labels = $cmd->getConfiguration('valueLabels');
+				if (is_array($labels) && is_string($value) && isset($labels[$value])) {
+					$value = $labels[$value];
+				}
+				if ($eqLogic->checkAndUpdateCmd($cmd, $value)) {
+					$updated++;
+				}
+			}
+		}
+		return $updated;
+	}
+
+	/** STATUS: shown on the gateway equipment, and a Jeedom message when the user must act. */
+	public static function applyStatus(array $_event) {
+		$gatewayId = isset($_event['gateway']) ? (string) $_event['gateway'] : '';
+		$status = array('updated' => time());
+		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
+			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
+		}
+		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
+		if (!is_object($eqLogic)) {
+			// Removed while the daemon still read it: the daemon learns it, nothing is left to show it on.
+			log::add('enphase', 'debug', __('État d\'une passerelle inconnue ignoré :', __FILE__) . ' ' . substr($gatewayId, 0, 40));
+			return;
+		}
+		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
+		$detail = (is_array($status['error']) && isset($status['error']['message'])) ? (string) $status['error']['message'] : '';
+		// The sentence the pages show, in this Jeedom's language.
+		$status['problem'] = ($code != '') ? enphaseDaemonError::sentence($code, $detail) : '';
+		$previous = $eqLogic->getConfiguration('status');
+		$eqLogic->setConfiguration('status', $status);
+		if ($status['firmware'] != '') {
+			$eqLogic->setConfiguration('firmware', $status['firmware']);
+		}
+		$eqLogic->save();
+		$previousCode = (is_array($previous) && isset($previous['error']['code'])) ? (string) $previous['error']['code'] : '';
+		$label = $eqLogic->getHumanName();
+		if ($code != $previousCode) {
+			// Logged when it changes, not every cycle.
+			if ($code != '') {
+				log::add('enphase', 'warning', $label . ' : ' . $status['problem']);
+			} else {
+				log::add('enphase', 'info', $label . ' : ' . __('la passerelle répond de nouveau', __FILE__));
+			}
+		}
+		if (in_array($code, self::USER_ACTION_CODES)) {
+			self::replaceMessage('status::' . $gatewayId . '::', $code, $label . ' : ' . $status['problem']);
+		} else {
+			message::removeAll('enphase', 'status::' . $gatewayId . '::', true);
+		}
+		self::checkTokenExpiry($gatewayId, $status, $eqLogic);
+	}
+
+	/**
+	 * One message per subject: the core keeps the first text of a logicalId and only counts repeats, so a new
+	 * situation (another error, another expiry date) replaces the old message instead.
+	 */
+	private static function replaceMessage($_subject, $_situation, $_text) {
+		if (count(message::byPluginLogicalId('enphase', $_subject . $_situation)) > 0) {
+			return;
+		}
+		message::removeAll('enphase', $_subject, true);
+		message::add('enphase', $_text, '', $_subject . $_situation);
+	}
+
+	/** A token the user pasted must be replaced by the user: say so two weeks ahead. */
+	private static function checkTokenExpiry($_gatewayId, array $_status, $_eqLogic) {
+		$expires = (int) $_status['token_expires'];
+		$settings = enphaseGateway::settingsOf($_eqLogic);
+		$pasted = !enphaseGateway::isDemo($settings) && enphaseGateway::authMethod($settings) == 'token';
+		if ($pasted && $expires > time() && $expires - time() < self::TOKEN_WARNING_DAYS * 86400) {
+			$text = __('le jeton expire le %s : collez un nouveau jeton dans l\'onglet Équipement de la passerelle', __FILE__);
+			self::replaceMessage('token::' . $_gatewayId . '::', $expires, $_eqLogic->getHumanName() . ' : ' . sprintf($text, date('d/m/Y', $expires)));
+		} else {
+			message::removeAll('enphase', 'token::' . $_gatewayId . '::', true);
+		}
+	}
+
+	/** Time passes without any status event: look at each gateway's last token expiry once a day. */
+	public static function checkTokens() {
+		foreach (enphaseGateway::all() as $gatewayId => $eqLogic) {
+			$status = $eqLogic->getConfiguration('status');
+			if (is_array($status) && isset($status['token_expires'])) {
+				self::checkTokenExpiry((string) $gatewayId, $status, $eqLogic);
+			}
+		}
+	}
+}

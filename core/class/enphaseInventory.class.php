@@ -1,0 +1,372 @@
+<?php
+/* This file is part of the enphase plugin for Jeedom.
+ *
+ * This program is free software: you can redistribute it and/or modify it under the terms of the GNU Affero
+ * General Public License as published by the Free Software Foundation, either version 3 of the License, or
+ * (at your option) any later version.
+ */
+
+/*
+ * Synchronize and the INVENTORY (docs/protocol.md): the equipment and commands the daemon describes become
+ * Jeedom's, created once, completed when something is missing, never renamed, moved or deleted. Also the
+ * vocabulary of equipment kinds that the pages and the sync report use.
+ */
+class enphaseInventory {
+	/** Decimals of numeric values (core "historizeRound": rounding of the value and of its scaled display). */
+	const DISPLAY_DECIMALS = 2;
+	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
+	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
+		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
+
+	/** The daemon, asked by sync() (tests stand in for the callback that comes before its answer). */
+	protected static function request(array $_message, $_timeout) {
+		return enphaseDaemon::request($_message, $_timeout);
+	}
+
+	/** How the equipment page groups the kinds: group => (label, Font Awesome icon, kinds). */
+	public static function kindGroups() {
+		return array(
+			'gateway' => array(__('Passerelles', __FILE__), 'fas fa-broadcast-tower', array('gateway')),
+			'inverter' => array(__('Micro-onduleurs', __FILE__), 'fas fa-solar-panel', array('inverter')),
+			'battery' => array(__('Batteries', __FILE__), 'fas fa-car-battery', array('ac_battery', 'encharge')),
+			'meter' => array(__('Compteurs', __FILE__), 'fas fa-tachometer-alt', array('meter')),
+			'backup' => array(__('Secours et réseau', __FILE__), 'fas fa-house-damage', array('enpower', 'collar', 'qrelay', 'dry_contact', 'generator')),
+			'other' => array(__('Autres équipements', __FILE__), 'fas fa-plug', array()),
+		);
+	}
+
+	/** The group of an equipment kind on the equipment page. */
+	public static function kindGroup($_kind) {
+		foreach (self::kindGroups() as $group => $definition) {
+			if (in_array($_kind, $definition[2])) {
+				return $group;
+			}
+		}
+		return 'other';
+	}
+
+	/** The name of an equipment kind, plural for counts ("Micro-onduleurs : 24"), singular for one equipment. */
+	public static function kindLabel($_kind, $_plural = true) {
+		$labels = array(
+			'gateway' => array(__('Passerelle', __FILE__), __('Passerelles', __FILE__)),
+			'inverter' => array(__('Micro-onduleur', __FILE__), __('Micro-onduleurs', __FILE__)),
+			'ac_battery' => array(__('Batterie AC', __FILE__), __('Batteries AC', __FILE__)),
+			'encharge' => array(__('Batterie IQ', __FILE__), __('Batteries IQ', __FILE__)),
+			'meter' => array(__('Compteur', __FILE__), __('Compteurs', __FILE__)),
+			'enpower' => array(__('Contrôleur système IQ', __FILE__), __('Contrôleurs système IQ', __FILE__)),
+			'qrelay' => array(__('Relais Q', __FILE__), __('Relais Q', __FILE__)),
+			'collar' => array(__('Collier compteur IQ', __FILE__), __('Colliers compteur IQ', __FILE__)),
+			'dry_contact' => array(__('Contact sec', __FILE__), __('Contacts secs', __FILE__)),
+			'generator' => array(__('Générateur', __FILE__), __('Générateurs', __FILE__)),
+		);
+		if (!isset($labels[$_kind])) {
+			return $_plural ? __('Autres équipements', __FILE__) : __('Autre équipement', __FILE__);
+		}
+		return $labels[$_kind][$_plural ? 1 : 0];
+	}
+
+	/**
+	 * Asks the daemon to probe every gateway, or the one of $_gatewayId, and applies what it found.
+	 * Returns array('ok' => bool, 'message' => sentence for the user, 'kinds' => counts per kind).
+	 */
+	public static function sync($_gatewayId = '') {
+		$_gatewayId = (string) $_gatewayId;
+		if ($_gatewayId !== '') {
+			$settings = enphaseGateway::settings($_gatewayId);
+			if ($settings === null) {
+				return array('ok' => false, 'message' => __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__), 'kinds' => array());
+			}
+			$problem = enphaseGateway::problem($settings);
+		} else {
+			$problem = enphaseGateway::firstProblem();
+		}
+		if ($problem != '') {
+			return array('ok' => false, 'message' => $problem, 'kinds' => array());
+		}
+		// The daemon delivers the inventory by callback before it answers (so that values never arrive before
+		// their equipment): what this sync created is what did not exist before the request.
+		$before = self::commandCounts();
+		$request = array('action' => 'sync');
+		if ($_gatewayId !== '') {
+			$request['gateway'] = $_gatewayId;
+		}
+		try {
+			// Probing reads slow endpoints (some firmware take tens of seconds).
+			$answer = static::request($request, 180);
+		} catch (enphaseDaemonError $e) {
+			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
+			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
+		}
+		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
+		foreach ($inventories as $inventory) {
+			if (is_array($inventory)) {
+				self::apply($inventory);
+			}
+		}
+		$report = self::emptyReport();
+		foreach ($inventories as $inventory) {
+			$equipments = (is_array($inventory) && isset($inventory['equipments']) && is_array($inventory['equipments'])) ? $inventory['equipments'] : array();
+			foreach ($equipments as $equipment) {
+				$eqLogic = (is_array($equipment) && isset($equipment['logicalId'])) ? eqLogic::byLogicalId((string) $equipment['logicalId'], 'enphase') : null;
+				if (!is_object($eqLogic)) {
+					continue;
+				}
+				$kind = $eqLogic->getConfiguration('kind');
+				if (!isset($report['kinds'][$kind])) {
+					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
+				}
+				$report['kinds'][$kind]['found']++;
+				$report['kinds'][$kind]['created'] += isset($before[$eqLogic->getId()]) ? 0 : 1;
+			}
+		}
+		foreach (self::commandCounts() as $id => $count) {
+			$report['commands_created'] += $count - (isset($before[$id]) ? $before[$id] : 0);
+		}
+		$message = self::describeReport($report);
+		// Several gateways: those that failed say why beside the others' report.
+		$errors = (isset($answer['errors']) && is_array($answer['errors'])) ? $answer['errors'] : array();
+		foreach ($errors as $error) {
+			if (!is_array($error)) {
+				continue;
+			}
+			$gatewayId = isset($error['gateway']) ? (string) $error['gateway'] : '';
+			$message .= ' ' . enphaseGateway::label($gatewayId, enphaseGateway::equipment($gatewayId)) . ' : '
+				. enphaseDaemonError::sentence(isset($error['code']) ? (string) $error['code'] : '', isset($error['message']) ? (string) $error['message'] : '');
+		}
+		log::add('enphase', 'info', $message);
+		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
+	}
+
+	/** Number of commands of each equipment of the plugin, by equipment id. */
+	private static function commandCounts() {
+		$counts = array();
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			$counts[$eqLogic->getId()] = count($eqLogic->getCmd());
+		}
+		return $counts;
+	}
+
+	private static function emptyReport() {
+		return array('kinds' => array(), 'commands_created' => 0);
+	}
+
+	public static function describeReport(array $_report) {
+		if (count($_report['kinds']) == 0) {
+			return __('Synchronisation terminée : le démon n\'a trouvé aucun équipement', __FILE__);
+		}
+		$parts = array();
+		foreach ($_report['kinds'] as $kind => $counts) {
+			$parts[] = sprintf(__('%s : %d trouvé(s), %d créé(s)', __FILE__), self::kindLabel($kind), $counts['found'], $counts['created']);
+		}
+		return __('Synchronisation terminée', __FILE__) . ' : ' . implode(', ', $parts) . '. '
+			. sprintf(__('%d commande(s) créée(s)', __FILE__), $_report['commands_created']);
+	}
+
+	/** The name in the language of this Jeedom, from a {"fr_FR": ..., "en_US": ...} description. */
+	public static function localized($_names, $_fallback = '') {
+		if (is_string($_names) && $_names != '') {
+			return $_names;
+		}
+		if (!is_array($_names) || count($_names) == 0) {
+			return $_fallback;
+		}
+		$language = config::byKey('language', 'core', 'fr_FR');
+		foreach (array($language, 'fr_FR', 'en_US') as $candidate) {
+			if (isset($_names[$candidate]) && $_names[$candidate] != '') {
+				return $_names[$candidate];
+			}
+		}
+		return (string) reset($_names);
+	}
+
+	/**
+	 * Creates or completes the equipment and commands an INVENTORY describes. Never duplicates (equipment are
+	 * found by logicalId, commands by logicalId within their equipment), never renames, moves, hides or deletes
+	 * anything: what the user changed stays; only what is missing is added.
+	 */
+	public static function apply(array $_inventory) {
+		$report = self::emptyReport();
+		$gatewayId = (isset($_inventory['gateway']) && is_scalar($_inventory['gateway'])) ? (string) $_inventory['gateway'] : '';
+		$gatewaySerial = (isset($_inventory['serial']) && is_scalar($_inventory['serial'])) ? (string) $_inventory['serial'] : '';
+		if (!is_object(enphaseGateway::equipment($gatewayId, $gatewaySerial))) {
+			// Its equipment was removed while the daemon still read it: nothing of it is created again.
+			log::add('enphase', 'warning', __('Inventaire d\'une passerelle inconnue ignoré :', __FILE__) . ' ' . substr($gatewayId, 0, 40));
+			return $report;
+		}
+		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
+		foreach ($equipments as $equipment) {
+			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
+				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
+				continue;
+			}
+			try {
+				$created = false;
+				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $created);
+				$kind = $eqLogic->getConfiguration('kind');
+				if (!isset($report['kinds'][$kind])) {
+					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
+				}
+				$report['kinds'][$kind]['found']++;
+				$report['kinds'][$kind]['created'] += $created ? 1 : 0;
+				$commands = (isset($equipment['commands']) && is_array($equipment['commands'])) ? $equipment['commands'] : array();
+				$report['commands_created'] += self::applyCommands($eqLogic, $commands);
+			} catch (Throwable $e) {
+				log::add('enphase', 'error', __('Équipement non créé', __FILE__) . ' ' . $equipment['logicalId'] . ' : ' . $e->getMessage());
+			}
+		}
+		return $report;
+	}
+
+	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, &$_created) {
+		$logicalId = (string) $_equipment['logicalId'];
+		$kind = (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
+		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
+		$adopted = false;
+		if (!is_object($eqLogic) && $kind == 'gateway') {
+			// A gateway added by hand learns its serial from its first inventory.
+			$byHand = enphaseGateway::equipment($_gatewayId);
+			if (is_object($byHand) && $byHand->getLogicalId() == '') {
+				$byHand->setLogicalId($logicalId);
+				$eqLogic = $byHand;
+				$adopted = true;
+			}
+		}
+		$_created = !is_object($eqLogic);
+		if ($_created) {
+			$eqLogic = new enphase();
+			$eqLogic->setEqType_name('enphase');
+			$eqLogic->setLogicalId($logicalId);
+			$eqLogic->setName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId));
+			$eqLogic->setIsEnable(1);
+			$eqLogic->setIsVisible(1);
+			$eqLogic->setCategory('energy', 1);
+			log::add('enphase', 'info', __('Nouvel équipement', __FILE__) . ' ' . $eqLogic->getName());
+		}
+		$before = json_encode($eqLogic->getConfiguration());
+		$eqLogic->setConfiguration('kind', $kind);
+		$eqLogic->setConfiguration('gateway_id', $_gatewayId);
+		$eqLogic->setConfiguration('gateway_serial', $_gatewaySerial);
+		if (isset($_equipment['configuration']) && is_array($_equipment['configuration'])) {
+			// Facts read from the gateway (firmware, part number...): the daemon knows them better than the page.
+			foreach ($_equipment['configuration'] as $key => $value) {
+				if (!in_array($key, self::RESERVED_CONFIGURATION)) {
+					$eqLogic->setConfiguration($key, $value);
+				}
+			}
+		}
+		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before || $adopted) {
+			$eqLogic->save();
+		}
+		return $eqLogic;
+	}
+
+	/** A command name free on this equipment (the core's unique index is equipment + name). */
+	private static function freeCommandName($_eqLogic, $_name, $_logicalId) {
+		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
+		for ($i = 2; $i < 100; $i++) {
+			$candidates[] = $_name . ' ' . $i;
+		}
+		foreach ($candidates as $candidate) {
+			if (!is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $candidate))) {
+				return $candidate;
+			}
+		}
+		return $_name . ' ' . uniqid();
+	}
+
+	/**
+	 * Creates the described commands an equipment lacks; on existing ones, fills only what is still empty.
+	 * Returns the number of commands created.
+	 */
+	public static function applyCommands($_eqLogic, array $_commands) {
+		$created = 0;
+		// Info commands first: an action names the info command it sets ("value").
+		usort($_commands, function ($a, $b) {
+			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
+		});
+		foreach ($_commands as $description) {
+			if (!is_array($description) || !isset($description['logicalId']) || !is_scalar($description['logicalId']) || $description['logicalId'] === '') {
+				continue;
+			}
+			if (self::applyCommand($_eqLogic, $description)) {
+				$created++;
+			}
+		}
+		if ($_eqLogic->getConfiguration('kind') == 'gateway' && !is_object($_eqLogic->getCmd('action', 'refresh'))) {
+			self::applyCommand($_eqLogic, array('logicalId' => 'refresh', 'name' => array('fr_FR' => 'Rafraîchir', 'en_US' => 'Refresh'),
+				'type' => 'action', 'subType' => 'other', 'order' => 0, 'isVisible' => 1));
+			$created++;
+		}
+		return $created;
+	}
+
+	private static function applyCommand($_eqLogic, array $_description) {
+		$logicalId = (string) $_description['logicalId'];
+		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
+		$cmd = $_eqLogic->getCmd(null, $logicalId);
+		$created = !is_object($cmd);
+		if ($created) {
+			$cmd = new enphaseCmd();
+			$cmd->setEqLogic_id($_eqLogic->getId());
+			$cmd->setEqType('enphase');
+			$cmd->setLogicalId($logicalId);
+			$cmd->setName(self::freeCommandName($_eqLogic, self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
+			$cmd->setType($type);
+			$cmd->setSubType(isset($_description['subType']) ? $_description['subType'] : ($type == 'action' ? 'other' : 'string'));
+			$cmd->setIsVisible(isset($_description['isVisible']) ? (int) $_description['isVisible'] : 1);
+			$cmd->setIsHistorized(($type == 'info' && !empty($_description['isHistorized'])) ? 1 : 0);
+			if (isset($_description['order'])) {
+				$cmd->setOrder((int) $_description['order']);
+			}
+			if (isset($_description['template']) && $_description['template'] != '') {
+				$cmd->setTemplate('dashboard', $_description['template']);
+				$cmd->setTemplate('mobile', $_description['template']);
+			}
+		}
+		// On a command that already exists, only what is still empty is filled: the user's choices stay.
+		$changed = $created;
+		$fill = array(
+			'unit' => array('getUnite', 'setUnite'),
+			'genericType' => array('getGeneric_type', 'setGeneric_type'),
+		);
+		foreach ($fill as $key => $accessors) {
+			if (isset($_description[$key]) && $_description[$key] !== '' && ($cmd->{$accessors[0]}() === '' || $cmd->{$accessors[0]}() === null)) {
+				$cmd->{$accessors[1]}($_description[$key]);
+				$changed = true;
+			}
+		}
+		// State codes (e.g. "discharging") shown in Jeedom's language; scenarios see the same label.
+		if (isset($_description['valueLabels']) && is_array($_description['valueLabels'])) {
+			$labels = array();
+			foreach ($_description['valueLabels'] as $code => $names) {
+				$labels[(string) $code] = self::localized($names, (string) $code);
+			}
+			if ($cmd->getConfiguration('valueLabels') != $labels) {
+				$cmd->setConfiguration('valueLabels', $labels);
+				$changed = true;
+			}
+		}
+		foreach (array('minValue', 'maxValue', 'listValue') as $key) {
+			if (isset($_description[$key]) && $_description[$key] !== '' && $cmd->getConfiguration($key) === '') {
+				$cmd->setConfiguration($key, $_description[$key]);
+				$changed = true;
+			}
+		}
+		// The dashboard scales W, Wh, V... (kWh, MWh) and then shows every decimal: two read well everywhere.
+		if ($cmd->getType() == 'info' && $cmd->getSubType() == 'numeric' && $cmd->getConfiguration('historizeRound') === '') {
+			$cmd->setConfiguration('historizeRound', isset($_description['historizeRound']) ? (int) $_description['historizeRound'] : self::DISPLAY_DECIMALS);
+			$changed = true;
+		}
+		if ($type == 'action' && isset($_description['value']) && $_description['value'] !== '' && $cmd->getValue() == '') {
+			$info = $_eqLogic->getCmd('info', $_description['value']);
+			if (is_object($info)) {
+				$cmd->setValue($info->getId());
+				$changed = true;
+			}
+		}
+		if ($changed) {
+			$cmd->save();
+		}
+		return $created;
+	}
+}

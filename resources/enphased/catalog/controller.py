@@ -1,0 +1,92 @@
+"""The grid side of battery sites: the IQ System Controller (Enpower) with its dry contacts and generator,
+and the IQ Meter Collar. Each is its own equipment; their commands read the device's own reading."""
+import controls
+from envoy.endpoints import DRY_CONTACT_MODES, GENERATOR_MODES
+
+from .devices import COMMUNICATING, TEMPERATURE, state_is
+from .gateway import PERCENT, select
+from .records import Command, Kind, action
+
+_GRID_ON = Command(logical_id="grid_on", fr="Sur le réseau", en="On grid", subtype="binary", historized=True,
+                   read=state_is("grid_state", "on-grid"), cadence="devices")
+_STATUS = Command(logical_id="status", fr="État", en="Status", subtype="string", read=lambda d: d.status,
+                  cadence="devices", visible=False)
+
+
+def _setting(name: str):
+    """One field of a device's raw settings object (kept whole to write it back); read_command drops a
+    value that does not suit the command's subtype."""
+    return lambda device: device.settings.get(name)
+
+
+ENPOWER = Kind(kind="enpower", fr="Contrôleur système IQ", en="IQ System Controller", commands=(
+    _GRID_ON,
+    Command(logical_id="grid_mode", fr="Mode réseau", en="Grid mode", subtype="string", read=lambda d: d.grid_mode,
+            cadence="devices"),
+    Command(logical_id="relay_closed", fr="Relais réseau fermé", en="Grid relay closed", subtype="binary",
+            read=state_is("mains_admin_state", "closed"), cadence="devices"),
+    Command(logical_id="relay_oper_closed", fr="Relais réseau fermé (mesuré)", en="Grid relay closed (actual)",
+            subtype="binary", read=state_is("mains_oper_state", "closed"), cadence="devices", visible=False),
+    TEMPERATURE,
+    COMMUNICATING,
+    _STATUS,
+    action(logical_id="grid_connect", fr="Connecter au réseau", en="Connect to the grid", run=controls.grid(True),
+           value="relay_closed"),
+    action(logical_id="grid_disconnect", fr="Déconnecter du réseau", en="Disconnect from the grid",
+           run=controls.grid(False), value="relay_closed"),
+))
+
+COLLAR = Kind(kind="collar", fr="Collier compteur IQ", en="IQ Meter Collar", commands=(
+    _GRID_ON,
+    Command(logical_id="relay_closed", fr="Relais réseau fermé", en="Grid relay closed", subtype="binary",
+            read=lambda d: d.relay_closed, cadence="devices"),
+    TEMPERATURE,
+    COMMUNICATING,
+    _STATUS,
+))
+
+DRY_CONTACT = Kind(kind="dry_contact", fr="Contact sec", en="Dry contact", commands=(
+    Command(logical_id="closed", fr="Fermé", en="Closed", subtype="binary", historized=True,
+            read=state_is("status", "closed"), cadence="devices"),
+    Command(logical_id="load_name", fr="Charge", en="Load", subtype="string", read=lambda d: d.name,
+            cadence="devices"),
+    Command(logical_id="type", fr="Type", en="Type", subtype="string", read=lambda d: d.type, cadence="devices",
+            visible=False),
+    Command(logical_id="mode", fr="Mode", en="Mode", subtype="string", read=lambda d: d.mode, cadence="devices"),
+    Command(logical_id="soc_low", fr="Seuil bas", en="Low threshold", subtype="numeric", unit="%",
+            read=_setting("soc_low"), cadence="devices", visible=False),
+    Command(logical_id="soc_high", fr="Seuil haut", en="High threshold", subtype="numeric", unit="%",
+            read=_setting("soc_high"), cadence="devices", visible=False),
+    Command(logical_id="grid_action", fr="Action sur réseau", en="Action on grid", subtype="string",
+            read=_setting("grid_action"), cadence="devices", visible=False),
+    Command(logical_id="micro_grid_action", fr="Action hors réseau", en="Action off grid", subtype="string",
+            read=_setting("micro_grid_action"), cadence="devices", visible=False),
+    Command(logical_id="gen_action", fr="Action sur générateur", en="Action on generator", subtype="string",
+            read=_setting("gen_action"), cadence="devices", visible=False),
+    action(logical_id="close", fr="Fermer", en="Close", run=controls.dry_contact(True), value="closed"),
+    action(logical_id="open", fr="Ouvrir", en="Open", run=controls.dry_contact(False), value="closed"),
+    action(logical_id="set_mode", fr="Choisir le mode", en="Set mode", run=controls.dry_contact_setting("mode"),
+           value="mode", subtype="select", visible=False,
+           list_value=select(DRY_CONTACT_MODES, {"manual": "Manuel (manual)",
+                                                 "soc": "Selon la charge batteries (battery charge)"})),
+    action(logical_id="set_soc_low", fr="Régler le seuil bas", en="Set low threshold",
+           run=controls.dry_contact_setting("soc_low"), value="soc_low", subtype="slider", visible=False, **PERCENT),
+    action(logical_id="set_soc_high", fr="Régler le seuil haut", en="Set high threshold",
+           run=controls.dry_contact_setting("soc_high"), value="soc_high", subtype="slider", visible=False,
+           **PERCENT),
+))
+
+GENERATOR = Kind(kind="generator", fr="Générateur", en="Generator", commands=(
+    Command(logical_id="running", fr="En marche", en="Running", subtype="binary", historized=True,
+            read=lambda g: g.running, cadence="devices"),
+    Command(logical_id="mode", fr="Mode", en="Mode", subtype="string", read=lambda g: g.mode, cadence="devices"),
+    Command(logical_id="relay_state", fr="Relais demandé", en="Relay asked", subtype="string",
+            read=lambda g: g.admin_state, cadence="devices", visible=False),
+    Command(logical_id="start_percent", fr="Démarrage sous", en="Start below", subtype="numeric", unit="%",
+            read=lambda g: g.start_percent, cadence="devices", visible=False),
+    Command(logical_id="stop_percent", fr="Arrêt au-dessus de", en="Stop above", subtype="numeric", unit="%",
+            read=lambda g: g.stop_percent, cadence="devices", visible=False),
+    action(logical_id="set_mode", fr="Choisir le mode", en="Set mode", run=controls.generator_mode, value="mode",
+           subtype="select", list_value=select(GENERATOR_MODES, {"off": "Arrêt (off)", "on": "Marche (on)",
+                                                                 "auto": "Automatique (auto)"})),
+))

@@ -1,0 +1,169 @@
+"""The devices of a site, each its own equipment: microinverters, AC Batteries, IQ Batteries, CT meters,
+Q-Relays. Their commands read the device's own reading (envoy/readings.py)."""
+from .records import Command, Kind, nested
+
+# Commands several device kinds share, word for word.
+PROVISIONED = Command(logical_id="provisioned", fr="Provisionné", en="Provisioned", subtype="binary",
+                      read=lambda d: d.provisioned, cadence="devices")
+COMMUNICATING = Command(logical_id="communicating", fr="Communique", en="Communicating", subtype="binary",
+                        read=lambda d: d.communicating, cadence="devices")
+_PRODUCING = Command(logical_id="producing", fr="Produit", en="Producing", subtype="binary",
+                     read=lambda d: d.producing, cadence="devices")
+_OPERATING = Command(logical_id="operating", fr="En service", en="Operating", subtype="binary",
+                     read=lambda d: d.operating, cadence="devices")
+_MAX_POWER = Command(logical_id="max_power_w", fr="Puissance max", en="Max power", subtype="numeric", unit="W",
+                     read=lambda d: d.max_watts, cadence="devices")
+TEMPERATURE = Command(logical_id="temperature_c", fr="Température", en="Temperature", subtype="numeric",
+                      unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c,
+                      cadence="devices")
+_PLC_LEVEL = Command(logical_id="plc_level", fr="Niveau CPL", en="PLC level", subtype="numeric",
+                     read=lambda d: d.plc_level, cadence="devices")
+_DEVICE_STATE = [PROVISIONED, COMMUNICATING]  # yes/no states from /inventory.json
+
+
+def state_is(attr: str, wanted: str):
+    """Binary: the device's `attr` equals `wanted` (None when the gateway did not say)."""
+    return lambda d: None if getattr(d, attr) is None else getattr(d, attr) == wanted
+
+
+INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", commands=tuple(_DEVICE_STATE + [
+    _PRODUCING,
+    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="PRODUCTION",
+            historized=True, read=lambda d: d.watts_now, cadence="devices"),
+    _MAX_POWER,
+    # Firmware 8.2+ (/ivp/pdm/device_data) only; absent elsewhere, so never created there.
+    Command(logical_id="energy_today_wh", fr="Production du jour", en="Production today", subtype="numeric",
+            unit="Wh", generic="DAILY_PRODUCTION", historized=True, read=lambda d: d.energy_today_wh,
+            cadence="devices"),
+    Command(logical_id="lifetime_wh", fr="Production totale", en="Lifetime production", subtype="numeric",
+            unit="Wh", read=lambda d: d.lifetime_wh, cadence="devices", visible=False, monotonic=True),
+    Command(logical_id="ac_voltage_v", fr="Tension AC", en="AC voltage", subtype="numeric", unit="V",
+            generic="VOLTAGE", historized=True, read=lambda d: d.ac_voltage_v, cadence="devices", visible=False),
+    Command(logical_id="dc_voltage_v", fr="Tension DC", en="DC voltage", subtype="numeric", unit="V",
+            generic="VOLTAGE", read=lambda d: d.dc_voltage_v, cadence="devices", visible=False),
+    Command(logical_id="dc_current_a", fr="Courant DC", en="DC current", subtype="numeric", unit="A",
+            read=lambda d: d.dc_current_a, cadence="devices", visible=False),
+    Command(logical_id="temperature_c", fr="Température", en="Temperature", subtype="numeric", unit="°C",
+            generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c, cadence="devices",
+            visible=False),
+    # Microinverter details of firmware 8.2+, and the power-line level an installer's check gives.
+    Command(logical_id="ac_current_a", fr="Courant AC", en="AC current", subtype="numeric", unit="A",
+            read=lambda d: d.ac_current_a, cadence="devices", visible=False),
+    Command(logical_id="ac_frequency_hz", fr="Fréquence AC", en="AC frequency", subtype="numeric", unit="Hz",
+            read=lambda d: d.ac_frequency_hz, cadence="devices", visible=False),
+    _PLC_LEVEL,
+]))
+
+AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands=tuple(_DEVICE_STATE + [
+    _PRODUCING,
+    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
+            historized=True, read=lambda d: d.watts_now, cadence="devices"),
+    _MAX_POWER,
+    Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
+            historized=True, template="core::gauge", read=lambda d: d.percent_full, cadence="devices"),
+    Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
+            unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.max_cell_temp_c, cadence="devices"),
+    _PLC_LEVEL,
+]))
+
+_ENCHARGE_STATES = (
+    ("ENCHG_STATE_READY", "Prête", "Ready"),
+    ("ENCHG_STATE_IDLE", "En veille", "Idle"),
+    ("ENCHG_STATE_CHARGING", "En charge", "Charging"),
+    ("ENCHG_STATE_DISCHARGING", "En décharge", "Discharging"),
+    ("ENCHG_STATE_SLEEP", "En sommeil", "Asleep"),
+    ("ENCHG_STATE_FAULT", "En défaut", "Fault"),
+)
+
+ENCHARGE = Kind(kind="encharge", fr="Batterie IQ", en="IQ Battery", commands=tuple(_DEVICE_STATE + [
+    _OPERATING,
+    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
+            historized=True, read=lambda d: d.watts_now, cadence="devices"),
+    Command(logical_id="apparent_power_va", fr="Puissance apparente", en="Apparent power", subtype="numeric",
+            unit="VA", read=lambda d: d.apparent_power_va, cadence="devices", visible=False),
+    Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
+            historized=True, template="core::gauge", read=lambda d: d.percent_full, cadence="devices"),
+    TEMPERATURE,
+    Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
+            unit="°C", generic="TEMPERATURE", read=lambda d: d.max_cell_temp_c, cadence="devices"),
+    Command(logical_id="capacity_wh", fr="Capacité", en="Capacity", subtype="numeric", unit="Wh",
+            read=lambda d: d.capacity_wh, cadence="devices", visible=False),
+    Command(logical_id="status", fr="État", en="Status", subtype="string", read=lambda d: d.status,
+            cadence="devices", labels=_ENCHARGE_STATES),
+    Command(logical_id="dc_switch_off", fr="Interrupteur DC ouvert", en="DC switch off", subtype="binary",
+            read=lambda d: d.dc_switch_off, cadence="devices"),
+]))
+
+
+def _phase(index: int, name: str):
+    return lambda m: nested(m.phases[index], name) if len(m.phases) > index else None
+
+
+# The CT registers: on the net CT, grid import (delivered to the site) and export (received from it).
+METER_DELIVERED = Command(logical_id="energy_delivered_wh", fr="Énergie délivrée", en="Energy delivered",
+                          subtype="numeric", unit="Wh", generic="CONSUMPTION", historized=True,
+                          read=lambda m: m.total.energy_delivered_wh, monotonic=True)
+METER_RECEIVED = Command(logical_id="energy_received_wh", fr="Énergie reçue", en="Energy received",
+                         subtype="numeric", unit="Wh", historized=True, read=lambda m: m.total.energy_received_wh,
+                         monotonic=True)
+
+METER = Kind(kind="meter", fr="Compteur", en="CT meter", commands=tuple([
+    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
+            historized=True, read=lambda m: m.total.active_power_w),
+    Command(logical_id="voltage_v", fr="Tension", en="Voltage", subtype="numeric", unit="V", generic="VOLTAGE",
+            historized=True, read=lambda m: m.total.voltage_v),
+    Command(logical_id="current_a", fr="Courant", en="Current", subtype="numeric", unit="A",
+            read=lambda m: m.total.current_a),
+    METER_DELIVERED,
+    METER_RECEIVED,
+    Command(logical_id="apparent_power_va", fr="Puissance apparente", en="Apparent power", subtype="numeric",
+            unit="VA", read=lambda m: m.total.apparent_power_va, visible=False),
+    Command(logical_id="reactive_power_var", fr="Puissance réactive", en="Reactive power", subtype="numeric",
+            unit="var", read=lambda m: m.total.reactive_power_var, visible=False),
+    Command(logical_id="power_factor", fr="Facteur de puissance", en="Power factor", subtype="numeric",
+            read=lambda m: m.total.power_factor, visible=False),
+    Command(logical_id="frequency_hz", fr="Fréquence", en="Frequency", subtype="numeric", unit="Hz",
+            read=lambda m: m.total.frequency_hz, visible=False),
+    Command(logical_id="state", fr="État", en="State", subtype="string", read=lambda m: m.state, visible=False,
+            labels=(("enabled", "Activé", "Enabled"), ("disabled", "Désactivé", "Disabled"))),
+] + [
+    Command(logical_id=f"l{i + 1}_{key}", fr=f"{fr} L{i + 1}", en=f"{en} L{i + 1}", subtype="numeric", unit=unit,
+            generic=generic, read=_phase(i, attr), visible=False)
+    for i in range(3)
+    for key, fr, en, unit, generic, attr in (
+        ("power_w", "Puissance", "Power", "W", "POWER", "active_power_w"),
+        ("voltage_v", "Tension", "Voltage", "V", "VOLTAGE", "voltage_v"),
+        ("current_a", "Courant", "Current", "A", "GENERIC_INFO", "current_a"),
+    )
+] + [
+    # Power factor and frequency per phase, for production, net and storage CTs alike.
+    Command(logical_id=f"l{i + 1}_{key}", fr=f"{fr} L{i + 1}", en=f"{en} L{i + 1}", subtype="numeric", unit=unit,
+            read=_phase(i, attr), visible=False)
+    for i in range(3)
+    for key, fr, en, unit, attr in (
+        ("power_factor", "Facteur de puissance", "Power factor", "", "power_factor"),
+        ("frequency_hz", "Fréquence", "Frequency", "Hz", "frequency_hz"),
+    )
+]))
+
+# French and English of each CT's measurement type, in its equipment's name.
+METER_NAMES = {
+    "production": ("production", "production"),
+    "net-consumption": ("consommation nette", "net consumption"),
+    "total-consumption": ("consommation totale", "total consumption"),
+    "storage": ("stockage", "storage"),
+}
+NET_CT = "net-consumption"  # the CT whose registers count grid import and export
+
+QRELAY = Kind(kind="qrelay", fr="Q-Relay", en="Q-Relay", commands=tuple([
+    Command(logical_id="relay_closed", fr="Relais fermé", en="Relay closed", subtype="binary", historized=True,
+            read=state_is("relay_state", "closed"), cadence="devices"),
+] + [
+    Command(logical_id=f"l{i + 1}_connected", fr=f"Phase L{i + 1} connectée", en=f"Line L{i + 1} connected",
+            subtype="binary", read=(lambda i: lambda d: d.line_states[i] if len(d.line_states) > i else None)(i),
+            cadence="devices", visible=False)
+    for i in range(3)
+] + _DEVICE_STATE + [
+    _OPERATING,
+    _PLC_LEVEL,
+]))

@@ -1,0 +1,169 @@
+"""The records the catalog is made of, and how Jeedom gets them: a Command is one Jeedom command of an
+equipment kind, a Kind the commands of one kind of equipment, an Equipment one equipment of a site with the
+reading its commands read. Records are frozen and built by keyword only (Home Assistant's entity
+descriptions are the model), so nobody counts positions.
+"""
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+
+
+def keyword_only(cls):
+    """A dataclass built by keyword only (Python 3.9 has no dataclass(kw_only=True))."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self, **fields):
+        init(self, **fields)
+    cls.__init__ = __init__
+    return cls
+
+
+# Jeedom's dashboard widget for an info command of each subtype, unless the command says otherwise.
+_TEMPLATES = {"numeric": "core::tile", "binary": "core::line", "string": "core::line"}
+
+
+@keyword_only
+@dataclass(frozen=True)
+class Command:
+    logical_id: str
+    fr: str
+    en: str
+    subtype: str  # info: numeric | binary | string; action: other | slider | select
+    type: str = "info"  # info | action
+    unit: str = ""
+    generic: str = ""  # Jeedom generic type; "" = GENERIC_INFO or GENERIC_ACTION by type
+    historized: bool = False
+    template: Optional[str] = None  # Jeedom dashboard widget; None = by subtype (actions: Jeedom's own)
+    # Info: the equipment's reading -> value or None (None: nothing published, and a sync does not create it).
+    read: Optional[Callable[[Any], Any]] = None
+    cadence: str = "general"  # which cadence's readings carry it: "general" (60 s) or "devices" (300 s)
+    visible: bool = True
+    # A lifetime counter: counters.py publishes it never going down, and counts the day's figures from it.
+    monotonic: bool = False
+    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    labels: Tuple[Tuple[str, str, str], ...] = ()
+    # Actions: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
+    run: Optional[Callable[[Any, str, Any], None]] = None
+    value: str = ""  # logicalId of the info command showing what the action sets
+    min_value: Optional[float] = None  # slider
+    max_value: Optional[float] = None
+    list_value: str = ""  # select: "a|Label;b|Label"
+
+    def __post_init__(self):
+        if not self.generic:
+            object.__setattr__(self, "generic", "GENERIC_ACTION" if self.type == "action" else "GENERIC_INFO")
+        if self.template is None:
+            object.__setattr__(self, "template", _TEMPLATES.get(self.subtype, "") if self.type == "info" else "")
+
+
+def action(**fields) -> Command:
+    """An action command: `run` (controls.py) does it, `value` names the info command showing what it sets."""
+    return Command(type="action", subtype=fields.pop("subtype", "other"), **fields)
+
+
+@keyword_only
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    fr: str  # the name of its equipment begins with this
+    en: str
+    commands: Tuple[Command, ...]
+
+    def equipment(self, logical_id: str, ident: str, reading: Any, detail_fr: str = "",
+                  detail_en: str = "") -> "Equipment":
+        """One equipment of this kind, named after its kind: "<kind> [<detail>] <serial>"."""
+        fr, en = (" ".join(part for part in (name, detail, ident) if part)
+                  for name, detail in ((self.fr, detail_fr), (self.en, detail_en)))
+        return Equipment(kind=self, logical_id=logical_id, fr=fr, en=en, reading=reading)
+
+    def attached_id(self, serial: str, key: str = "") -> str:
+        """The logicalId of an equipment with no serial of its own (a CT, a dry contact, the generator):
+        the gateway's serial, its kind, and which one."""
+        return f"{serial}_{self.kind}_{key}" if key else f"{serial}_{self.kind}"
+
+    def find(self, logical_id: str) -> Optional[Command]:
+        return next((c for c in self.commands if c.logical_id == logical_id), None)
+
+
+class Equipment(NamedTuple):
+    """One equipment of a site (a value of each cycle, not a description: a plain tuple, cheap to make)."""
+
+    kind: Kind
+    logical_id: str
+    fr: str
+    en: str
+    reading: Any  # what the kind's commands read
+
+
+def nested(obj, *names):
+    """obj.a.b... or None as soon as a link is missing."""
+    for name in names:
+        if obj is None:
+            return None
+        obj = getattr(obj, name, None)
+    return obj
+
+
+# Decimals worth showing per unit: the gateway's own resolution, without float noise (Jeedom turns
+# 7007.282 Wh into "7.007282 kWh" otherwise). Units not listed keep 3 decimals.
+_DECIMALS = {"W": 0, "Wh": 0, "VA": 0, "var": 0, "%": 0, "V": 1, "°C": 1, "A": 2, "Hz": 2}
+
+
+def json_value(value, unit: str = ""):
+    """Jeedom-friendly value: binary as 1/0, numbers rounded to their unit's resolution."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        value = round(value, _DECIMALS.get(unit, 3))
+        return int(value) if value.is_integer() else value
+    return value
+
+
+def _fits(subtype: str, value) -> bool:
+    """Does a value suit the command's subtype (what Jeedom stores and shows)?"""
+    if subtype == "numeric":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if subtype == "binary":
+        return isinstance(value, bool) or value in (0, 1)
+    if subtype == "string":
+        return isinstance(value, str)
+    return True
+
+
+def read_command(command: Command, reading) -> Any:
+    """A command's value from its equipment's reading; None when absent or when the reading is odd."""
+    if command.read is None:
+        return None
+    try:
+        value = command.read(reading)
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+        return None  # a reading shaped differently than expected: publish nothing rather than stop
+    if value is None or not _fits(command.subtype, value):
+        return None  # e.g. a number where a settings object should hold a word: Jeedom gets nothing odd
+    return json_value(value, command.unit)
+
+
+def describe_command(command: Command, order: int) -> Dict[str, Any]:
+    """One command as the protocol's inventory lists it."""
+    out = {"logicalId": command.logical_id, "name": {"fr_FR": command.fr, "en_US": command.en},
+           "type": command.type, "subType": command.subtype, "unit": command.unit,
+           "genericType": command.generic, "isHistorized": int(command.historized),
+           "template": command.template, "order": order, "isVisible": int(command.visible)}
+    if command.labels:
+        out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
+    if command.type == "action":
+        for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
+                           ("listValue", command.list_value), ("value", command.value)):
+            if value not in (None, ""):
+                out[key] = value
+    return out
+
+
+def describe_equipment(kind: Kind, logical_id: str, fr: str, en: str, command_ids,
+                       configuration=None) -> Dict[str, Any]:
+    """One equipment of an inventory, with those of its kind's commands named in `command_ids`."""
+    commands = [describe_command(c, order) for order, c in enumerate(kind.commands) if c.logical_id in command_ids]
+    return {"logicalId": logical_id, "kind": kind.kind, "name": {"fr_FR": fr, "en_US": en},
+            "configuration": configuration or {}, "commands": commands}
