@@ -1,5 +1,5 @@
-"""A rogue gateway on a real socket: it answers /info as a firmware-5 gateway (no auth) and `[]` elsewhere,
-and plays, on the paths it is given, answers no real gateway sends: endless ones (declared by Content-Length,
+"""A rogue gateway on a real socket: it answers as a gateway of the simulator's (a firmware-5 MiniGateway by
+default, without auth), except on the paths it is given, where it plays answers no real gateway sends: endless ones (declared by Content-Length,
 in chunks or up to the end of the connection) and answers written a byte at a time. Written on the raw
 socket, since the framing is the point; nothing large is ever held in memory (one block, sent again and again).
 """
@@ -8,13 +8,13 @@ import threading
 import time
 from typing import Dict, List
 
-from sim_helpers import INFO_XML
+from sim_helpers import MiniGateway
 
 BLOCK = b" " * 65536  # what an endless answer is made of: JSON whitespace, after an opening bracket
 
 
-def _answer(body: bytes, content_type: str = "application/json") -> bytes:
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+def _answer(body: bytes, content_type: str = "application/json", status: int = 200) -> bytes:
+    head = f"HTTP/1.1 {status} Rogue\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     return head.encode("ascii") + body
 
 
@@ -76,11 +76,11 @@ class Trickle(Play):
 
 
 class RogueGateway:
-    """`plays`: path -> Play. A played answer ends its connection; other answers keep it open."""
+    """`plays`: path -> Play. A played answer ends its connection; `gateway`'s answers keep it open."""
 
-    def __init__(self, plays: Dict[str, Play], serial: str = "122112123456"):
+    def __init__(self, plays: Dict[str, Play], gateway=None):
         self.plays = plays
-        self.serial = serial
+        self.gateway = gateway or MiniGateway("122112123456", "5.0.62")
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._closing = False
 
@@ -116,8 +116,12 @@ class RogueGateway:
                 if path in self.plays:
                     self.plays[path](conn)
                     return
-                body = INFO_XML.format(serial=self.serial, firmware="5.0.62").encode() if path == "/info" else b"[]"
+                if path == "/info":
+                    answer = _answer(self.gateway.info_xml(), "text/xml")
+                else:
+                    status, body, content_type = self.gateway.response(path)
+                    answer = _answer(body, content_type, status)
                 try:
-                    conn.sendall(_answer(body, "text/xml" if path == "/info" else "application/json"))
+                    conn.sendall(answer)
                 except OSError:
                     return

@@ -6,11 +6,13 @@ import time
 
 import pytest
 
+from chaos_helpers import APIKEY, DaemonProcess
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
 from envoy.limits import (DEADLINE_MISSES_PER_READ, MAX_ANSWER_BYTES, MAX_JSON_DEPTH, MAX_JSON_NUMBER_DIGITS,
                           decode_json)
 from envoy.probe import probe_paths
+from jeedom_receiver import JeedomReceiver
 from rogue_gateway import Endless, RogueGateway, Trickle
 from sim_helpers import MiniGateway
 from simulator.cloud import issue_token
@@ -51,6 +53,45 @@ def test_a_400_mb_answer_is_refused_and_memory_stays_flat(framing):
         assert err.value.code == "bad_response" and "MB" in err.value.message
         assert play.written[0] < HUGE // 4  # the rest was never read
         assert envoy.get_json("/api/v1/production/inverters") == []  # and the client goes on
+
+
+def _peak_kb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def test_the_daemon_reads_on_with_flat_memory_under_400_mb_answers(tmp_path):
+    """The real daemon polling a gateway whose inventory, once probed, answers 400 MB at every devices cycle: its
+    peak memory, from /proc, stays within a few MB of its start, and the other endpoints' values reach Jeedom."""
+    inverter = {"serialNumber": "121", "lastReportDate": 1700000000, "devType": 1, "lastReportWatts": 217,
+                "maxReportWatts": 295}
+    inventory = [{"type": "PCU", "devices": [{"serial_num": "121", "producing": True, "communicating": True}]}]
+    gateway = MiniGateway("122112123456", "5.0.62", {"/api/v1/production/inverters": [inverter],
+                                                    "/inventory.json": inventory})
+    play = Endless("chunked", HUGE)
+    receiver = JeedomReceiver(APIKEY)
+    with RogueGateway({}, gateway) as rogue:
+        daemon = DaemonProcess(tmp_path, receiver.url, loglevel="info", launcher=True)
+        try:
+            start_kb = daemon.rss_kb()
+            assert daemon.send({"action": "configure", "general_s": 0.05, "devices_s": 0.1,
+                                "gateways": [{"id": "r", "host": rogue.url}]})["ok"]
+            assert receiver.wait_for(lambda r: any(e.get("type") == "values" for e in r.events), 60)  # probed
+            rogue.plays["/inventory.json"] = play
+            deadline = time.monotonic() + 60
+            while len(play.written) < 4 and daemon.alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            growth_mb = (_peak_kb(daemon.pid) - start_kb) / 1024
+            gateway.responses["/api/v1/production/inverters"] = [dict(inverter, lastReportWatts=4321)]
+            published = receiver.wait_for(lambda r: [e for e in r.events if e.get("type") == "values" and
+                                                     4321 in e["values"].get("121", {}).values()], 30)
+        finally:
+            daemon.stop()
+            receiver.close()
+    assert len(play.written) >= 4, daemon.output()[-3000:]  # the inventory refused at every devices cycle...
+    assert growth_mb < 50, f"peak memory grew by {growth_mb:.0f} MB"
+    assert published  # ... and the inverter's new watts, from another endpoint of that cycle, published
+    assert "Traceback" not in daemon.output()
 
 
 def test_an_answer_at_the_limit_is_read_one_byte_more_is_refused():
