@@ -17,6 +17,7 @@ require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
 require_once __DIR__ . '/enphaseInventory.class.php';
 require_once __DIR__ . '/enphaseEvents.class.php';
+require_once __DIR__ . '/enphaseDiagnostics.class.php';
 
 /*
  * Jeedom's hooks only: the daemon's life, the equipment's save and display. The PHP half stays thin: it keeps
@@ -29,12 +30,16 @@ class enphase extends eqLogic {
 
 	public static function deamon_info() {
 		$return = array('log' => __CLASS__, 'state' => 'nok', 'launchable' => 'ok', 'launchable_message' => '');
-		// The core asks every few minutes: the data folder is back to 0700 soon after a backup opened it.
-		enphaseDaemon::dataDir();
 		if (enphaseDaemon::pid() > 0) {
 			$return['state'] = 'ok';
 		}
-		$problem = enphaseGateway::firstProblem();
+		try {
+			// The core asks every few minutes: the data folder is back to 0700 soon after a backup opened it.
+			enphaseDaemon::dataDir();
+			$problem = enphaseGateway::firstProblem();
+		} catch (Exception $e) {
+			$problem = $e->getMessage();
+		}
 		if ($problem != '') {
 			$return['launchable'] = 'nok';
 			$return['launchable_message'] = $problem;
@@ -231,7 +236,7 @@ class enphaseCmd extends cmd {
 		$gatewayId = (string) $eqLogic->getConfiguration('gateway_id');
 		try {
 			if ($this->getLogicalId() == 'refresh') {
-				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId), 10);
+				enphaseDaemon::request(array('action' => 'refresh', 'gateway' => $gatewayId));
 				return;
 			}
 			$value = null;
@@ -247,7 +252,7 @@ class enphaseCmd extends cmd {
 				'target' => $eqLogic->getLogicalId(),
 				'command' => $this->getLogicalId(),
 				'value' => $value,
-			), 60);
+			));
 		} catch (enphaseDaemonError $e) {
 			throw new Exception($this->getHumanName() . ' : ' . $e->getMessage());
 		}

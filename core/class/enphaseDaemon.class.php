@@ -33,7 +33,11 @@ class enphaseDaemon {
 	public static function dataDir() {
 		$dir = __DIR__ . '/../../data';
 		if (!is_dir($dir)) {
-			mkdir($dir, 0700, true);
+			@mkdir($dir, 0700, true);
+		}
+		// Without it the daemon would start with paths like "/apikey" and die on its arguments: say why here.
+		if (!is_dir($dir) || !is_writable($dir)) {
+			throw new Exception(sprintf(__('Le dossier de données du plugin (%s) ne peut pas être créé ou modifié : donnez au serveur web (www-data) le droit d\'écrire dans le dossier du plugin', __FILE__), 'plugins/enphase/data'));
 		}
 		clearstatcache(true, $dir);
 		if ((fileperms($dir) & 0777) != 0700) {
@@ -158,7 +162,7 @@ class enphaseDaemon {
 		if ($pid > 0) {
 			try {
 				// A clean stop lets the daemon save its tokens and counters.
-				self::request(array('action' => 'stop'), 5);
+				self::request(array('action' => 'stop'));
 				for ($i = 0; $i < 10 && self::pid() > 0; $i++) {
 					usleep(300000);
 				}
@@ -181,7 +185,7 @@ class enphaseDaemon {
 			'gateways' => enphaseGateway::configurations(),
 			'general_s' => enphaseGateway::defaultCadence('general_s'),
 			'devices_s' => enphaseGateway::defaultCadence('devices_s'),
-		), 30);
+		));
 		log::add('enphase', 'info', __('Configuration envoyée au démon', __FILE__));
 	}
 
@@ -198,16 +202,30 @@ class enphaseDaemon {
 	}
 
 	/**
-	 * One request to the daemon: a short TCP connection to 127.0.0.1 carrying one JSON line, read one JSON line
-	 * back. Returns the decoded answer; throws enphaseDaemonError when the daemon is not there or says no.
+	 * How long PHP waits for the daemon's answer to an action: the daemon's own deadline and ours are stated
+	 * once, for both, in resources/enphased/jeedom/timeouts.json.
 	 */
-	public static function request(array $_message, $_timeout = 10) {
+	public static function answerWait($_action) {
+		$timeouts = json_decode((string) @file_get_contents(__DIR__ . '/../../resources/enphased/jeedom/timeouts.json'), true);
+		if (!isset($timeouts['actions'][$_action]['php_s'])) {
+			throw new Exception(__('Délai d\'attente inconnu pour cette action du démon (timeouts.json) :', __FILE__) . ' ' . $_action);
+		}
+		return (int) $timeouts['actions'][$_action]['php_s'];
+	}
+
+	/**
+	 * One request to the daemon: a short TCP connection to 127.0.0.1 carrying one JSON line, read one JSON line
+	 * back, waiting answerWait() for it ($_waitS: tests only). Returns the decoded answer; throws
+	 * enphaseDaemonError when the daemon is not there or says no.
+	 */
+	public static function request(array $_message, $_waitS = null) {
+		$wait = ($_waitS !== null) ? $_waitS : self::answerWait(isset($_message['action']) ? (string) $_message['action'] : '');
 		$_message['apikey'] = jeedom::getApiKey('enphase');
 		$socket = @stream_socket_client('tcp://127.0.0.1:' . self::socketPort(), $errno, $errstr, 3);
 		if ($socket === false) {
 			throw new enphaseDaemonError('daemon_not_running');
 		}
-		stream_set_timeout($socket, (int) $_timeout);
+		stream_set_timeout($socket, (int) $wait);
 		fwrite($socket, json_encode($_message) . "\n");
 		@stream_socket_shutdown($socket, STREAM_SHUT_WR);
 		$line = fgets($socket);
@@ -238,8 +256,8 @@ class enphaseDaemon {
 			throw new Exception(__('Le rapport de diagnostic se demande depuis une passerelle', __FILE__));
 		}
 		$gatewayId = enphaseGateway::idOf($eqLogic);
-		// Every endpoint, one at a time: a slow firmware takes minutes (the daemon gives up after 280 s).
-		$answer = self::request(array('action' => 'diagnostics', 'gateway' => $gatewayId), 300);
+		// Every endpoint, one at a time: a slow firmware takes minutes.
+		$answer = self::request(array('action' => 'diagnostics', 'gateway' => $gatewayId));
 		$file = isset($answer['file']) && is_string($answer['file']) ? realpath($answer['file']) : false;
 		$folder = realpath(self::dataDir() . '/diagnostics');
 		if ($file === false || $folder === false || strpos($file, $folder . '/') !== 0 || substr($file, -4) != '.zip') {

@@ -76,6 +76,9 @@ class enphaseDaemonError extends Exception {
 			case 'refused':
 				$text = __('La passerelle a refusé la commande', __FILE__);
 				break;
+			case 'nothing_readable':
+				$text = __('La passerelle répond, mais aucune de ses pages ne donne de mesure lisible : envoyez un rapport de diagnostic', __FILE__);
+				break;
 			case 'not_configured':
 				$text = enphaseGateway::firstProblem();
 				break;

@@ -19,8 +19,8 @@ class enphaseInventory {
 		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/** The daemon, asked by sync() (tests stand in for the callback that comes before its answer). */
-	protected static function request(array $_message, $_timeout) {
-		return enphaseDaemon::request($_message, $_timeout);
+	protected static function request(array $_message) {
+		return enphaseDaemon::request($_message);
 	}
 
 	/** How the equipment page groups the kinds: group => (label, Font Awesome icon, kinds). */
@@ -66,8 +66,8 @@ class enphaseInventory {
 	}
 
 	/**
-	 * Asks the daemon to probe every gateway, or the one of $_gatewayId, and applies what it found.
-	 * Returns array('ok' => bool, 'message' => sentence for the user, 'kinds' => counts per kind).
+	 * Asks the daemon to probe every gateway, or the one of $_gatewayId, and says what it found and what was
+	 * created. Returns array('ok' => bool, 'message' => sentence for the user, 'kinds' => counts per kind).
 	 */
 	public static function sync($_gatewayId = '') {
 		$_gatewayId = (string) $_gatewayId;
@@ -83,8 +83,8 @@ class enphaseInventory {
 		if ($problem != '') {
 			return array('ok' => false, 'message' => $problem, 'kinds' => array());
 		}
-		// The daemon delivers the inventory by callback before it answers (so that values never arrive before
-		// their equipment): what this sync created is what did not exist before the request.
+		// The daemon delivers the inventory by callback (jeeEnphase.php applies it, once) before it answers with
+		// the same list: what this sync created is what did not exist before the request.
 		$before = self::commandCounts();
 		$request = array('action' => 'sync');
 		if ($_gatewayId !== '') {
@@ -92,37 +92,41 @@ class enphaseInventory {
 		}
 		try {
 			// Probing reads slow endpoints (some firmware take tens of seconds).
-			$answer = static::request($request, 180);
+			$answer = static::request($request);
 		} catch (enphaseDaemonError $e) {
 			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
 			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
 		}
 		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
-		foreach ($inventories as $inventory) {
-			if (is_array($inventory)) {
-				self::apply($inventory);
-			}
-		}
 		$report = self::emptyReport();
+		$pending = 0;
 		foreach ($inventories as $inventory) {
 			$equipments = (is_array($inventory) && isset($inventory['equipments']) && is_array($inventory['equipments'])) ? $inventory['equipments'] : array();
 			foreach ($equipments as $equipment) {
-				$eqLogic = (is_array($equipment) && isset($equipment['logicalId'])) ? eqLogic::byLogicalId((string) $equipment['logicalId'], 'enphase') : null;
-				if (!is_object($eqLogic)) {
+				if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId'])) {
 					continue;
 				}
-				$kind = $eqLogic->getConfiguration('kind');
+				$eqLogic = eqLogic::byLogicalId((string) $equipment['logicalId'], 'enphase');
+				$kind = is_object($eqLogic) ? $eqLogic->getConfiguration('kind') : self::kindOf($equipment);
 				if (!isset($report['kinds'][$kind])) {
 					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
 				}
 				$report['kinds'][$kind]['found']++;
-				$report['kinds'][$kind]['created'] += isset($before[$eqLogic->getId()]) ? 0 : 1;
+				if (!is_object($eqLogic)) {
+					// The callback did not get through: the daemon keeps its events and sends them again.
+					$pending++;
+				} elseif (!isset($before[$eqLogic->getId()])) {
+					$report['kinds'][$kind]['created']++;
+				}
 			}
 		}
 		foreach (self::commandCounts() as $id => $count) {
 			$report['commands_created'] += $count - (isset($before[$id]) ? $before[$id] : 0);
 		}
 		$message = self::describeReport($report);
+		if ($pending > 0) {
+			$message .= ' ' . sprintf(__('%d équipement(s) pas encore créé(s) : ils le seront dès que le démon aura transmis l\'inventaire à Jeedom (consultez le log enphase_daemon s\'ils tardent)', __FILE__), $pending);
+		}
 		// Several gateways: those that failed say why beside the others' report.
 		$errors = (isset($answer['errors']) && is_array($answer['errors'])) ? $answer['errors'] : array();
 		foreach ($errors as $error) {
@@ -217,9 +221,14 @@ class enphaseInventory {
 		return $report;
 	}
 
+	/** The kind an equipment's description gives, when it is one (it names a picture file, among others). */
+	private static function kindOf(array $_equipment) {
+		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
+	}
+
 	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
-		$kind = (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
+		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
 		$adopted = false;
 		if (!is_object($eqLogic) && $kind == 'gateway') {

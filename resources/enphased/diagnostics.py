@@ -26,7 +26,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from envoy import endpoints
 from envoy.errors import EnvoyError
-from envoy.limits import decode_json
+from envoy.legacy_html import decoded
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
 from redact import Redactor
@@ -37,7 +37,7 @@ log = logging.getLogger("enphased.diagnostics")
 FORMAT = 1
 # Read for the report only: what the plugin does not read (yet) but a developer needs to see.
 EXTRA_PATHS = (
-    "/home", "/production", "/production.json", "/inventory.json?deleted=1", "/ivp/ensemble/status",
+    "/home", endpoints.PRODUCTION_PAGE, "/production.json", "/inventory.json?deleted=1", "/ivp/ensemble/status",
     endpoints.ENSEMBLE_SECCTRL, endpoints.ENSEMBLE_POWER, endpoints.DRY_CONTACTS, endpoints.DRY_CONTACT_SETTINGS,
     endpoints.GENERATOR, endpoints.GEN_CONFIG, "/ivp/ss/gen_schedule", endpoints.GEN_MODE,
     "/ivp/ss/pel_settings", "/ivp/sc/pvlimit", endpoints.METER_READINGS, "/ivp/meters/reports", "/ivp/pdm/energy",
@@ -89,14 +89,17 @@ def paths_to_record(info=None, plan=None) -> List[str]:
 
 def record(envoy, clock=time.monotonic) -> Recording:
     """GET every path worth recording, one at a time, through the Envoy client's connection."""
+    unreadable = None
     try:
         if envoy.info is None:
             envoy.connect()
         if envoy.plan is None:
             envoy.probe()
     except EnvoyError as e:
-        # Not connected (unreachable, refused credentials): no request more, the status tells why.
-        return Recording([], e)
+        if e.code != "nothing_readable":
+            # Not connected (unreachable, refused credentials): no request more, the status tells why.
+            return Recording([], e)
+        unreadable = e  # the very gateway a report is for: record what it answers
     exchanges = []
     for path in paths_to_record(envoy.info, envoy.plan):
         start = clock()
@@ -110,19 +113,18 @@ def record(envoy, clock=time.monotonic) -> Recording:
             return Recording(exchanges, e)
         headers = {name: answer.headers.get(name) for name in KEPT_HEADERS if answer.headers.get(name)}
         exchanges.append(Exchange(path, answer.status_code, answer.content, headers, clock() - start))
-    return Recording(exchanges)
+    return Recording(exchanges, unreadable)
 
 
 def _decoded(exchanges: Iterable[Exchange]) -> Dict[str, Any]:
-    """path -> decoded JSON of the answers the client would use (HTTP 200 and JSON)."""
-    decoded = {}
+    """path -> decoded answer of those the client would use (HTTP 200, JSON or a page it reads)."""
+    answers = {}
     for exchange in exchanges:
         if exchange.status == 200:
-            try:
-                decoded[exchange.path] = decode_json(exchange.body)
-            except ValueError:
-                pass
-    return decoded
+            data = decoded(exchange.path, exchange.body)
+            if data is not None:
+                answers[exchange.path] = data
+    return answers
 
 
 def readings_of(exchanges: List[Exchange]):

@@ -17,11 +17,13 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from counters import Counters
 from envoy.errors import EnvoyError
+from jeedom import timeouts
 from poller import GatewayPoller
 
-SYNC_WAIT_S = 150  # probing a slow firmware plus a first full read; PHP waits 180 s for the answer
-EXECUTE_WAIT_S = 120
-DIAGNOSTICS_WAIT_S = 280  # every endpoint of a slow firmware, one at a time; PHP waits 300 s for the answer
+# Shared with PHP, which waits longer for the answer (jeedom/timeouts.json).
+SYNC_WAIT_S = timeouts.daemon_s("sync")  # probing a slow firmware plus a first full read
+EXECUTE_WAIT_S = timeouts.daemon_s("execute")  # a write queued behind a cycle, then read back
+DIAGNOSTICS_WAIT_S = timeouts.daemon_s("diagnostics")  # every endpoint of a slow firmware, one at a time
 DIAGNOSTICS_KEPT_S = 86400  # reports PHP did not take away (download interrupted) are removed after a day
 DEFAULT_GENERAL_S = 60
 DEFAULT_DEVICES_S = 300

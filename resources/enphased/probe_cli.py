@@ -28,6 +28,7 @@ FRENCH = {
     "two_factor": "Ce compte Enlighten a la double authentification : collez un jeton.",
     "login_throttled": "Connexion à Enlighten différée pour éviter le blocage du compte.",
     "bad_response": "Réponse illisible de la passerelle ou du cloud Enphase.",
+    "nothing_readable": "La passerelle répond, mais aucune de ses pages ne donne de mesure lisible.",
     "refused": "La passerelle a refusé la requête.",
 }
 

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -323,7 +324,7 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
               eqLogic=json.dumps([{"id": demo["id"], "object_id": flow_room["id"], "isVisible": 1}]))
     # The demo gateway pauses in the daemon, so that only this test moves its values.
     core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
-             " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'), 10);" % demo["id"])
+             " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'));" % demo["id"])
     widget = '.enphaseFlowWidget[data-eqLogic_id="%s"]' % demo["id"]
 
     def node(name, part="watts"):
@@ -362,7 +363,7 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
     finally:
         browser.close()
         core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
-                 " enphaseDaemon::request(array('action' => 'resume', 'gateway' => '%s'), 10);" % demo["id"])
+                 " enphaseDaemon::request(array('action' => 'resume', 'gateway' => '%s'));" % demo["id"])
     assert (SCREENSHOTS / "flow-widget.png").stat().st_size > 5000
 
 
@@ -386,3 +387,38 @@ def test_the_page_of_a_gateway_added_by_hand_shows_its_access_without_its_secret
         assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
     finally:
         browser.close()
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no browser to download with")
+def test_the_diagnostics_report_downloads_from_the_gateway_page(synchronized, simulator, tmp_path):
+    """The button on the gateway's page: a zip arrives in the browser's downloads, the page stays as it was."""
+    core = synchronized["core"]
+    gateway = equipments_by_logical_id(core)[simulator["serial"]]
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
+    try:
+        browser.allow_downloads(downloads)
+        browser.set_cookie(**core.session_cookie)
+        page = "%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, gateway["id"])
+        browser.open(page, ready_js="document.querySelector('#bt_enphaseDiagnostics')?.offsetParent != null")
+        browser.evaluate("document.getElementById('bt_enphaseDiagnostics').click()")
+        reports = wait_until(lambda: [f for f in downloads.iterdir() if f.suffix == ".zip"], 120,
+                             "the report in the browser's downloads (%s)" % sorted(os.listdir(downloads)))
+        with zipfile.ZipFile(reports[0]) as report:
+            names = report.namelist()
+        assert any(name.endswith("/status.json") for name in names), names
+        assert simulator["serial"] not in reports[0].name, "the file name carries the redacted serial"
+        # The page is still the gateway's, drawn, with the success toast and no error.
+        time.sleep(1)
+        assert browser.evaluate("location.href") == page
+        assert browser.evaluate("document.querySelector('.eqLogicAttr[data-l1key=\"id\"]').value") == str(gateway["id"])
+        assert browser.evaluate("document.getElementById('bt_enphaseDiagnostics').offsetParent != null")
+        alert = browser.evaluate("document.getElementById('jeeToastContainer')?.innerText || ''") or ""
+        assert "Rapport prêt" in alert and "Failed" not in alert, alert
+        errors = [e for e in browser.page_errors if "enphase" in e.lower() or "blob:" in e]
+        assert not errors, errors
+    finally:
+        browser.close()
+    # Nothing of it waits in the data folder: the download took it away.
+    assert not list((core.dir / "plugins" / PLUGIN_ID / "data" / "diagnostics").glob("*.zip"))

@@ -61,25 +61,42 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertArrayNotHasKey('password', $enlighten);
 	}
 
-	public function testSyncAppliesTheInventoryAndSaysWhatWasFound() {
+	public function testSyncSaysWhatTheCallbackCreated() {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = enphaseInventory::sync();
+		$result = SyncWithCallback::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertSame('sync', $received()[0]['action']);
 		$this->assertCount(4, enphase::byType('enphase'));
 		$this->assertSame(array('found' => 2, 'created' => 2), $result['kinds']['inverter']);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
+		$this->assertStringContainsString('11 commande(s) créée(s)', $result['message']);
+		$this->assertStringNotContainsString('pas encore créé', $result['message']);
 	}
 
-	public function testEquipmentTheCallbackCreatedDuringTheSyncCountAsCreated() {
+	public function testTheInventoryIsAppliedOnceFromTheCallbackNotAgainFromTheAnswer() {
+		$answer = self::inventory();
+		$answer['equipments'][] = array('logicalId' => '482301000003', 'kind' => 'inverter', 'commands' => array());
+		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($answer))));
+		SyncWithCallback::$events = array(self::inventory());
+
+		$result = SyncWithCallback::sync();
+
+		$this->assertNull(self::equipment('482301000003'), 'only the callback creates equipment');
+		$this->assertSame(array('found' => 3, 'created' => 2), $result['kinds']['inverter']);
+		$this->assertStringContainsString('1 équipement(s) pas encore créé(s)', $result['message']);
+	}
+
+	public function testASyncWhoseCallbackDidNotGetThroughSaysTheEquipmentWillFollow() {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = CallbackBeforeAnswer::sync();
+		$result = enphaseInventory::sync();
 
-		$this->assertSame(array('found' => 2, 'created' => 2), $result['kinds']['inverter']);
-		$this->assertStringContainsString('11 commande(s) créée(s)', $result['message']);
+		$this->assertTrue($result['ok']);
+		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand only');
+		$this->assertSame(array('found' => 2, 'created' => 0), $result['kinds']['inverter']);
+		$this->assertStringContainsString('4 équipement(s) pas encore créé(s)', $result['message'], 'the gateway has not learnt its serial either');
 	}
 
 	public function testASecondSyncCreatesNothingAndSaysSo() {
@@ -87,9 +104,9 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => true, 'inventory' => array(self::inventory())),
 			array('ok' => true, 'inventory' => array(self::inventory())),
 		));
-		enphaseInventory::sync();
+		SyncWithCallback::sync();
 
-		$result = enphaseInventory::sync();
+		$result = SyncWithCallback::sync();
 
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $result['message']);
 		$this->assertStringContainsString('0 commande(s) créée(s)', $result['message']);
@@ -100,17 +117,21 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => false, 'error' => array('code' => 'auth_failed', 'message' => 'The gateway refused the password for user envoy')),
 			array('ok' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer from 192.0.2.10')),
 			array('ok' => false, 'error' => array('code' => 'token_expired', 'message' => 'Token expired on 2026-01-01')),
+			array('ok' => false, 'error' => array('code' => 'nothing_readable', 'message' => 'The gateway at 192.0.2.10 answers, but none of its pages gives a reading this plugin knows; send a diagnostics report.')),
 		));
 
 		$wrongPassword = enphaseInventory::sync();
 		$unreachable = enphaseInventory::sync();
 		$expired = enphaseInventory::sync();
+		$unreadable = enphaseInventory::sync();
 
 		$this->assertFalse($wrongPassword['ok']);
 		$this->assertStringContainsString('refuse les identifiants', $wrongPassword['message']);
 		$this->assertStringContainsString('The gateway refused the password for user envoy', $wrongPassword['message']);
 		$this->assertStringContainsString('La passerelle ne répond pas', $unreachable['message']);
 		$this->assertStringContainsString('Le jeton a expiré', $expired['message']);
+		$this->assertFalse($unreadable['ok']);
+		$this->assertStringContainsString('aucune de ses pages ne donne de mesure lisible', $unreadable['message']);
 		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand, nothing else');
 	}
 
@@ -158,6 +179,34 @@ class DaemonTest extends EnphaseTestCase {
 			$this->fail('no answer');
 		} catch (enphaseDaemonError $e) {
 			$this->assertSame('no_answer', $e->getReason());
+		}
+	}
+
+	public function testPhpWaitsForEachActionWhatTimeoutsJsonSays() {
+		$file = json_decode(file_get_contents(ENPHASE_REPO . '/resources/enphased/jeedom/timeouts.json'), true)['actions'];
+		foreach ($file as $action => $waits) {
+			$this->assertSame($waits['php_s'], enphaseDaemon::answerWait($action), $action);
+		}
+		$this->assertSame(150, enphaseDaemon::answerWait('execute'), 'longer than the daemon\'s 120 s for a write');
+	}
+
+	public function testTheWaitOfARequestIsReadFromTimeoutsJson() {
+		// The plugin's copy says 1 s for refresh; the stand-in reads the message and closes after 5 s without
+		// a word: waiting 1 s is "no answer", waiting longer would have seen the close ("bad answer").
+		$copy = ENPHASE_TEST_ROOT . '/plugins/enphase/resources/enphased/jeedom/timeouts.json';
+		$original = file_get_contents($copy);
+		$timeouts = json_decode($original, true);
+		$timeouts['actions']['refresh']['php_s'] = 1;
+		file_put_contents($copy, json_encode($timeouts));
+		enphaseInventory::apply(self::inventory());
+		$this->startDaemonStandIn(array(null));
+		try {
+			self::command('122302045041', 'refresh')->execute(array());
+			$this->fail('no answer');
+		} catch (Exception $e) {
+			$this->assertStringContainsString('n\'a pas répondu à temps', $e->getMessage());
+		} finally {
+			file_put_contents($copy, $original);
 		}
 	}
 
@@ -221,16 +270,41 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
 	}
 
-	public function testTheDaemonLogLevelIsOneItKnows() {
-		$this->assertContains(enphaseDaemon::logLevel(), array('debug', 'info', 'warning', 'error'));
-		$this->assertStringEndsWith('/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
+	public function testTheDaemonLogsAtThePluginsLevelInWordsItKnows() {
+		$this->assertSame('info', enphaseDaemon::logLevel(), 'the global level when the plugin has none');
+		// Jeedom's levels (log::convertLogLevel) -> the daemon's four (docs/protocol.md).
+		$expected = array(100 => 'debug', 200 => 'info', 250 => 'info', 300 => 'warning', 400 => 'error', 500 => 'error', 1000 => 'error');
+		$seen = array();
+		foreach (array_keys($expected) as $level) {
+			config::save('log::level::enphase', array((string) $level => '1'));
+			$seen[$level] = enphaseDaemon::logLevel();
+		}
+		$this->assertSame($expected, $seen);
+		config::save('log::level::enphase', array('default' => '1', '100' => '1'));
+		config::save('log::level', 300);
+		$this->assertSame('warning', enphaseDaemon::logLevel(), 'the plugin set to follow the global level');
 	}
-}
 
-/** The daemon's real order: the inventory reaches jeeEnphase.php by callback before the sync answer comes back. */
-class CallbackBeforeAnswer extends enphaseInventory {
-	protected static function request(array $_message, $_timeout) {
-		enphaseEvents::handle(array(EnphaseTestCase::inventory()));
-		return parent::request($_message, $_timeout);
+	public function testTheCallbackIsJeedomsInternalAddress() {
+		$this->assertSame('http://127.0.0.1:80/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
+	}
+
+	/** An unwritable plugin folder: a French sentence, not a daemon dying on "--apikey-file /apikey". */
+	public function testADataFolderThatCannotBeMadeStopsTheStartWithASentence() {
+		$data = ENPHASE_TEST_ROOT . '/plugins/enphase/data';
+		enphase_test_remove($data);
+		file_put_contents($data, 'not a folder');  // what mkdir cannot get past, even as root
+		try {
+			$info = enphase::deamon_info();
+			$this->assertSame('nok', $info['launchable']);
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $info['launchable_message']);
+			enphaseDaemon::launch();
+			$this->fail('started without its data folder');
+		} catch (Exception $e) {
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $e->getMessage());
+		} finally {
+			unlink($data);
+		}
+		$this->assertFileDoesNotExist('/apikey');
 	}
 }

@@ -9,6 +9,7 @@ abstract class EnphaseTestCase extends TestCase {
 
 	protected function setUp(): void {
 		JeedomDouble::reset();
+		SyncWithCallback::$events = null;
 		// A port nothing listens on unless the test starts a daemon stand-in.
 		config::save('socketport', self::freePort(), 'enphase');
 		self::$gatewayId = (string) self::addGateway('Maison', array('host' => '192.0.2.10'))->getId();
@@ -161,5 +162,17 @@ abstract class EnphaseTestCase extends TestCase {
 		$eqLogic = self::equipment($_eqLogicalId);
 		$cmd = is_object($eqLogic) ? $eqLogic->getCmd(null, $_cmdLogicalId) : null;
 		return is_object($cmd) ? $cmd : null;
+	}
+}
+
+/** Synchronize in the daemon's real order: its callback reaches jeeEnphase.php before its answer comes back. */
+class SyncWithCallback extends enphaseInventory {
+	/** @var array|null the callback's events; null: the inventories of the answer, as the daemon sends them */
+	public static $events = null;
+
+	protected static function request(array $_message) {
+		$answer = parent::request($_message);
+		enphaseEvents::handle(self::$events !== null ? self::$events : (isset($answer['inventory']) ? $answer['inventory'] : array()));
+		return $answer;
 	}
 }

@@ -161,7 +161,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$inventory = array_merge(self::inventory(), array('gateway' => $id));
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($inventory))));
 
-		$result = enphaseInventory::sync($id);
+		$result = SyncWithCallback::sync($id);
 
 		$this->assertTrue($result['ok'], $result['message']);
 		$this->assertSame(array('action' => 'sync', 'gateway' => $id), array_diff_key($received()[0], array('apikey' => 1)));
@@ -190,7 +190,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()),
 			'errors' => array(array('gateway' => (string) $garage->getId(), 'code' => 'unreachable', 'message' => 'No answer from 192.0.2.21.')))));
 
-		$result = enphaseInventory::sync();
+		$result = SyncWithCallback::sync();
 
 		$this->assertTrue($result['ok']);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);

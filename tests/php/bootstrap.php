@@ -43,7 +43,9 @@ foreach (array('core', 'desktop', 'plugin_info') as $dir) {
 		enphase_test_copy($repo . '/' . $dir, $root . '/plugins/enphase/' . $dir);
 	}
 }
-mkdir($root . '/plugins/enphase/resources/enphased', 0777, true);
+mkdir($root . '/plugins/enphase/resources/enphased/jeedom', 0777, true);
+// What the PHP side reads of the daemon's folder: the socket actions' waits.
+copy($repo . '/resources/enphased/jeedom/timeouts.json', $root . '/plugins/enphase/resources/enphased/jeedom/timeouts.json');
 define('ENPHASE_REPO', $repo);
 define('ENPHASE_TEST_ROOT', $root);
 register_shutdown_function(function () use ($root) {

@@ -1,16 +1,15 @@
 """Our readings of every recorded gateway agree with what pyenphase 3.2.1 read (expected.json).
 
-For each recorded gateway: probe it as the client would (the PROBE_PATHS that answer 200 + JSON), plan,
+For each recorded gateway: probe it as the client would (the PROBE_PATHS that answer 200 and decode), plan,
 read the plan's endpoints of both cadences, build the readings, and compare every value of expected.json
 that maps onto our model. Deliberate differences are listed once, below, with the reason (and in
 docs/readings.md).
 """
-import json
-
 import pytest
 
 from conftest import fixtures_dir, load_expected, recorded_gateways
 from envoy import parse, probe
+from envoy.legacy_html import decoded
 from expected import as_expected, differences, expectations, without_deliberate
 from simulator.recorded import RecordedGateway
 
@@ -33,8 +32,6 @@ for _name in NO_PRODUCTION_CT:
         "without an active production CT (eim activeCount 0) the eim counters come from an unconnected "
         "input: production comes from the microinverters' total, which has no today / 7 days counters")
 DELIBERATE.update({
-    ("3.7.0", "system_production"): (
-        "firmware 3.7 has no JSON endpoint (pyenphase itself fails to probe it; its test scrapes HTML)"),
     ("8.2.4345_with_device_data", "encharge_aggregate"): (
         "no IQ Battery on the site: the all-zero aggregate is no battery, not an empty one (None)"),
     ("8.3.5169_with_generator", "encharge_aggregate"): (
@@ -58,21 +55,22 @@ class AsPyenphaseServedIt(RecordedGateway):
         return super().response("/production.json" if path == parse.PRODUCTION_JSON else path)
 
 
-def _json_responses(gateway, paths):
-    """What the client would get: 200 + JSON only."""
+def _answers(gateway, paths):
+    """What the client would get: the 200 answers it can decode (JSON, or a page it reads)."""
     out = {}
     for path in paths:
         answer = gateway.response(path)
-        if answer.status == 200 and answer.content_type == "application/json":
-            out[path] = json.loads(answer.body)
+        data = decoded(path, answer.body) if answer.status == 200 else None
+        if data is not None:
+            out[path] = data
     return out
 
 
 def read_recorded(name):
     gateway = AsPyenphaseServedIt(fixtures_dir() / name)
     info = parse.parse_info(gateway.info_xml())
-    plan = probe.plan_from(info, _json_responses(gateway, probe.probe_paths(info)))
-    responses = _json_responses(gateway, plan.paths["general"] + plan.paths["devices"])
+    plan = probe.plan_from(info, _answers(gateway, probe.probe_paths(info)))
+    responses = _answers(gateway, plan.paths["general"] + plan.paths["devices"])
     return plan, parse.build_readings(info, plan.complete(responses))
 
 

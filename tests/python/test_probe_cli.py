@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import DAEMON_DIR, fixtures_dir
+from conftest import DAEMON_DIR, REPO, fixtures_dir
+from envoy.errors import CODES
 from sim_helpers import MiniGateway
 from simulator.cloud import Account, issue_token, serve_cloud
 from simulator.recorded import RecordedGateway
@@ -85,3 +86,10 @@ def test_enphased_dispatches_probe(recorded):
     )
     assert process.returncode == 0, process.stderr
     assert "Mesures / Readings" in process.stdout
+
+
+def test_every_error_code_has_a_french_sentence_here_and_in_jeedom():
+    """A code the client raises is one the user reads in French, in the shell and in Jeedom."""
+    php = (REPO / "core" / "class" / "enphaseDaemonError.class.php").read_text()
+    for code in CODES:
+        assert code in probe_cli.FRENCH and f"case '{code}':" in php, code

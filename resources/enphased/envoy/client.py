@@ -25,6 +25,7 @@ from .auth import (
 from .endpoints import CHECK_JWT, INFO, INVERTERS_V1
 from .errors import EnvoyError
 from .limits import DEADLINE_MISSES_PER_READ, REQUEST_DEADLINE_S
+from .legacy_html import decoded
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
@@ -230,7 +231,8 @@ class Envoy(GatewayWrites):
     # --- reading ---
 
     def _json_or_none(self, path: str) -> Optional[Any]:
-        """Decoded JSON of a GET, None when the endpoint fails (absent, refused, not JSON, beyond limits)."""
+        """Decoded answer of a GET (JSON, or an HTML page's bytes), None when the endpoint fails (absent,
+        refused, not JSON, beyond envoy/limits.py)."""
         try:
             answer = self._send("GET", path)
         except AnswerTooLarge as exc:
@@ -241,11 +243,10 @@ class Envoy(GatewayWrites):
         if answer.status_code != 200:
             log.debug("%s answered HTTP %s", path, answer.status_code)
             return None
-        try:
-            return answer.json()
-        except ValueError as exc:
-            log.debug("%s answered something that is not JSON within limits (%s)", path, exc)
-            return None
+        data = decoded(path, answer.content)
+        if data is None:
+            log.debug("%s answered something that is not JSON within limits", path)
+        return data
 
     def _read_paths(self, paths, *, partial_ok: bool) -> Dict[str, Any]:
         """path -> decoded JSON, for those that answered one. One endpoint past its deadline loses its reading;
@@ -280,7 +281,14 @@ class Envoy(GatewayWrites):
         with self._lock:
             self._ensure_connected()
             installer = self.auth_mode.endswith("installer")
-            self.plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer), partial_ok=False))
+            plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer), partial_ok=False))
+            if not plan.readable():
+                # No plan is kept: the next read probes again (a gateway that was still starting, say).
+                self.plan = None
+                raise EnvoyError("nothing_readable", (
+                    f"The gateway at {self.host} answers, but none of its pages gives a reading this plugin "
+                    "knows; send a diagnostics report."))
+            self.plan = plan
             return self.plan
 
     def read(self, cadence: str) -> Readings:

@@ -12,6 +12,7 @@ INFO = "/info"  # XML, no auth: serial, part number, firmware
 CHECK_JWT = "/auth/check_jwt"  # firmware 7+: a token opens a session (a sessionId cookie)
 PRODUCTION_JSON = "/production.json?details=1"
 PRODUCTION_V1 = "/api/v1/production"
+PRODUCTION_PAGE = "/production"  # HTML: firmware 3.x without JSON gives its figures only there
 INVERTERS_V1 = "/api/v1/production/inverters"
 DEVICE_DATA = "/ivp/pdm/device_data"
 INVENTORY = "/inventory.json"
@@ -46,6 +47,7 @@ V1_PRODUCTION_STALLS_FROM: Tuple[int, ...] = (8, 2, 4264)
 ENSEMBLE_FROM: Tuple[int, ...] = (5,)  # Encharge, Enpower, generator
 DEVICE_DATA_FROM: Tuple[int, ...] = (8, 2)  # per-device data
 PRODUCTION_POWER_FROM: Tuple[int, ...] = (7,)  # production on/off
+PRODUCTION_PAGE_BEFORE: Tuple[int, ...] = (4,)  # the HTML production page is probed only below this
 
 # --- words
 RELAY_STATES = ("closed", "open")

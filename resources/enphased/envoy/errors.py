@@ -7,6 +7,7 @@ CODES = (
     "two_factor",  # the Enlighten account has two-factor login: only a pasted token can work
     "login_throttled",  # our own login budget refuses to log in to Enlighten again now
     "bad_response",  # the gateway or the cloud answered something we cannot read
+    "nothing_readable",  # the gateway answers, but none of its endpoints gives a reading we know
     "refused",  # the gateway refused a request (permission, or a control it does not accept)
 )
 

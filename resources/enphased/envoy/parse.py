@@ -1,15 +1,17 @@
 """Raw Envoy answers -> typed readings. Pure functions: no I/O, no clock, no logging.
 
-`build_readings(info, responses)` takes what one cycle read (endpoint path as requested -> decoded JSON; an
-endpoint not read or failed is absent) and fills a `Readings`. One small function per endpoint or device
-kind. Nothing here raises on bad data: a value of the wrong type, a missing key, "unknown" (sent after a
-reboot), NaN or infinity becomes None. Missing data is None, never 0.
+`build_readings(info, responses)` takes what one cycle read (endpoint path as requested -> decoded JSON, or
+the bytes of an HTML page, see `legacy_html.decoded`; an endpoint not read or failed is absent) and fills a
+`Readings`. One small function per endpoint or device kind. Nothing here raises on bad data: a value of the
+wrong type, a missing key, "unknown" (sent after a reboot), NaN or infinity becomes None. Missing data is
+None, never 0.
 
 Known gateway quirks are each handled in one place, named `_quirk_...`.
 """
 import math
 from typing import Dict, List, Optional, Tuple
 
+from .legacy_html import production_from_page
 from .readings import (
     AcBattery,
     AcBatteryTotal,
@@ -47,6 +49,7 @@ from .endpoints import (  # noqa: F401  (the paths are also read as parse.X by t
     METERS,
     PLC_LEVELS,
     PRODUCTION_JSON,
+    PRODUCTION_PAGE,
     PRODUCTION_POWER,
     PRODUCTION_V1,
     RELAY_STATES,
@@ -748,6 +751,8 @@ def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
         readings.production = energy_from_v1(get(PRODUCTION_V1))
     if readings.production is None and PRODUCTION_JSON in responses:
         readings.production = inverters_production(get(PRODUCTION_JSON))
+    if readings.production is None and PRODUCTION_PAGE in responses:
+        readings.production = production_from_page(get(PRODUCTION_PAGE))  # firmware 3.x
 
     if METER_READINGS in responses:
         readings.meters = meters_from(meter_config, get(METER_READINGS))

@@ -5,12 +5,13 @@ per endpoint, and never an endpoint that this gateway does not have or answers b
 - "general" (every 60 s): production, consumption, net consumption, battery totals, CT meters.
 - "devices" (every 300 s): per microinverter, per battery, inventory, ensemble devices, dry contacts,
   generator, tariff, CT configuration.
-Pure: `plan_from(info, probe_responses)` takes the decoded JSON of the `PROBE_PATHS` that answered.
+Pure: `plan_from(info, probe_responses)` takes the decoded answers (`legacy_html.decoded`) of the
+`PROBE_PATHS` that answered.
 """
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from . import parse
+from . import legacy_html, parse
 from .endpoints import (
     DEVICE_DATA,
     DEVICE_DATA_FROM,
@@ -29,6 +30,8 @@ from .endpoints import (
     METER_READINGS,
     METERS,
     PRODUCTION_JSON,
+    PRODUCTION_PAGE,
+    PRODUCTION_PAGE_BEFORE,
     PRODUCTION_POWER,
     PRODUCTION_POWER_FROM,
     PRODUCTION_V1,
@@ -53,12 +56,14 @@ PROBE_PATHS: Tuple[str, ...] = (
 )
 # Tried only with installer rights: an owner's token gets 401 there, which costs a session check each time.
 INSTALLER_PROBE_PATHS: Tuple[str, ...] = (PRODUCTION_POWER,)
+# Tried only on old firmware: an HTML page, the only source of figures of 3.x gateways without JSON.
+LEGACY_PROBE_PATHS: Tuple[str, ...] = (PRODUCTION_PAGE,)
 _ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG, GEN_MODE)
 
 
 def probe_paths(info: GatewayInfo, installer: bool = False) -> Tuple[str, ...]:
-    """PROBE_PATHS (and INSTALLER_PROBE_PATHS for an installer) without those this firmware cannot have
-    (saves a few 404s on old gateways)."""
+    """PROBE_PATHS (and INSTALLER_PROBE_PATHS for an installer, LEGACY_PROBE_PATHS on old firmware) without
+    those this firmware cannot have (saves a few 404s on old gateways)."""
     skip = set()
     if info.firmware and not parse.firmware_at_least(info, *ENSEMBLE_FROM):
         skip.update(_ENSEMBLE_PATHS)
@@ -67,6 +72,8 @@ def probe_paths(info: GatewayInfo, installer: bool = False) -> Tuple[str, ...]:
     if info.firmware and not parse.firmware_at_least(info, *PRODUCTION_POWER_FROM):
         skip.add(PRODUCTION_POWER)
     paths = PROBE_PATHS + (INSTALLER_PROBE_PATHS if installer else ())
+    if not info.firmware or not parse.firmware_at_least(info, *PRODUCTION_PAGE_BEFORE):
+        paths += LEGACY_PROBE_PATHS
     return tuple(p for p in paths if p not in skip)
 
 
@@ -98,6 +105,10 @@ class Plan:
         cycle until the next probe."""
         self._last[path] = data
 
+    def readable(self) -> bool:
+        """Whether some endpoint of the plan gives a reading (else the gateway yields nothing we can read)."""
+        return any(self.sources.values())
+
 
 def _is_list(value) -> bool:
     return isinstance(value, list)
@@ -119,6 +130,8 @@ def _production_source(info: GatewayInfo, responses, ct_count: int) -> Optional[
         return PRODUCTION_V1
     if parse.inverters_production(production_json) is not None:
         return PRODUCTION_JSON + " inverters"
+    if legacy_html.production_from_page(responses.get(PRODUCTION_PAGE)) is not None:
+        return PRODUCTION_PAGE
     return None
 
 
@@ -136,7 +149,7 @@ def _inverter_source(responses) -> Optional[str]:
 
 
 def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
-    """Decide each reading's source once. `probe_responses`: path -> decoded JSON of those that answered."""
+    """Decide each reading's source once. `probe_responses`: path -> decoded answer of those that answered."""
     got = probe_responses
     meters = parse.meters_config(got.get(METERS))
     ct_meters = tuple(m["measurementType"] for m in meters.values())
@@ -163,8 +176,8 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
     if production in (PRODUCTION_JSON + " eim", PRODUCTION_JSON + " inverters") or has_consumption \
             or has_acb_total:
         general.append(PRODUCTION_JSON)
-    if production == PRODUCTION_V1:
-        general.append(PRODUCTION_V1)
+    if production in (PRODUCTION_V1, PRODUCTION_PAGE):
+        general.append(production)
     if meters:
         general.append(METER_READINGS)
     if encharges or has_acb:

@@ -887,8 +887,17 @@ class log {
 		JeedomDouble::$logs[] = array($_log, strtolower($_type), $_message);
 	}
 
+	/** As the core: the log's own level ("log::level::<log>", the checked one of {"100": "1", ...}), else the global one. */
 	public static function getLogLevel($_log) {
-		return 200;
+		$specific = config::byKey('log::level::' . $_log);
+		if (is_array($specific) && empty($specific['default'])) {
+			foreach ($specific as $level => $checked) {
+				if (is_numeric($level) && $checked == 1) {
+					return $level;
+				}
+			}
+		}
+		return config::byKey('log::level', 'core', 200);
 	}
 
 	public static function convertLogLevel($_level = 100) {

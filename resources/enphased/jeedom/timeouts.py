@@ -1,0 +1,19 @@
+"""How long each socket action may take: read from timeouts.json, which PHP reads too (one place for both)."""
+import json
+import os
+from typing import Dict
+
+_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "timeouts.json")
+
+
+def _actions() -> Dict[str, Dict[str, float]]:
+    with open(_FILE, encoding="utf-8") as f:
+        return json.load(f)["actions"]
+
+
+ACTIONS = _actions()
+
+
+def daemon_s(action: str) -> float:
+    """The daemon's deadline for an action's work on the gateway (KeyError for an action answered at once)."""
+    return ACTIONS[action]["daemon_s"]
