@@ -103,6 +103,8 @@ class enphase extends eqLogic {
 
 	/** @var bool the gateway's address, credentials or cadences changed in this save: the daemon must know */
 	private $_gatewayChanged = false;
+	/** @var int|null|false the gateway's object before this save (false: not a stored gateway) */
+	private $_objectBefore = false;
 
 	public function preSave() {
 		if ($this->getConfiguration('kind') == '') {
@@ -118,6 +120,7 @@ class enphase extends eqLogic {
 			return;
 		}
 		$stored = ($this->getId() != '') ? self::byId($this->getId()) : null;
+		$this->_objectBefore = is_object($stored) ? $stored->getObject_id() : false;
 		foreach (enphaseGateway::SECRETS as $key) {
 			$value = $this->getConfiguration($key);
 			if ($value === self::SECRET_MASK) {
@@ -144,6 +147,11 @@ class enphase extends eqLogic {
 			// A gateway added by hand is known to the daemon by its equipment id.
 			$this->setConfiguration('gateway_id', (string) $this->getId());
 			$this->save(true);
+		}
+		if ($this->_objectBefore !== false && (string) $this->_objectBefore !== (string) $this->getObject_id()) {
+			$from = $this->_objectBefore;
+			$this->_objectBefore = false;
+			enphaseInventory::followGateway($this, $from);
 		}
 		if ($this->_gatewayChanged) {
 			$this->_gatewayChanged = false;

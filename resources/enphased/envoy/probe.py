@@ -11,7 +11,7 @@ Pure: `plan_from(info, probe_responses)` takes the decoded answers (`legacy_html
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from . import legacy_html, parse
+from . import legacy_html, parse, parse_devices, parse_ensemble
 from .endpoints import (
     DEVICE_DATA,
     DEVICE_DATA_FROM,
@@ -86,24 +86,9 @@ class Plan:
     phase_count: int = 1
     phase_mode: Optional[str] = None
     ct_meters: Tuple[str, ...] = ()  # measurement types of the enabled CTs
-    # Read in one cadence, needed by both (the CT list names the meters and gives the phase count):
-    # `complete()` adds their last answer to a cycle that did not read them.
-    carried: Tuple[str, ...] = ()
-    _last: Dict[str, object] = field(default_factory=dict, repr=False)
-
-    def complete(self, responses: Dict[str, object]) -> Dict[str, object]:
-        """The responses of one cycle plus the last known answer of the carried endpoints."""
-        for path in self.carried:
-            if path in responses:
-                self._last[path] = responses[path]
-        merged = {p: v for p, v in self._last.items() if p not in responses}
-        merged.update(responses)
-        return merged
-
-    def remember(self, path: str, data: object) -> None:
-        """An answer read outside the cadences (e.g. a PLC check the user asked for), then given to every
-        cycle until the next probe."""
-        self._last[path] = data
+    # The probe's answers of endpoints read in one cadence and needed by both (the CT list names the meters
+    # and gives the phase count): a cycle's view holds them until that cadence's read brings newer ones.
+    carried: Dict[str, object] = field(default_factory=dict, repr=False)
 
     def readable(self) -> bool:
         """Whether some endpoint of the plan gives a reading (else the gateway yields nothing we can read)."""
@@ -141,7 +126,7 @@ def _v1_stalls(info: GatewayInfo, ct_count: int) -> bool:
 
 def _inverter_source(responses) -> Optional[str]:
     device_data = responses.get(DEVICE_DATA)
-    if parse.device_data_is_complete(device_data) and parse.inverters_from_device_data(device_data):
+    if parse_devices.device_data_is_complete(device_data) and parse_devices.inverters_from_device_data(device_data):
         return DEVICE_DATA
     if _is_list(responses.get(INVERTERS_V1)):
         return INVERTERS_V1
@@ -151,7 +136,7 @@ def _inverter_source(responses) -> Optional[str]:
 def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
     """Decide each reading's source once. `probe_responses`: path -> decoded answer of those that answered."""
     got = probe_responses
-    meters = parse.meters_config(got.get(METERS))
+    meters = parse_devices.meters_config(got.get(METERS))
     ct_meters = tuple(m["measurementType"] for m in meters.values())
     production_json = got.get(PRODUCTION_JSON)
 
@@ -168,8 +153,8 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         if isinstance(g, dict)
     )
     ensemble = got.get(ENSEMBLE_INVENTORY) if parse.firmware_at_least(info, *ENSEMBLE_FROM) else None
-    encharges = parse.ensemble_devices(ensemble, "ENCHARGE")
-    enpower = parse.enpower_from(ensemble) is not None
+    encharges = parse_ensemble.ensemble_devices(ensemble, "ENCHARGE")
+    enpower = parse_ensemble.enpower_from(ensemble) is not None
     generator = enpower and _has_content(got.get(GEN_CONFIG))
 
     general = []
@@ -192,7 +177,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices.append(INVERTERS_V1)  # the AC Batteries' own power is only there (devType 11)
     if _is_list(inventory):
         devices.append(INVENTORY)
-    if encharges or enpower or parse.collar_from(ensemble) is not None:
+    if encharges or enpower or parse_ensemble.collar_from(ensemble) is not None:
         devices.append(ENSEMBLE_INVENTORY)
     if encharges:
         devices.append(ENSEMBLE_POWER)
@@ -200,16 +185,16 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices += [DRY_CONTACTS, DRY_CONTACT_SETTINGS]
     if generator:
         devices.append(GENERATOR)
-    if generator and parse.generator_mode_from(got.get(GEN_MODE)) is not None:
+    if generator and parse_ensemble.generator_mode_from(got.get(GEN_MODE)) is not None:
         devices.append(GEN_MODE)
-    if (encharges or has_acb) and parse.storage_settings_from(got.get(TARIFF)) is not None:
+    if (encharges or has_acb) and parse_ensemble.storage_settings_from(got.get(TARIFF)) is not None:
         devices.append(TARIFF)  # only the battery profile is used from it
     if parse.grid_profile_from(got.get(GRID_PROFILE)) is not None:
         devices.append(GRID_PROFILE)
     if parse.production_enabled_from(got.get(PRODUCTION_POWER)) is not None:
         devices.append(PRODUCTION_POWER)
 
-    plan = Plan(
+    return Plan(
         paths={"general": tuple(general), "devices": tuple(devices)},
         sources={
             "production": production,
@@ -221,10 +206,8 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
             "enpower": ENSEMBLE_INVENTORY if enpower else None,
             "generator": GENERATOR if generator else None,
         },
-        phase_count=parse.phase_count_from_meters(got.get(METERS)) or 1,
+        phase_count=parse_devices.phase_count_from_meters(got.get(METERS)) or 1,
         phase_mode=next((m["phaseMode"] for m in meters.values() if isinstance(m.get("phaseMode"), str)), None),
         ct_meters=ct_meters,
-        carried=(METERS,) if meters else (),
+        carried={METERS: got[METERS]} if meters else {},
     )
-    plan.complete({p: got[p] for p in plan.carried if p in got})
-    return plan
