@@ -31,6 +31,7 @@ from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
 from redact import Redactor
 from simulator.recorded import file_name, safe_entry_name
+from state_file import write_bytes
 
 log = logging.getLogger("enphased.diagnostics")
 
@@ -242,12 +243,7 @@ def write_archive(envoy, folder: str, *, daemon_status: Optional[Dict[str, Any]]
     status = status_document(envoy, recording, daemon_status, made_by, now)
     data, name = build_archive(recording, status, redactor_for(envoy, key), now)
     path = out or os.path.join(folder, name + ".zip")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
     log.info("Diagnostics report written: %s (%d answers%s)", path, len(recording.exchanges),
              f", stopped: {recording.error.code}" if recording.error else "")
     return path
@@ -268,9 +264,7 @@ def persistent_key(datadir: Optional[str]) -> Optional[bytes]:
         pass
     key = os.urandom(32)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(key)
+        write_bytes(path, key)
     except OSError as e:
         log.warning("Cannot keep the diagnostics key in %s (%s): fakes will differ between reports", path, e.strerror)
     return key
