@@ -25,6 +25,7 @@ import zipfile
 from typing import Any, Dict, Iterable, List, Optional
 
 from envoy import endpoints
+from envoy.client import Envoy
 from envoy.errors import EnvoyError
 from envoy.legacy_html import decoded
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
@@ -88,7 +89,7 @@ def paths_to_record(info=None, plan=None) -> List[str]:
     return list(dict.fromkeys(paths + list(EXTRA_PATHS)))
 
 
-def record(envoy, clock=time.monotonic) -> Recording:
+def record(envoy: Envoy, clock=time.monotonic) -> Recording:
     """GET every path worth recording, one at a time, through the Envoy client's connection."""
     unreadable = None
     try:
@@ -153,10 +154,10 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value, default=str))
 
 
-def status_document(envoy, recording: Recording, daemon_status: Optional[Dict[str, Any]], made_by: str,
+def status_document(envoy: Envoy, recording: Recording, daemon_status: Optional[Dict[str, Any]], made_by: str,
                     now: float) -> Dict[str, Any]:
     """The daemon's view of the gateway (before redaction): no secret is put in it."""
-    info = getattr(envoy, "info", None)
+    info = envoy.info
     plan, readings = readings_of(recording.exchanges)
     error = recording.error
     return {
@@ -164,10 +165,9 @@ def status_document(envoy, recording: Recording, daemon_status: Optional[Dict[st
                    "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
                    "python": platform.python_version()},
         "gateway": {
-            "serial": getattr(info, "serial", None), "firmware": getattr(info, "firmware", None),
-            "part_number": getattr(info, "part_number", None), "imeter": getattr(info, "imeter", None),
-            "url": getattr(envoy, "base_url", None), "auth": getattr(envoy, "auth_mode", None),
-            "token_expires": getattr(envoy, "token_expires", None),
+            "serial": info.serial if info else None, "firmware": info.firmware if info else None,
+            "part_number": info.part_number if info else None, "imeter": info.imeter if info else None,
+            "url": envoy.base_url, "auth": envoy.auth_mode, "token_expires": envoy.token_expires,
         },
         "plan": None if plan is None else {
             "paths": {cadence: list(paths) for cadence, paths in plan.paths.items()}, "sources": plan.sources,
@@ -180,13 +180,13 @@ def status_document(envoy, recording: Recording, daemon_status: Optional[Dict[st
     }
 
 
-def redactor_for(envoy, key: Optional[bytes] = None) -> Redactor:
+def redactor_for(envoy: Envoy, key: Optional[bytes] = None) -> Redactor:
     """A redactor that knows the user's secrets (from the client's credentials) and the gateway's address."""
-    credentials = getattr(envoy, "credentials", None)
-    redactor = Redactor([getattr(credentials, name, None) for name in
-                         ("token", "username", "enlighten_password", "password")], key=key)
-    redactor.add_host(getattr(envoy, "host", None))
-    for serial in (getattr(credentials, "serial", None), getattr(getattr(envoy, "info", None), "serial", None)):
+    credentials = envoy.credentials
+    redactor = Redactor([credentials.token, credentials.username, credentials.enlighten_password,
+                         credentials.password], key=key)
+    redactor.add_host(envoy.host)
+    for serial in (credentials.serial, envoy.info.serial if envoy.info else None):
         if serial:
             redactor.add_serial(serial, sure=True)
     return redactor
@@ -235,7 +235,7 @@ def build_archive(recording: Recording, status: Dict[str, Any], redactor: Redact
     return buffer.getvalue(), folder
 
 
-def write_archive(envoy, folder: str, *, daemon_status: Optional[Dict[str, Any]] = None, key: Optional[bytes] = None,
+def write_archive(envoy: Envoy, folder: str, *, daemon_status: Optional[Dict[str, Any]] = None, key: Optional[bytes] = None,
                   made_by: str = "daemon", out: Optional[str] = None) -> str:
     """Record the gateway, write the redacted archive (mode 0600) into `folder` (or to `out`); its path."""
     now = time.time()

@@ -115,12 +115,12 @@ def test_a_refused_reconfiguration_keeps_the_gateway_running_as_it_was():
         daemon.stop()
 
 
-def test_infinity_over_the_socket_is_refused_in_the_answer(tmp_path, jeedom):
+def test_infinity_over_the_socket_is_refused_in_the_answer(tmp_path, jeedom, socket_path):
     # PHP's json_encode cannot write Infinity, but anything holding the apikey may send it.
-    daemon, server = enphased.start_core(0, jeedom.url, APIKEY, str(tmp_path / "data"))
+    daemon, server = enphased.start_core(socket_path, jeedom.url, APIKEY, str(tmp_path / "data"))
     try:
         # json.dumps writes float("inf") as the bare word Infinity, which Python's json reads back.
-        answer = send(server.port, {"apikey": APIKEY, "action": "configure", "gateways": [
+        answer = send(server.path, {"apikey": APIKEY, "action": "configure", "gateways": [
             {"id": "12", "host": "192.0.2.1", "general_s": float("inf"), "paused": True}]})
         assert answer["ok"] is False and answer["error"]["code"] == "bad_request"
         assert "general_s" in answer["error"]["message"] and daemon.pollers == {}

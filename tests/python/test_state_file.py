@@ -54,15 +54,15 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path, m
     assert state_file.read_json(str(tmp_path / "missing.json")) is None
 
 
-def test_every_file_a_daemon_run_keeps_is_0600(tmp_path, jeedom):
+def test_every_file_a_daemon_run_keeps_is_0600(tmp_path, jeedom, socket_path):
     datadir = tmp_path / "data"
-    daemon, server = enphased.start_core(0, jeedom.url, APIKEY, str(datadir))
+    daemon, server = enphased.start_core(socket_path, jeedom.url, APIKEY, str(datadir))
     old_umask = os.umask(0o022)  # the usual one: files would be 0644 if nobody said otherwise
     try:
-        assert send(server.port, {"apikey": APIKEY, "action": "configure",
+        assert send(server.path, {"apikey": APIKEY, "action": "configure",
                                   "gateways": [{"id": "default", "host": "demo"}]})["ok"] is True
-        assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
-        answer = send(server.port, {"apikey": APIKEY, "action": "diagnostics"})
+        assert send(server.path, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+        answer = send(server.path, {"apikey": APIKEY, "action": "diagnostics"})
         assert answer["ok"] is True, answer
         FileTokenStore(datadir / "token-default.json").save({"token": "t", "logins": []})
     finally:
