@@ -4,7 +4,7 @@
 therefore delays only its own next cycle.
 
 A cycle reads the due cadences into the gateway's view (view.py), counts energy (counters.py), tells
-Jeedom what changed and the status (publisher.py), and POSTs once. Refreshes do not pile up: while one
+Jeedom what changed and the status (publisher.py), and flushes once. Refreshes do not pile up: while one
 waits for the worker, asking again adds nothing.
 """
 import logging
@@ -173,7 +173,7 @@ class GatewayPoller:
         self.publisher.values(found, send_all)
         self._set_error(error)
         self.publisher.status(self.status(), force=send_all)
-        self.callback.flush()
+        self.callback.flush(self.id)
         return error is None
 
     def _read(self, cadences) -> Tuple[Found, Optional[EnvoyError]]:
@@ -229,7 +229,7 @@ class GatewayPoller:
         if error is not None:
             self._set_error(error)
             self.publisher.status(self.status(), force=True)
-            self.callback.flush()
+            self.callback.flush(self.id)
             raise error
         self.publisher.synced(found)
         self._send_all = False
@@ -237,7 +237,7 @@ class GatewayPoller:
         self._set_error(None)
         self.publisher.status(self.status(), force=True)
         # Delivered before the socket answers, so PHP never gets values for equipment it is still creating.
-        self.callback.flush()
+        self.callback.flush(self.id)
         return dict(self.publisher.inventory(), type="inventory", gateway=self.id)
 
     def refresh(self) -> None:
