@@ -69,14 +69,14 @@ class Command:
     visible: bool = True
     # A lifetime counter: counters.py publishes it never going down, and counts the day's figures from it.
     monotonic: bool = False
-    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    # String states, and a select's choices: ((value, French label, English label), ...); Jeedom shows the
+    # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
     # Actions: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
     run: Optional[Callable[[Any, str, Any], None]] = None
     value: str = ""  # logicalId of the info command showing what the action sets
     min_value: Optional[float] = None  # slider
     max_value: Optional[float] = None
-    list_value: str = ""  # select: "a|Label;b|Label"
     quantity: str = ""  # numeric info: its key in QUANTITIES; "" = its unit's ("" for a count: no range)
 
     def __post_init__(self):
@@ -207,11 +207,14 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "type": command.type, "subType": command.subtype, "unit": command.unit,
            "genericType": command.generic, "isHistorized": int(command.historized),
            "template": command.template, "order": order, "isVisible": int(command.visible)}
-    if command.labels:
+    if command.labels and command.type == "info":
         out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
+    if command.labels and command.subtype == "select":  # Jeedom's "value|Label;value|Label", in each language
+        out["listValue"] = {"fr_FR": ";".join(f"{value}|{fr}" for value, fr, _ in command.labels),
+                            "en_US": ";".join(f"{value}|{en}" for value, _, en in command.labels)}
     if command.type == "action":
         for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
-                           ("listValue", command.list_value), ("value", command.value)):
+                           ("value", command.value)):
             if value not in (None, ""):
                 out[key] = value
     return out
