@@ -432,6 +432,14 @@ class enphaseInventory {
 		}
 		// On a command that already exists, only what is still empty is filled: the user's choices stay.
 		$changed = $created;
+		$name = self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId);
+		if (!$created && $cmd->getName() !== $name && $cmd->getName() === str_replace('’', '', $name)
+			&& !is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $name))) {
+			// Named when the catalog wrote "d'autoproduction", which Jeedom strips to "dautoproduction": not a
+			// name the user chose, so it gets its apostrophe back (the typographic one, which Jeedom keeps).
+			$cmd->setName($name);
+			$changed = true;
+		}
 		$fill = array(
 			'unit' => array('getUnite', 'setUnite'),
 			'genericType' => array('getGeneric_type', 'setGeneric_type'),

@@ -152,4 +152,26 @@ class MessagesTest extends EnphaseTestCase {
 			}
 		}
 	}
+
+	/** Jeedom strips ' from names: the catalog writes ’, and a name stripped by an older version gets it back. */
+	public function testACommandNameStrippedOfItsApostropheGetsItBack() {
+		$inventory = self::inventory();
+		$rate = array('logicalId' => 'self_sufficiency_day_pct', 'name' => array('fr_FR' => 'Taux d’autoproduction du jour'),
+			'type' => 'info', 'subType' => 'numeric', 'unit' => '%');
+		$inventory['equipments'][0]['commands'][] = $rate;
+		enphaseInventory::apply($inventory);
+		$this->assertSame('Taux d’autoproduction du jour', self::command('122302045041', 'self_sufficiency_day_pct')->getName());
+
+		$cmd = self::command('122302045041', 'self_sufficiency_day_pct');
+		$cmd->setName('Taux dautoproduction du jour');  // what Jeedom made of "Taux d'autoproduction du jour"
+		$cmd->save();
+		enphaseInventory::apply($inventory);
+		$this->assertSame('Taux d’autoproduction du jour', self::command('122302045041', 'self_sufficiency_day_pct')->getName());
+
+		$cmd = self::command('122302045041', 'self_sufficiency_day_pct');
+		$cmd->setName('Autonomie');  // the user's own name stays
+		$cmd->save();
+		enphaseInventory::apply($inventory);
+		$this->assertSame('Autonomie', self::command('122302045041', 'self_sufficiency_day_pct')->getName());
+	}
 }

@@ -102,3 +102,17 @@ def test_select_choices_reach_jeedom_in_each_language():
             assert set(described) == {"fr_FR", "en_US"}
             for language, index in (("fr_FR", 1), ("en_US", 2)):
                 assert described[language] == ";".join(f"{c[0]}|{c[index]}" for c in command.labels)
+
+
+# Jeedom removes these from equipment and command names (cleanComponanteName): "Taux d'autoproduction du jour"
+# became "Taux dautoproduction du jour". The typographic apostrophe (’) stays.
+STRIPPED_FROM_NAMES = set("&#][%\\/'\"*")
+
+
+def test_no_name_loses_a_character_to_jeedom():
+    names = [(kind.kind, kind.fr, kind.en) for kind in catalog.KINDS.values()]
+    names += [(f"{kind.kind}.{c.logical_id}", c.fr, c.en) for kind, c in every_command()]
+    names += [(f"meter {m}", fr, en) for m, (fr, en) in catalog.METER_NAMES.items()]
+    lost = [f"{where}: {name!r}" for where, fr, en in names for name in (fr, en) if STRIPPED_FROM_NAMES & set(name)]
+    assert not lost, "Jeedom would strip characters from: " + ", ".join(lost)
+    assert len(names) > 100  # every kind, command and CT of the catalog was looked at

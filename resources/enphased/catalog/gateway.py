@@ -124,9 +124,9 @@ _PRODUCTION_DAY = _day_figures("production", "Production", "Production", "DAILY_
 _CONSUMPTION_DAY = _day_figures("consumption", "Consommation", "Consumption", "DAILY_CONSUMPTION", _COUNTER)
 _IMPORT_DAY = _day_figures("grid_import", "Import réseau", "Grid import", "GENERIC_INFO", ("", ""))
 _EXPORT_DAY = _day_figures("grid_export", "Export réseau", "Grid export", "GENERIC_INFO", ("", ""))
-_SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d'autoconsommation du jour",
+_SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d’autoconsommation du jour",
                             en="Self-consumption today", subtype="numeric", unit="%", historized=True)
-_SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d'autoproduction du jour",
+_SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d’autoproduction du jour",
                             en="Self-sufficiency today", subtype="numeric", unit="%", historized=True)
 DAY_FIGURES = (list(_PRODUCTION_DAY) + list(_CONSUMPTION_DAY) + list(_IMPORT_DAY) + list(_EXPORT_DAY)
                + [_SELF_CONSUMPTION, _SELF_SUFFICIENCY])
