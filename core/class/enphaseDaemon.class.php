@@ -33,7 +33,11 @@ class enphaseDaemon {
 	public static function dataDir() {
 		$dir = __DIR__ . '/../../data';
 		if (!is_dir($dir)) {
-			mkdir($dir, 0700, true);
+			@mkdir($dir, 0700, true);
+		}
+		// Without it the daemon would start with paths like "/apikey" and die on its arguments: say why here.
+		if (!is_dir($dir) || !is_writable($dir)) {
+			throw new Exception(sprintf(__('Le dossier de données du plugin (%s) ne peut pas être créé ou modifié : donnez au serveur web (www-data) le droit d\'écrire dans le dossier du plugin', __FILE__), 'plugins/enphase/data'));
 		}
 		clearstatcache(true, $dir);
 		if ((fileperms($dir) & 0777) != 0700) {

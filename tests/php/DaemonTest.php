@@ -288,4 +288,23 @@ class DaemonTest extends EnphaseTestCase {
 	public function testTheCallbackIsJeedomsInternalAddress() {
 		$this->assertSame('http://127.0.0.1:80/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
 	}
+
+	/** An unwritable plugin folder: a French sentence, not a daemon dying on "--apikey-file /apikey". */
+	public function testADataFolderThatCannotBeMadeStopsTheStartWithASentence() {
+		$data = ENPHASE_TEST_ROOT . '/plugins/enphase/data';
+		enphase_test_remove($data);
+		file_put_contents($data, 'not a folder');  // what mkdir cannot get past, even as root
+		try {
+			$info = enphase::deamon_info();
+			$this->assertSame('nok', $info['launchable']);
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $info['launchable_message']);
+			enphaseDaemon::launch();
+			$this->fail('started without its data folder');
+		} catch (Exception $e) {
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $e->getMessage());
+		} finally {
+			unlink($data);
+		}
+		$this->assertFileDoesNotExist('/apikey');
+	}
 }
