@@ -1,7 +1,7 @@
 """The gateway's equipment: the site's energy flows, the figures of the day that counters.py counts, the
 batteries of the site together, and the gateway's actions. Its commands read the whole `Readings`."""
 from dataclasses import dataclass
-from typing import Callable, Dict, NamedTuple, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import controls
 from envoy import battery
@@ -35,10 +35,11 @@ class EnergyFlow(NamedTuple):
 
 
 def _energy(flow: str, attr: str, fr: str, en: str, now_generic: str, day_generic: str, total_generic: str,
-            monotonic: bool, replaces: Tuple[str, ...] = ()) -> EnergyFlow:
+            monotonic: bool, replaces: Tuple[str, ...] = (), now: Optional[Callable] = None) -> EnergyFlow:
     return EnergyFlow(
         now=Command(logical_id=f"{flow}_w", fr=f"{fr} instantanée", en=f"Instant {en}", subtype="numeric",
-                    unit="W", generic=now_generic, historized=True, read=lambda r: nested(r, attr, "watts_now")),
+                    unit="W", generic=now_generic, historized=True,
+                    read=now or (lambda r: nested(r, attr, "watts_now"))),
         # The day and the last 7 days: the gateway's own figure is read here, then counters.py publishes the
         # best source's (figures.py).
         today=Command(logical_id=f"{flow}_today_wh", fr=f"{fr} du jour", en=f"{en.capitalize()} today",
@@ -55,8 +56,10 @@ def _energy(flow: str, attr: str, fr: str, en: str, now_generic: str, day_generi
 # Version 0.1 had a second, counted "Production du jour (compteur)": the one command of the day replaces it.
 PRODUCTION = _energy("production", "production", "Production", "production", "PRODUCTION", "DAILY_PRODUCTION",
                      "PRODUCTION", True, replaces=("production_day_wh",))
+# Its power now is the house's (the energy-flow widget's "home": solar + grid + battery); its energies, the
+# gateway's total consumption, count the batteries' charge as consumed (docs/readings.md).
 CONSUMPTION = _energy("consumption", "consumption", "Consommation", "consumption", "POWER", "DAILY_CONSUMPTION",
-                      "CONSUMPTION", True, replaces=("consumption_day_wh",))
+                      "CONSUMPTION", True, replaces=("consumption_day_wh",), now=battery.home_w)
 # Net lifetime goes down while the site exports: not monotonic (counters.py rebuilds it, see NET).
 NET = _energy("net", "net_consumption", "Consommation nette", "net consumption", "POWER", "GENERIC_INFO",
               "GENERIC_INFO", False)
@@ -177,15 +180,17 @@ GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
             subtype="numeric", template="core::line", read=lambda r: _count(r.inverters), cadence="devices"),
     Command(logical_id="batteries_count", fr="Nombre de batteries", en="Number of batteries", subtype="numeric",
             template="core::line", read=lambda r: _count(r.ac_batteries, r.encharges), cadence="devices"),
-    # Batteries of the site together (/ivp/ensemble/secctrl) and their profile (/admin/lib/tariff).
+    # Batteries of the site together (/ivp/ensemble/secctrl, every 5 minutes) and their profile (/admin/lib/tariff).
     Command(logical_id="battery_available_wh", fr="Énergie disponible batteries", en="Battery available energy",
-            subtype="numeric", unit="Wh", historized=True, read=lambda r: nested(r, "battery", "available_energy_wh")),
+            subtype="numeric", unit="Wh", historized=True, read=lambda r: nested(r, "battery", "available_energy_wh"),
+            cadence="devices"),
     Command(logical_id="battery_capacity_wh", fr="Capacité batteries", en="Battery capacity", subtype="numeric",
-            unit="Wh", read=lambda r: nested(r, "battery", "max_available_capacity_wh"), visible=False),
+            unit="Wh", read=lambda r: nested(r, "battery", "max_available_capacity_wh"), visible=False,
+            cadence="devices"),
     Command(logical_id="battery_reserve_percent", fr="Réserve batteries appliquée", en="Battery reserve in force",
-            subtype="numeric", unit="%", read=lambda r: nested(r, "battery", "reserve_percent")),
+            subtype="numeric", unit="%", read=lambda r: nested(r, "battery", "reserve_percent"), cadence="devices"),
     Command(logical_id="battery_backup_wh", fr="Énergie de secours", en="Backup energy", subtype="numeric",
-            unit="Wh", read=lambda r: nested(r, "battery", "backup_reserve_wh"), visible=False),
+            unit="Wh", read=lambda r: nested(r, "battery", "backup_reserve_wh"), visible=False, cadence="devices"),
     Command(logical_id="storage_mode", fr="Profil batteries", en="Battery profile", subtype="string",
             read=lambda r: nested(r, "storage", "mode"), cadence="devices"),
     Command(logical_id="storage_reserve_percent", fr="Réserve batteries", en="Battery reserve", subtype="numeric",
