@@ -32,7 +32,7 @@ from datetime import date, datetime, time as day_time, timedelta, tzinfo
 from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from catalog import DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands
-from figures import Facts, Judge
+from figures import Facts, Judge, match
 
 log = logging.getLogger("enphased.counters")
 
@@ -79,6 +79,7 @@ class Counted(NamedTuple):
     week: Optional[float] = None  # since local midnight six days ago (today and the six days before)
     known_days: Optional[float] = None  # the days of the week that were counted whole, plus today so far
     at_most: Optional[float] = None  # since local midnight seven days ago: more than any 7 days of the gateway
+    within: float = 0.0  # how far `day` may be off: what the counter gained across the readings around midnight
 
     @classmethod
     def of(cls, d: Dict[str, Any], today: date) -> "Counted":
@@ -97,7 +98,7 @@ class Counted(NamedTuple):
         week_start, before_week = start(WEEK_DAYS - 1), start(WEEK_DAYS)
         return cls(day=None if d["partial"] else so_far, so_far=so_far,
                    week=None if week_start is None else d["last"] - week_start, known_days=known,
-                   at_most=None if before_week is None else d["last"] - before_week)
+                   at_most=None if before_week is None else d["last"] - before_week, within=d.get("within", 0.0))
 
 
 NOT_COUNTED = Counted()
@@ -155,17 +156,17 @@ class Counters:
                 if day.get("yesterday") is not None:
                     values[flow.yesterday] = _published(day["yesterday"])
         since_midnight_s = now - self._midnight(today)
-        chosen: Dict[str, Tuple[Optional[float], Optional[float]]] = {}
+        chosen: Dict[str, Tuple[Optional[float], Optional[float], float]] = {}  # flow -> day, week, day's margin
         for flow in DAY_FLOWS:
             c = counted.get(flow.name, NOT_COUNTED)
             lifetime, power = _number(raw.get(flow.lifetime)), _number(raw.get(flow.power))
             day = self._choose(serial, values, raw, flow.day, today, Facts(
                 span="day", lifetime=lifetime, power_w=power, since_midnight_s=since_midnight_s, counted=c.day,
-                at_least=c.so_far, held=self._held(serial, flow.day, today)))
+                counted_within=c.within, at_least=c.so_far, held=self._held(serial, flow.day, today)))
             week = self._choose(serial, values, raw, flow.week, today, Facts(
                 span="week", lifetime=lifetime, power_w=power, since_midnight_s=since_midnight_s, counted=c.week,
                 at_least=c.known_days, at_most=c.at_most, day=day)) if flow.week else None
-            chosen[flow.name] = (day, week)
+            chosen[flow.name] = (day, week, 0.0 if day is None else match(day) + c.within)
         self._rates(counted, values)
         self._net(serial, raw, values, counted, chosen, today, since_midnight_s)
 
@@ -262,9 +263,10 @@ class Counters:
             return d
         midnight = self._midnight(today)
         last, last_ts = d["last"], d["ts"]
-        start = last
+        start, d["within"] = last, 0.0
         if last_ts < midnight <= now and value > last:
             start = last + (value - last) * (midnight - last_ts) / (now - last_ts)
+            d["within"] = value - last  # the counter at midnight was somewhere in there
         partial = now - last_ts > MAX_GAP_S
         complete_yesterday = d["day"] == (today - timedelta(days=1)).isoformat() and not d["partial"] and not partial
         d["yesterday"] = start - d["start"] if complete_yesterday else None
@@ -291,7 +293,7 @@ class Counters:
     # --- net consumption ---
 
     def _net(self, serial: str, raw: Dict[str, Any], values: Dict[str, Any], counted: Dict[str, "Counted"],
-             chosen: Dict[str, Tuple[Optional[float], Optional[float]]], today: date,
+             chosen: Dict[str, Tuple[Optional[float], Optional[float], float]], today: date,
              since_midnight_s: float) -> None:
         """Net = grid import - grid export (NET_BALANCE), from the net CT's monotonic registers once they have been
         seen: its lifetime (the same numbers as the import and export Jeedom gets, steps and glitches removed; it
@@ -308,13 +310,17 @@ class Counters:
             elif _number(values[net.lifetime]) == 0:
                 del values[net.lifetime]  # a rebooting gateway's zero, not a balance
         plus, minus = counted.get(net.plus, NOT_COUNTED), counted.get(net.minus, NOT_COUNTED)
+        also_plus, also_minus = chosen.get(net.also_plus, (None, None, 0.0)), chosen.get(net.also_minus, (None, None, 0.0))
         for span, cmd, index in (("day", net.day, 0), ("week", net.week, 1)):
-            balance = _difference(chosen.get(net.also_plus, (None, None))[index],
-                                  chosen.get(net.also_minus, (None, None))[index])
-            balance_counted = _difference(getattr(plus, span), getattr(minus, span))
+            balance = _difference(also_plus[index], also_minus[index])
+            # What consumption - production may be off: each figure's own margin (the week's: their match alone).
+            balance_within = also_plus[2] + also_minus[2] if span == "day" else sum(
+                match(figure[1]) for figure in (also_plus, also_minus) if figure[1] is not None)
             self._choose(serial, values, raw, cmd, today, Facts(
                 span=span, signed=True, power_w=_number(raw.get(net.power)), since_midnight_s=since_midnight_s,
-                counted=balance_counted, balance=balance), balance)
+                counted=_difference(getattr(plus, span), getattr(minus, span)),
+                counted_within=plus.within + minus.within if span == "day" else 0.0,
+                balance=balance, balance_within=balance_within), balance)
 
     # --- time ---
 

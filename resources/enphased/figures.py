@@ -18,7 +18,11 @@ from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 log = logging.getLogger("enphased.figures")
 
-SLACK_WH, SLACK_SHARE = 250.0, 0.10  # how far two sources of the same energy may differ: meters, clocks, midnight
+# How far a figure may be from a counted bound (the day so far, the week's known days, earlier today).
+SLACK_WH, SLACK_SHARE = 250.0, 0.10
+# How far two measures of the same energy may differ (the gateway's day and the lifetime counter's increase since
+# midnight; net and consumption - production), beside what the counted one itself does not know (`*_within`).
+MATCH_WH, MATCH_SHARE = 25.0, 0.01
 ROUNDING_WH = 1.0  # how far two figures of one gateway answer may differ (its rounding)
 LIFETIME_MISFILED_ABOVE_WH = 100_000.0  # a day or week of 90 % of a lifetime above this is the lifetime, misfiled
 LIFETIME_MISFILED_SHARE = 0.9
@@ -37,19 +41,25 @@ class Facts(NamedTuple):
     power_w: Optional[float] = None  # the flow's power now, from the same answer
     since_midnight_s: Optional[float] = None  # how long today has lasted (local time)
     counted: Optional[float] = None  # counted from the lifetime counters over the same whole span
+    counted_within: float = 0.0  # how far it may be off: the energy counted across the gap around local midnight
     at_least: Optional[float] = None  # counted lower bound: the day since the first reading; the week's known days
     at_most: Optional[float] = None  # counted upper bound: the week, since local midnight seven days ago
     held: Optional[float] = None  # the day: what was published for it earlier today (an energy never goes down)
     day: Optional[float] = None  # the week: the day's published figure
     balance: Optional[float] = None  # net: consumption - production of the same span
+    balance_within: float = 0.0  # how far that may be off (what the two figures themselves may be off)
 
 
 def slack(reference: float) -> float:
     return max(SLACK_WH, SLACK_SHARE * abs(reference))
 
 
-def _near(value: float, reference: Optional[float]) -> bool:
-    return reference is None or abs(value - reference) <= slack(reference)
+def match(reference: float) -> float:
+    return max(MATCH_WH, MATCH_SHARE * abs(reference))
+
+
+def _near(value: float, reference: Optional[float], within: float) -> bool:
+    return reference is None or abs(value - reference) <= match(reference) + within
 
 
 def _not_below(value: float, bound: Optional[float]) -> bool:
@@ -87,7 +97,7 @@ RULES: Tuple[Rule, ...] = (
          says="the lifetime counter misfiled"),
     Rule(name="not_nothing_while_flowing", spans=_BOTH, holds=lambda v, f: not _nothing_while_flowing(v, f),
          says="nothing, while the flow has power and the day is under way"),
-    Rule(name="day_matches_counted", spans=_DAY, holds=lambda v, f: _near(v, f.counted),
+    Rule(name="day_matches_counted", spans=_DAY, holds=lambda v, f: _near(v, f.counted, f.counted_within),
          says="not the lifetime counter's increase since local midnight"),
     Rule(name="day_holds_counted_so_far", spans=_DAY, holds=lambda v, f: f.signed or _not_below(v, f.at_least),
          says="less than the lifetime counter rose today"),
@@ -100,7 +110,7 @@ RULES: Tuple[Rule, ...] = (
          says="less than the days counted in it"),
     Rule(name="week_within_counted", spans=_WEEK, holds=lambda v, f: f.signed or _not_above(v, f.at_most),
          says="more than the lifetime counter rose in eight days"),
-    Rule(name="net_is_the_balance", spans=_BOTH, holds=lambda v, f: _near(v, f.balance),
+    Rule(name="net_is_the_balance", spans=_BOTH, holds=lambda v, f: _near(v, f.balance, f.balance_within),
          says="not consumption - production"),
 )
 
@@ -142,4 +152,4 @@ def _fallback_text(counted: Optional[float], balance: Optional[float]) -> str:
         return f"the counted {counted:.0f} Wh instead"
     if balance is not None:
         return f"consumption - production, {balance:.0f} Wh, instead"
-    return "nothing instead until the counters have seen a whole day"
+    return "nothing instead: the counters have not seen the whole span yet"
