@@ -15,8 +15,8 @@ if (!isConnect('admin')) {
 }
 
 /*
- * The daemon's settings, every gateway's default cadences and the default room of what Synchronize creates,
- * as core "configKey" fields. A gateway itself is
+ * Every gateway's default cadences and the default room of what Synchronize creates, as core "configKey"
+ * fields (the daemon needs no setting: it meets PHP on a socket in the data folder). A gateway itself is
  * configured on its own equipment (plugin page, "Ajouter une passerelle").
  */
 ?>
@@ -61,14 +61,6 @@ if (!isConnect('admin')) {
 			</label>
 			<div class="col-md-4">
 				<input type="number" min="10" class="configKey form-control" data-l1key="devices_s" placeholder="<?php echo enphaseGateway::DEFAULT_CADENCES['devices_s']; ?>">
-			</div>
-		</div>
-		<div class="form-group">
-			<label class="col-md-4 control-label">{{Port du démon}}
-				<sup><i class="fas fa-question-circle tooltips" title="{{Port local (127.0.0.1) où le démon écoute Jeedom. À changer seulement s'il est déjà pris par un autre plugin.}}"></i></sup>
-			</label>
-			<div class="col-md-4">
-				<input type="number" min="1024" max="65535" class="configKey form-control" data-l1key="socketport" placeholder="<?php echo enphaseDaemon::DEFAULT_SOCKET_PORT; ?>">
 			</div>
 		</div>
 	</fieldset>

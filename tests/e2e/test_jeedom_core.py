@@ -26,7 +26,7 @@ import requests
 
 from headless_chromium import Browser, chromium_binary
 from core_copy import CoreCopy, chown_tree, web_user
-from jeedom_core import JeedomCore, free_port, install_plugin_files, read_first_lines, wait_until
+from jeedom_core import JeedomCore, install_plugin_files, read_first_lines, wait_until
 
 CORE_DIR = os.environ.get("JEEDOM_CORE_DIR", "")
 pytestmark = pytest.mark.skipif(not CORE_DIR, reason="JEEDOM_CORE_DIR is not set: no Jeedom core to test against")
@@ -148,8 +148,8 @@ def dependencies(plugin_enabled):
 @pytest.fixture(scope="module")
 def daemon(dependencies, simulator):
     core = dependencies
-    # The plugin configuration: the daemon's port and the default cadences.
-    core.set_config({"socketport": str(free_port()), "general_s": GENERAL_S}, plugin=PLUGIN_ID)
+    # The plugin configuration: the default cadences (PHP meets the daemon on a socket in the data folder).
+    core.set_config({"general_s": GENERAL_S}, plugin=PLUGIN_ID)
     # The gateway, as a user adds it on the plugin page ("Ajouter une passerelle", then its access and room).
     house = room(core, "Maison")
     added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Maison"}]))

@@ -15,7 +15,7 @@ import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
 from conftest import DAEMON_DIR, fixtures_dir
-from jeedom.socket_server import send
+from jeedom.socket_server import connect, send
 from simulator.cloud import issue_token
 from simulator.recorded import RecordedGateway, Response
 from simulator.server import Faults, serve
@@ -83,6 +83,14 @@ def statuses(jeedom):
     return [e for e in jeedom.events if e["type"] == "status"]
 
 
+def first_cycle_values(jeedom):
+    """Every value of the first cycle (in as many POSTs as it took), once its status, sent last, arrived."""
+    assert jeedom.wait_for(lambda j: statuses(j))
+    events = jeedom.events
+    cycle = events[:next(i for i, e in enumerate(events) if e["type"] == "status")]
+    return {eq: cmds for e in cycle if e["type"] == "values" for eq, cmds in e["values"].items()}
+
+
 def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon, jeedom, gateway):
     assert configure(daemon, gateway) == {"ok": True, "gateways": ["12"]}
     answer = daemon.send({"action": "sync", "gateway": "12"})
@@ -110,16 +118,21 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
     assert gateway_eq["configuration"]["firmware"] == "7.6.185"
     assert gateway_eq["configuration"]["auth"] == "jwt-owner"
 
-    # Before answering, the daemon POSTed the same inventory, then every value, in one body.
-    sync_post = next(body["events"] for body in jeedom.bodies if body["events"][0]["type"] == "inventory")
-    assert [e["type"] for e in sync_post] == ["inventory", "values", "status"]
-    assert sync_post[0]["equipments"] == inventory["equipments"]
-    values = sync_post[1]["values"]
+    # Before answering, the daemon POSTed the same inventory, then every value, then the status (bounded POSTs,
+    # in that order).
+    events = jeedom.events
+    start = next(i for i, e in enumerate(events) if e["type"] == "inventory")
+    end = next(i for i, e in enumerate(events) if i > start and e["type"] == "status")
+    sync_events = events[start:end + 1]
+    types = [e["type"] for e in sync_events]
+    assert types == sorted(types, key=["inventory", "values", "status"].index) and "values" in types
+    assert [eq for e in sync_events if e["type"] == "inventory" for eq in e["equipments"]] == inventory["equipments"]
+    values = {eq: cmds for e in sync_events if e["type"] == "values" for eq, cmds in e["values"].items()}
     assert set(values) == set(kinds)
     assert values[serial]["inverters_count"] == 5 and values[serial]["batteries_count"] == 1
     assert values[serial]["consumption_lifetime_wh"] == pytest.approx(3711429, abs=1)
     assert values["122249097612"]["percent"] == 15
-    status = sync_post[2]
+    status = sync_events[-1]
     assert status["reachable"] is True and status["serial"] == serial and status["firmware"] == "7.6.185"
     assert status["auth"] == "jwt-owner" and status["error"] is None and status["last_success"] > 0
     assert status["token_expires"] > time.time()
@@ -127,10 +140,10 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
 
 def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
     configure(daemon, gateway)
-    assert jeedom.wait_for(lambda j: values_events(j))  # the first cycle after start sends everything
-    first = values_events(jeedom)[0]["values"]
+    first = first_cycle_values(jeedom)  # the first cycle after start sends everything
     assert len(first) == 9 and first[gateway.serial]["production_w"] is not None
 
+    before = len(values_events(jeedom))
     posts = len(jeedom.bodies)
     gateway.recorded.production_w = 4321
     assert daemon.send({"action": "refresh", "gateway": "12"}) == {"ok": True}
@@ -147,7 +160,7 @@ def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
     daemon.send({"action": "refresh", "gateway": "12"})
     assert jeedom.wait_for(lambda j: values_events(j)[-1]["values"] == {
         gateway.serial: producing(first[gateway.serial], 55)})
-    assert len(values_events(jeedom)) == 3
+    assert len(values_events(jeedom)) == before + 2
 
 
 def producing(site, watts):
@@ -156,17 +169,17 @@ def producing(site, watts):
 
 
 def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemon, jeedom, gateway):
-    assert send(daemon.port, {"apikey": "not-the-key", "action": "stop"})["error"]["code"] == "forbidden"
-    assert send(daemon.port, {"action": "configure", "gateways": []})["error"]["code"] == "forbidden"
+    assert send(daemon.socket, {"apikey": "not-the-key", "action": "stop"})["error"]["code"] == "forbidden"
+    assert send(daemon.socket, {"action": "configure", "gateways": []})["error"]["code"] == "forbidden"
     for garbage in (b"\x00\xff garbage", b"[1, 2", b"{}" * 10, b"x" * (1024 * 1024 + 100)):
-        with socket.create_connection(("127.0.0.1", daemon.port), timeout=WAIT_S) as raw:
+        with connect(daemon.socket) as raw:
             try:
                 raw.sendall(garbage)
                 raw.shutdown(socket.SHUT_WR)
                 raw.recv(4096)
             except OSError:
                 pass  # the daemon may close on a message too large before reading it all
-    silent = socket.create_connection(("127.0.0.1", daemon.port))  # connects and says nothing
+    silent = connect(daemon.socket)  # connects and says nothing
     try:
         assert daemon.process.poll() is None
         assert configure(daemon, gateway)["ok"] is True
@@ -181,8 +194,7 @@ def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemo
 
 def test_callback_down_for_several_cycles_loses_no_latest_value(daemon, jeedom, gateway):
     configure(daemon, gateway)
-    assert jeedom.wait_for(lambda j: values_events(j))
-    first = values_events(jeedom)[0]["values"][gateway.serial]
+    first = first_cycle_values(jeedom)[gateway.serial]
     jeedom.down = True
     for cycle, watts in enumerate((1000, 2000, 3000)):
         gateway.recorded.production_w = watts
@@ -247,7 +259,24 @@ def test_no_secret_on_the_command_line(daemon):
 
 
 def test_an_unreadable_apikey_file_is_a_clear_error(tmp_path):
-    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socketport", "1", "--callback",
+    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socket", str(tmp_path / "s"), "--callback",
                            "http://127.0.0.1:1/", "--apikey-file", str(tmp_path / "missing"), "--pid",
                            str(tmp_path / "pid")], capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode != 0 and "cannot read the apikey file" in done.stderr
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o755])
+def test_the_daemon_refuses_a_socket_folder_others_may_enter(tmp_path, mode):
+    """As the core's backups leave the web root (chmod 775 -R), or a folder made by hand: the daemon says why
+    and stops, rather than let other users reach it or listen in its place."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    folder.chmod(mode)
+    (tmp_path / "apikey").write_text(APIKEY)
+    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socket", str(folder / "daemon.sock"),
+                           "--callback", "http://127.0.0.1:1/", "--apikey-file", str(tmp_path / "apikey"),
+                           "--pid", str(tmp_path / "pid"), "--datadir", str(folder)],
+                          capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 1
+    assert f"is open to other users (mode {mode:04o}): refusing to listen there" in done.stdout
+    assert not (folder / "daemon.sock").exists() and not (tmp_path / "pid").exists()
