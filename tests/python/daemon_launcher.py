@@ -11,19 +11,10 @@ Nothing else differs: same modules, threads, socket, callback, login budget.
 import os
 import sys
 
+import cadence
 import gateways
 
-gateways.MIN_CADENCE_S = 0.001
-
-
-def _seconds(value, default):
-    try:
-        return max(gateways.MIN_CADENCE_S, float(value))
-    except (TypeError, ValueError):
-        return default
-
-
-gateways._seconds = _seconds
+cadence.MIN_CADENCE_S = 0.001
 _make_envoy = gateways.make_envoy
 
 
