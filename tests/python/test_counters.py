@@ -141,6 +141,7 @@ def test_every_kind_of_lifetime_counter_is_monotonic(counters):
     st.tuples(st.just("reset"), st.just(0.0)),
     st.tuples(st.just("glitch"), st.sampled_from([0, None, -5, "unknown", 1e9, 1.0, 250.0])),
     st.tuples(st.just("restart"), st.just(0.0)),
+    st.tuples(st.just("clock"), st.sampled_from([365 * 86400.0, 2 * 86400.0, -3600.0])),  # one reading's stamp
 ), max_size=40))
 def test_whatever_the_gateway_answers_the_published_lifetime_never_goes_down(tmp_path_factory, events):
     path = str(tmp_path_factory.mktemp("c") / "c.json")
@@ -158,9 +159,10 @@ def test_whatever_the_gateway_answers_the_published_lifetime_never_goes_down(tmp
             raw = reading = 0.0
         elif kind == "glitch":
             reading = amount
-        else:
+        elif kind == "restart":
             counters = Counters(path, PARIS)  # the daemon restarts
-        value = counters.update(site(production=reading), t)[SERIAL].get("production_lifetime_wh")
+        stamp = t + amount if kind == "clock" else t
+        value = counters.update(site(production=reading), stamp)[SERIAL].get("production_lifetime_wh")
         if value is not None:
             assert last is None or value >= last
             last = value
