@@ -258,12 +258,13 @@ class enphaseInventory {
 			return $report;
 		}
 		$parent = self::parentObject($gateway);
+		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($gateway));
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
 		// Lookup, create, save: one process at a time, or two of them (a callback, a retried one, a page) both find
 		// nothing and both create.
 		$lock = self::lock();
 		try {
-			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $report);
+			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $stale, $report);
 		} finally {
 			flock($lock, LOCK_UN);
 			fclose($lock);
@@ -281,7 +282,7 @@ class enphaseInventory {
 		return $lock;
 	}
 
-	private static function applyEquipments(array $_equipments, $_gatewayId, $_gatewaySerial, $_parent, array &$_report) {
+	private static function applyEquipments(array $_equipments, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
 		foreach ($_equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
@@ -289,7 +290,7 @@ class enphaseInventory {
 			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $_gatewayId, $_gatewaySerial, $_parent, $created);
+				$eqLogic = self::applyEquipment($equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
 				$kind = $eqLogic->getConfiguration('kind');
 				if (!isset($_report['kinds'][$kind])) {
 					$_report['kinds'][$kind] = array('found' => 0, 'created' => 0);
@@ -309,7 +310,7 @@ class enphaseInventory {
 		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 	}
 
-	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, &$_created) {
+	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
@@ -350,6 +351,11 @@ class enphaseInventory {
 					$eqLogic->setConfiguration($key, $value);
 				}
 			}
+		}
+		if ((int) $eqLogic->getTimeout() < 1) {
+			// Jeedom marks the equipment stale (red) after this long without news: the gateway or the daemon is gone.
+			$eqLogic->setTimeout($_stale);
+			$adopted = true;
 		}
 		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before || $adopted) {
 			$eqLogic->save();
