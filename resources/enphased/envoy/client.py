@@ -78,6 +78,7 @@ class Envoy(GatewayWrites):
         self._transport: Optional[Transport] = None
         self._tokens: Optional[TokenSource] = None
         self._token: Optional[str] = None
+        self._dropped_logged = False  # a gateway giving devices without a valid serial is said once
         self._requests_before = 0  # sent by transports since discarded
         self._lock = threading.RLock()  # one operation at a time, 401 recovery included
 
@@ -130,7 +131,7 @@ class Envoy(GatewayWrites):
                 info = None
             if info is None or not info.serial:
                 self.close()
-                raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
+                raise EnvoyError("bad_response", f"{self.host} answered /info without a valid serial number; is it an Enphase gateway?")
             self.info = info
             if info.firmware_major >= 7:
                 self._start_jwt()
@@ -279,7 +280,12 @@ class Envoy(GatewayWrites):
             self._ensure_connected()
             responses = self._read_paths(self.plan.paths[cadence])
             # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
-            return build_readings(self.info, self.plan.complete(responses))
+            readings = build_readings(self.info, self.plan.complete(responses))
+            if readings.dropped and not self._dropped_logged:
+                self._dropped_logged = True
+                log.warning("Gateway %s gives what no gateway should; left out (said once): %s", self.info.serial,
+                            "; ".join(sorted(set(readings.dropped))[:5]))
+            return readings
 
     # --- single requests (writes.py and the diagnostics report use these) ---
 

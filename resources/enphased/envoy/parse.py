@@ -7,9 +7,15 @@ wrong type, a missing key, "unknown" (sent after a reboot), NaN or infinity beco
 None, never 0.
 
 Known gateway quirks are each handled in one place, named `_quirk_...`.
+
+Every string kept is checked by `text.py` first: identifiers must have their shape (a device whose serial is
+not one is left out, and named in `Readings.dropped` for the client to log), free text is cleaned.
 """
+import contextvars
 import math
 from typing import Dict, List, Optional, Tuple
+
+from . import text
 
 from .legacy_html import production_from_page
 from .readings import (
@@ -95,6 +101,26 @@ def _str(value) -> Optional[str]:
     return value if isinstance(value, str) and value != "" else None
 
 
+def _text(value) -> Optional[str]:
+    """Free text of the gateway (a status, a mode, a name), cleaned to be shown (text.free_text)."""
+    return text.free_text(value)
+
+
+# What build_readings left out because an identifier did not have its shape (the list is the one of the
+# Readings being built; the parsers called on their own record nothing).
+_DROPPED: "contextvars.ContextVar[Optional[List[str]]]" = contextvars.ContextVar("dropped", default=None)
+
+
+def _identifier(shape, value, what: str) -> Optional[str]:
+    """`value` if it has its `shape` (a text.py check); a value given without it is recorded as dropped."""
+    found = shape(value)
+    if found is None and value not in (None, ""):
+        dropped = _DROPPED.get()
+        if dropped is not None and len(dropped) < 100:
+            dropped.append(f"a {what} that is not one: {text.shown(value)}")
+    return found
+
+
 def _state(value, known: Tuple[str, ...]) -> Optional[str]:
     """One of `known`, else None: "unknown" after a reboot, or a word of a firmware this code does not know,
     is no state. Relays say "close" as often as "closed"."""
@@ -157,21 +183,21 @@ def parse_info(xml: bytes) -> GatewayInfo:
     root = _xml_root(xml)
     device = root.find("device") if root is not None else None
 
-    def text(tag: str) -> Optional[str]:
+    def tag_text(tag: str) -> Optional[str]:
         node = device.find(tag) if device is not None else None
         return node.text.strip() if node is not None and node.text and node.text.strip() else None
 
-    serial = text("sn")
+    serial = text.serial(tag_text("sn"))
     if not serial:
-        raise ValueError("the gateway's /info has no serial number")
+        raise ValueError("the gateway's /info has no valid serial number")
     # "D7.6.175", "R3.9.36", "M4.2.33": the letter is the build flavour, not part of the version.
-    firmware = (text("software") or "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-    imeter = text("imeter")
+    firmware = (tag_text("software") or "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    imeter = tag_text("imeter")
     return GatewayInfo(
         serial=serial,
-        part_number=text("pn"),
-        firmware=firmware,
-        imeter=None if imeter is None else imeter.lower() == "true",
+        part_number=text.part_number(tag_text("pn")),
+        firmware=text.firmware(firmware) or "",
+        imeter=_bool(imeter),
     )
 
 
@@ -358,11 +384,8 @@ def inverters_from_v1(data) -> Tuple[Dict[str, Inverter], Dict[str, AcBattery]]:
 
 
 def _serial(value) -> Optional[str]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    return _str(value)
+    """A device serial or CT id (text.serial); one without the shape is recorded as dropped."""
+    return _identifier(text.serial, value, "serial")
 
 
 def device_data_is_complete(data) -> bool:
@@ -444,7 +467,7 @@ def apply_inventory(readings: Readings, data) -> None:
         battery.percent_full = _num(device.get("percentFull"))
         battery.max_cell_temp_c = _num(device.get("maxCellTemp"))
         battery.sleep_enabled = _bool(device.get("sleep_enabled"))
-        battery.charge_status = _str(device.get("charge_status"))
+        battery.charge_status = _text(device.get("charge_status"))
         for name, value in _status_flags(device).items():
             setattr(battery, name, value)
         readings.ac_batteries[serial] = battery
@@ -465,12 +488,17 @@ def apply_inventory(readings: Readings, data) -> None:
 # ---------------------------------------------------------------------------------------------- meters
 
 
+def _measurement(ct: dict) -> Optional[str]:
+    """A CT's measurement type ("net-consumption"...): part of its equipment's logicalId."""
+    return _identifier(text.word, ct.get("measurementType"), "CT measurement type")
+
+
 def meters_config(data) -> Dict[str, dict]:
     """/ivp/meters: the enabled CTs by eid (as text). A disabled CT measures nothing worth showing."""
     return {
         _serial(meter.get("eid")): meter
         for meter in _dicts(data)
-        if meter.get("state") == "enabled" and _str(meter.get("measurementType")) and _serial(meter.get("eid"))
+        if meter.get("state") == "enabled" and _measurement(meter) and _serial(meter.get("eid"))
     }
 
 
@@ -506,11 +534,11 @@ def meters_from(config_data, readings_data) -> Dict[str, Meter]:
         channels = _dicts(data.get("channels"))
         meter = Meter(
             eid=eid,
-            measurement_type=ct["measurementType"],
+            measurement_type=_measurement(ct),
             state=_state(ct.get("state"), ("enabled", "disabled")),
-            phase_mode=_str(ct.get("phaseMode")),
+            phase_mode=_text(ct.get("phaseMode")),
             phase_count=phase_count,
-            metering_status=_str(ct.get("meteringStatus")),
+            metering_status=_text(ct.get("meteringStatus")),
             total=meter_reading(data),
             phases=[meter_reading(c) for c in channels[: phase_count or 0]] if (phase_count or 0) > 1 else [],
         )
@@ -556,7 +584,7 @@ def encharges_from(inventory_data, power_data) -> Dict[str, Encharge]:
             communicating=_bool(device.get("communicating")),
             provisioned=_bool(device.get("provisioned")),
             operating=_bool(device.get("operating")),
-            status=_str(device.get("admin_state_str")),
+            status=_text(device.get("admin_state_str")),
             led_status=_int(device.get("led_status")),
             last_report_ts=_int(device.get("last_rpt_date")),
         )
@@ -588,7 +616,7 @@ def enpower_from(inventory_data) -> Optional[Enpower]:
     serial = _serial(device.get("serial_num"))
     if serial is None:
         return None
-    grid_mode = _str(device.get("Enpwr_grid_mode"))
+    grid_mode = _text(device.get("Enpwr_grid_mode"))
     return Enpower(
         serial=serial,
         grid_mode=grid_mode,
@@ -597,7 +625,7 @@ def enpower_from(inventory_data) -> Optional[Enpower]:
         mains_oper_state=_state(device.get("mains_oper_state"), RELAY_STATES),
         temperature_c=_fahrenheit_to_c(device.get("temperature")),
         communicating=_bool(device.get("communicating")),
-        status=_str(device.get("admin_state_str")),
+        status=_text(device.get("admin_state_str")),
         last_report_ts=_int(device.get("last_rpt_date")),
     )
 
@@ -616,7 +644,7 @@ def collar_from(inventory_data) -> Optional[Collar]:
         relay_closed=None if mid_state is None else mid_state in ("close", "closed"),
         temperature_c=_num(device.get("temperature")),
         communicating=_bool(device.get("communicating")),
-        status=_str(device.get("admin_state_str")),
+        status=_text(device.get("admin_state_str")),
         last_report_ts=_int(device.get("last_rpt_date")),
     )
 
@@ -651,18 +679,18 @@ def dry_contacts_from(status_data, settings_data) -> Dict[str, DryContact]:
     """/ivp/ensemble/dry_contacts (status) + /ivp/ss/dry_contact_settings (kept whole for safe writes)."""
     contacts: Dict[str, DryContact] = {}
     for item in _dicts(_dict(settings_data).get("dry_contacts")):
-        contact_id = _str(item.get("id"))
+        contact_id = _identifier(text.device_id, item.get("id"), "dry contact id")
         if contact_id is None:
             continue
         contacts[contact_id] = DryContact(
             id=contact_id,
-            name=_str(item.get("load_name")),
-            type=_str(item.get("type")),
-            mode=_str(item.get("mode")),
+            name=_text(item.get("load_name")),
+            type=_text(item.get("type")),
+            mode=_text(item.get("mode")),
             settings=dict(item),
         )
     for item in _dicts(_dict(status_data).get("dry_contacts")):
-        contact_id = _str(item.get("id"))
+        contact_id = _identifier(text.device_id, item.get("id"), "dry contact id")
         if contact_id is None:
             continue
         contact = contacts.setdefault(contact_id, DryContact(id=contact_id))
@@ -695,7 +723,7 @@ def generator_mode_from(data) -> Optional[str]:
 
 def grid_profile_from(data) -> Optional[str]:
     """/ivp/arf/profile: the grid code profile the installer chose, by name."""
-    return _str(_dict(data).get("name"))
+    return _text(_dict(data).get("name"))
 
 
 def production_enabled_from(data) -> Optional[bool]:
@@ -740,8 +768,17 @@ def storage_settings_from(tariff_data) -> Optional[StorageSettings]:
 
 def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
     """Everything one cycle read -> Readings. Sections whose endpoints are absent stay None / empty."""
-    get = responses.get
     readings = Readings(gateway=info)
+    token = _DROPPED.set(readings.dropped)
+    try:
+        _build(readings, responses)
+    finally:
+        _DROPPED.reset(token)
+    return readings
+
+
+def _build(readings: Readings, responses: Dict[str, object]) -> None:
+    get = responses.get
     meter_config = get(METERS)
     phase_count = phase_count_from_meters(meter_config)
 
@@ -784,4 +821,3 @@ def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
         readings.production_enabled = production_enabled_from(get(PRODUCTION_POWER))
     if PLC_LEVELS in responses:
         apply_plc_levels(readings, get(PLC_LEVELS))
-    return readings
