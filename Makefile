@@ -54,7 +54,8 @@ else
 	@echo "pyenv has no Python 3.9 here: the 3.9 run is skipped (vermin still checks 3.9 compatibility)"
 endif
 
-test-php: php-tools
+# venv: a PHP test starts the real daemon, with the venv standing for the one Jeedom installs.
+test-php: php-tools venv
 	@set -e; for f in $$(git ls-files '*.php'); do php -l $$f >/dev/null || { php -l $$f; exit 1; }; done; echo "php -l: all files OK"
 	@if [ -d tests/php ] && ls tests/php/*Test.php >/dev/null 2>&1; then phpunit --colors=never --do-not-cache-result --bootstrap tests/php/bootstrap.php tests/php; fi
 

@@ -15,7 +15,8 @@ if (!isConnect('admin')) {
 }
 
 /*
- * The daemon's settings and every gateway's default cadences, as core "configKey" fields. A gateway itself is
+ * Every gateway's default cadences and the default room of what Synchronize creates, as core "configKey"
+ * fields (the daemon needs no setting: it meets PHP on a socket in the data folder). A gateway itself is
  * configured on its own equipment (plugin page, "Ajouter une passerelle").
  */
 ?>
@@ -26,6 +27,22 @@ if (!isConnect('admin')) {
 			<div class="col-md-8 col-md-offset-2 alert alert-info">
 				{{Chaque passerelle se règle sur son équipement : adresse, accès et, si besoin, ses propres cadences.}}
 				<a class="btn btn-default btn-sm" href="index.php?v=d&m=enphase&p=enphase"><i class="fas fa-plus-circle"></i> {{Ajouter une passerelle depuis la page du plugin}}</a>
+			</div>
+		</div>
+
+		<div class="form-group">
+			<label class="col-md-4 control-label">{{Objet parent par défaut}}
+				<sup><i class="fas fa-question-circle tooltips" title="{{Où Synchroniser range les équipements d'une passerelle qui n'a pas d'objet parent. Ceux d'une passerelle rangée la suivent.}}"></i></sup>
+			</label>
+			<div class="col-md-4">
+				<select class="configKey form-control" data-l1key="default_object_id">
+					<option value="">{{Aucun}}</option>
+					<?php
+					foreach (jeeObject::buildTree(null, false) as $object) {
+						echo '<option value="' . (int) $object->getId() . '">' . str_repeat('&nbsp;&nbsp;', (int) $object->getConfiguration('parentNumber')) . htmlspecialchars($object->getName(), ENT_QUOTES) . '</option>';
+					}
+					?>
+				</select>
 			</div>
 		</div>
 
@@ -44,14 +61,6 @@ if (!isConnect('admin')) {
 			</label>
 			<div class="col-md-4">
 				<input type="number" min="10" class="configKey form-control" data-l1key="devices_s" placeholder="<?php echo enphaseGateway::DEFAULT_CADENCES['devices_s']; ?>">
-			</div>
-		</div>
-		<div class="form-group">
-			<label class="col-md-4 control-label">{{Port du démon}}
-				<sup><i class="fas fa-question-circle tooltips" title="{{Port local (127.0.0.1) où le démon écoute Jeedom. À changer seulement s'il est déjà pris par un autre plugin.}}"></i></sup>
-			</label>
-			<div class="col-md-4">
-				<input type="number" min="1024" max="65535" class="configKey form-control" data-l1key="socketport" placeholder="<?php echo enphaseDaemon::DEFAULT_SOCKET_PORT; ?>">
 			</div>
 		</div>
 	</fieldset>

@@ -12,7 +12,6 @@ require_once __DIR__ . '/../core/class/enphase.class.php';
 /** Default configuration: only keys not set yet, so that an update never overwrites the user's choices. */
 function enphase_default_configuration() {
 	$defaults = array(
-		'socketport' => enphaseDaemon::DEFAULT_SOCKET_PORT,
 		'general_s' => enphaseGateway::DEFAULT_CADENCES['general_s'],
 		'devices_s' => enphaseGateway::DEFAULT_CADENCES['devices_s'],
 	);
@@ -29,6 +28,8 @@ function enphase_install() {
 
 function enphase_update() {
 	enphase_default_configuration();
+	// PHP and the daemon now meet on a Unix socket in the data folder, no longer on a loopback port.
+	config::remove('socketport', 'enphase');
 	// The new daemon must run: restart it if it was running (equipment, commands and history are untouched).
 	$info = enphase::deamon_info();
 	if ($info['state'] == 'ok') {

@@ -169,27 +169,21 @@ class Demo:
             file.write(self.apikey)
         self.daemon = None
         self.stack.callback(self._stop_daemon)
-        for _ in range(5):  # a port found free may be taken before the daemon binds it: then another one
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                self.socket_port = probe.getsockname()[1]
-            argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "warning",
-                    "--socketport", str(self.socket_port), "--callback", self.jeedom.url, "--apikey-file", keyfile,
-                    "--pid", pid_file, "--datadir", os.path.join(workdir, "data")]
-            with open(log_file, "wb") as log:
-                self.daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-            if self._listening(pid_file):
-                break
-            self._stop_daemon()
-        else:
+        # As in Jeedom, the socket in a folder only this user may enter (TemporaryDirectory makes it 0700).
+        self.socket_path = os.path.join(workdir, "daemon.sock")
+        argv = [sys.executable, str(DAEMON_DIR / "enphased.py"), "--loglevel", "warning",
+                "--socket", self.socket_path, "--callback", self.jeedom.url, "--apikey-file", keyfile,
+                "--pid", pid_file, "--datadir", os.path.join(workdir, "data")]
+        with open(log_file, "wb") as log:
+            self.daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        if not self._listening(pid_file):
             self.say(Path(log_file).read_text(errors="replace"))
             raise SystemExit(1)
-        self.say("\n$ enphased.py --socketport %d --callback %s ...   (démon lancé comme par Jeedom / daemon "
-                 "started as Jeedom does)" % (self.socket_port, self.jeedom.url))
+        self.say("\n$ enphased.py --socket %s --callback %s ...   (démon lancé comme par Jeedom / daemon "
+                 "started as Jeedom does)" % (self.socket_path, self.jeedom.url))
 
     def _listening(self, pid_file, timeout_s=60):
-        """The daemon writes its pid file once it listens (a connection could reach another program that
-        took the port); False when it exits, having found its port taken."""
+        """The daemon writes its pid file once it listens; False when it exits first."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and self.daemon.poll() is None:
             try:
@@ -206,7 +200,9 @@ class Demo:
             self.daemon.wait(30)
 
     def _send(self, message, timeout_s=150):
-        with socket.create_connection(("127.0.0.1", self.socket_port), timeout=timeout_s) as conn:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout_s)
+            conn.connect(self.socket_path)
             conn.sendall(json.dumps(dict(message, apikey=self.apikey)).encode() + b"\n")
             answer = conn.makefile("rb").readline()
         return json.loads(answer)

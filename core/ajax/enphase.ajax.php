@@ -52,15 +52,10 @@ try {
 	}
 
 	if (init('action') == 'diagnostics') {
-		$file = enphaseDaemon::diagnosticsReport(init('id'));
-		// A download, not a JSON answer. The report leaves the box only through the admin's browser.
-		header('Content-Type: application/zip');
-		header('Content-Disposition: attachment; filename="' . basename($file) . '"');
-		header('Content-Length: ' . filesize($file));
-		header('Cache-Control: no-store');
-		readfile($file);
-		@unlink($file);
-		die();
+		// The report is then fetched by the page as a download of its own (core/php/enphaseDiagnostics.php).
+		$report = enphaseDiagnostics::prepare(init('id'));
+		$report['url'] = 'plugins/enphase/core/php/enphaseDiagnostics.php?id=' . $report['id'];
+		ajax::success($report);
 	}
 
 	throw new Exception(__('Aucune méthode correspondante à', __FILE__) . ' : ' . init('action'));

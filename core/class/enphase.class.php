@@ -17,6 +17,7 @@ require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
 require_once __DIR__ . '/enphaseInventory.class.php';
 require_once __DIR__ . '/enphaseEvents.class.php';
+require_once __DIR__ . '/enphaseDiagnostics.class.php';
 
 /*
  * Jeedom's hooks only: the daemon's life, the equipment's save and display. The PHP half stays thin: it keeps
@@ -29,12 +30,16 @@ class enphase extends eqLogic {
 
 	public static function deamon_info() {
 		$return = array('log' => __CLASS__, 'state' => 'nok', 'launchable' => 'ok', 'launchable_message' => '');
-		// The core asks every few minutes: the data folder is back to 0700 soon after a backup opened it.
-		enphaseDaemon::dataDir();
 		if (enphaseDaemon::pid() > 0) {
 			$return['state'] = 'ok';
 		}
-		$problem = enphaseGateway::firstProblem();
+		try {
+			// The core asks every few minutes: the data folder is back to 0700 soon after a backup opened it.
+			enphaseDaemon::dataDir();
+			$problem = enphaseGateway::firstProblem();
+		} catch (Exception $e) {
+			$problem = $e->getMessage();
+		}
 		if ($problem != '') {
 			$return['launchable'] = 'nok';
 			$return['launchable_message'] = $problem;
@@ -98,6 +103,8 @@ class enphase extends eqLogic {
 
 	/** @var bool the gateway's address, credentials or cadences changed in this save: the daemon must know */
 	private $_gatewayChanged = false;
+	/** @var int|null|false the gateway's object before this save (false: not a stored gateway) */
+	private $_objectBefore = false;
 
 	public function preSave() {
 		if ($this->getConfiguration('kind') == '') {
@@ -113,6 +120,7 @@ class enphase extends eqLogic {
 			return;
 		}
 		$stored = ($this->getId() != '') ? self::byId($this->getId()) : null;
+		$this->_objectBefore = is_object($stored) ? $stored->getObject_id() : false;
 		foreach (enphaseGateway::SECRETS as $key) {
 			$value = $this->getConfiguration($key);
 			if ($value === self::SECRET_MASK) {
@@ -139,6 +147,11 @@ class enphase extends eqLogic {
 			// A gateway added by hand is known to the daemon by its equipment id.
 			$this->setConfiguration('gateway_id', (string) $this->getId());
 			$this->save(true);
+		}
+		if ($this->_objectBefore !== false && (string) $this->_objectBefore !== (string) $this->getObject_id()) {
+			$from = $this->_objectBefore;
+			$this->_objectBefore = false;
+			enphaseInventory::followGateway($this, $from);
 		}
 		if ($this->_gatewayChanged) {
 			$this->_gatewayChanged = false;

@@ -8,15 +8,17 @@
 
 /*
  * The client of the daemon (resources/enphased): how it is started and stopped (command line, pid file,
- * apikey file, callback URL) and the one-line JSON requests PHP sends it over the loopback socket.
+ * apikey file, callback URL) and the one-line JSON requests PHP sends it over its Unix socket.
  * The protocol is in docs/protocol.md.
  */
 class enphaseDaemon {
-	const DEFAULT_SOCKET_PORT = 55066;
-
-	public static function socketPort() {
-		$port = (int) config::byKey('socketport', 'enphase', self::DEFAULT_SOCKET_PORT);
-		return ($port >= 1024 && $port <= 65535) ? $port : self::DEFAULT_SOCKET_PORT;
+	/**
+	 * Where PHP and the daemon meet: a Unix socket in the data folder (0700), not Jeedom's usual loopback port,
+	 * which any local user may take first and receive the apikey and every secret. Only the web server's user
+	 * can enter the folder, so only it reaches the daemon, and only it can have put a listener there.
+	 */
+	public static function socketPath() {
+		return self::dataDir() . '/daemon.sock';
 	}
 
 	public static function pidFile() {
@@ -33,7 +35,11 @@ class enphaseDaemon {
 	public static function dataDir() {
 		$dir = __DIR__ . '/../../data';
 		if (!is_dir($dir)) {
-			mkdir($dir, 0700, true);
+			@mkdir($dir, 0700, true);
+		}
+		// Without it the daemon would start with paths like "/apikey" and die on its arguments: say why here.
+		if (!is_dir($dir) || !is_writable($dir)) {
+			throw new Exception(sprintf(__('Le dossier de données du plugin (%s) ne peut pas être créé ou modifié : donnez au serveur web (www-data) le droit d\'écrire dans le dossier du plugin', __FILE__), 'plugins/enphase/data'));
 		}
 		clearstatcache(true, $dir);
 		if ((fileperms($dir) & 0777) != 0700) {
@@ -119,7 +125,7 @@ class enphaseDaemon {
 		$cmd = 'TZ=' . escapeshellarg(date_default_timezone_get()) . ' ';
 		$cmd .= system::getCmdPython3('enphase') . escapeshellarg(self::script());
 		$cmd .= ' --loglevel ' . self::logLevel();
-		$cmd .= ' --socketport ' . self::socketPort();
+		$cmd .= ' --socket ' . escapeshellarg(self::socketPath());
 		$cmd .= ' --callback ' . escapeshellarg(self::callbackUrl());
 		$cmd .= ' --apikey-file ' . escapeshellarg(self::writeApikeyFile());
 		$cmd .= ' --pid ' . escapeshellarg(self::pidFile());
@@ -149,7 +155,7 @@ class enphaseDaemon {
 				sleep(1);
 			}
 		}
-		log::add('enphase', 'error', __('Le démon ne répond pas sur son port', __FILE__) . ' ' . self::socketPort());
+		log::add('enphase', 'error', __('Le démon ne répond pas sur son socket', __FILE__) . ' ' . self::socketPath());
 		return true;
 	}
 
@@ -210,14 +216,15 @@ class enphaseDaemon {
 	}
 
 	/**
-	 * One request to the daemon: a short TCP connection to 127.0.0.1 carrying one JSON line, read one JSON line
-	 * back, waiting answerWait() for it ($_waitS: tests only). Returns the decoded answer; throws
-	 * enphaseDaemonError when the daemon is not there or says no.
+	 * One request to the daemon: a short connection to its socket carrying one JSON line, read one JSON line
+	 * back, waiting answerWait() for it ($_waitS: tests only). The apikey goes along all the same: a second lock,
+	 * should the folder ever be opened. Returns the decoded answer; throws enphaseDaemonError when the daemon is
+	 * not there or says no.
 	 */
 	public static function request(array $_message, $_waitS = null) {
 		$wait = ($_waitS !== null) ? $_waitS : self::answerWait(isset($_message['action']) ? (string) $_message['action'] : '');
 		$_message['apikey'] = jeedom::getApiKey('enphase');
-		$socket = @stream_socket_client('tcp://127.0.0.1:' . self::socketPort(), $errno, $errstr, 3);
+		$socket = @stream_socket_client('unix://' . self::socketPath(), $errno, $errstr, 3);
 		if ($socket === false) {
 			throw new enphaseDaemonError('daemon_not_running');
 		}

@@ -150,6 +150,17 @@ class enphaseGateway {
 		return null;
 	}
 
+	/** The equipment a gateway equipment found (microinverters, batteries, meters...), itself excluded. */
+	public static function devices($_gateway) {
+		$devices = array();
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') != 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === self::idOf($_gateway)) {
+				$devices[] = $eqLogic;
+			}
+		}
+		return $devices;
+	}
+
 	/** How messages and logs name a gateway: its equipment, else its id. */
 	public static function label($_gatewayId, $_eqLogic) {
 		if (is_object($_eqLogic)) {

@@ -18,6 +18,14 @@ class enphaseInventory {
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
 		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
+	/**
+	 * Kinds shown on the Dashboard when Synchronize creates them: the gateway (its energy flow), batteries,
+	 * meters and what the user drives. Microinverters (12 on a house, 600 on a site) are created enabled,
+	 * historized and in their room, but not shown: a wall of tiles buries the rest; the user shows the ones he
+	 * wants (docs: "Ce que Synchroniser crée").
+	 */
+	const DASHBOARD_KINDS = array('gateway', 'ac_battery', 'encharge', 'meter', 'enpower', 'dry_contact', 'generator');
+
 	/** The daemon, asked by sync() (tests stand in for the callback that comes before its answer). */
 	protected static function request(array $_message) {
 		return enphaseDaemon::request($_message);
@@ -127,6 +135,9 @@ class enphaseInventory {
 		if ($pending > 0) {
 			$message .= ' ' . sprintf(__('%d équipement(s) pas encore créé(s) : ils le seront dès que le démon aura transmis l\'inventaire à Jeedom (consultez le log enphase_daemon s\'ils tardent)', __FILE__), $pending);
 		}
+		if (array_sum(array_column($report['kinds'], 'created')) > 0 && self::unplacedGateway($_gatewayId)) {
+			$message .= ' ' . __('Ces équipements n’ont pas d’objet parent et n’apparaissent donc pas sur le Dashboard : choisissez l’objet parent de la passerelle (ses équipements la suivent) ou un objet par défaut dans la configuration du plugin', __FILE__);
+		}
 		// Several gateways: those that failed say why beside the others' report.
 		$errors = (isset($answer['errors']) && is_array($answer['errors'])) ? $answer['errors'] : array();
 		foreach ($errors as $error) {
@@ -139,6 +150,16 @@ class enphaseInventory {
 		}
 		log::add('enphase', 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
+	}
+
+	/** Whether a gateway synchronized (every gateway when $_gatewayId is '') has no object for its equipment. */
+	private static function unplacedGateway($_gatewayId) {
+		foreach (enphaseGateway::all() as $id => $gateway) {
+			if (($_gatewayId === '' || (string) $id === $_gatewayId) && self::parentObject($gateway) === null) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/** Number of commands of each equipment of the plugin, by equipment id. */
@@ -164,6 +185,40 @@ class enphaseInventory {
 		}
 		return __('Synchronisation terminée', __FILE__) . ' : ' . implode(', ', $parts) . '. '
 			. sprintf(__('%d commande(s) créée(s)', __FILE__), $_report['commands_created']);
+	}
+
+	/**
+	 * The object (room) where a gateway's new equipment go: the gateway's own, else the plugin configuration's
+	 * default; null when neither names an existing object.
+	 */
+	public static function parentObject($_gateway) {
+		$candidates = array(is_object($_gateway) ? $_gateway->getObject_id() : null, config::byKey('default_object_id', 'enphase', ''));
+		foreach ($candidates as $id) {
+			if ($id !== null && $id !== '' && is_object(jeeObject::byId($id))) {
+				return (int) $id;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * The gateway moved from the object $_from: its equipment that were still with it follow; those the user put
+	 * elsewhere stay where they are.
+	 */
+	public static function followGateway($_gateway, $_from) {
+		$to = $_gateway->getObject_id();
+		foreach (enphaseGateway::devices($_gateway) as $device) {
+			if ((string) $device->getObject_id() !== (string) $_from) {
+				continue;
+			}
+			$device->setObject_id(($to === '' || $to === null) ? null : (int) $to);
+			try {
+				$device->save(true);
+			} catch (Exception $e) {
+				// The core's names are unique per object: one of that name is already there.
+				log::add('enphase', 'warning', sprintf(__('%s reste dans son objet : %s', __FILE__), $device->getName(), $e->getMessage()));
+			}
+		}
 	}
 
 	/** The name in the language of this Jeedom, from a {"fr_FR": ..., "en_US": ...} description. */
@@ -192,11 +247,13 @@ class enphaseInventory {
 		$report = self::emptyReport();
 		$gatewayId = (isset($_inventory['gateway']) && is_scalar($_inventory['gateway'])) ? (string) $_inventory['gateway'] : '';
 		$gatewaySerial = (isset($_inventory['serial']) && is_scalar($_inventory['serial'])) ? (string) $_inventory['serial'] : '';
-		if (!is_object(enphaseGateway::equipment($gatewayId, $gatewaySerial))) {
+		$gateway = enphaseGateway::equipment($gatewayId, $gatewaySerial);
+		if (!is_object($gateway)) {
 			// Its equipment was removed while the daemon still read it: nothing of it is created again.
 			log::add('enphase', 'warning', __('Inventaire d\'une passerelle inconnue ignoré :', __FILE__) . ' ' . substr($gatewayId, 0, 40));
 			return $report;
 		}
+		$parent = self::parentObject($gateway);
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
 		foreach ($equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
@@ -205,7 +262,7 @@ class enphaseInventory {
 			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $created);
+				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $parent, $created);
 				$kind = $eqLogic->getConfiguration('kind');
 				if (!isset($report['kinds'][$kind])) {
 					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
@@ -226,7 +283,7 @@ class enphaseInventory {
 		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 	}
 
-	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, &$_created) {
+	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
@@ -236,6 +293,10 @@ class enphaseInventory {
 			$byHand = enphaseGateway::equipment($_gatewayId);
 			if (is_object($byHand) && $byHand->getLogicalId() == '') {
 				$byHand->setLogicalId($logicalId);
+				if ($byHand->getObject_id() === null || $byHand->getObject_id() === '') {
+					// Its first inventory: a gateway left without a room goes where the plugin configuration says.
+					$byHand->setObject_id($_parent);
+				}
 				$eqLogic = $byHand;
 				$adopted = true;
 			}
@@ -245,9 +306,10 @@ class enphaseInventory {
 			$eqLogic = new enphase();
 			$eqLogic->setEqType_name('enphase');
 			$eqLogic->setLogicalId($logicalId);
-			$eqLogic->setName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId));
+			$eqLogic->setObject_id($_parent);
+			$eqLogic->setName(self::freeEquipmentName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId), $_parent, $logicalId));
 			$eqLogic->setIsEnable(1);
-			$eqLogic->setIsVisible(1);
+			$eqLogic->setIsVisible(in_array($kind, self::DASHBOARD_KINDS) ? 1 : 0);
 			$eqLogic->setCategory('energy', 1);
 			log::add('enphase', 'info', __('Nouvel équipement', __FILE__) . ' ' . $eqLogic->getName());
 		}
@@ -267,6 +329,23 @@ class enphaseInventory {
 			$eqLogic->save();
 		}
 		return $eqLogic;
+	}
+
+	/** An equipment name free in this object (the core's unique index is object + name). */
+	private static function freeEquipmentName($_name, $_objectId, $_logicalId) {
+		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
+		$taken = array();
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if ((string) $eqLogic->getObject_id() === (string) $_objectId) {
+				$taken[$eqLogic->getName()] = true;
+			}
+		}
+		foreach ($candidates as $candidate) {
+			if ($_objectId === null || !isset($taken[$candidate])) {
+				return $candidate;
+			}
+		}
+		return $_name . ' ' . uniqid();
 	}
 
 	/** A command name free on this equipment (the core's unique index is equipment + name). */

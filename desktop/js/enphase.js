@@ -47,38 +47,23 @@ document.querySelectorAll('.bt_enphaseSynchronize').forEach(function(button) {
 })
 
 /*
- * Diagnostics: the daemon records every answer of the gateway, redacted, and the browser saves the zip.
- * The answer is the archive itself, or the usual JSON error.
+ * Diagnostics: the daemon records every answer of the gateway, redacted; the answer names a one-time download
+ * (core/php/enphaseDiagnostics.php) that the browser saves. A real URL, not a blob: Jeedom's one-page loader
+ * takes every link clicked in the page for a page to load, except those marked noOnePageLoad.
  */
 function enphaseDiagnostics() {
   const id = document.querySelector('.eqLogicAttr[data-l1key="id"]').value
   jeedomUtils.showAlert({ message: '{{Rapport de diagnostic en cours : la passerelle est interrogée point par point, cela peut prendre quelques minutes...}}', level: 'warning' })
-  const body = new URLSearchParams({ action: 'diagnostics', id: id })
-  if (typeof JEEDOM_AJAX_TOKEN !== 'undefined') {
-    body.append('jeedom_token', JEEDOM_AJAX_TOKEN)
-  }
-  fetch('plugins/enphase/core/ajax/enphase.ajax.php', { method: 'POST', body: body, credentials: 'same-origin' })
-    .then(function(response) {
-      if ((response.headers.get('Content-Type') || '').indexOf('application/zip') !== 0) {
-        return response.json().then(function(data) {
-          jeedomUtils.showAlert({ message: data.result, level: 'danger' })
-        })
-      }
-      const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') || '')
-      return response.blob().then(function(blob) {
-        const link = document.createElement('a')
-        link.href = URL.createObjectURL(blob)
-        link.download = name ? name[1] : 'enphase-diagnostics.zip'
-        document.body.appendChild(link)
-        link.click()
-        link.remove()
-        setTimeout(function() { URL.revokeObjectURL(link.href) }, 60000)
-        jeedomUtils.showAlert({ message: '{{Rapport téléchargé : joignez-le à votre message sur le forum}}', level: 'success' })
-      })
-    })
-    .catch(function(error) {
-      jeedomUtils.showAlert({ message: '{{Rapport de diagnostic impossible}} : ' + error, level: 'danger' })
-    })
+  enphaseAjax({ action: 'diagnostics', id: id }, function(result) {
+    const link = document.createElement('a')
+    link.href = result.url
+    link.download = result.name
+    link.classList.add('noOnePageLoad')
+    document.body.appendChild(link)
+    link.click()
+    link.remove()
+    jeedomUtils.showAlert({ message: '{{Rapport prêt : votre navigateur l’enregistre ; joignez-le à votre message sur le forum}}', level: 'success' })
+  })
 }
 
 document.getElementById('bt_enphaseDiagnostics').addEventListener('click', enphaseDiagnostics)

@@ -9,7 +9,7 @@ cadence of the state and Jeedom gets the new value by callback.
 """
 from typing import Any, Sequence
 
-from envoy.endpoints import DRY_CONTACT_MODES, DRY_CONTACT_THRESHOLDS, GENERATOR_MODES, STORAGE_MODES
+from envoy.endpoints import DRY_CONTACT_MODES, DRY_CONTACT_THRESHOLDS, GENERATOR_MODES, PLC_LEVELS, STORAGE_MODES
 from envoy.errors import EnvoyError
 
 
@@ -82,8 +82,11 @@ def production(enabled: bool):
 
 
 def plc_check(poller, target, value):
-    """Ask the gateway for each device's power-line signal; every later cycle publishes it (installer)."""
-    poller.envoy.check_power_line()
+    """Ask the gateway for each device's power-line signal; every later cycle publishes it until the next
+    probe (installer)."""
+    envoy = poller.envoy
+    levels = envoy.check_power_line()
+    poller.view.keep(envoy.plan or envoy.probe(), PLC_LEVELS, levels)
 
 
 def polling(active: bool):

@@ -143,7 +143,7 @@ def readings_of(exchanges: List[Exchange]):
     readings = {}
     for cadence in ("general", "devices"):
         answered = {p: decoded[p] for p in plan.paths[cadence] if p in decoded}
-        readings[cadence] = build_readings(info, plan.complete(answered))
+        readings[cadence] = build_readings(info, {**plan.carried, **answered})
     return plan, readings
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The Enphase daemon that Jeedom starts (see docs/protocol.md):
 
-    enphased.py --loglevel info --socketport 55066 --callback URL --apikey KEY --pid FILE --datadir DIR
+    enphased.py --loglevel info --socket DATADIR/daemon.sock --callback URL --apikey-file FILE --pid FILE --datadir DIR
 
-It writes its pid file, listens for PHP on 127.0.0.1:socketport, polls the gateways PHP configures and
+It writes its pid file, listens for PHP on the Unix socket, polls the gateways PHP configures and
 POSTs what changed to the callback. SIGTERM (or the `stop` action) ends it cleanly: workers stop, waiting
 events get one last chance to reach Jeedom, the pid file goes; --datadir (tokens, inventory) stays.
 Secrets (passwords, tokens) only ever come over the socket.
@@ -41,7 +41,9 @@ def setup_logging(level_name: str) -> None:
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="enphased.py", description="Enphase gateway daemon for Jeedom")
     parser.add_argument("--loglevel", default="info")
-    parser.add_argument("--socketport", type=int, required=True)
+    # A Unix socket in a folder only the daemon's user can enter, rather than Jeedom's usual loopback port:
+    # any local user can listen on a port first, and PHP would hand them the apikey and every secret.
+    parser.add_argument("--socket", required=True, help="path of the Unix socket PHP talks to (its folder 0700)")
     parser.add_argument("--callback", required=True)
     # The apikey opens the socket (controls included): Jeedom passes a 0600 file, never the key itself,
     # since every local user can read a command line. --apikey stays for tests and manual runs.
@@ -70,9 +72,9 @@ def write_pid(path: str) -> None:
         file.write(f"{os.getpid()}\n")
 
 
-def start_core(socketport: int, callback_url: str, apikey: str, datadir=None):
+def start_core(socket_path: str, callback_url: str, apikey: str, datadir=None):
     """The daemon's core in this process, listening: (Daemon, SocketServer). `run` wraps it for Jeedom;
-    tests and the benchmark call it directly (socketport 0: a free port, see server.port)."""
+    tests and the benchmark call it directly. Raises ChannelError or OSError when it cannot listen."""
     from gateways import Daemon
     from jeedom.callback import Callback
     from jeedom.socket_server import SocketServer
@@ -80,16 +82,20 @@ def start_core(socketport: int, callback_url: str, apikey: str, datadir=None):
     if datadir:
         os.makedirs(datadir, mode=0o700, exist_ok=True)
     daemon = Daemon(Callback(callback_url, apikey), datadir=datadir)
-    server = SocketServer(socketport, apikey, daemon.handle)
+    server = SocketServer(socket_path, apikey, daemon.handle)
     return daemon, server.start()
 
 
 def run(args) -> int:
     setup_logging(args.loglevel)
+    from jeedom.socket_server import ChannelError
     try:
-        daemon, server = start_core(args.socketport, args.callback, args.apikey, args.datadir)
+        daemon, server = start_core(args.socket, args.callback, args.apikey, args.datadir)
+    except ChannelError as e:
+        log.error("%s", e)
+        return 1
     except OSError as e:
-        log.error("Cannot listen on 127.0.0.1:%d (%s): is another daemon running?", args.socketport, e.strerror)
+        log.error("Cannot listen on %s (%s): is another daemon running?", args.socket, e.strerror)
         return 1
     write_pid(args.pid)
     stop_requested = threading.Event()

@@ -14,7 +14,6 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import fields, is_dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import schedule
@@ -22,46 +21,13 @@ import schedule
 import catalog
 from counters import MONOTONIC
 from envoy.errors import EnvoyError
+from view import GatewayView
 
 CADENCES = ("general", "devices")  # read in this order when both are due
 STATUS_REFRESH_S = 600  # a status whose only change is last_success is re-sent at most this often
 MAX_BACKOFF_TICKS = 5  # a silent gateway is retried at least every 5 general ticks
 
 log = logging.getLogger("enphased.poller")
-
-
-_INIT_FIELDS: Dict[type, Tuple[str, ...]] = {}
-
-
-def fill(primary, secondary):
-    """`primary` with what it lacks (None, empty) taken from `secondary`, through dataclasses and dicts.
-
-    What needs nothing from `secondary` comes back as the same object: a device that no read of this cycle
-    renewed keeps its reading object, and so its values need not be computed again (see `_read`)."""
-    if primary is None or (isinstance(primary, (dict, list)) and not primary):
-        return secondary if secondary is not None else primary
-    if secondary is None or secondary is primary:
-        return primary
-    cls = type(primary)
-    if cls is type(secondary) and is_dataclass(primary):
-        names = _INIT_FIELDS.get(cls)
-        if names is None:
-            names = _INIT_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.init)
-        changes = {}
-        for name in names:
-            theirs = getattr(secondary, name)
-            if theirs is None or (not theirs and isinstance(theirs, (dict, list))):
-                continue  # nothing to take (most fields, every cycle): no call, no copy
-            mine = getattr(primary, name)
-            merged = fill(mine, theirs)
-            if merged is not mine:
-                changes[name] = merged
-        return replace(primary, **changes) if changes else primary
-    if isinstance(primary, dict) and isinstance(secondary, dict):
-        merged = dict(secondary)
-        merged.update({k: fill(v, secondary.get(k)) for k, v in primary.items()})
-        return merged
-    return primary
 
 
 class GatewayPoller:
@@ -84,8 +50,7 @@ class GatewayPoller:
         self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
-        self._latest: Dict[str, Any] = {}  # cadence -> its latest Readings
-        self._values_memo: Dict[str, Tuple[Any, Dict[str, Any]]] = {}  # eq logicalId -> (reading, its values)
+        self.view = GatewayView()  # the latest answer of each endpoint, and the values made of them
         self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
         self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
         self._status_key = None
@@ -172,7 +137,7 @@ class GatewayPoller:
         """Read the cadences, publish what changed and the status, POST once. True when every read worked."""
         self.cycles += 1
         send_all = send_all or self._send_all
-        found, error = self._read_counted(cadences)
+        found, error = self._read(cadences)
         if error is None:
             self._send_all = False
         self._publish(found, send_all)
@@ -182,11 +147,13 @@ class GatewayPoller:
         return error is None
 
     def _read(self, cadences):
-        """{eq logicalId: (Equipment, values)} of this cycle, and the error that stopped a read."""
-        error = None
+        """{eq logicalId: (Equipment, values)} of this cycle, the energy counters applied between reading and
+        publishing (lifetime counters that never go back, the figures of the day: counters.py), and the error
+        that stopped a read."""
+        error, fresh = None, set()
         for cadence in cadences:
             try:
-                self._latest[cadence] = self.envoy.read(cadence)
+                answers = self.envoy.fetch(cadence)
             except EnvoyError as e:
                 error = e
                 break
@@ -194,37 +161,15 @@ class GatewayPoller:
                 log.exception("Gateway %s: reading %s failed", self.id, cadence)
                 error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
                 break
-        # One view of the gateway: this cycle's readings, their holes filled from the other cadence's latest
-        # readings. Every command then reads the same source every cycle (the battery power of a general cycle
-        # and of a devices cycle cannot disagree) and device counts are known every minute.
-        readings = None
-        for cadence in CADENCES:
-            if cadence in self._latest:
-                readings = fill(readings, self._latest[cadence])
-        found = {}
-        if readings is not None:
-            memo, self._values_memo = self._values_memo, {}
-            for eq in catalog.equipments(readings):
-                # A reading object that no read of this cycle renewed (the 600 inverters of the devices read,
-                # in a general cycle) has the values computed from it last time.
-                known = memo.get(eq.logical_id)
-                values = known[1] if known is not None and known[0] is eq.reading else catalog.equipment_values(eq)
-                self._values_memo[eq.logical_id] = (eq.reading, values)
-                found[eq.logical_id] = (eq, values)
-        return found, error
-
-    def _read_counted(self, cadences):
-        """`_read`, then the energy counters between reading and publishing: lifetime counters that never go
-        back and the figures of the day (counters.py)."""
-        before = dict(self._latest)
-        found, error = self._read(cadences)
+            self.view.update(self.envoy.plan, cadence, answers)
+            fresh.add(cadence)
+        found = self.view.equipments(self.envoy.info)
         if self.counters is None or not found:
             return found, error
-        fresh = {c for c in CADENCES if self._latest.get(c) is not before.get(c)}
         counting = {}
         for eq_id, (eq, values) in found.items():
             lifetime = MONOTONIC.get(eq.kind.kind, ())
-            # A counter from an earlier cycle's readings is not a new reading: a step seen once and then
+            # A counter from an earlier cycle's answers is not a new reading: a step seen once and then
             # repeated from memory while the gateway is silent would confirm itself.
             stale = {c.logical_id for c in eq.kind.commands if c.logical_id in lifetime and c.cadence not in fresh}
             counting[eq_id] = (eq.kind.kind, {k: v for k, v in values.items() if k not in stale})
@@ -304,7 +249,7 @@ class GatewayPoller:
         if connect is not None:
             connect()
         self.envoy.probe()
-        found, error = self._read_counted(CADENCES)
+        found, error = self._read(CADENCES)
         if error is not None:
             self._set_error(error)
             self._send_status(force=True)

@@ -207,12 +207,6 @@ def run_json(argv, timeout=600):
 
 # --- the daemon ----------------------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class CallbackReceiver:
     """Jeedom's callback page, as far as the daemon can tell: records each POST (arrival time, bytes, events)."""
 
@@ -282,13 +276,13 @@ class Daemon:
 
     def __init__(self, callback_url, loglevel="error", fast=False):
         """fast: through tests/python/daemon_launcher.py, which accepts cadences under the daemon's 10 s floor."""
-        self.workdir = Path(tempfile.mkdtemp(prefix="enphase-bench-"))
-        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="enphase-bench-"))  # 0700: the socket's folder, as in Jeedom
+        self.socket = str(self.workdir / "daemon.sock")
         self.started = time.monotonic()
         program = REPO / "tests" / "python" / "daemon_launcher.py" if fast else DAEMON_DIR / "enphased.py"
         self._proc = subprocess.Popen(
-            [str(OUR_PYTHON), str(program), "--loglevel", loglevel, "--socketport",
-             str(self.port), "--callback", callback_url, "--apikey", self.APIKEY, "--pid",
+            [str(OUR_PYTHON), str(program), "--loglevel", loglevel, "--socket",
+             self.socket, "--callback", callback_url, "--apikey", self.APIKEY, "--pid",
              str(self.workdir / "daemon.pid"), "--datadir", str(self.workdir)],
             cwd=str(REPO), env=_env(), stdout=subprocess.DEVNULL, stderr=open(self.workdir / "stderr.log", "w"))
         self.pid = self._proc.pid
@@ -299,7 +293,9 @@ class Daemon:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"the daemon exited: {self.stderr()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                    probe.settimeout(1)
+                    probe.connect(self.socket)
                     return
             except OSError:
                 time.sleep(0.002)
@@ -307,7 +303,9 @@ class Daemon:
 
     def send(self, action, timeout=120, **fields):
         message = dict(fields, action=action, apikey=self.APIKEY)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as conn:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(self.socket)
             conn.sendall(json.dumps(message).encode() + b"\n")
             conn.shutdown(socket.SHUT_WR)
             chunks = []

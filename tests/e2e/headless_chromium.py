@@ -107,6 +107,10 @@ class Browser:
     def set_cookie(self, name, value, url):
         self.page("Network.setCookie", name=name, value=value, url=url)
 
+    def allow_downloads(self, folder: Path):
+        """Files the pages download land in `folder` (headless Chromium refuses downloads otherwise)."""
+        self.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(folder))
+
     def evaluate(self, expression):
         result = self.page("Runtime.evaluate", expression=expression, returnByValue=True)
         return result.get("result", {}).get("value")

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ import requests
 
 from headless_chromium import Browser, chromium_binary
 from core_copy import CoreCopy, chown_tree, web_user
-from jeedom_core import JeedomCore, free_port, install_plugin_files, read_first_lines, wait_until
+from jeedom_core import JeedomCore, install_plugin_files, read_first_lines, wait_until
 
 CORE_DIR = os.environ.get("JEEDOM_CORE_DIR", "")
 pytestmark = pytest.mark.skipif(not CORE_DIR, reason="JEEDOM_CORE_DIR is not set: no Jeedom core to test against")
@@ -147,12 +148,13 @@ def dependencies(plugin_enabled):
 @pytest.fixture(scope="module")
 def daemon(dependencies, simulator):
     core = dependencies
-    # The plugin configuration: the daemon's port and the default cadences.
-    core.set_config({"socketport": str(free_port()), "general_s": GENERAL_S}, plugin=PLUGIN_ID)
-    # The gateway, as a user adds it on the plugin page ("Ajouter une passerelle", then its access).
+    # The plugin configuration: the default cadences (PHP meets the daemon on a socket in the data folder).
+    core.set_config({"general_s": GENERAL_S}, plugin=PLUGIN_ID)
+    # The gateway, as a user adds it on the plugin page ("Ajouter une passerelle", then its access and room).
+    house = room(core, "Maison")
     added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Maison"}]))
     core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
-        "id": added["id"], "isEnable": 1, "isVisible": 1,
+        "id": added["id"], "isEnable": 1, "isVisible": 1, "object_id": house["id"],
         "configuration": {"host": simulator["host"], "auth_method": "token", "token": simulator["token"]}}]))
     core.plugin("deamonStart", PLUGIN_ID, forceRestart=1)
     wait_until(lambda: core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "ok", 60,
@@ -166,6 +168,12 @@ def synchronized(daemon):
     started = time.monotonic()
     report = core.ajax(PLUGIN_AJAX, "synchronize", timeout_s=240)
     return {"core": core, "report": report, "after_s": time.monotonic() - started}
+
+
+def room(core, name):
+    """The Jeedom object (room) of that name, made as the user does on Outils > Objets when missing."""
+    found = next((o for o in core.ajax("core/ajax/object.ajax.php", "all") if o["name"] == name), None)
+    return found or core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": name, "isVisible": 1}))
 
 
 def equipments_by_logical_id(core):
@@ -210,6 +218,24 @@ def test_synchronize_creates_the_gateway_every_microinverter_and_battery(synchro
         assert len({c["logicalId"] for c in commands}) == len(commands), "duplicate commands on " + eq["name"]
 
 
+# What the Dashboard shows when Synchronize created them (enphaseInventory::DASHBOARD_KINDS); microinverters
+# are enabled but not shown.
+SHOWN_KINDS = {"gateway", "ac_battery", "encharge", "meter"}
+
+
+def test_synchronize_puts_everything_in_the_gateways_room_and_shows_the_overview(synchronized, simulator):
+    core = synchronized["core"]
+    found = equipments_by_logical_id(core)
+    house = found[simulator["serial"]]["object_id"]
+    assert house and str(house) == str(room(core, "Maison")["id"])
+    for eq in found.values():
+        assert str(eq["object_id"]) == str(house), "%s is not in the gateway's room" % eq["name"]
+        assert int(eq["isEnable"]) == 1
+        kind = eq["configuration"]["kind"]
+        assert int(eq["isVisible"]) == (1 if kind in SHOWN_KINDS else 0), "%s (%s) visible=%s" % (
+            eq["name"], kind, eq["isVisible"])
+
+
 def test_every_value_arrives_within_one_cycle(synchronized):
     core = synchronized["core"]
     ids = [eq["id"] for eq in core.equipments(PLUGIN_ID)]
@@ -230,14 +256,9 @@ def test_every_value_arrives_within_one_cycle(synchronized):
 @pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
 def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simulator):
     core = synchronized["core"]
-    # The dashboard shows equipment by room (Jeedom "object"): put them all in one, as a user would.
-    house = next((o for o in core.ajax("core/ajax/object.ajax.php", "all") if o["name"] == "Maison"), None)
-    if house is None:
-        house = core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Maison", "isVisible": 1}))
+    # Synchronize put everything in the gateway's room ("Maison"): the dashboard as it comes.
+    house = room(core, "Maison")
     found = equipments_by_logical_id(core)
-    for eq in found.values():
-        core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
-                  eqLogic=json.dumps([{"id": eq["id"], "object_id": house["id"], "isVisible": 1}]))
     gateway = found[simulator["serial"]]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
@@ -270,6 +291,8 @@ def demo(synchronized):
     """What a user does on the plugin page: "Ajouter une passerelle", type "demo" as its address, save,
     then Synchronize on that equipment's page."""
     core = synchronized["core"]
+    # No room for this one: the plugin configuration's default room takes it and what it finds.
+    core.set_config({"default_object_id": str(room(core, "Démo")["id"])}, plugin=PLUGIN_ID)
     added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Démo"}]))
     saved = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
         "id": added["id"], "isEnable": 1, "isVisible": 1,
@@ -290,6 +313,8 @@ def test_a_gateway_added_by_hand_is_synchronized_on_its_own(demo, simulator):
     devices = [eq for eq in found.values() if eq["configuration"].get("gateway_id") == demo["id"]]
     assert len(devices) == 1 + demo["report"]["kinds"]["inverter"]["found"] + sum(
         demo["report"]["kinds"].get(kind, {}).get("found", 0) for kind in ("encharge", "ac_battery", "meter"))
+    demo_room = str(room(core, "Démo")["id"])
+    assert all(str(eq["object_id"]) == demo_room for eq in devices), "the default room takes a gateway without one"
     # Both gateways are read side by side.
     wait_until(lambda: all((core.equipment(PLUGIN_ID, i, with_state=False)["configuration"].get("status") or {})
                            .get("reachable") for i in gateways), GENERAL_S + 15, "both gateways reachable")
@@ -316,11 +341,12 @@ def set_gateway_values(core, eq_id, values):
 @pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
 def test_the_energy_flow_widget_follows_the_gateway_live(demo):
     core = demo["core"]
-    flow_room = next((o for o in core.ajax("core/ajax/object.ajax.php", "all") if o["name"] == "Énergie"), None)
-    if flow_room is None:
-        flow_room = core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Énergie", "isVisible": 1}))
+    flow_room = room(core, "Énergie")
     core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID,
               eqLogic=json.dumps([{"id": demo["id"], "object_id": flow_room["id"], "isVisible": 1}]))
+    # Its equipment follow the gateway to its new room.
+    moved = [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("gateway_id") == demo["id"]]
+    assert moved and all(str(eq["object_id"]) == str(flow_room["id"]) for eq in moved)
     # The demo gateway pauses in the daemon, so that only this test moves its values.
     core.php("require_once 'plugins/enphase/core/class/enphase.class.php';"
              " enphaseDaemon::request(array('action' => 'pause', 'gateway' => '%s'));" % demo["id"])
@@ -386,3 +412,38 @@ def test_the_page_of_a_gateway_added_by_hand_shows_its_access_without_its_secret
         assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
     finally:
         browser.close()
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no browser to download with")
+def test_the_diagnostics_report_downloads_from_the_gateway_page(synchronized, simulator, tmp_path):
+    """The button on the gateway's page: a zip arrives in the browser's downloads, the page stays as it was."""
+    core = synchronized["core"]
+    gateway = equipments_by_logical_id(core)[simulator["serial"]]
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
+    try:
+        browser.allow_downloads(downloads)
+        browser.set_cookie(**core.session_cookie)
+        page = "%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, gateway["id"])
+        browser.open(page, ready_js="document.querySelector('#bt_enphaseDiagnostics')?.offsetParent != null")
+        browser.evaluate("document.getElementById('bt_enphaseDiagnostics').click()")
+        reports = wait_until(lambda: [f for f in downloads.iterdir() if f.suffix == ".zip"], 120,
+                             "the report in the browser's downloads (%s)" % sorted(os.listdir(downloads)))
+        with zipfile.ZipFile(reports[0]) as report:
+            names = report.namelist()
+        assert any(name.endswith("/status.json") for name in names), names
+        assert simulator["serial"] not in reports[0].name, "the file name carries the redacted serial"
+        # The page is still the gateway's, drawn, with the success toast and no error.
+        time.sleep(1)
+        assert browser.evaluate("location.href") == page
+        assert browser.evaluate("document.querySelector('.eqLogicAttr[data-l1key=\"id\"]').value") == str(gateway["id"])
+        assert browser.evaluate("document.getElementById('bt_enphaseDiagnostics').offsetParent != null")
+        alert = browser.evaluate("document.getElementById('jeeToastContainer')?.innerText || ''") or ""
+        assert "Rapport prêt" in alert and "Failed" not in alert, alert
+        errors = [e for e in browser.page_errors if "enphase" in e.lower() or "blob:" in e]
+        assert not errors, errors
+    finally:
+        browser.close()
+    # Nothing of it waits in the data folder: the download took it away.
+    assert not list((core.dir / "plugins" / PLUGIN_ID / "data" / "diagnostics").glob("*.zip"))

@@ -37,7 +37,7 @@ class ConfigurationTest extends EnphaseTestCase {
 		JeedomDouble::reset();
 
 		enphase_install();
-		$this->assertEquals(enphaseDaemon::DEFAULT_SOCKET_PORT, config::byKey('socketport', 'enphase'));
+		$this->assertSame('', config::byKey('socketport', 'enphase'), 'no port: PHP meets the daemon on a Unix socket');
 		$this->assertEquals(60, config::byKey('general_s', 'enphase'));
 		$this->assertEquals(300, config::byKey('devices_s', 'enphase'));
 		$this->assertSame('', config::byKey('host', 'enphase'), 'no gateway on the plugin configuration');
@@ -46,21 +46,21 @@ class ConfigurationTest extends EnphaseTestCase {
 		self::$gatewayId = (string) self::addGateway('Maison', array('host' => '192.0.2.10'))->getId();
 		enphaseInventory::apply(self::inventory());
 		$equipments = JeedomDouble::$db['eqLogic'];
+		config::save('socketport', 55066, 'enphase'); // left by a version that used a port
 		enphase_update();
+		$this->assertSame('', config::byKey('socketport', 'enphase'));
 		$this->assertEquals(120, config::byKey('general_s', 'enphase'));
 		$this->assertSame($equipments, JeedomDouble::$db['eqLogic']);
 	}
 
-	public function testCadencesAndPortFallBackToSaneValues() {
+	public function testCadencesFallBackToSaneValues() {
 		config::save('general_s', 'abc', 'enphase');
 		config::save('devices_s', 2, 'enphase');
-		config::save('socketport', 80, 'enphase');
 
 		$gateway = enphaseGateway::configurations()[0];
 
 		$this->assertSame(60, $gateway['general_s']);
 		$this->assertSame(300, $gateway['devices_s']);
-		$this->assertSame(enphaseDaemon::DEFAULT_SOCKET_PORT, enphaseDaemon::socketPort());
 	}
 
 	public function testNoGatewayWithoutAnAddress() {

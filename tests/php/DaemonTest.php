@@ -270,6 +270,35 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertSame('0700', sprintf('%04o', fileperms($dir) & 0777));
 	}
 
+	public function testPhpStartsTheRealDaemonTalksToItOnItsPrivateSocketAndStopsIt() {
+		self::configureGateway(array('host' => 'demo')); // the daemon plays the gateway itself, on loopback
+
+		try {
+			$this->assertTrue(enphaseDaemon::launch(), 'see ' . log::getPathToLog('enphase_daemon'));
+			$pid = enphaseDaemon::pid();
+			$this->assertSame('ok', enphase::deamon_info()['state']);
+			$socket = enphaseDaemon::socketPath();
+			$this->assertSame('socket', filetype($socket));
+			$this->assertSame('0600', sprintf('%04o', fileperms($socket) & 0777));
+			$this->assertSame(posix_geteuid(), fileowner($socket));
+			$this->assertContains('Configuration envoyée au démon', array_column(JeedomDouble::logsOf('enphase'), 2));
+			$this->assertSame(array('ok' => true), enphaseDaemon::request(array('action' => 'refresh', 'gateway' => self::$gatewayId)));
+
+			enphase::deamon_stop();
+			$this->assertSame('nok', enphase::deamon_info()['state']);
+			for ($i = 0; $i < 100 && self::running($pid); $i++) {
+				usleep(100000); // its pid file goes first, then Python winds down
+			}
+			$this->assertFalse(self::running($pid));
+			$this->assertFileDoesNotExist($socket);
+		} finally {
+			enphaseDaemon::stop(); // whatever failed above, no daemon outlives the test
+		}
+		$log = file_get_contents(log::getPathToLog('enphase_daemon'));
+		$this->assertStringContainsString('Listening on ' . $socket, $log);
+		$this->assertStringNotContainsString(jeedom::getApiKey('enphase'), $log);
+	}
+
 	public function testTheDaemonLogsAtThePluginsLevelInWordsItKnows() {
 		$this->assertSame('info', enphaseDaemon::logLevel(), 'the global level when the plugin has none');
 		// Jeedom's levels (log::convertLogLevel) -> the daemon's four (docs/protocol.md).
@@ -287,5 +316,24 @@ class DaemonTest extends EnphaseTestCase {
 
 	public function testTheCallbackIsJeedomsInternalAddress() {
 		$this->assertSame('http://127.0.0.1:80/plugins/enphase/core/php/jeeEnphase.php', enphaseDaemon::callbackUrl());
+	}
+
+	/** An unwritable plugin folder: a French sentence, not a daemon dying on "--apikey-file /apikey". */
+	public function testADataFolderThatCannotBeMadeStopsTheStartWithASentence() {
+		$data = ENPHASE_TEST_ROOT . '/plugins/enphase/data';
+		enphase_test_remove($data);
+		file_put_contents($data, 'not a folder');  // what mkdir cannot get past, even as root
+		try {
+			$info = enphase::deamon_info();
+			$this->assertSame('nok', $info['launchable']);
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $info['launchable_message']);
+			enphaseDaemon::launch();
+			$this->fail('started without its data folder');
+		} catch (Exception $e) {
+			$this->assertStringContainsString('Le dossier de données du plugin (plugins/enphase/data)', $e->getMessage());
+		} finally {
+			unlink($data);
+		}
+		$this->assertFileDoesNotExist('/apikey');
 	}
 }

@@ -10,8 +10,8 @@ abstract class EnphaseTestCase extends TestCase {
 	protected function setUp(): void {
 		JeedomDouble::reset();
 		SyncWithCallback::$events = null;
-		// A port nothing listens on unless the test starts a daemon stand-in.
-		config::save('socketport', self::freePort(), 'enphase');
+		// Nothing listens on the daemon's socket unless the test starts a daemon stand-in.
+		@unlink(enphaseDaemon::socketPath());
 		self::$gatewayId = (string) self::addGateway('Maison', array('host' => '192.0.2.10'))->getId();
 	}
 
@@ -79,19 +79,19 @@ abstract class EnphaseTestCase extends TestCase {
 	}
 
 	/**
-	 * Starts a stand-in of the daemon's socket that answers the given answers in order, and points the plugin
-	 * at it. Returns a function that gives the messages it received, decoded.
+	 * Starts a stand-in of the daemon's socket, where the plugin looks for it, that answers the given answers in
+	 * order. Returns a function that gives the messages it received, decoded.
 	 */
 	protected function startDaemonStandIn(array $_answers) {
 		$answers = tempnam(sys_get_temp_dir(), 'enphase-answers');
 		$received = tempnam(sys_get_temp_dir(), 'enphase-received');
 		file_put_contents($answers, json_encode($_answers));
-		$process = proc_open(array(PHP_BINARY, __DIR__ . '/support/daemon_stand_in.php', $answers, $received),
+		$process = proc_open(array(PHP_BINARY, __DIR__ . '/support/daemon_stand_in.php', $answers, $received, enphaseDaemon::socketPath()),
 			array(1 => array('pipe', 'w')), $pipes);
-		$port = (int) trim(fgets($pipes[1]));
+		$ready = trim((string) fgets($pipes[1]));
 		unlink($answers);
 		$this->standIns[] = array($process, $received);
-		config::save('socketport', $port, 'enphase');
+		$this->assertSame('ready', $ready);
 		return function () use ($received) {
 			$lines = array_filter(explode("\n", (string) @file_get_contents($received)));
 			return array_values(array_map(function ($line) {

@@ -162,11 +162,11 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertSame(array(self::$gatewayId), array_column($received()[0]['gateways'], 'id'));
 	}
 
-	public function testThePluginConfigurationPageHasTheDaemonSettingsAndDefaultsOnly() {
+	public function testThePluginConfigurationPageHasTheDefaultCadencesOnly() {
 		$page = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
 
 		preg_match_all('/class="configKey[^"]*" data-l1key="([^"]+)"/', $page, $keys);
-		$this->assertSame(array('general_s', 'devices_s', 'socketport'), $keys[1]);
+		$this->assertSame(array('default_object_id', 'general_s', 'devices_s'), $keys[1]);
 		$this->assertStringNotContainsString('type="password"', $page);
 		$this->assertStringContainsString('index.php?v=d&m=enphase&p=enphase', $page, 'where gateways are added');
 	}
@@ -180,20 +180,66 @@ class PagesTest extends EnphaseTestCase {
 		return $file;
 	}
 
-	public function testTheDiagnosticsReportIsStreamedAsADownloadThenDeleted() {
+	/** GET a page with the current state, as the browser opens a link; returns [HTTP status, body, headers]. */
+	private function get($_path, array $_query) {
+		JeedomDouble::store(self::$stateFile);
+		$context = stream_context_create(array('http' => array('method' => 'GET', 'ignore_errors' => true, 'timeout' => 30)));
+		$body = file_get_contents('http://127.0.0.1:' . self::$port . $_path . '?' . http_build_query($_query), false, $context);
+		preg_match('#HTTP/\S+ (\d+)#', $http_response_header[0], $match);
+		JeedomDouble::load(self::$stateFile);
+		return array((int) $match[1], $body, $http_response_header);
+	}
+
+	/** The ajax action prepares the report; the page then opens the URL it names, as a plain download. */
+	public function testTheDiagnosticsReportIsADownloadOfItsOwnOnceThenDeleted() {
 		$content = "PK\x03\x04 a redacted report " . str_repeat('x', 70000);
 		$file = self::diagnosticsFile($content);
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'file' => $file)));
 		$gateway = self::equipment('122302045041');
 
-		list($status, $body, $headers) = $this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()));
+		list($status, $body) = $this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()));
+		$answer = json_decode($body, true);
 
+		$this->assertSame(200, $status);
+		$this->assertSame('ok', $answer['state'], $body);
+		$this->assertSame(basename($file), $answer['result']['name']);
+		$this->assertMatchesRegularExpression('#^plugins/enphase/core/php/enphaseDiagnostics\.php\?id=[0-9a-f]{32}$#', $answer['result']['url']);
+		$this->assertSame(array('action' => 'diagnostics', 'gateway' => self::$gatewayId), array_intersect_key($received()[0], array('action' => 1, 'gateway' => 1)));
+
+		list($status, $body, $headers) = $this->get('/' . explode('?', $answer['result']['url'])[0], array('id' => $answer['result']['id']));
 		$this->assertSame(200, $status);
 		$this->assertSame($content, $body);
 		$this->assertContains('Content-Type: application/zip', $headers);
 		$this->assertContains('Content-Disposition: attachment; filename="' . basename($file) . '"', $headers);
-		$this->assertSame(array('action' => 'diagnostics', 'gateway' => self::$gatewayId), array_intersect_key($received()[0], array('action' => 1, 'gateway' => 1)));
 		$this->assertFileDoesNotExist($file);
+		$this->assertSame(array(), glob(dirname($file) . '/*' . $answer['result']['id'] . '*'), 'nothing of the report is left');
+
+		list($status, $body) = $this->get('/plugins/enphase/core/php/enphaseDiagnostics.php', array('id' => $answer['result']['id']));
+		$this->assertSame(404, $status, 'a one-time download');
+		$this->assertStringContainsString('demandez-en un nouveau', $body);
+	}
+
+	public function testTheDiagnosticsDownloadIsForAdminsWithTheRightIdOnly() {
+		$file = self::diagnosticsFile('PK report');
+		$this->startDaemonStandIn(array(array('ok' => true, 'file' => $file)));
+		$gateway = self::equipment('122302045041');
+		$answer = json_decode($this->ajax(array('action' => 'diagnostics', 'id' => $gateway->getId()))[1], true);
+		$id = $answer['result']['id'];
+		$page = '/plugins/enphase/core/php/enphaseDiagnostics.php';
+
+		foreach (array('', 'user') as $profile) {
+			JeedomDouble::$profile = $profile;
+			list($status, $body) = $this->get($page, array('id' => $id));
+			$this->assertSame(403, $status, $profile);
+			$this->assertStringNotContainsString('PK report', $body);
+		}
+		JeedomDouble::$profile = 'admin';
+		foreach (array(str_repeat('0', 32), '../' . $id, $id . '/../x', '*', '') as $wrong) {
+			list($status, $body) = $this->get($page, array('id' => $wrong));
+			$this->assertSame(404, $status, $wrong);
+			$this->assertStringNotContainsString('PK report', $body);
+		}
+		$this->assertSame('PK report', $this->get($page, array('id' => $id))[1], 'still there for its admin');
 	}
 
 	public function testTheDiagnosticsAnswerNeverServesAFileOutsideTheReports() {

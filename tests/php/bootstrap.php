@@ -2,7 +2,7 @@
 /*
  * Lays out a miniature Jeedom the way the plugin's require_once paths expect it:
  *   <root>/core/php/core.inc.php   the test double of the core (tests/php/double)
- *   <root>/plugins/enphase/...      a copy of the plugin's PHP side
+ *   <root>/plugins/enphase/...      a copy of the plugin's PHP side, its daemon and venv (links to the repository's)
  * and loads the plugin class from there. Pages are served from the same tree by `php -S` (PagesTest).
  */
 $repo = dirname(__DIR__, 2);
@@ -43,9 +43,11 @@ foreach (array('core', 'desktop', 'plugin_info') as $dir) {
 		enphase_test_copy($repo . '/' . $dir, $root . '/plugins/enphase/' . $dir);
 	}
 }
-mkdir($root . '/plugins/enphase/resources/enphased/jeedom', 0777, true);
-// What the PHP side reads of the daemon's folder: the socket actions' waits.
-copy($repo . '/resources/enphased/jeedom/timeouts.json', $root . '/plugins/enphase/resources/enphased/jeedom/timeouts.json');
+// The daemon itself (PHP reads its jeedom/timeouts.json) and the venv Jeedom installs its dependencies into
+// (the repository's, `make venv`).
+mkdir($root . '/plugins/enphase/resources', 0777, true);
+symlink($repo . '/resources/enphased', $root . '/plugins/enphase/resources/enphased');
+symlink($repo . '/.venv', $root . '/plugins/enphase/resources/python_venv');
 define('ENPHASE_REPO', $repo);
 define('ENPHASE_TEST_ROOT', $root);
 register_shutdown_function(function () use ($root) {

@@ -2,26 +2,20 @@
 another folder than its own), for the daemon, chaos, secrets and socket tests: its output kept in files,
 its memory read from /proc, its socket spoken to."""
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from conftest import DAEMON_DIR, REPO
+from conftest import DAEMON_DIR, REPO, short_private_folder
 from jeedom.socket_server import send
 
 APIKEY = "apikey-0123456789abcdef0123456789abcdef"
 # enphased.py exactly, except that the cloud stand-in replaces Enphase's and cadences may be fractions of a
 # second (see daemon_launcher.py).
 LAUNCHER = Path(__file__).with_name("daemon_launcher.py")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kb(pid: int) -> int:
@@ -32,24 +26,15 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-PORT_ATTEMPTS = 5
-
-
-def wait_listening(process: subprocess.Popen, pid_file: Path, output, timeout_s: float = 60) -> bool:
-    """Wait until a daemon just started listens; False when it could not have its port.
-
-    enphased.py writes its pid file once its socket listens: unlike a connection attempt, that cannot be
-    fooled by another program which took the port between free_port() and the daemon's start (the daemon
-    then says "Cannot listen" and exits 1: start it again on another port)."""
+def wait_listening(process: subprocess.Popen, pid_file: Path, output, timeout_s: float = 60) -> None:
+    """Wait until a daemon just started listens: enphased.py writes its pid file once its socket listens."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            if process.returncode == 1 and "Cannot listen" in output():
-                return False
             raise RuntimeError(f"daemon exited ({process.returncode}): {output()}")
         try:
             if pid_file.read_text().strip() == str(process.pid):
-                return True
+                return
         except OSError:
             pass
         time.sleep(0.02)
@@ -61,6 +46,9 @@ class DaemonProcess:
         self.folder = Path(folder)
         self.pid_file = self.folder / "run" / "daemon.pid"  # a folder the daemon must create
         self.datadir = self.folder / "data"
+        # As in Jeedom, the socket in a private folder (a short one: pytest's tmp_path may not fit a socket).
+        self.socket_folder = short_private_folder()
+        self.socket = self.socket_folder / "daemon.sock"
         self.stdout_path = self.folder / "daemon.out"
         self.stderr_path = self.folder / "daemon.err"
         script = LAUNCHER if launcher else DAEMON_DIR / "enphased.py"
@@ -70,20 +58,14 @@ class DaemonProcess:
         self.apikey_file.chmod(0o600)
         environment = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONPATH=os.pathsep.join([str(DAEMON_DIR), str(REPO / "tests" / "python")]),
                            **(env or {}))
-        for _ in range(PORT_ATTEMPTS):
-            self.port = free_port()
-            self.argv = [sys.executable, str(script), "--loglevel", loglevel, "--socketport", str(self.port),
-                         "--callback", callback_url, "--apikey-file", str(self.apikey_file), "--pid", str(self.pid_file),
-                         "--datadir", str(self.datadir)]
-            self._out = open(self.stdout_path, "wb")
-            self._err = open(self.stderr_path, "wb")
-            self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(self.folder),
-                                            env=environment)
-            if wait_listening(self.process, self.pid_file, self.output):
-                return
-            self._out.close()
-            self._err.close()
-        raise RuntimeError(f"daemon found no free port in {PORT_ATTEMPTS} attempts: {self.output()}")
+        self.argv = [sys.executable, str(script), "--loglevel", loglevel, "--socket", str(self.socket),
+                     "--callback", callback_url, "--apikey-file", str(self.apikey_file), "--pid", str(self.pid_file),
+                     "--datadir", str(self.datadir)]
+        self._out = open(self.stdout_path, "wb")
+        self._err = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(self.argv, stdout=self._out, stderr=self._err, cwd=str(self.folder),
+                                        env=environment)
+        wait_listening(self.process, self.pid_file, self.output)
 
     @property
     def pid(self) -> int:
@@ -96,7 +78,7 @@ class DaemonProcess:
         return rss_kb(self.pid)
 
     def send(self, message, timeout_s=60):
-        return send(self.port, dict({"apikey": APIKEY}, **message), timeout_s=timeout_s)
+        return send(self.socket, dict({"apikey": APIKEY}, **message), timeout_s=timeout_s)
 
     def output(self) -> str:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
@@ -117,4 +99,5 @@ class DaemonProcess:
                 self.process.wait(5)
         self._out.close()
         self._err.close()
+        shutil.rmtree(self.socket_folder, ignore_errors=True)
         return self.process.returncode

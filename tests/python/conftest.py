@@ -1,7 +1,9 @@
 """Shared test helpers: where the recorded gateways are."""
 import json
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,20 @@ def refused_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
+def short_private_folder() -> Path:
+    """A fresh folder only this user can enter (0700), with a short path: a Unix socket's path holds at most
+    107 bytes, which pytest's tmp_path often exceeds. The caller removes it."""
+    return Path(tempfile.mkdtemp(prefix="enphase-"))
+
+
+@pytest.fixture
+def socket_path():
+    """Where a daemon's core listens in a test, as the daemon's socket in its private data folder."""
+    folder = short_private_folder()
+    yield str(folder / "daemon.sock")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

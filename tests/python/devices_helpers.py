@@ -1,6 +1,9 @@
 """A whole site for device and control tests: a simulated gateway on a real socket, the daemon's core
 in-process listening on its real socket, and a real HTTP receiver standing in for Jeedom's callback page.
 A test speaks to it as PHP does (socket messages) and reads what Jeedom was told (callback events)."""
+import shutil
+
+from conftest import short_private_folder
 from jeedom_receiver import JeedomReceiver
 
 import enphased
@@ -17,7 +20,9 @@ class Site:
         self.gateway = gateway
         self.simulator = serve(gateway)
         self.jeedom = JeedomReceiver(APIKEY)
-        self.daemon, self.server = enphased.start_core(0, self.jeedom.url, APIKEY, str(tmp_path / "data"))
+        self.folder = short_private_folder()
+        self.daemon, self.server = enphased.start_core(str(self.folder / "daemon.sock"), self.jeedom.url, APIKEY,
+                                                       str(tmp_path / "data"))
         config = {"id": GATEWAY_ID, "host": self.simulator.url}
         if self.simulator.auth.mode == "jwt":
             config["token"] = issue_token(self.simulator.serial, role=role)
@@ -30,7 +35,7 @@ class Site:
         message = dict(fields, apikey=APIKEY, action=action)
         if action not in ("configure", "stop"):
             message.setdefault("gateway", GATEWAY_ID)
-        return send(self.server.port, message)
+        return send(self.server.path, message)
 
     def sync(self):
         answer = self.ask("sync")
@@ -57,6 +62,7 @@ class Site:
         self.daemon.stop()
         self.simulator.stop()
         self.jeedom.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def commands(equipment, type_=None):

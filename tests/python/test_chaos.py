@@ -90,7 +90,7 @@ def lost_values(held, published):
 
 
 @pytest.fixture
-def chaos(tmp_path, monkeypatch, caplog):
+def chaos(tmp_path, monkeypatch, caplog, socket_path):
     caplog.set_level(logging.INFO)
     clock = Clock(int(time.time()))  # the gateway's clock, moved by the test
     plan = FaultPlan(chaos_schedule(SEED, TICKS - 10), seed=SEED, hang_s=30, slow_s=CLIENT_TIMEOUT_S / 2)
@@ -107,7 +107,7 @@ def chaos(tmp_path, monkeypatch, caplog):
 
         daemon = Daemon(Callback(receiver.url, APIKEY, timeout_s=WAIT_S), datadir=str(tmp_path),
                         envoy_factory=make_envoy)
-        socket_server = SocketServer(0, APIKEY, daemon.handle).start()
+        socket_server = SocketServer(socket_path, APIKEY, daemon.handle).start()
         try:
             yield plan, sim, cloud, daemon, socket_server, receiver, clock, caplog
         finally:
@@ -128,7 +128,7 @@ def tick(poller, cadences):
 def test_chaos(chaos, record_property):
     plan, sim, cloud, daemon, socket_server, receiver, clock, caplog = chaos
     started = time.monotonic()
-    ask = lambda message: send(socket_server.port, dict(message, apikey=APIKEY), timeout_s=WAIT_S)  # noqa: E731
+    ask = lambda message: send(socket_server.path, dict(message, apikey=APIKEY), timeout_s=WAIT_S)  # noqa: E731
     assert ask({"action": "configure", "general_s": 3600, "devices_s": 3600,
                 "gateways": [{"id": "chaos", "host": sim.url, "username": EMAIL,
                               "enlighten_password": PASSWORD}]})["ok"]

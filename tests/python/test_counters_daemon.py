@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from counters import MONOTONIC, Counters
 from envoy.errors import EnvoyError
-from envoy.readings import Energy, GatewayInfo, Readings
+from envoy.endpoints import PRODUCTION_V1
+from envoy.readings import GatewayInfo
 from jeedom.callback import Callback
 from fake_clock import Clock
 from jeedom_receiver import JeedomReceiver
@@ -123,15 +124,16 @@ class ScriptedGateway:
 
     def __init__(self, script):
         self.info = GatewayInfo(serial="122302045041", firmware="7.6.175")
+        self.plan = None
         self.script = iter(script)
 
-    def read(self, cadence):
+    def fetch(self, cadence):
         if cadence != "general":
             raise EnvoyError("unreachable", "The gateway does not answer.")
         item = next(self.script)
         if isinstance(item, Exception):
             raise item
-        return Readings(gateway=self.info, production=Energy(wh_lifetime=item))
+        return {PRODUCTION_V1: {"wattHoursLifetime": item}}
 
 
 class Posts:

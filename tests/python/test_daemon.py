@@ -15,7 +15,7 @@ import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
 from conftest import DAEMON_DIR, fixtures_dir
-from jeedom.socket_server import send
+from jeedom.socket_server import connect, send
 from simulator.cloud import issue_token
 from simulator.recorded import RecordedGateway, Response
 from simulator.server import Faults, serve
@@ -146,17 +146,17 @@ def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
 
 
 def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemon, jeedom, gateway):
-    assert send(daemon.port, {"apikey": "not-the-key", "action": "stop"})["error"]["code"] == "forbidden"
-    assert send(daemon.port, {"action": "configure", "gateways": []})["error"]["code"] == "forbidden"
+    assert send(daemon.socket, {"apikey": "not-the-key", "action": "stop"})["error"]["code"] == "forbidden"
+    assert send(daemon.socket, {"action": "configure", "gateways": []})["error"]["code"] == "forbidden"
     for garbage in (b"\x00\xff garbage", b"[1, 2", b"{}" * 10, b"x" * (1024 * 1024 + 100)):
-        with socket.create_connection(("127.0.0.1", daemon.port), timeout=WAIT_S) as raw:
+        with connect(daemon.socket) as raw:
             try:
                 raw.sendall(garbage)
                 raw.shutdown(socket.SHUT_WR)
                 raw.recv(4096)
             except OSError:
                 pass  # the daemon may close on a message too large before reading it all
-    silent = socket.create_connection(("127.0.0.1", daemon.port))  # connects and says nothing
+    silent = connect(daemon.socket)  # connects and says nothing
     try:
         assert daemon.process.poll() is None
         assert configure(daemon, gateway)["ok"] is True
@@ -236,7 +236,24 @@ def test_no_secret_on_the_command_line(daemon):
 
 
 def test_an_unreadable_apikey_file_is_a_clear_error(tmp_path):
-    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socketport", "1", "--callback",
+    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socket", str(tmp_path / "s"), "--callback",
                            "http://127.0.0.1:1/", "--apikey-file", str(tmp_path / "missing"), "--pid",
                            str(tmp_path / "pid")], capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode != 0 and "cannot read the apikey file" in done.stderr
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o755])
+def test_the_daemon_refuses_a_socket_folder_others_may_enter(tmp_path, mode):
+    """As the core's backups leave the web root (chmod 775 -R), or a folder made by hand: the daemon says why
+    and stops, rather than let other users reach it or listen in its place."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    folder.chmod(mode)
+    (tmp_path / "apikey").write_text(APIKEY)
+    done = subprocess.run([sys.executable, str(DAEMON_DIR / "enphased.py"), "--socket", str(folder / "daemon.sock"),
+                           "--callback", "http://127.0.0.1:1/", "--apikey-file", str(tmp_path / "apikey"),
+                           "--pid", str(tmp_path / "pid"), "--datadir", str(folder)],
+                          capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 1
+    assert f"is open to other users (mode {mode:04o}): refusing to listen there" in done.stdout
+    assert not (folder / "daemon.sock").exists() and not (tmp_path / "pid").exists()

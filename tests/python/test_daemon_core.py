@@ -15,13 +15,13 @@ from simulator.server import serve
 APIKEY = "core-test-apikey-0123456789abcdef"
 
 
-def test_demo_gateway_in_process(tmp_path):
+def test_demo_gateway_in_process(tmp_path, socket_path):
     jeedom = JeedomReceiver(APIKEY)
-    daemon, server = enphased.start_core(0, jeedom.url, APIKEY, str(tmp_path / "data"))
+    daemon, server = enphased.start_core(socket_path, jeedom.url, APIKEY, str(tmp_path / "data"))
     try:
         message = {"apikey": APIKEY, "action": "configure", "gateways": [{"id": "default", "host": "demo"}]}
-        assert send(server.port, message)["ok"] is True
-        answer = send(server.port, {"apikey": APIKEY, "action": "sync"})
+        assert send(server.path, message)["ok"] is True
+        answer = send(server.path, {"apikey": APIKEY, "action": "sync"})
         assert answer["ok"] is True, answer
         kinds = {e["kind"] for e in answer["inventory"][0]["equipments"]}
         assert {"gateway", "inverter", "encharge", "meter"} <= kinds

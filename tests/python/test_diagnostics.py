@@ -253,7 +253,7 @@ def test_every_recorded_gateway_replays_to_the_same_readings(name, tmp_path):
     assert replay(path, gateway_serial(path)) == json.loads(redactor.text(json.dumps(before)))
 
 
-def test_the_daemon_writes_the_report_through_its_live_connection(site, tmp_path):
+def test_the_daemon_writes_the_report_through_its_live_connection(site, tmp_path, socket_path):
     from jeedom.socket_server import send
     from jeedom_receiver import JeedomReceiver
 
@@ -261,16 +261,16 @@ def test_the_daemon_writes_the_report_through_its_live_connection(site, tmp_path
     apikey = "diagnostics-test-apikey-0123456789"
     token = issue_token(SERIAL)
     jeedom = JeedomReceiver(apikey)
-    daemon, server = enphased.start_core(0, jeedom.url, apikey, str(tmp_path / "data"))
+    daemon, server = enphased.start_core(socket_path, jeedom.url, apikey, str(tmp_path / "data"))
     try:
         configure = {"apikey": apikey, "action": "configure",
                      "gateways": [{"id": "12", "host": sim.url, "token": token}]}
-        assert send(server.port, configure)["ok"] is True
-        assert send(server.port, {"apikey": apikey, "action": "sync", "gateway": "12"})["ok"] is True
+        assert send(server.path, configure)["ok"] is True
+        assert send(server.path, {"apikey": apikey, "action": "sync", "gateway": "12"})["ok"] is True
         logins = sim.count("/auth/check_jwt")
 
-        answers = [send(server.port, {"apikey": apikey, "action": "diagnostics", "gateway": "12"}) for _ in range(2)]
-        unknown = send(server.port, {"apikey": apikey, "action": "diagnostics", "gateway": "99"})
+        answers = [send(server.path, {"apikey": apikey, "action": "diagnostics", "gateway": "12"}) for _ in range(2)]
+        unknown = send(server.path, {"apikey": apikey, "action": "diagnostics", "gateway": "99"})
     finally:
         server.stop()
         daemon.stop()

@@ -26,9 +26,9 @@ def events(jeedom, kind, gateway):
 
 
 @pytest.fixture
-def core(tmp_path, jeedom):
-    daemon, server = enphased.start_core(0, jeedom.url, APIKEY, str(tmp_path / "data"))
-    yield lambda message, timeout_s=WAIT_S: send(server.port, dict(message, apikey=APIKEY), timeout_s)
+def core(tmp_path, jeedom, socket_path):
+    daemon, server = enphased.start_core(socket_path, jeedom.url, APIKEY, str(tmp_path / "data"))
+    yield lambda message, timeout_s=WAIT_S: send(server.path, dict(message, apikey=APIKEY), timeout_s)
     server.stop()
     daemon.stop()
 

@@ -122,7 +122,7 @@ def test_meters_match_by_eid_and_ignore_unknown_or_disabled_cts():
     readings_data = [{"eid": 3, "activePower": 0}, {"eid": 2, "activePower": 9},
                      {"eid": 1, "activePower": 10, "voltage": 240, "channels": [channel, channel, channel]}]
     plan = probe.plan_from(info(), {parse.METERS: config})
-    merged = plan.complete({parse.METER_READINGS: readings_data})  # /ivp/meters carried from the probe
+    merged = {**plan.carried, parse.METER_READINGS: readings_data}  # /ivp/meters carried from the probe
     meters = parse.build_readings(info(), merged).meters
     assert list(meters) == ["production"]
     assert meters["production"].total.active_power_w == 10 and len(meters["production"].phases) == 2

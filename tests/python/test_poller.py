@@ -5,7 +5,8 @@ import threading
 import pytest
 
 from envoy.errors import EnvoyError
-from envoy.readings import AcBattery, Energy, GatewayInfo, Inverter, Readings
+from envoy.endpoints import INVENTORY, INVERTERS_V1, PRODUCTION_V1
+from envoy.readings import GatewayInfo
 from poller import GatewayPoller
 from poller_helpers import Callback, advance
 
@@ -15,10 +16,11 @@ SERIAL = "122302045041"
 
 
 class ScriptedEnvoy:
-    """Answers read(cadence) from what the test sets; records every read."""
+    """Answers fetch(cadence) with the JSON a gateway would give for what the test sets; records every read."""
 
     def __init__(self):
         self.info = GatewayInfo(serial=SERIAL, firmware="7.6.175", part_number="800-00654-r08")
+        self.plan = None
         self.auth_mode = "jwt-owner"
         self.token_expires = 1767225600
         self.watts = 100.0
@@ -35,20 +37,22 @@ class ScriptedEnvoy:
     def probe(self):
         self.probes += 1
 
-    def read(self, cadence):
+    def close(self):
+        pass
+
+    def fetch(self, cadence):
         self.reads.append(cadence)
         if self.gate is not None:
             self.gate.wait(30)
         if self.fail is not None:
             raise self.fail
-        r = Readings(gateway=self.info)
         if cadence == "general":
-            r.production = Energy(watts_now=self.watts, wh_lifetime=1000.0)
-        else:
-            r.inverters = {s: Inverter(s, watts_now=w, producing=True) for s, w in self.inverters.items()}
-            if self.acb:
-                r.ac_batteries = {"2001": AcBattery("2001", percent_full=50.0)}
-        return r
+            return {PRODUCTION_V1: {"wattsNow": self.watts, "wattHoursLifetime": 1000}}
+        inventory = [{"type": "PCU", "devices": [{"serial_num": s, "producing": True} for s in self.inverters]}]
+        if self.acb:
+            inventory.append({"type": "ACB", "devices": [{"serial_num": "2001", "percentFull": 50}]})
+        return {INVERTERS_V1: [{"serialNumber": s, "lastReportWatts": w} for s, w in self.inverters.items()],
+                INVENTORY: inventory}
 
 
 @pytest.fixture

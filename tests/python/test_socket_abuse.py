@@ -1,10 +1,13 @@
-"""What a hostile local user can throw at the daemon's socket: the daemon (a real enphased.py process)
-answers or closes, never runs an action without the apikey, never dies, never piles up threads or memory,
-and PHP's next message is served as usual."""
+"""What can be thrown at the daemon's socket: another local user cannot even connect; for what the web
+server's user (a bug, a hostile page) throws at it, the daemon (a real enphased.py process) answers or closes,
+never runs an action without the apikey, never dies, never piles up threads or memory, and PHP's next message
+is served as usual."""
 import json
 import os
 import random
 import socket
+import stat
+import subprocess
 import threading
 import time
 
@@ -12,7 +15,7 @@ import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
 from jeedom import socket_server
-from jeedom.socket_server import MAX_CONNECTIONS, MAX_MESSAGE_BYTES, SocketServer, send
+from jeedom.socket_server import MAX_CONNECTIONS, MAX_MESSAGE_BYTES, SocketServer, connect, send
 from jeedom_receiver import JeedomReceiver
 
 
@@ -29,9 +32,9 @@ def daemon(tmp_path_factory):
         receiver.close()
 
 
-def exchange(port, payload: bytes, half_close=True, timeout_s=30):
+def exchange(path, payload: bytes, half_close=True, timeout_s=30):
     """Send raw bytes; the answer (a dict), None when the daemon closed without one."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+    with connect(path, timeout_s) as sock:
         try:
             sock.sendall(payload)
             if half_close:
@@ -69,14 +72,14 @@ def still_serves(daemon):
     {"APIKEY": APIKEY, "action": "stop"},
 ])
 def test_without_the_apikey_nothing_is_done(daemon, message):
-    answer = send(daemon.port, message)
+    answer = send(daemon.socket, message)
     assert answer == {"ok": False, "error": {"code": "forbidden", "message": "wrong or missing apikey"}}
     still_serves(daemon)
 
 
 def test_a_configure_with_a_wrong_apikey_starts_no_gateway(daemon):
     before = daemon.output()
-    send(daemon.port, {"apikey": "nope", "action": "configure", "gateways": [{"id": "x", "host": "127.0.0.1:9"}]})
+    send(daemon.socket, {"apikey": "nope", "action": "configure", "gateways": [{"id": "x", "host": "127.0.0.1:9"}]})
     assert "Gateway x" not in daemon.output()[len(before):]
 
 
@@ -92,7 +95,7 @@ GARBAGE = [
 
 @pytest.mark.parametrize("payload", GARBAGE, ids=range(len(GARBAGE)))
 def test_garbage_gets_an_error_answer(daemon, payload):
-    answer = exchange(daemon.port, payload)
+    answer = exchange(daemon.socket, payload)
     assert answer is not None and answer["ok"] is False
     assert answer["error"]["code"] in ("bad_request", "forbidden")
     still_serves(daemon)
@@ -102,7 +105,7 @@ def test_random_binary_garbage_never_reaches_an_action(daemon):
     rng = random.Random(5)
     for size in [1, 7, 100, 4096, 65536, 300_000] * 3:
         payload = bytes(rng.randrange(256) for _ in range(size))
-        answer = exchange(daemon.port, payload)
+        answer = exchange(daemon.socket, payload)
         assert answer is None or answer["ok"] is False
     still_serves(daemon)
 
@@ -110,10 +113,10 @@ def test_random_binary_garbage_never_reaches_an_action(daemon):
 def test_a_huge_payload_is_cut_at_the_limit_and_memory_stays_bounded(daemon):
     before = daemon.rss_kb()
     for payload in (b"{" + b" " * (MAX_MESSAGE_BYTES + 1), b'{"apikey":"' + b"a" * (20 * MAX_MESSAGE_BYTES) + b'"}'):
-        answer = exchange(daemon.port, payload)
+        answer = exchange(daemon.socket, payload)
         assert answer is None or answer["error"]["code"] == "too_large"
     for _ in range(5):  # a stream that never ends
-        with socket.create_connection(("127.0.0.1", daemon.port), timeout=30) as sock:
+        with connect(daemon.socket) as sock:
             try:
                 for _ in range(200):
                     sock.sendall(b"x" * 65536)
@@ -130,7 +133,7 @@ def test_many_connections_at_once_are_each_answered_or_reset_and_none_hangs(daem
     def client(i):
         try:
             message = {"apikey": APIKEY, "action": "pause"} if i % 2 else {"apikey": "bad", "action": "stop"}
-            answer = send(daemon.port, message, timeout_s=30)
+            answer = send(daemon.socket, message, timeout_s=30)
             with lock:
                 answers.append(answer)
         except ConnectionError as e:  # "busy" reads a second at most: a peer starved longer may see a reset
@@ -156,35 +159,27 @@ def _threads(pid):
 
 
 def wait_settled(daemon, connections=0, timeout_s=60):
-    """Until the daemon has accepted every connection waiting for it and holds at most `connections` of them
-    (it has no other socket than its listener). A connection's thread gives its slot back before closing
-    it, so then at most that many slots are taken and PHP's next message finds one free. On a loaded
-    machine the threads of connections already over (answered, reset) may still hold theirs a while:
-    "busy" then is the limit working, not the daemon failing."""
+    """Until the daemon holds at most `connections` connections, accepted or still waiting to be: in
+    /proc/net/unix, every daemon-side end of a connection carries the socket's path, beside the listener's
+    own line (flag __SO_ACCEPTCON, 00010000). A connection's thread gives its slot back before closing it, so
+    then at most that many slots are taken and PHP's next message finds one free. On a loaded machine the
+    threads of connections already over (answered, reset) may still hold theirs a while: "busy" then is the
+    limit working, not the daemon failing."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        listener = [f for f in (line.split() for line in open("/proc/net/tcp").read().splitlines()[1:])
-                    if f[1] == "0100007F:%04X" % daemon.port and f[3] == "0A"]
-        waiting = int(listener[0][4].split(":")[1], 16)  # a listener's rx_queue: connections not accepted yet
-        held = 0
-        for fd in os.listdir(f"/proc/{daemon.pid}/fd"):
-            try:
-                held += os.readlink(f"/proc/{daemon.pid}/fd/{fd}").startswith("socket:")
-            except OSError:
-                pass  # closed meanwhile
-        if not waiting and held - 1 <= connections:
+        ends = [line.split() for line in open("/proc/net/unix").read().splitlines()[1:]]
+        held = [f for f in ends if len(f) == 8 and f[7] == str(daemon.socket) and f[3] != "00010000"]
+        if len(held) <= connections:
             return
         time.sleep(0.01)
 
 
 def test_silent_and_half_open_connections_leave_the_daemon_serving(daemon):
-    silent = [socket.create_connection(("127.0.0.1", daemon.port)) for _ in range(MAX_CONNECTIONS - 2)]
+    silent = [connect(daemon.socket) for _ in range(MAX_CONNECTIONS - 2)]
     try:
-        for _ in range(20):  # connect and vanish, with a reset
-            sock = socket.create_connection(("127.0.0.1", daemon.port))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            sock.close()
-        wait_settled(daemon, len(silent))  # done with the resets: two slots free beside the silent peers
+        for _ in range(20):  # connect and vanish
+            connect(daemon.socket).close()
+        wait_settled(daemon, len(silent))  # done with those: two slots free beside the silent peers
         still_serves(daemon)
     finally:
         for sock in silent:
@@ -192,22 +187,36 @@ def test_silent_and_half_open_connections_leave_the_daemon_serving(daemon):
     still_serves(daemon)
 
 
-def test_the_socket_listens_on_127_0_0_1_only(daemon):
-    listening = open("/proc/net/tcp").read().splitlines()[1:]
-    mine = [line.split()[1] for line in listening if line.split()[1].endswith(":%04X" % daemon.port)
-            and line.split()[3] == "0A"]
-    assert mine == ["0100007F:%04X" % daemon.port]  # 127.0.0.1, not 0.0.0.0
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.2", daemon.port), timeout=5).close()
+def test_only_the_daemons_user_can_reach_its_socket(daemon):
+    """The channel PHP sends every secret over: a Unix socket, 0600, in a folder of the daemon's user that nobody
+    else may enter (so nobody else can listen in its place either). No port: nothing on 127.0.0.1."""
+    info, folder = os.stat(daemon.socket), os.stat(daemon.socket.parent)
+    assert stat.S_ISSOCK(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600
+    assert info.st_uid == folder.st_uid == os.geteuid() and stat.S_IMODE(folder.st_mode) == 0o700
+    listening = [line.split() for table in ("/proc/net/tcp", "/proc/net/tcp6")
+                 for line in open(table).read().splitlines()[1:]]
+    daemon_sockets = {os.readlink(f"/proc/{daemon.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{daemon.pid}/fd")}
+    assert not [f for f in listening if f[3] == "0A" and f"socket:[{f[9]}]" in daemon_sockets]  # no TCP listener
+    if os.geteuid() == 0:  # then another user exists for real: nobody tries, with the system's Python (this
+        def as_nobody():  # one may live in root's home, closed to nobody)
+            os.setgid(65534)
+            os.setuid(65534)
+
+        attempt = subprocess.run(
+            ["/usr/bin/python3", "-c", "import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
+             "try:\n s.connect(sys.argv[1])\nexcept PermissionError:\n print('refused')\nelse:\n print('connected')",
+             str(daemon.socket)], preexec_fn=as_nobody, capture_output=True, text=True, timeout=60)
+        assert attempt.stdout.strip() == "refused", attempt.stdout + attempt.stderr
+    still_serves(daemon)
 
 
-def test_a_peer_trickling_bytes_is_cut_off_by_the_overall_deadline(monkeypatch):
+def test_a_peer_trickling_bytes_is_cut_off_by_the_overall_deadline(monkeypatch, socket_path):
     """A slot is freed after READ_TIMEOUT_S whatever the peer does, so a few trickling peers cannot keep
     PHP out for ever (each recv alone would never time out)."""
     monkeypatch.setattr(socket_server, "READ_TIMEOUT_S", 0.5)
-    server = SocketServer(0, APIKEY, lambda message: {"ok": True}).start()
+    server = SocketServer(socket_path, APIKEY, lambda message: {"ok": True}).start()
     try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        with connect(server.path, 10) as sock:
             cut = False
             for _ in range(100):  # 10 s of one byte every 0.1 s
                 try:
@@ -227,7 +236,7 @@ def test_a_peer_trickling_bytes_is_cut_off_by_the_overall_deadline(monkeypatch):
                 if cut:
                     break
             assert cut
-        assert send(server.port, {"apikey": APIKEY, "action": "sync"}) == {"ok": True}
+        assert send(server.path, {"apikey": APIKEY, "action": "sync"}) == {"ok": True}
     finally:
         server.stop()
 
@@ -248,7 +257,7 @@ def test_ten_thousand_garbage_connections_write_a_few_log_lines(tmp_path):
         def flood(worker):
             for i in range(worker, 10_000, 8):
                 try:
-                    answers.append(exchange(daemon.port, payloads[i % len(payloads)]))
+                    answers.append(exchange(daemon.socket, payloads[i % len(payloads)]))
                 except OSError:
                     pass  # "busy" reads a second at most: a peer starved longer may see a reset
 

@@ -1,20 +1,23 @@
-"""The socket listener: good messages reach the handler; wrong apikey, garbage and floods do not, and it
-keeps serving afterwards."""
+"""The socket listener: only reachable by its user, in a private folder; good messages reach the handler;
+wrong apikey, garbage and floods do not, and it keeps serving afterwards."""
 import json
 import logging
+import os
 import socket
+import stat
 import threading
 
 import pytest
 
 from fake_clock import Clock
-from jeedom.socket_server import MAX_CONNECTIONS, MAX_MESSAGE_BYTES, NOISE_LOG_INTERVAL_S, NoiseLog, SocketServer, send
+from jeedom.socket_server import (MAX_CONNECTIONS, MAX_MESSAGE_BYTES, NOISE_LOG_INTERVAL_S, ChannelError, NoiseLog,
+                                  SocketServer, check_private_folder, connect, send)
 
 APIKEY = "k" * 32
 
 
 @pytest.fixture
-def server():
+def server(socket_path):
     seen = []
 
     def handle(message):
@@ -23,14 +26,14 @@ def server():
             raise RuntimeError("bug in an action")
         return {"ok": True, "echo": message["action"]}
 
-    srv = SocketServer(0, APIKEY, handle).start()
+    srv = SocketServer(socket_path, APIKEY, handle).start()
     srv.seen = seen
     yield srv
     srv.stop()
 
 
-def raw_exchange(port, payload: bytes, half_close=True):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+def raw_exchange(path, payload: bytes, half_close=True):
+    with connect(path) as sock:
         try:
             sock.sendall(payload)
             if half_close:
@@ -49,17 +52,64 @@ def raw_exchange(port, payload: bytes, half_close=True):
     return json.loads(data) if data else None
 
 
-def test_listens_on_loopback_only(server):
-    assert server._server.server_address[0] == "127.0.0.1"
+def test_the_socket_is_the_users_alone_and_goes_with_the_server(socket_path):
+    server = SocketServer(socket_path, APIKEY, lambda message: {"ok": True}).start()
+    info = os.stat(socket_path)
+    assert stat.S_ISSOCK(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.geteuid()
+    assert stat.S_IMODE(os.stat(os.path.dirname(socket_path)).st_mode) == 0o700
+    server.stop()
+    assert not os.path.exists(socket_path)
+
+
+@pytest.mark.parametrize("mode", [0o750, 0o770, 0o705, 0o777, 0o1777])
+def test_a_folder_others_may_enter_is_refused(socket_path, mode):
+    """Anyone who can enter the folder could reach the daemon, or put a listener of theirs in its place."""
+    os.chmod(os.path.dirname(socket_path), mode)
+    with pytest.raises(ChannelError, match="open to other users"):
+        SocketServer(socket_path, APIKEY, lambda message: {"ok": True})
+    assert not os.path.exists(socket_path)
+
+
+@pytest.mark.pure
+def test_a_folder_of_another_user_is_refused(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o700)
+    check_private_folder(str(folder))  # ours: fine
+    with pytest.raises(ChannelError, match="belongs to user"):
+        check_private_folder(str(folder), uid=os.geteuid() + 1)
+    with pytest.raises(ChannelError, match="cannot be read"):
+        check_private_folder(str(tmp_path / "missing"))
+
+
+def test_a_stale_socket_goes_and_a_live_one_is_left_to_its_daemon(socket_path):
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(socket_path)
+    stale.close()  # a daemon that died: its file remains, nobody listens
+    first = SocketServer(socket_path, APIKEY, lambda message: {"ok": "first"}).start()
+    try:
+        with pytest.raises(OSError, match="another daemon listens"):
+            SocketServer(socket_path, APIKEY, lambda message: {"ok": "second"})
+        assert send(socket_path, {"apikey": APIKEY, "action": "sync"}) == {"ok": "first"}
+    finally:
+        first.stop()
+
+
+def test_a_file_in_the_way_is_not_replaced(socket_path):
+    with open(socket_path, "w") as file:
+        file.write("someone's file")
+    with pytest.raises(ChannelError, match="not a socket"):
+        SocketServer(socket_path, APIKEY, lambda message: {"ok": True})
+    with open(socket_path) as file:
+        assert file.read() == "someone's file"
 
 
 def test_a_good_message_reaches_the_handler_and_gets_its_answer(server):
-    assert send(server.port, {"apikey": APIKEY, "action": "sync"}) == {"ok": True, "echo": "sync"}
+    assert send(server.path, {"apikey": APIKEY, "action": "sync"}) == {"ok": True, "echo": "sync"}
     assert server.seen == [{"apikey": APIKEY, "action": "sync"}]
 
 
 def test_a_message_ended_by_a_newline_without_half_close(server):
-    answer = raw_exchange(server.port, b'{"apikey":"' + APIKEY.encode() + b'","action":"refresh"}\n', False)
+    answer = raw_exchange(server.path, b'{"apikey":"' + APIKEY.encode() + b'","action":"refresh"}\n', False)
     assert answer == {"ok": True, "echo": "refresh"}
 
 
@@ -71,33 +121,33 @@ def test_a_message_ended_by_a_newline_without_half_close(server):
     ([APIKEY, "stop"], "bad_request"),
 ])
 def test_refused_messages_never_reach_the_handler(server, payload, code):
-    assert send(server.port, payload)["error"]["code"] == code
+    assert send(server.path, payload)["error"]["code"] == code
     assert server.seen == []
 
 
 @pytest.mark.parametrize("garbage", [b"", b"not json", b"\xff\xfe\x00", b"{\"apikey\":", b"null"])
 def test_garbage_is_refused_and_the_server_keeps_working(server, garbage):
-    assert raw_exchange(server.port, garbage)["error"]["code"] == "bad_request"
-    assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+    assert raw_exchange(server.path, garbage)["error"]["code"] == "bad_request"
+    assert send(server.path, {"apikey": APIKEY, "action": "sync"})["ok"] is True
 
 
 def test_too_large_is_refused(server):
-    answer = raw_exchange(server.port, b"{" + b" " * (MAX_MESSAGE_BYTES + 10))
+    answer = raw_exchange(server.path, b"{" + b" " * (MAX_MESSAGE_BYTES + 10))
     assert answer is None or answer["error"]["code"] == "too_large"
     assert server.seen == []
-    assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+    assert send(server.path, {"apikey": APIKEY, "action": "sync"})["ok"] is True
 
 
 def test_a_failing_action_answers_an_error_and_the_server_survives(server, caplog):
-    assert send(server.port, {"apikey": APIKEY, "action": "boom"})["error"]["code"] == "internal"
-    assert send(server.port, {"apikey": APIKEY, "action": "sync"})["ok"] is True
+    assert send(server.path, {"apikey": APIKEY, "action": "boom"})["error"]["code"] == "internal"
+    assert send(server.path, {"apikey": APIKEY, "action": "sync"})["ok"] is True
 
 
 def test_a_silent_peer_does_not_block_others(server):
-    silent = socket.create_connection(("127.0.0.1", server.port))
+    silent = connect(server.path)
     try:
         results = []
-        worker = threading.Thread(target=lambda: results.append(send(server.port, {"apikey": APIKEY,
+        worker = threading.Thread(target=lambda: results.append(send(server.path, {"apikey": APIKEY,
                                                                                    "action": "sync"})))
         worker.start()
         worker.join(30)
@@ -108,12 +158,12 @@ def test_a_silent_peer_does_not_block_others(server):
 
 def test_the_apikey_is_never_logged(server, caplog):
     caplog.set_level("DEBUG")
-    send(server.port, {"apikey": "secret-guess-123", "action": "stop", "password": "hunter2"})
+    send(server.path, {"apikey": "secret-guess-123", "action": "stop", "password": "hunter2"})
     assert "secret-guess-123" not in caplog.text and "hunter2" not in caplog.text
     assert "forbidden" in caplog.text
 
 
-def test_a_connection_over_the_limit_reads_busy_not_a_reset():
+def test_a_connection_over_the_limit_reads_busy_not_a_reset(socket_path):
     """The "busy" answer reaches PHP: the listener reads the message before answering, since closing on
     bytes never read makes the kernel reset the connection and the answer is lost with it."""
     inside, release = threading.Semaphore(0), threading.Event()
@@ -123,8 +173,8 @@ def test_a_connection_over_the_limit_reads_busy_not_a_reset():
         release.wait(60)
         return {"ok": True}
 
-    server = SocketServer(0, APIKEY, handle).start()
-    holders = [threading.Thread(target=send, args=(server.port, {"apikey": APIKEY, "action": "sync"}))
+    server = SocketServer(socket_path, APIKEY, handle).start()
+    holders = [threading.Thread(target=send, args=(server.path, {"apikey": APIKEY, "action": "sync"}))
                for _ in range(MAX_CONNECTIONS)]
     try:
         for holder in holders:
@@ -132,7 +182,7 @@ def test_a_connection_over_the_limit_reads_busy_not_a_reset():
         for _ in holders:
             assert inside.acquire(timeout=60)  # every slot taken
         for _ in range(20):
-            assert send(server.port, {"apikey": APIKEY, "action": "sync"}) == {
+            assert send(server.path, {"apikey": APIKEY, "action": "sync"}) == {
                 "ok": False, "error": {"code": "busy", "message": "too many connections"}}
     finally:
         release.set()

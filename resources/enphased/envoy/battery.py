@@ -2,9 +2,9 @@
 
 A storage CT measures every battery at once, so it wins when there is one. Without it, AC Batteries give
 their total (production.json) and IQ Batteries their power each (/ivp/ensemble/power). Power is positive
-while the batteries discharge, whatever the source. These work on the poller's merged view of a cycle
-(the AC Battery total and the IQ Batteries' power may come from different cadences), not inside
-build_readings.
+while the batteries discharge, whatever the source. These work on a cycle's whole Readings (the AC
+Battery total and the IQ Batteries' power come from different cadences; the daemon's view builds the
+readings from the latest answers of both), not inside build_readings.
 """
 from typing import Optional
 

@@ -78,7 +78,6 @@ class Envoy(GatewayWrites):
         self._transport: Optional[Transport] = None
         self._tokens: Optional[TokenSource] = None
         self._token: Optional[str] = None
-        self._dropped_logged = False  # a gateway giving devices without a valid serial is said once
         self._requests_before = 0  # sent by transports since discarded
         self._lock = threading.RLock()  # one operation at a time, 401 recovery included
 
@@ -272,20 +271,20 @@ class Envoy(GatewayWrites):
             self.plan = plan
             return self.plan
 
-    def read(self, cadence: str) -> Readings:
-        """GET exactly the plan's endpoints for `cadence` ("general" | "devices"), parsed into Readings."""
+    def fetch(self, cadence: str) -> Dict[str, Any]:
+        """GET exactly the plan's endpoints for `cadence` ("general" | "devices"): endpoint -> decoded JSON of
+        those that answered (the daemon's view of the gateway keeps the latest of each)."""
         with self._lock:
             if self.plan is None:
                 self.probe()
             self._ensure_connected()
-            responses = self._read_paths(self.plan.paths[cadence])
-            # The plan carries endpoints one cadence reads and both need (e.g. the CT list).
-            readings = build_readings(self.info, self.plan.complete(responses))
-            if readings.dropped and not self._dropped_logged:
-                self._dropped_logged = True
-                log.warning("Gateway %s gives what no gateway should; left out (said once): %s", self.info.serial,
-                            "; ".join(sorted(set(readings.dropped))[:5]))
-            return readings
+            return self._read_paths(self.plan.paths[cadence])
+
+    def read(self, cadence: str) -> Readings:
+        """The readings of one cadence's endpoints alone, with the probe's CT list (the shell and tests)."""
+        with self._lock:
+            answers = self.fetch(cadence)
+            return build_readings(self.info, {**self.plan.carried, **answers})
 
     # --- single requests (writes.py and the diagnostics report use these) ---
 

@@ -86,24 +86,9 @@ class Plan:
     phase_count: int = 1
     phase_mode: Optional[str] = None
     ct_meters: Tuple[str, ...] = ()  # measurement types of the enabled CTs
-    # Read in one cadence, needed by both (the CT list names the meters and gives the phase count):
-    # `complete()` adds their last answer to a cycle that did not read them.
-    carried: Tuple[str, ...] = ()
-    _last: Dict[str, object] = field(default_factory=dict, repr=False)
-
-    def complete(self, responses: Dict[str, object]) -> Dict[str, object]:
-        """The responses of one cycle plus the last known answer of the carried endpoints."""
-        for path in self.carried:
-            if path in responses:
-                self._last[path] = responses[path]
-        merged = {p: v for p, v in self._last.items() if p not in responses}
-        merged.update(responses)
-        return merged
-
-    def remember(self, path: str, data: object) -> None:
-        """An answer read outside the cadences (e.g. a PLC check the user asked for), then given to every
-        cycle until the next probe."""
-        self._last[path] = data
+    # The probe's answers of endpoints read in one cadence and needed by both (the CT list names the meters
+    # and gives the phase count): a cycle's view holds them until that cadence's read brings newer ones.
+    carried: Dict[str, object] = field(default_factory=dict, repr=False)
 
     def readable(self) -> bool:
         """Whether some endpoint of the plan gives a reading (else the gateway yields nothing we can read)."""
@@ -209,7 +194,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
     if parse.production_enabled_from(got.get(PRODUCTION_POWER)) is not None:
         devices.append(PRODUCTION_POWER)
 
-    plan = Plan(
+    return Plan(
         paths={"general": tuple(general), "devices": tuple(devices)},
         sources={
             "production": production,
@@ -224,7 +209,5 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         phase_count=parse.phase_count_from_meters(got.get(METERS)) or 1,
         phase_mode=next((m["phaseMode"] for m in meters.values() if isinstance(m.get("phaseMode"), str)), None),
         ct_meters=ct_meters,
-        carried=(METERS,) if meters else (),
+        carried={METERS: got[METERS]} if meters else {},
     )
-    plan.complete({p: got[p] for p in plan.carried if p in got})
-    return plan

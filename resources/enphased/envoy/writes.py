@@ -183,11 +183,10 @@ class GatewayWrites:
                  "the production state")
 
     def check_power_line(self) -> Dict[str, Any]:
-        """Ask the gateway for each device's power-line signal; every later read until the next probe
-        includes it (the check is slow on the gateway, so it is not a cadence)."""
+        """Ask the gateway for each device's power-line signal (the check is slow on the gateway, so it is
+        not a cadence: the daemon's view keeps the answer)."""
         self._needs_installer("The power-line communication check")
         levels = self.get_json(PLC_LEVELS)
         if not isinstance(levels, dict):
             raise EnvoyError("bad_response", "The gateway's communication check answered nothing readable.")
-        (self.plan or self.probe()).remember(PLC_LEVELS, levels)
         return levels

@@ -1,14 +1,20 @@
-"""PHP -> daemon: one JSON object per TCP connection on 127.0.0.1, answered by one JSON line.
+"""PHP -> daemon: one JSON object per connection on a Unix socket, answered by one JSON line.
 
+The socket lives in a folder only the daemon's user can enter (0700, theirs; checked before listening) and is
+itself 0600: only the web server's user (PHP) reaches the daemon, and PHP reaches only what that user created.
 The listener only reads, checks and hands the message over; what an action does is the `handle` callable's
-business. A bad message (wrong apikey, too big, not JSON, not an object) gets an error answer and one log
-line; it never reaches `handle` and never stops the listener.
+business. A bad message (wrong apikey, too big, not JSON, not an object) gets an error answer and a log line
+(see NoiseLog); it never reaches `handle` and never stops the listener.
 """
+import errno
 import hmac
 import json
 import logging
+import os
 import socket
 import socketserver
+import stat
+import struct
 import threading
 import time
 from typing import Any, Callable, Dict, Optional
@@ -20,6 +26,48 @@ BUSY_READ_TIMEOUT_S = 1  # a connection answered "busy" is read this long at mos
 NOISE_LOG_INTERVAL_S = 60  # refused connections: one log line per kind and minute, with a count of the others
 
 log = logging.getLogger("enphased.socket")
+
+
+class ChannelError(Exception):
+    """The socket cannot be opened safely; the message is a sentence for the log."""
+
+
+def check_private_folder(folder: str, uid: Optional[int] = None) -> None:
+    """Raises ChannelError unless `folder` belongs to `uid` (this process's user by default) and nobody else may
+    enter it: anyone who could would reach the daemon, or put a listener of theirs in its place."""
+    uid = os.geteuid() if uid is None else uid
+    try:
+        info = os.stat(folder)
+    except OSError as e:
+        raise ChannelError(f"The socket's folder {folder} cannot be read ({e.strerror})") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ChannelError(f"The socket's folder {folder} is not a folder")
+    if info.st_uid != uid:
+        raise ChannelError(f"The socket's folder {folder} belongs to user {info.st_uid}, not to the daemon's "
+                           f"user {uid}: refusing to listen there")
+    if info.st_mode & 0o077:
+        raise ChannelError(f"The socket's folder {folder} is open to other users (mode {stat.S_IMODE(info.st_mode):04o}"
+                           f"): refusing to listen there until it is 0700 (chmod 700 {folder})")
+
+
+def _remove_stale_socket(path: str) -> None:
+    """A socket file left by a daemon that died goes; one that answers belongs to a running daemon."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ChannelError(f"{path} exists and is not a socket: refusing to replace it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1)
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"another daemon listens on {path}")
 
 
 class MessageError(Exception):
@@ -107,16 +155,17 @@ class NoiseLog:
         log.log(level, message, *args)
 
 
-class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64  # a burst of connections waits in the kernel instead of retrying SYNs for seconds
+    request_queue_size = 64  # a burst of connections waits in the kernel instead of being refused
 
 
 class SocketServer:
-    """Listens on 127.0.0.1:port; `handle(message) -> answer dict` runs in the connection's thread."""
+    """Listens on the Unix socket `path`; `handle(message) -> answer dict` runs in the connection's thread.
+    Raises ChannelError when the socket's folder is not private, OSError when another daemon listens there."""
 
-    def __init__(self, port: int, apikey: str, handle: Callable[[Dict[str, Any]], Dict[str, Any]]):
+    def __init__(self, path: str, apikey: str, handle: Callable[[Dict[str, Any]], Dict[str, Any]]):
+        self.path = os.path.abspath(path)
         self.apikey = apikey
         self.handle = handle
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
@@ -127,22 +176,27 @@ class SocketServer:
             def handle(self):
                 outer._serve(self.request)
 
-        self._server = _Server(("127.0.0.1", port), Handler)
+        check_private_folder(os.path.dirname(self.path))
+        _remove_stale_socket(self.path)
+        self._server = _Server(self.path, Handler)
+        os.chmod(self.path, 0o600)  # the folder already keeps others out; the socket says so too
+        self._inode = os.stat(self.path).st_ino
         self._thread: Optional[threading.Thread] = None
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     def start(self) -> "SocketServer":
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="socket", daemon=True)
         self._thread.start()
-        log.info("Listening on 127.0.0.1:%d", self.port)
+        log.info("Listening on %s", self.path)
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        try:
+            if os.stat(self.path).st_ino == self._inode:  # not a newer daemon's
+                os.unlink(self.path)
+        except OSError:
+            pass
 
     def _serve(self, sock: socket.socket) -> None:
         if not self._slots.acquire(blocking=False):
@@ -158,7 +212,7 @@ class SocketServer:
         try:
             try:
                 raw = read_message(sock)
-                if not raw.strip():  # a port check (connect, close): nothing to act on, nothing to tell
+                if not raw.strip():  # a liveness check (connect, close): nothing to act on, nothing to tell
                     self._noise(logging.DEBUG, "empty", "Empty socket connection")
                     self._answer(sock, error_answer("bad_request", "empty message"))
                     return
@@ -187,9 +241,25 @@ class SocketServer:
             pass  # the peer left without waiting for the answer
 
 
-def send(port: int, message: Dict[str, Any], timeout_s: float = 120) -> Dict[str, Any]:
-    """Client side (tests, tools): send one message, return the answer."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+def connect(path, timeout_s: float = 120) -> socket.socket:
+    """Client side (tests, tools): a connection to the socket at `path`. The connect blocks: when the listener's
+    backlog is full, a Unix socket fails a non-blocking connect at once (EAGAIN) where TCP would wait."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        seconds = max(float(timeout_s), 0.001)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                        struct.pack("ll", int(seconds), int((seconds - int(seconds)) * 1_000_000)))
+        sock.connect(str(path))
+        sock.settimeout(timeout_s)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def send(path, message: Dict[str, Any], timeout_s: float = 120) -> Dict[str, Any]:
+    """Client side (tests, tools): send one message to the socket at `path`, return the answer."""
+    with connect(path, timeout_s) as sock:
         sock.sendall(json.dumps(message).encode("utf-8") + b"\n")
         try:
             sock.shutdown(socket.SHUT_WR)

@@ -24,7 +24,7 @@ final class JeedomDouble {
 
 	public static function reset() {
 		self::$db = array('eqLogic' => array(), 'cmd' => array(), 'config' => array(), 'message' => array(),
-			'history' => array(), 'cache' => array(), 'nextId' => 1);
+			'history' => array(), 'cache' => array(), 'object' => array(), 'nextId' => 1);
 		self::$profile = 'admin';
 		self::$logs = array();
 		self::$language = 'fr_FR';
@@ -350,6 +350,15 @@ class eqLogic extends DoubleEntity {
 		return $this;
 	}
 
+	public function getTimeout($_default = null) {
+		return ($this->timeout === null || $this->timeout === '') ? $_default : $this->timeout;
+	}
+
+	public function setTimeout($_timeout) {
+		$this->timeout = $_timeout;
+		return $this;
+	}
+
 	public function getIsEnable($_default = 0) {
 		return ($this->isEnable === '' || $this->isEnable === null) ? $_default : $this->isEnable;
 	}
@@ -418,6 +427,51 @@ class eqLogic extends DoubleEntity {
 	}
 
 	public function refreshWidget() {
+	}
+}
+
+/** Jeedom's objects (rooms): the parent of equipment on the Dashboard. */
+class jeeObject extends DoubleEntity {
+	protected static $fields = array('id', 'name', 'father_id', 'isVisible', 'configuration');
+	protected $name = '';
+	protected $father_id = null;
+	protected $isVisible = 1;
+	protected $configuration = array();
+
+	/** Test helper: a new object (room) of that name; its id. */
+	public static function add($_name) {
+		$object = new self();
+		$object->name = $_name;
+		$object->id = JeedomDouble::nextId();
+		JeedomDouble::$db['object'][$object->id] = $object->row();
+		return $object->id;
+	}
+
+	public static function byId($_id) {
+		return isset(JeedomDouble::$db['object'][$_id]) ? self::hydrate(JeedomDouble::$db['object'][$_id], self::class) : false;
+	}
+
+	public static function buildTree($_object = null, $_visible = true) {
+		return array_values(array_map(function ($row) {
+			return self::hydrate($row, self::class);
+		}, JeedomDouble::$db['object']));
+	}
+
+	public function remove() {
+		unset(JeedomDouble::$db['object'][$this->id]);
+		foreach (JeedomDouble::$db['eqLogic'] as $id => $row) {
+			if ($row['object_id'] == $this->id) {
+				JeedomDouble::$db['eqLogic'][$id]['object_id'] = null;  // the core's foreign key: ON DELETE SET NULL
+			}
+		}
+	}
+
+	public function getName() {
+		return $this->name;
+	}
+
+	public function getConfiguration($_key = '', $_default = '') {
+		return self::getJson($this->configuration, $_key, $_default);
 	}
 }
 

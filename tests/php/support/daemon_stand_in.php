@@ -1,15 +1,20 @@
 <?php
 /*
- * Stands in for the daemon's socket in PHP tests: listens on 127.0.0.1 (port printed on stdout), and for
- * each answer given (a JSON file holding a list) takes one connection, records the line it received and
- * answers that line. An answer of null reads the message and never answers (the PHP side must time out).
- *   php daemon_stand_in.php <answers.json> <received.jsonl>
+ * Stands in for the daemon's socket in PHP tests: listens on the Unix socket given (prints "ready" once it
+ * does), and for each answer given (a JSON file holding a list) takes one connection, records the line it
+ * received and answers that line. An answer of null reads the message and never answers (the PHP side must
+ * time out).
+ *   php daemon_stand_in.php <answers.json> <received.jsonl> <socket path>
  */
 $answers = json_decode(file_get_contents($argv[1]), true);
 $received = $argv[2];
-$server = stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
-$name = stream_socket_get_name($server, false);
-fwrite(STDOUT, substr($name, strrpos($name, ':') + 1) . "\n");
+@unlink($argv[3]);
+$server = stream_socket_server('unix://' . $argv[3], $errno, $errstr);
+if ($server === false) {
+	fwrite(STDOUT, "cannot listen: $errstr\n");
+	exit(1);
+}
+fwrite(STDOUT, "ready\n");
 fflush(STDOUT);
 foreach ($answers as $answer) {
 	$peer = @stream_socket_accept($server, 30);

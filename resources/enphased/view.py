@@ -1,0 +1,71 @@
+"""One view of a gateway per cycle: the latest answer of each endpoint, the readings built once from them,
+and each equipment's values.
+
+Every endpoint belongs to one cadence (the plan says which). A read of a cadence replaces the answers of
+that cadence's endpoints: one that did not answer this time has no answer, so its readings go empty
+rather than repeat an old figure as if it were new. A cadence whose read failed keeps its last answers.
+Under them lie the probe's answers that both cadences need (`Plan.carried`: the CT list); over them, the
+answers read outside the cadences (a power-line check the user asked for), kept until the next probe.
+The readings are then built once from all of it: a general cycle and a devices cycle see the same gateway
+(the battery power of one cannot disagree with the other's), and device counts are known every minute.
+"""
+import logging
+from typing import Any, Dict, Optional, Tuple
+
+import catalog
+from envoy.parse import build_readings
+from envoy.readings import GatewayInfo
+
+log = logging.getLogger("enphased.view")
+
+Found = Dict[str, Tuple[Any, Dict[str, Any]]]  # equipment logicalId -> (catalog.Equipment, its values)
+
+
+class GatewayView:
+    def __init__(self) -> None:
+        self._plan: Any = None  # the plan the answers were read with (a new probe starts a new view)
+        self._answers: Dict[str, Dict[str, Any]] = {}  # cadence -> {endpoint: answer} of its latest read
+        self._kept: Dict[str, Any] = {}  # endpoint -> answer read outside the cadences
+        self._values: Dict[str, Tuple[Any, Dict[str, Any]]] = {}  # device logicalId -> (reading, its values)
+        self._dropped_said = False  # devices without a valid serial (envoy/text.py) are logged once
+
+    def _follow(self, plan) -> None:
+        if plan is not self._plan:
+            self._plan, self._answers, self._kept = plan, {}, {}
+
+    def update(self, plan, cadence: str, answers: Dict[str, Any]) -> None:
+        """The answers of one read of `cadence` (endpoint -> decoded JSON, those that answered)."""
+        self._follow(plan)
+        self._answers[cadence] = answers
+
+    def keep(self, plan, path: str, answer: Any) -> None:
+        """An answer read outside the cadences, shown by every cycle until the next probe."""
+        self._follow(plan)
+        self._kept[path] = answer
+
+    def equipments(self, info: Optional[GatewayInfo]) -> Found:
+        """{equipment logicalId: (Equipment, values)} of the gateway as last read; empty before any read."""
+        if info is None or not self._answers:
+            return {}
+        answers = dict(self._plan.carried) if self._plan is not None else {}
+        for cadence_answers in self._answers.values():
+            answers.update(cadence_answers)
+        answers.update(self._kept)
+        readings = build_readings(info, answers)
+        if readings.dropped and not self._dropped_said:
+            self._dropped_said = True
+            log.warning("Gateway %s gives what no gateway should; left out (said once): %s", info.serial,
+                        "; ".join(sorted(set(readings.dropped))[:5]))
+        known, self._values = self._values, {}
+        found = {}
+        for eq in catalog.equipments(readings):
+            if eq.reading is readings:  # the gateway reads the whole site: computed every cycle
+                values = catalog.equipment_values(eq)
+            else:
+                # A device whose reading is what it was last cycle (the 600 inverters of the devices read, in a
+                # general cycle) has the values computed from it then.
+                before = known.get(eq.logical_id)
+                values = before[1] if before is not None and before[0] == eq.reading else catalog.equipment_values(eq)
+                self._values[eq.logical_id] = (eq.reading, values)
+            found[eq.logical_id] = (eq, values)
+        return found
