@@ -7,14 +7,20 @@
  */
 
 /*
- * Callback of the daemon: POST ?apikey=<plugin apikey> with {"events": [...]} (docs/protocol.md).
- * Answers 200 once the events are applied; 403 for a wrong apikey, 400 for a body that is not an event list.
+ * Callback of the daemon (docs/protocol.md): POST {"deadline": <Unix time>, "events": [...]}, the plugin's apikey
+ * in the X-Enphase-Apikey header (never in the URL: web server access logs keep URLs).
+ * One body at a time (a lock), and nothing of a body after its deadline: the daemon stops waiting for the
+ * answer then and sends what the body carried again, with anything newer, in its next POST. So a late body (held
+ * in the web server's queue, or behind a slow one) can never apply older values over newer ones.
+ * Answers 200 once every event is applied; 503 when the deadline came first; 403 for a wrong or missing apikey;
+ * 400 for a body that is not an event list.
  */
 try {
 	require_once __DIR__ . '/../../../../core/php/core.inc.php';
 	require_once __DIR__ . '/../class/enphase.class.php';
 
-	if (!jeedom::apiAccess(init('apikey'), 'enphase')) {
+	$apikey = isset($_SERVER['HTTP_X_ENPHASE_APIKEY']) ? (string) $_SERVER['HTTP_X_ENPHASE_APIKEY'] : '';
+	if (!jeedom::apiAccess($apikey, 'enphase')) {
 		http_response_code(403);
 		echo __('Vous n\'êtes pas autorisé à effectuer cette action', __FILE__);
 		die();
@@ -29,7 +35,27 @@ try {
 		log::add('enphase', 'error', __('Message du démon illisible (pas de liste d\'évènements)', __FILE__));
 		die();
 	}
-	enphaseEvents::handle($payload['events']);
+	// A body's work is bounded by the daemon (a few seconds); a deadline further than this is not believed.
+	$latest = microtime(true) + 300;
+	$deadline = isset($payload['deadline']) && is_numeric($payload['deadline']) ? min((float) $payload['deadline'], $latest) : $latest;
+	// The daemon may stop waiting: the event under way is finished anyway, never left half applied.
+	ignore_user_abort(true);
+	set_time_limit((int) ceil($deadline - microtime(true)) + 60);
+	$lock = fopen(jeedom::getTmpFolder('enphase') . '/callback.lock', 'c');
+	while (!flock($lock, LOCK_EX | LOCK_NB)) {
+		if (microtime(true) >= $deadline) {
+			http_response_code(503);
+			die();
+		}
+		usleep(20000);
+	}
+	foreach ($payload['events'] as $event) {
+		if (microtime(true) >= $deadline) {
+			http_response_code(503);
+			die();
+		}
+		enphaseEvents::handle(array($event));
+	}
 	echo 'OK';
 } catch (Exception $e) {
 	http_response_code(500);

@@ -4,7 +4,7 @@ Everything that talks to the gateway runs in this worker's own thread, one thing
 has a weak CPU and wants one request at a time): the cadences, and the jobs that the socket hands over
 (sync, refresh, execute). A slow or silent gateway therefore delays only its own next cycle. Cadences are
 `schedule` jobs that only mark a cadence due; the worker then reads every due cadence in one cycle and
-publishes once, so a cycle never overlaps another and each cycle makes one POST.
+publishes once, so a cycle never overlaps another and each cycle flushes once.
 """
 import json
 import logging
@@ -143,7 +143,7 @@ class GatewayPoller:
         self._publish(found, send_all)
         self._set_error(error)
         self._send_status(force=send_all)
-        self.callback.flush()
+        self.callback.flush(self.id)
         return error is None
 
     def _read(self, cadences):
@@ -253,7 +253,7 @@ class GatewayPoller:
         if error is not None:
             self._set_error(error)
             self._send_status(force=True)
-            self.callback.flush()
+            self.callback.flush(self.id)
             raise error
         self._memory = self._remember(found)
         self._save_memory()
@@ -264,7 +264,7 @@ class GatewayPoller:
         self._set_error(None)
         self._send_status(force=True)
         # Delivered before the socket answers, so PHP never gets values for equipment it is still creating.
-        self.callback.flush()
+        self.callback.flush(self.id)
         return dict(self.inventory(), type="inventory", gateway=self.id)
 
     def refresh(self) -> None:

@@ -39,9 +39,10 @@ class PagesTest extends EnphaseTestCase {
 	}
 
 	/** Runs one request against the page with the current state; returns [HTTP status, body] and loads the state it left. */
-	private function request($_path, array $_query, $_body, $_contentType = 'application/json') {
+	private function request($_path, array $_query, $_body, $_contentType = 'application/json', array $_headers = array()) {
 		JeedomDouble::store(self::$stateFile);
-		$context = stream_context_create(array('http' => array('method' => 'POST', 'header' => 'Content-Type: ' . $_contentType,
+		$headers = implode("\r\n", array_merge(array('Content-Type: ' . $_contentType), $_headers));
+		$context = stream_context_create(array('http' => array('method' => 'POST', 'header' => $headers,
 			'content' => $_body, 'ignore_errors' => true, 'timeout' => 30)));
 		$url = 'http://127.0.0.1:' . self::$port . $_path . '?' . http_build_query($_query);
 		$body = file_get_contents($url, false, $context);
@@ -50,18 +51,24 @@ class PagesTest extends EnphaseTestCase {
 		return array((int) $match[1], $body, $http_response_header);
 	}
 
-	private function postCallback($_apikey, $_body) {
-		return $this->request('/plugins/enphase/core/php/jeeEnphase.php', array('apikey' => $_apikey), $_body);
+	/** As the daemon does: the apikey in a header (web server access logs keep URLs), none when null. */
+	private function postCallback($_apikey, $_body, array $_query = array()) {
+		$headers = ($_apikey === null) ? array() : array('X-Enphase-Apikey: ' . $_apikey);
+		return $this->request('/plugins/enphase/core/php/jeeEnphase.php', $_query, $_body, 'application/json', $headers);
 	}
 
 	private function ajax(array $_fields) {
 		return $this->request('/plugins/enphase/core/ajax/enphase.ajax.php', array(), http_build_query($_fields), 'application/x-www-form-urlencoded');
 	}
 
-	private static function valuesBody($_watts) {
-		return json_encode(array('events' => array(
+	private static function valuesBody($_watts, $_deadline = null) {
+		$body = array('events' => array(
 			array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => $_watts))),
-		)));
+		));
+		if ($_deadline !== null) {
+			$body['deadline'] = $_deadline;
+		}
+		return json_encode($body);
 	}
 
 	public function testTheCallbackAppliesEvents() {
@@ -82,13 +89,42 @@ class PagesTest extends EnphaseTestCase {
 			array('type' => 'status', 'gateway' => self::$gatewayId, 'reachable' => false, 'error' => array('code' => 'auth_failed')),
 		)));
 
-		foreach (array('wrong-apikey-but-long-enough', '', strrev(jeedom::getApiKey('enphase'))) as $apikey) {
+		foreach (array('wrong-apikey-but-long-enough', '', null, strrev(jeedom::getApiKey('enphase'))) as $apikey) {
 			list($status) = $this->postCallback($apikey, $events);
 			$this->assertSame(403, $status);
 		}
 
 		$this->assertEquals($before, JeedomDouble::$db);
 		$this->assertEquals(100.0, self::command('482301000001', 'watts_now')->execCmd());
+	}
+
+	public function testTheApikeyInTheUrlOpensNothing() {
+		list($status) = $this->postCallback(null, self::valuesBody(999), array('apikey' => jeedom::getApiKey('enphase')));
+
+		$this->assertSame(403, $status);
+		$this->assertEquals(100.0, self::command('482301000001', 'watts_now')->execCmd());
+	}
+
+	public function testABodyPastItsDeadlineAppliesNothing() {
+		// The daemon stopped waiting at the deadline and may have sent newer values since.
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), self::valuesBody(999, microtime(true) - 1));
+
+		$this->assertSame(503, $status);
+		$this->assertEquals(100.0, self::command('482301000001', 'watts_now')->execCmd());
+	}
+
+	public function testABodyWaitsForTheOneUnderWayAndNeverPastItsDeadline() {
+		$lock = fopen(jeedom::getTmpFolder('enphase') . '/callback.lock', 'c');
+		$this->assertTrue(flock($lock, LOCK_EX)); // another callback, still applying
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), self::valuesBody(999, microtime(true) + 1));
+		$this->assertSame(503, $status);
+		$this->assertEquals(100.0, self::command('482301000001', 'watts_now')->execCmd());
+
+		flock($lock, LOCK_UN);
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), self::valuesBody(555, microtime(true) + 30));
+		$this->assertSame(200, $status);
+		$this->assertEquals(555.0, self::command('482301000001', 'watts_now')->execCmd());
+		fclose($lock);
 	}
 
 	public function testAnUnknownEventIsIgnoredWithALogLine() {

@@ -20,7 +20,7 @@ class Callback:
     def inventory(self, gateway, inventory):
         self._pending.append(("inventory", inventory))
 
-    def flush(self, timeout_s=None):
+    def flush(self, gateway=None, timeout_s=None):
         if self._pending:
             self.posts.append(self._pending)
             self._pending = []

@@ -1,9 +1,16 @@
-"""The callback client against a real HTTP receiver: one POST per flush, latest values kept while Jeedom is
-down, nothing lost and nothing growing without bound."""
+"""The callback client against a real HTTP receiver playing jeeEnphase.php: one ordered stream of bounded POSTs
+(never two at once, never reordered, the gateways taking turns), latest values kept while Jeedom is down or
+stalled, nothing lost and nothing growing without bound."""
+import threading
+import time
+
 import pytest
 
 import jeedom.callback as callback_module
 from jeedom.callback import Callback
+from jeedom_receiver import JeedomReceiver, _work
+
+APIKEY = "callback-test-apikey-0123"
 
 
 def test_one_post_with_inventory_first_then_values_then_status(jeedom):
@@ -13,9 +20,9 @@ def test_one_post_with_inventory_first_then_values_then_status(jeedom):
     cb.inventory("12", {"serial": "A", "equipments": []})
     assert cb.flush() is True
     assert len(jeedom.bodies) == 1
-    assert [e["type"] for e in jeedom.events] == ["inventory", "values", "status"]
-    assert jeedom.events[1] == {"type": "values", "gateway": "12", "values": {"A": {"power_w": 1}}}
-    assert jeedom.events[2] == {"type": "status", "gateway": "12", "reachable": True}
+    assert [e["type"] for e in jeedom.events] == ["values", "status"]  # an empty inventory describes nothing
+    assert jeedom.events[0] == {"type": "values", "gateway": "12", "values": {"A": {"power_w": 1}}}
+    assert jeedom.events[1] == {"type": "status", "gateway": "12", "reachable": True}
 
 
 def test_nothing_pending_means_no_post(jeedom):
@@ -23,7 +30,7 @@ def test_nothing_pending_means_no_post(jeedom):
     assert cb.flush() is True
     cb.values("12", {})
     assert cb.flush() is True
-    assert jeedom.bodies == []
+    assert jeedom.bodies == [] and jeedom.targets == []
 
 
 def test_while_jeedom_is_down_the_latest_value_of_each_command_waits(jeedom, caplog):
@@ -34,12 +41,12 @@ def test_while_jeedom_is_down_the_latest_value_of_each_command_waits(jeedom, cap
         if cycle == 2:
             cb.values("12", {"B": {"power_w": 7}})  # changed once, then stable: must not be lost
         cb.status("12", {"reachable": True, "cycle": cycle})
-        assert cb.flush() is False
-    assert jeedom.refused == 5
+        assert cb.flush("12") is False
+    assert jeedom.refused == 5  # one try per flush (a gateway's cycle), not a storm
     assert caplog.text.count("Jeedom does not take events") == 1  # logged once, not every cycle
     jeedom.down = False
     cb.values("12", {"C": {"power_w": 1}})
-    assert cb.flush() is True
+    assert cb.flush("12") is True
     assert jeedom.events == [
         {"type": "values", "gateway": "12", "values": {"A": {"power_w": 4}, "B": {"power_w": 7},
                                                        "C": {"power_w": 1}}},
@@ -48,8 +55,8 @@ def test_while_jeedom_is_down_the_latest_value_of_each_command_waits(jeedom, cap
     assert cb.pending_events() == []
 
 
-def test_jeedom_not_listening_at_all_keeps_values(jeedom):
-    cb = Callback("http://127.0.0.1:9/nothing-here", jeedom.apikey, timeout_s=5)
+def test_jeedom_not_listening_at_all_keeps_values(refused_port):
+    cb = Callback(f"http://127.0.0.1:{refused_port}/nothing-here", APIKEY, timeout_s=5)
     cb.values("12", {"A": {"power_w": 1}})
     assert cb.flush() is False
     assert cb.pending_events() == [{"type": "values", "gateway": "12", "values": {"A": {"power_w": 1}}}]
@@ -67,10 +74,175 @@ def test_the_buffer_is_bounded(jeedom, monkeypatch):
     assert all(c == {"power_w": 2} for c in pending.values())  # kept ones are the latest
 
 
-def test_the_apikey_is_sent_in_the_query_and_never_logged(jeedom, caplog):
+def test_the_apikey_travels_in_a_header_never_in_the_url_nor_the_log(jeedom, caplog):
+    """Web server access logs keep every URL (issue 12, point 18)."""
     caplog.set_level("DEBUG")
-    cb = Callback(jeedom.url, "wrong-key-value")
+    Callback(jeedom.url, jeedom.apikey).values("12", {"A": {"power_w": 1}})
+    cb = Callback(jeedom.url, jeedom.apikey)
     cb.values("12", {"A": {"power_w": 1}})
-    assert cb.flush() is False
+    assert cb.flush() is True
+    wrong = Callback(jeedom.url, "wrong-key-value-0123456789")
+    wrong.values("12", {"A": {"power_w": 2}})
+    assert wrong.flush() is False
     assert jeedom.refused == 1
-    assert "wrong-key-value" not in caplog.text
+    assert jeedom.targets == ["/plugins/enphase/core/php/jeeEnphase.php"] * 2
+    assert "wrong-key-value" not in caplog.text and jeedom.apikey not in caplog.text
+
+
+def test_the_header_name_is_the_one_jeeenphase_php_reads():
+    from conftest import REPO
+
+    page = (REPO / "core" / "php" / "jeeEnphase.php").read_text()
+    assert "HTTP_" + callback_module.APIKEY_HEADER.upper().replace("-", "_") in page
+
+
+# --- a slow or stalled Jeedom ----------------------------------------------------------------------------
+
+ITEMS = 20  # per POST in these tests: with VALUE_S, 0.4 s of the receiver's work
+VALUE_S = 0.02  # what each value takes the slow receiver ("tens of ms", as a loaded box)
+
+
+class Gateway(threading.Thread):
+    """A gateway's worker as the poller is: each cycle, every command of its equipment takes the cycle's number
+    (so every command only ever grows, as lifetime counters do), then a flush. A poller waits for its flush;
+    `waits=False` hands values over faster than Jeedom takes them, so unsent ones get replaced."""
+
+    def __init__(self, cb, receiver, name, equipments, commands, cycles, waits=True, pause_s=0.0):
+        super().__init__(name=f"gateway-{name}", daemon=True)
+        self.cb, self.receiver, self.gw = cb, receiver, name
+        self.equipments = [f"{name}-eq{i}" for i in range(equipments)]
+        self.commands = [f"counter{i}_wh" for i in range(commands)]
+        self.cycles, self.waits, self.pause_s = cycles, waits, pause_s
+        self.last = {}  # (eq, cmd) -> the last value handed over
+        self.waited = []  # per delivered flush: (bodies Jeedom had applied before the values, those after)
+
+    def run(self):
+        for cycle in range(1, self.cycles + 1):
+            values = {eq: {cmd: cycle for cmd in self.commands} for eq in self.equipments}
+            self.last.update({(eq, cmd): cycle for eq in self.equipments for cmd in self.commands})
+            with self.receiver.changed:
+                before = len(self.receiver.bodies)
+            self.cb.values(self.gw, values)
+            self.cb.status(self.gw, {"reachable": True, "cycle": cycle})
+            if self.waits:
+                if self.cb.flush(self.gw, timeout_s=60):
+                    with self.receiver.changed:
+                        self.waited.append((before, list(self.receiver.bodies)))
+            else:
+                self.cb.flush(self.gw, timeout_s=0)
+            time.sleep(self.pause_s)
+
+
+def run_site(cb, receiver, gateways):
+    """Start every gateway's worker, wait for them, deliver what waits; per command, the values Jeedom applied
+    in the order it applied them."""
+    for gateway in gateways:
+        gateway.start()
+    for gateway in gateways:
+        gateway.join(120)
+        assert not gateway.is_alive()
+    assert cb.flush(timeout_s=120) is True
+    assert cb.pending_events() == []
+    history = {}
+    for event in receiver.events:
+        if event["type"] == "values":
+            for eq, commands in event["values"].items():
+                for cmd, value in commands.items():
+                    history.setdefault((event["gateway"], eq, cmd), []).append(value)
+    return history
+
+
+def assert_in_order_and_complete(history, gateways):
+    for gateway in gateways:
+        for (eq, cmd), last in gateway.last.items():
+            applied = history.get((gateway.gw, eq, cmd))
+            assert applied, (gateway.gw, eq, cmd)  # nothing lost...
+            assert applied[-1] == last, (gateway.gw, eq, cmd, applied)  # ...the latest value last
+            assert applied == sorted(applied), (gateway.gw, eq, cmd, applied)  # never reordered, never down
+
+
+def posts_passing_over(gateway):
+    """Per flush of a waiting gateway: how many POSTs Jeedom applied after its values were handed over and
+    before the one carrying them (the one under way then, and other gateways' turns)."""
+    return [next(i for i, body in enumerate(after[before:]) if any(e["gateway"] == gateway.gw for e in body["events"]))
+            for before, after in gateway.waited]
+
+
+@pytest.fixture
+def slow_jeedom(monkeypatch):
+    monkeypatch.setattr(callback_module, "ITEMS_PER_POST", ITEMS)
+    receiver = JeedomReceiver(APIKEY, value_s=VALUE_S)
+    yield receiver
+    receiver.close()
+
+
+def test_a_slow_jeedom_gets_one_bounded_post_at_a_time_in_order_and_every_gateway_its_turn(slow_jeedom):
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=2)  # a POST takes 0.4 s: far from it
+    big = Gateway(cb, slow_jeedom, "big", equipments=40, commands=3, cycles=6, waits=False, pause_s=0.1)
+    small = [Gateway(cb, slow_jeedom, name, equipments=2, commands=2, cycles=6) for name in ("s1", "s2")]
+
+    history = run_site(cb, slow_jeedom, [big] + small)
+
+    assert slow_jeedom.max_open == 1 and slow_jeedom.max_applying == 1  # never two POSTs at once
+    assert slow_jeedom.expired == 0 and slow_jeedom.refused == 0
+    for body in slow_jeedom.bodies:  # bounded work per POST (an equipment is never split)
+        assert sum(_work(event) for event in body["events"]) <= ITEMS + len(big.commands), body
+    assert_in_order_and_complete(history, [big] + small)
+    for gateway in small:  # not starved by the big one's backlog: the POST under way, then one turn of each other
+        assert gateway.waited and max(posts_passing_over(gateway)) <= 3, posts_passing_over(gateway)
+
+
+def test_a_stalled_jeedom_never_applies_a_late_body_over_newer_values(slow_jeedom, monkeypatch):
+    """A request held longer than the daemon waits (the web server's queue, a locked database), then Jeedom
+    recovers: the late body applies nothing, its values arrive again with the next POSTs, newest first."""
+    monkeypatch.setattr(callback_module, "ANSWER_MARGIN_S", 1)
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=1)  # the daemon waits 2 s for an answer
+    gateways = [Gateway(cb, slow_jeedom, name, equipments=5, commands=2, cycles=8, pause_s=0.05)
+                for name in ("g1", "g2")]
+    stalled = threading.Timer(0.5, slow_jeedom.stall, args=(3,))
+    stalled.start()
+
+    history = run_site(cb, slow_jeedom, gateways)
+
+    assert slow_jeedom.max_applying == 1
+    assert_in_order_and_complete(history, gateways)
+    assert slow_jeedom.expired >= 1  # the stalled body came after its deadline: nothing of it applied
+
+
+def test_a_connection_dropped_while_jeedom_goes_on_is_not_overtaken(slow_jeedom, monkeypatch):
+    """The web server (or a proxy) gives up on a request and closes the connection, but PHP goes on and applies
+    it a little later: the next POST waits for that request's deadline, so it comes after it."""
+    monkeypatch.setattr(callback_module, "ANSWER_MARGIN_S", 0.5)
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=1.5)
+    gateways = [Gateway(cb, slow_jeedom, name, equipments=5, commands=2, cycles=8, pause_s=0.05)
+                for name in ("g1", "g2")]
+    dropped = threading.Timer(0.5, slow_jeedom.stall, args=(0.8,), kwargs={"drop": True})  # applied within 1.5 s
+    dropped.start()
+
+    history = run_site(cb, slow_jeedom, gateways)
+
+    assert slow_jeedom.max_applying == 1
+    assert_in_order_and_complete(history, gateways)
+    assert slow_jeedom.expired == 0  # the dropped request was applied, before its deadline
+
+
+def test_inventories_reach_jeedom_before_the_values_that_need_them_in_bounded_posts(slow_jeedom):
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=5)
+    commands = [{"logicalId": f"c{i}"} for i in range(5)]
+    cb.values("12", {f"inv{i}": {"c0": 1} for i in range(10)})
+    cb.inventory("12", {"serial": "S", "equipments": [{"logicalId": "old"}]})
+    cb.inventory("12", {"serial": "S", "equipments": [{"logicalId": f"inv{i}", "commands": commands}
+                                                       for i in range(10)]})  # replaces the older one
+    cb.values("13", {"other": {"power_w": 5}})
+    assert cb.flush() is True
+
+    events = slow_jeedom.events
+    kinds = [(e["gateway"], e["type"]) for e in events]
+    described = [eq["logicalId"] for e in events if e["type"] == "inventory" for eq in e["equipments"]]
+    assert described == [f"inv{i}" for i in range(10)]  # once each, in order, none of the replaced inventory
+    last_inventory = max(i for i, k in enumerate(kinds) if k == ("12", "inventory"))
+    assert kinds.index(("12", "values")) > last_inventory
+    assert kinds.index(("13", "values")) < last_inventory  # the other gateway did not wait for it
+    assert len(slow_jeedom.bodies) >= 50 // ITEMS
+    for body in slow_jeedom.bodies:
+        assert sum(_work(event) for event in body["events"]) <= ITEMS + len(commands)

@@ -146,7 +146,7 @@ class Posts:
     def status(self, gateway, status):
         pass
 
-    def flush(self, timeout_s=None):
+    def flush(self, gateway=None, timeout_s=None):
         return True
 
 

@@ -83,6 +83,14 @@ def statuses(jeedom):
     return [e for e in jeedom.events if e["type"] == "status"]
 
 
+def first_cycle_values(jeedom):
+    """Every value of the first cycle (in as many POSTs as it took), once its status, sent last, arrived."""
+    assert jeedom.wait_for(lambda j: statuses(j))
+    events = jeedom.events
+    cycle = events[:next(i for i, e in enumerate(events) if e["type"] == "status")]
+    return {eq: cmds for e in cycle if e["type"] == "values" for eq, cmds in e["values"].items()}
+
+
 def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon, jeedom, gateway):
     assert configure(daemon, gateway) == {"ok": True, "gateways": ["12"]}
     answer = daemon.send({"action": "sync", "gateway": "12"})
@@ -107,16 +115,21 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
     assert gateway_eq["configuration"]["firmware"] == "7.6.185"
     assert gateway_eq["configuration"]["auth"] == "jwt-owner"
 
-    # Before answering, the daemon POSTed the same inventory, then every value, in one body.
-    sync_post = next(body["events"] for body in jeedom.bodies if body["events"][0]["type"] == "inventory")
-    assert [e["type"] for e in sync_post] == ["inventory", "values", "status"]
-    assert sync_post[0]["equipments"] == inventory["equipments"]
-    values = sync_post[1]["values"]
+    # Before answering, the daemon POSTed the same inventory, then every value, then the status (bounded POSTs,
+    # in that order).
+    events = jeedom.events
+    start = next(i for i, e in enumerate(events) if e["type"] == "inventory")
+    end = next(i for i, e in enumerate(events) if i > start and e["type"] == "status")
+    sync_events = events[start:end + 1]
+    types = [e["type"] for e in sync_events]
+    assert types == sorted(types, key=["inventory", "values", "status"].index) and "values" in types
+    assert [eq for e in sync_events if e["type"] == "inventory" for eq in e["equipments"]] == inventory["equipments"]
+    values = {eq: cmds for e in sync_events if e["type"] == "values" for eq, cmds in e["values"].items()}
     assert set(values) == set(kinds)
     assert values[serial]["inverters_count"] == 5 and values[serial]["batteries_count"] == 1
     assert values[serial]["consumption_lifetime_wh"] == pytest.approx(3711429, abs=1)
     assert values["122249097612"]["percent"] == 15
-    status = sync_post[2]
+    status = sync_events[-1]
     assert status["reachable"] is True and status["serial"] == serial and status["firmware"] == "7.6.185"
     assert status["auth"] == "jwt-owner" and status["error"] is None and status["last_success"] > 0
     assert status["token_expires"] > time.time()
@@ -124,10 +137,10 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
 
 def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
     configure(daemon, gateway)
-    assert jeedom.wait_for(lambda j: values_events(j))  # the first cycle after start sends everything
-    first = values_events(jeedom)[0]["values"]
+    first = first_cycle_values(jeedom)  # the first cycle after start sends everything
     assert len(first) == 9 and first[gateway.serial]["production_w"] is not None
 
+    before = len(values_events(jeedom))
     posts = len(jeedom.bodies)
     gateway.recorded.production_w = 4321
     assert daemon.send({"action": "refresh", "gateway": "12"}) == {"ok": True}
@@ -142,7 +155,7 @@ def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
     gateway.recorded.production_w = 55
     daemon.send({"action": "refresh", "gateway": "12"})
     assert jeedom.wait_for(lambda j: values_events(j)[-1]["values"] == {gateway.serial: {"production_w": 55}})
-    assert len(values_events(jeedom)) == 3
+    assert len(values_events(jeedom)) == before + 2
 
 
 def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemon, jeedom, gateway):
@@ -171,7 +184,7 @@ def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemo
 
 def test_callback_down_for_several_cycles_loses_no_latest_value(daemon, jeedom, gateway):
     configure(daemon, gateway)
-    assert jeedom.wait_for(lambda j: values_events(j))
+    assert first_cycle_values(jeedom)
     jeedom.down = True
     for cycle, watts in enumerate((1000, 2000, 3000)):
         gateway.recorded.production_w = watts

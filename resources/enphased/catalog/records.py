@@ -76,9 +76,11 @@ class Kind:
     def equipment(self, logical_id: str, ident: str, reading: Any, detail_fr: str = "",
                   detail_en: str = "") -> "Equipment":
         """One equipment of this kind, named after its kind: "<kind> [<detail>] <serial>"."""
-        fr, en = (" ".join(part for part in (name, detail, ident) if part)
-                  for name, detail in ((self.fr, detail_fr), (self.en, detail_en)))
-        return Equipment(kind=self, logical_id=logical_id, fr=fr, en=en, reading=reading)
+        if detail_fr or detail_en:
+            fr, en = f"{self.fr} {detail_fr} {ident}", f"{self.en} {detail_en} {ident}"
+        else:  # every microinverter of a site, every cycle: kept cheap
+            fr, en = f"{self.fr} {ident}", f"{self.en} {ident}"
+        return Equipment(self, logical_id, fr, en, reading)
 
     def attached_id(self, serial: str, key: str = "") -> str:
         """The logicalId of an equipment with no serial of its own (a CT, a dry contact, the generator):

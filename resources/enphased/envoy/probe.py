@@ -11,7 +11,7 @@ Pure: `plan_from(info, probe_responses)` takes the decoded answers (`legacy_html
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from . import legacy_html, parse
+from . import legacy_html, parse, parse_devices, parse_ensemble
 from .endpoints import (
     DEVICE_DATA,
     DEVICE_DATA_FROM,
@@ -126,7 +126,7 @@ def _v1_stalls(info: GatewayInfo, ct_count: int) -> bool:
 
 def _inverter_source(responses) -> Optional[str]:
     device_data = responses.get(DEVICE_DATA)
-    if parse.device_data_is_complete(device_data) and parse.inverters_from_device_data(device_data):
+    if parse_devices.device_data_is_complete(device_data) and parse_devices.inverters_from_device_data(device_data):
         return DEVICE_DATA
     if _is_list(responses.get(INVERTERS_V1)):
         return INVERTERS_V1
@@ -136,7 +136,7 @@ def _inverter_source(responses) -> Optional[str]:
 def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
     """Decide each reading's source once. `probe_responses`: path -> decoded answer of those that answered."""
     got = probe_responses
-    meters = parse.meters_config(got.get(METERS))
+    meters = parse_devices.meters_config(got.get(METERS))
     ct_meters = tuple(m["measurementType"] for m in meters.values())
     production_json = got.get(PRODUCTION_JSON)
 
@@ -153,8 +153,8 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         if isinstance(g, dict)
     )
     ensemble = got.get(ENSEMBLE_INVENTORY) if parse.firmware_at_least(info, *ENSEMBLE_FROM) else None
-    encharges = parse.ensemble_devices(ensemble, "ENCHARGE")
-    enpower = parse.enpower_from(ensemble) is not None
+    encharges = parse_ensemble.ensemble_devices(ensemble, "ENCHARGE")
+    enpower = parse_ensemble.enpower_from(ensemble) is not None
     generator = enpower and _has_content(got.get(GEN_CONFIG))
 
     general = []
@@ -177,7 +177,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices.append(INVERTERS_V1)  # the AC Batteries' own power is only there (devType 11)
     if _is_list(inventory):
         devices.append(INVENTORY)
-    if encharges or enpower or parse.collar_from(ensemble) is not None:
+    if encharges or enpower or parse_ensemble.collar_from(ensemble) is not None:
         devices.append(ENSEMBLE_INVENTORY)
     if encharges:
         devices.append(ENSEMBLE_POWER)
@@ -185,9 +185,9 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices += [DRY_CONTACTS, DRY_CONTACT_SETTINGS]
     if generator:
         devices.append(GENERATOR)
-    if generator and parse.generator_mode_from(got.get(GEN_MODE)) is not None:
+    if generator and parse_ensemble.generator_mode_from(got.get(GEN_MODE)) is not None:
         devices.append(GEN_MODE)
-    if (encharges or has_acb) and parse.storage_settings_from(got.get(TARIFF)) is not None:
+    if (encharges or has_acb) and parse_ensemble.storage_settings_from(got.get(TARIFF)) is not None:
         devices.append(TARIFF)  # only the battery profile is used from it
     if parse.grid_profile_from(got.get(GRID_PROFILE)) is not None:
         devices.append(GRID_PROFILE)
@@ -206,7 +206,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
             "enpower": ENSEMBLE_INVENTORY if enpower else None,
             "generator": GENERATOR if generator else None,
         },
-        phase_count=parse.phase_count_from_meters(got.get(METERS)) or 1,
+        phase_count=parse_devices.phase_count_from_meters(got.get(METERS)) or 1,
         phase_mode=next((m["phaseMode"] for m in meters.values() if isinstance(m.get("phaseMode"), str)), None),
         ct_meters=ct_meters,
         carried={METERS: got[METERS]} if meters else {},

@@ -17,7 +17,7 @@ import copy
 import time
 from typing import Any, Callable, Dict, Optional
 
-from . import parse
+from . import parse, parse_ensemble
 from .endpoints import (
     DRY_CONTACT_SETTINGS,
     DRY_CONTACTS,
@@ -75,7 +75,7 @@ class GatewayWrites:
     # --- IQ System Controller (Enpower)
 
     def _grid_relay(self) -> Optional[str]:
-        enpower = parse.enpower_from(self.get_json(ENSEMBLE_INVENTORY))
+        enpower = parse_ensemble.enpower_from(self.get_json(ENSEMBLE_INVENTORY))
         return enpower.mains_admin_state if enpower is not None else None
 
     def set_grid_relay(self, closed: bool) -> None:
@@ -89,11 +89,11 @@ class GatewayWrites:
     # --- its dry contacts
 
     def _dry_contact_status(self, contact_id: str) -> Optional[str]:
-        contact = parse.dry_contacts_from(self.get_json(DRY_CONTACTS), None).get(contact_id)
+        contact = parse_ensemble.dry_contacts_from(self.get_json(DRY_CONTACTS), None).get(contact_id)
         return contact.status if contact is not None else None
 
     def _dry_contact_settings(self, contact_id: str) -> Dict[str, Any]:
-        contact = parse.dry_contacts_from(None, self.get_json(DRY_CONTACT_SETTINGS)).get(contact_id)
+        contact = parse_ensemble.dry_contacts_from(None, self.get_json(DRY_CONTACT_SETTINGS)).get(contact_id)
         if contact is None:
             raise _refused(f"The gateway lists no settings for dry contact {contact_id}.")
         return contact.settings
@@ -122,7 +122,7 @@ class GatewayWrites:
     def set_generator_mode(self, mode: str) -> None:
         """One of endpoints.GENERATOR_MODES."""
         self.post_json(GEN_MODE, {"gen_cmd": mode})
-        _confirm(lambda: parse.generator_mode_from(self.get_json(GEN_MODE)), mode, "the generator mode")
+        _confirm(lambda: parse_ensemble.generator_mode_from(self.get_json(GEN_MODE)), mode, "the generator mode")
 
     # --- battery profile and reserve (the tariff)
 
@@ -142,7 +142,7 @@ class GatewayWrites:
         self.put_json(TARIFF, {"tariff": inner})
 
         def read_back():
-            storage = parse.storage_settings_from(self.get_json(TARIFF))
+            storage = parse_ensemble.storage_settings_from(self.get_json(TARIFF))
             return read(storage) if storage is not None else None
         _confirm(read_back, wanted, what)
 
