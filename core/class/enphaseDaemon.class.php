@@ -26,6 +26,19 @@ class enphaseDaemon {
 	}
 
 	/**
+	 * Present from a successful launch() to stop(): still there while no daemon runs, the daemon ended without
+	 * being asked to. In Jeedom's tmp folder, emptied at boot: a reboot is not taken for a crash.
+	 */
+	private static function runningFile() {
+		return jeedom::getTmpFolder('enphase') . '/deamon.running';
+	}
+
+	/** The last daemon started ended without stop() (killed, crashed, out of memory). */
+	public static function endedUnexpectedly() {
+		return file_exists(self::runningFile()) && self::pid() <= 0;
+	}
+
+	/**
 	 * Where the daemon keeps what must survive a restart (the apikey file, tokens, counters, diagnostics, its
 	 * socket): the plugin's data folder, 0700. Jeedom has no lasting folder outside the web root (its tmp folder
 	 * is emptied at boot) and its backups take this one along, so it stays here: data/.htaccess keeps Apache
@@ -142,21 +155,36 @@ class enphaseDaemon {
 			return false;
 		}
 		message::removeAll('enphase', 'unableStartDeamon');
-		// The pid file comes before the socket: give the daemon a few seconds to listen.
-		for ($i = 0; $i < 10; $i++) {
+		touch(self::runningFile());
+		self::configureAtStart();
+		return true;
+	}
+
+	/**
+	 * The first configuration of a daemon just started. It may answer 'busy' (every connection slot held, by
+	 * connections that say nothing as long as the daemon's message deadline at most): that is retried for twice
+	 * that deadline, not taken as final, or the daemon would stay without gateways until the next save. So is a
+	 * socket not there yet (the pid file comes once it listens, but nothing else waits on it).
+	 */
+	public static function configureAtStart() {
+		$timeouts = self::timeouts();
+		$until = microtime(true) + 2 * (isset($timeouts['message_s']) ? (float) $timeouts['message_s'] : 0);
+		while (true) {
 			try {
 				self::configure();
 				return true;
 			} catch (enphaseDaemonError $e) {
-				if ($e->getReason() != 'daemon_not_running') {
+				if (!in_array($e->getReason(), array('busy', 'daemon_not_running'), true)) {
 					log::add('enphase', 'error', $e->getMessage());
-					return true;
+					return false;
 				}
-				sleep(1);
+				if (microtime(true) > $until) {
+					log::add('enphase', 'error', __('Le démon ne répond pas sur son socket', __FILE__) . ' ' . self::socketPath() . ' : ' . $e->getMessage());
+					return false;
+				}
+				usleep(250000);
 			}
 		}
-		log::add('enphase', 'error', __('Le démon ne répond pas sur son socket', __FILE__) . ' ' . self::socketPath());
-		return true;
 	}
 
 	public static function stop() {
@@ -178,6 +206,7 @@ class enphaseDaemon {
 		// daemon on the machine (a second Jeedom, test runs), and the core kills those with -9.
 		system::kill(self::script());
 		@unlink(self::pidFile());
+		@unlink(self::runningFile());
 	}
 
 	/** Sends the gateways to read to a running daemon; throws enphaseDaemonError when it cannot. */
@@ -203,12 +232,18 @@ class enphaseDaemon {
 		}
 	}
 
+	/** The socket's timeouts, stated once for PHP and the daemon (resources/enphased/jeedom/timeouts.json). */
+	private static function timeouts() {
+		$timeouts = json_decode((string) @file_get_contents(__DIR__ . '/../../resources/enphased/jeedom/timeouts.json'), true);
+		return is_array($timeouts) ? $timeouts : array();
+	}
+
 	/**
 	 * How long PHP waits for the daemon's answer to an action: the daemon's own deadline and ours are stated
 	 * once, for both, in resources/enphased/jeedom/timeouts.json.
 	 */
 	public static function answerWait($_action) {
-		$timeouts = json_decode((string) @file_get_contents(__DIR__ . '/../../resources/enphased/jeedom/timeouts.json'), true);
+		$timeouts = self::timeouts();
 		if (!isset($timeouts['actions'][$_action]['php_s'])) {
 			throw new Exception(__('Délai d\'attente inconnu pour cette action du démon (timeouts.json) :', __FILE__) . ' ' . $_action);
 		}

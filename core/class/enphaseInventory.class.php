@@ -254,6 +254,7 @@ class enphaseInventory {
 			return $report;
 		}
 		$parent = self::parentObject($gateway);
+		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($gateway));
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
 		foreach ($equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
@@ -262,7 +263,7 @@ class enphaseInventory {
 			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $parent, $created);
+				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $parent, $stale, $created);
 				$kind = $eqLogic->getConfiguration('kind');
 				if (!isset($report['kinds'][$kind])) {
 					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
@@ -283,7 +284,7 @@ class enphaseInventory {
 		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 	}
 
-	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, &$_created) {
+	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
@@ -324,6 +325,11 @@ class enphaseInventory {
 					$eqLogic->setConfiguration($key, $value);
 				}
 			}
+		}
+		if ((int) $eqLogic->getTimeout() < 1) {
+			// Jeedom marks the equipment stale (red) after this long without news: the gateway or the daemon is gone.
+			$eqLogic->setTimeout($_stale);
+			$adopted = true;
 		}
 		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before || $adopted) {
 			$eqLogic->save();

@@ -196,13 +196,14 @@ function printEqLogic(_eqLogic) {
   enphaseShowEqAuthFields()
   const container = document.getElementById('div_enphaseStatus')
   container.empty()
-  const status = configuration.status
-  if (!isGateway || !status) {
-    container.textContent = isGateway ? '{{Pas encore de nouvelles du démon}}' : ''
+  if (!isGateway) {
     return
   }
-  const lines = []
-  lines.push(status.reachable ? '<span class="label label-success">{{Joignable}}</span>' : '<span class="label label-danger">{{Injoignable}}</span>')
+  // What is true now, said by PHP (enphaseEvents::state): daemon stopped, credentials refused, unreachable since...
+  const state = _eqLogic.enphase_state || { level: 'warning', text: '{{Pas encore de nouvelles du démon}}' }
+  const level = ['success', 'warning', 'danger'].includes(state.level) ? state.level : 'default'
+  const lines = ['<span class="label label-' + level + '">' + enphaseEscape(state.text) + '</span>']
+  const status = configuration.status || {}
   if (status.auth) {
     lines.push('{{Authentification}} : ' + enphaseEscape(status.auth))
   }

@@ -25,14 +25,13 @@ time, and returns the values to publish. Which commands it counts, and which it 
 The state (offsets, last readings, the day's start values) is one small JSON file per gateway, written
 atomically each time it changes, so a restart of the daemon carries on where it was.
 """
-import json
 import logging
 import math
-import os
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
 from typing import Any, Dict, Optional, Tuple
 
 from catalog import DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands
+from state_file import read_json, write_json
 
 log = logging.getLogger("enphased.counters")
 
@@ -311,10 +310,7 @@ class Counters:
         if not self.path:
             return empty
         try:
-            with open(self.path, encoding="utf-8") as file:
-                state = json.load(file)
-        except FileNotFoundError:
-            return empty
+            state = read_json(self.path)
         except (OSError, ValueError) as e:
             log.warning("Cannot read %s (%s): counters start again from the gateway's values", self.path, e)
             return empty
@@ -330,14 +326,8 @@ class Counters:
         production-only site at night would otherwise rewrite the same numbers every minute)."""
         if not self.path or not (self._changed or now - self._saved_at >= SAVE_TIMES_S):
             return
-        tmp = self.path + ".tmp"
         try:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as file:
-                json.dump(self._state, file, separators=(",", ":"))
-                file.flush()
-                os.fsync(file.fileno())  # the offsets must outlive a power cut: the file is never half written
-            os.replace(tmp, self.path)
+            write_json(self.path, self._state)  # the offsets must outlive a power cut: never half written
             self._changed, self._saved_at = False, now
         except OSError as e:
             log.warning("Cannot save %s (%s)", self.path, e.strerror)

@@ -25,12 +25,14 @@ import zipfile
 from typing import Any, Dict, Iterable, List, Optional
 
 from envoy import endpoints
+from envoy.client import Envoy
 from envoy.errors import EnvoyError
 from envoy.legacy_html import decoded
 from envoy.probe import PROBE_PATHS, plan_from, probe_paths
 from envoy.transport import ReadTimedOut
 from redact import Redactor
 from simulator.recorded import file_name, safe_entry_name
+from state_file import write_bytes
 
 log = logging.getLogger("enphased.diagnostics")
 
@@ -87,7 +89,7 @@ def paths_to_record(info=None, plan=None) -> List[str]:
     return list(dict.fromkeys(paths + list(EXTRA_PATHS)))
 
 
-def record(envoy, clock=time.monotonic) -> Recording:
+def record(envoy: Envoy, clock=time.monotonic) -> Recording:
     """GET every path worth recording, one at a time, through the Envoy client's connection."""
     unreadable = None
     try:
@@ -152,10 +154,10 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value, default=str))
 
 
-def status_document(envoy, recording: Recording, daemon_status: Optional[Dict[str, Any]], made_by: str,
+def status_document(envoy: Envoy, recording: Recording, daemon_status: Optional[Dict[str, Any]], made_by: str,
                     now: float) -> Dict[str, Any]:
     """The daemon's view of the gateway (before redaction): no secret is put in it."""
-    info = getattr(envoy, "info", None)
+    info = envoy.info
     plan, readings = readings_of(recording.exchanges)
     error = recording.error
     return {
@@ -163,10 +165,9 @@ def status_document(envoy, recording: Recording, daemon_status: Optional[Dict[st
                    "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
                    "python": platform.python_version()},
         "gateway": {
-            "serial": getattr(info, "serial", None), "firmware": getattr(info, "firmware", None),
-            "part_number": getattr(info, "part_number", None), "imeter": getattr(info, "imeter", None),
-            "url": getattr(envoy, "base_url", None), "auth": getattr(envoy, "auth_mode", None),
-            "token_expires": getattr(envoy, "token_expires", None),
+            "serial": info.serial if info else None, "firmware": info.firmware if info else None,
+            "part_number": info.part_number if info else None, "imeter": info.imeter if info else None,
+            "url": envoy.base_url, "auth": envoy.auth_mode, "token_expires": envoy.token_expires,
         },
         "plan": None if plan is None else {
             "paths": {cadence: list(paths) for cadence, paths in plan.paths.items()}, "sources": plan.sources,
@@ -179,13 +180,13 @@ def status_document(envoy, recording: Recording, daemon_status: Optional[Dict[st
     }
 
 
-def redactor_for(envoy, key: Optional[bytes] = None) -> Redactor:
+def redactor_for(envoy: Envoy, key: Optional[bytes] = None) -> Redactor:
     """A redactor that knows the user's secrets (from the client's credentials) and the gateway's address."""
-    credentials = getattr(envoy, "credentials", None)
-    redactor = Redactor([getattr(credentials, name, None) for name in
-                         ("token", "username", "enlighten_password", "password")], key=key)
-    redactor.add_host(getattr(envoy, "host", None))
-    for serial in (getattr(credentials, "serial", None), getattr(getattr(envoy, "info", None), "serial", None)):
+    credentials = envoy.credentials
+    redactor = Redactor([credentials.token, credentials.username, credentials.enlighten_password,
+                         credentials.password], key=key)
+    redactor.add_host(envoy.host)
+    for serial in (credentials.serial, envoy.info.serial if envoy.info else None):
         if serial:
             redactor.add_serial(serial, sure=True)
     return redactor
@@ -234,7 +235,7 @@ def build_archive(recording: Recording, status: Dict[str, Any], redactor: Redact
     return buffer.getvalue(), folder
 
 
-def write_archive(envoy, folder: str, *, daemon_status: Optional[Dict[str, Any]] = None, key: Optional[bytes] = None,
+def write_archive(envoy: Envoy, folder: str, *, daemon_status: Optional[Dict[str, Any]] = None, key: Optional[bytes] = None,
                   made_by: str = "daemon", out: Optional[str] = None) -> str:
     """Record the gateway, write the redacted archive (mode 0600) into `folder` (or to `out`); its path."""
     now = time.time()
@@ -242,12 +243,7 @@ def write_archive(envoy, folder: str, *, daemon_status: Optional[Dict[str, Any]]
     status = status_document(envoy, recording, daemon_status, made_by, now)
     data, name = build_archive(recording, status, redactor_for(envoy, key), now)
     path = out or os.path.join(folder, name + ".zip")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
     log.info("Diagnostics report written: %s (%d answers%s)", path, len(recording.exchanges),
              f", stopped: {recording.error.code}" if recording.error else "")
     return path
@@ -268,9 +264,7 @@ def persistent_key(datadir: Optional[str]) -> Optional[bytes]:
         pass
     key = os.urandom(32)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(key)
+        write_bytes(path, key)
     except OSError as e:
         log.warning("Cannot keep the diagnostics key in %s (%s): fakes will differ between reports", path, e.strerror)
     return key

@@ -15,19 +15,18 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from cadence import DEFAULT_S, cadence_s
 from counters import Counters
+from demo import DEMO_HOST, demo_gateway, stop_demo_gateways
 from envoy.errors import EnvoyError
 from jeedom import timeouts
-from poller import GatewayPoller
+from poller import GatewayClient, GatewayPoller
 
 # Shared with PHP, which waits longer for the answer (jeedom/timeouts.json).
 SYNC_WAIT_S = timeouts.daemon_s("sync")  # probing a slow firmware plus a first full read
 EXECUTE_WAIT_S = timeouts.daemon_s("execute")  # a write queued behind a cycle, then read back
 DIAGNOSTICS_WAIT_S = timeouts.daemon_s("diagnostics")  # every endpoint of a slow firmware, one at a time
 DIAGNOSTICS_KEPT_S = 86400  # reports PHP did not take away (download interrupted) are removed after a day
-DEFAULT_GENERAL_S = 60
-DEFAULT_DEVICES_S = 300
-MIN_CADENCE_S = 10  # the gateway's CPU is weak: nothing faster than this, whatever the configuration says
 
 log = logging.getLogger("enphased")
 
@@ -35,8 +34,8 @@ log = logging.getLogger("enphased")
 class GatewayConfig(NamedTuple):
     id: str
     host: str
-    general_s: int
-    devices_s: int
+    general_s: float
+    devices_s: float
     paused: bool
     credentials: Tuple[Tuple[str, Any], ...]  # what the Envoy client needs, secrets included
 
@@ -44,18 +43,13 @@ class GatewayConfig(NamedTuple):
         return f"GatewayConfig(id={self.id!r}, host={self.host!r})"
 
 
-def _seconds(value, default: int) -> int:
-    try:
-        return max(MIN_CADENCE_S, int(value))
-    except (TypeError, ValueError):
-        return default
-
-
-def parse_gateways(message: Dict[str, Any]) -> List[GatewayConfig]:
-    """The GATEWAY objects of a configure message; unknown or empty fields are ignored."""
-    general = _seconds(message.get("general_s"), DEFAULT_GENERAL_S)
-    devices = _seconds(message.get("devices_s"), DEFAULT_DEVICES_S)
-    out = []
+def parse_gateways(message: Dict[str, Any]) -> Tuple[List[GatewayConfig], Dict[str, str]]:
+    """The GATEWAY objects of a configure message (unknown or empty fields are ignored), and per gateway id
+    the sentence that refuses its configuration (a cadence that cannot be one). Raises ValueError for a
+    message whose default cadences cannot be."""
+    general = cadence_s(message.get("general_s"), DEFAULT_S["general"], "general_s")
+    devices = cadence_s(message.get("devices_s"), DEFAULT_S["devices"], "devices_s")
+    out, refused = [], {}
     for raw in message.get("gateways") or []:
         if not isinstance(raw, dict) or not str(raw.get("host") or "").strip():
             continue
@@ -64,9 +58,14 @@ def parse_gateways(message: Dict[str, Any]) -> List[GatewayConfig]:
             (key, raw[key]) for key in ("username", "enlighten_password", "serial", "token", "password")
             if isinstance(raw.get(key), str) and raw[key].strip()
         )) + (("installer", bool(raw.get("installer"))),)
-        out.append(GatewayConfig(gid, str(raw["host"]).strip(), _seconds(raw.get("general_s"), general),
-                                 _seconds(raw.get("devices_s"), devices), bool(raw.get("paused")), credentials))
-    return out
+        try:
+            cadences = (cadence_s(raw.get("general_s"), general, "general_s"),
+                        cadence_s(raw.get("devices_s"), devices, "devices_s"))
+        except ValueError as e:
+            refused[gid] = f"Gateway {gid[:40]}: {e}"
+            continue
+        out.append(GatewayConfig(gid, str(raw["host"]).strip(), *cadences, bool(raw.get("paused")), credentials))
+    return out, refused
 
 
 def _file_id(gateway_id: str) -> str:
@@ -76,7 +75,7 @@ def _file_id(gateway_id: str) -> str:
     return hashlib.sha256(gateway_id.encode("utf-8")).hexdigest()[:16]
 
 
-def make_envoy(config: GatewayConfig, datadir: Optional[str]):
+def make_envoy(config: GatewayConfig, datadir: Optional[str]) -> GatewayClient:
     """The Envoy client of a configured gateway, its fetched tokens kept under datadir (0600)."""
     from envoy.auth import FileTokenStore
     from envoy.client import Credentials, Envoy
@@ -88,54 +87,13 @@ def make_envoy(config: GatewayConfig, datadir: Optional[str]):
     return Envoy(config.host, Credentials(**dict(config.credentials)), store=store)
 
 
-DEMO_HOST = "demo"
-_demos: Dict[str, Tuple[Any, str]] = {}  # gateway id -> (running simulator, token it accepts)
-_demos_lock = threading.Lock()
-
-
-def demo_seed(gateway_id: str) -> int:
-    """The synthetic house of a demo gateway: the first one ("default") is the documentation's house; each
-    other id gets a house of its own (another serial, other devices), the same at every restart."""
-    if gateway_id == "default":
-        return 1
-    return int(hashlib.sha256(gateway_id.encode("utf-8")).hexdigest()[:8], 16) or 2
-
-
-def demo_gateway(gateway_id: str) -> Tuple[str, str]:
-    """The built-in synthetic gateway of a demo gateway id, on a loopback port for the life of the daemon
-    (started on first use, kept when the gateway is reconfigured): its URL and a token it accepts, signed
-    by the cloud stand-in of this same process. It is read through the normal client, like a real one."""
-    from simulator.cloud import issue_token
-    from simulator.server import GatewayAuth, GatewaySimulator, identity
-    from simulator.synthetic import SyntheticGateway
-
-    with _demos_lock:
-        if gateway_id not in _demos:
-            gateway = SyntheticGateway(seed=demo_seed(gateway_id))
-            serial, major = identity(gateway.info_xml())
-            simulator = GatewaySimulator(gateway, auth=GatewayAuth.for_firmware(serial, major)).start()
-            log.info("Gateway %s: demo gateway %s on %s", gateway_id, serial, simulator.url)
-            _demos[gateway_id] = (simulator, issue_token(serial, lifetime_s=10 * 365 * 86400))
-        simulator, token = _demos[gateway_id]
-        return simulator.url, token
-
-
-def stop_demo_gateways(keep=()) -> None:
-    """Stop the demo gateways whose id is not in `keep` (gone from the configuration, or the daemon ends)."""
-    with _demos_lock:
-        gone = [gid for gid in _demos if gid not in keep]
-        stopped = [_demos.pop(gid)[0] for gid in gone]
-    for simulator in stopped:
-        simulator.stop()
-
-
 def _error(code: str, message: str) -> Dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
 class Daemon:
     def __init__(self, callback, datadir: Optional[str] = None,
-                 envoy_factory: Callable[[GatewayConfig, Optional[str]], Any] = make_envoy):
+                 envoy_factory: Callable[[GatewayConfig, Optional[str]], GatewayClient] = make_envoy):
         self.callback = callback
         self.datadir = datadir
         self.envoy_factory = envoy_factory
@@ -144,23 +102,39 @@ class Daemon:
         self._lock = threading.Lock()  # guards pollers/configs against two configure messages at once
         self.stopped = threading.Event()
         self._stopping = False
+        # The socket's actions (docs/protocol.md): those on gateways get the pollers the message names.
+        self._actions: Dict[str, Callable[[Dict[str, Any]], Dict[str, Any]]] = {
+            "configure": self.configure,
+            "stop": self._stop_soon,
+        }
+        on_gateways: Dict[str, Callable[[List[GatewayPoller], Dict[str, Any]], Dict[str, Any]]] = {
+            "sync": self._sync,
+            "refresh": self._refresh,
+            "execute": self._execute,
+            "pause": self._pause,
+            "resume": self._resume,
+            "diagnostics": self._diagnostics,
+        }
+        for name, action in on_gateways.items():
+            self._actions[name] = self._on_gateways(action)
 
     # --- socket actions ---
 
     def handle(self, message: Dict[str, Any]) -> Dict[str, Any]:
         action = message.get("action")
         log.debug("Socket action %s", action)
-        if action == "configure":
-            return self.configure(message)
-        if action == "stop":
-            threading.Thread(target=self.stop, name="stop", daemon=True).start()
-            return {"ok": True}
-        if action in ("sync", "refresh", "execute", "pause", "resume", "diagnostics"):
+        run = self._actions.get(action) if isinstance(action, str) else None
+        if run is None:
+            return _error("bad_request", f"Unknown action {str(action)[:40]!r}.")
+        return run(message)
+
+    def _on_gateways(self, action):
+        def run(message: Dict[str, Any]) -> Dict[str, Any]:
             pollers = self._targets(message.get("gateway"))
             if pollers is None:
                 return _error("unknown_gateway", f"No configured gateway {message.get('gateway')!r}.")
-            return getattr(self, "_" + action)(pollers, message)
-        return _error("bad_request", f"Unknown action {str(action)[:40]!r}.")
+            return action(pollers, message)
+        return run
 
     def _targets(self, gateway) -> Optional[List[GatewayPoller]]:
         with self._lock:
@@ -168,15 +142,20 @@ class Daemon:
                 return list(self.pollers.values())
             poller = self.pollers.get(str(gateway))
             if poller is None:  # PHP may name a gateway by its serial once it knows it
-                poller = next((p for p in self.pollers.values()
-                               if getattr(getattr(p.envoy, "info", None), "serial", None) == str(gateway)), None)
+                poller = next((p for p in self.pollers.values() if p.serial == str(gateway)), None)
             return None if poller is None else [poller]
 
     def configure(self, message: Dict[str, Any]) -> Dict[str, Any]:
-        configs = {c.id: c for c in parse_gateways(message)}
+        """Start a worker per new or changed gateway, keep those unchanged, drop those gone. A gateway whose
+        configuration is refused keeps running as it was (or does not start); the answer says why."""
+        try:
+            configs, refused = parse_gateways(message)
+        except ValueError as e:
+            return _error("bad_request", str(e))
+        configs = {c.id: c for c in configs}
         with self._lock:
             for gid in list(self.pollers):
-                if configs.get(gid) != self._configs.get(gid):
+                if gid not in refused and configs.get(gid) != self._configs.get(gid):
                     log.info("Gateway %s: %s", gid, "reconfigured" if gid in configs else "removed")
                     self.pollers.pop(gid).stop(wait_s=0)
                     del self._configs[gid]
@@ -184,21 +163,28 @@ class Daemon:
                 if gid not in self.pollers:
                     self.pollers[gid] = self._start(config)
                     self._configs[gid] = config
-        stop_demo_gateways(keep=[gid for gid, c in configs.items() if c.host == DEMO_HOST])
-        return {"ok": True, "gateways": sorted(configs)}
+            running = dict(self._configs)
+        stop_demo_gateways(keep=[gid for gid, c in running.items() if c.host == DEMO_HOST])
+        if refused:
+            for message_text in refused.values():
+                log.warning("%s", message_text)
+            return dict(_error("bad_request", " ".join(refused.values())), gateways=sorted(running))
+        return {"ok": True, "gateways": sorted(running)}
 
     def _start(self, config: GatewayConfig) -> GatewayPoller:
-        log.info("Gateway %s: polling %s every %d s (devices every %d s)%s", config.id, config.host,
+        log.info("Gateway %s: polling %s every %g s (devices every %g s)%s", config.id, config.host,
                  config.general_s, config.devices_s, ", paused" if config.paused else "")
         memory = os.path.join(self.datadir, f"inventory-{_file_id(config.id)}.json") if self.datadir else None
         # Days start at local midnight: PHP starts the daemon in Jeedom's time zone (TZ).
         counters = os.path.join(self.datadir, f"counters-{_file_id(config.id)}.json") if self.datadir else None
-        # The Envoy client is made lazily in the worker: building it may start the demo gateway.
-        poller = GatewayPoller(config.id, None, self.callback, general_s=config.general_s,
-                               devices_s=config.devices_s, memory_path=memory, paused=config.paused,
-                               counters=Counters(counters))
-        poller.envoy = _LazyEnvoy(lambda: self.envoy_factory(config, self.datadir))
-        return poller.start()
+        # The client is built in the worker, on first use: building it may start the demo gateway.
+        return GatewayPoller(config.id, None, self.callback, make_client=lambda: self.envoy_factory(config, self.datadir),
+                             general_s=config.general_s, devices_s=config.devices_s, memory_path=memory,
+                             paused=config.paused, counters=Counters(counters)).start()
+
+    def _stop_soon(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        threading.Thread(target=self.stop, name="stop", daemon=True).start()
+        return {"ok": True}
 
     @staticmethod
     def _outcomes(futures, wait_s: float) -> List[Tuple[Any, Any, Optional[Dict[str, str]]]]:
@@ -231,7 +217,7 @@ class Daemon:
 
     def _refresh(self, pollers, message) -> Dict[str, Any]:
         for poller in pollers:
-            poller.submit(poller.refresh)
+            poller.request_refresh()  # at most one waiting per gateway
         return {"ok": True}
 
     def _execute(self, pollers, message) -> Dict[str, Any]:
@@ -255,8 +241,8 @@ class Daemon:
 
         def work() -> str:
             daemon_status = dict(poller.status(), id=poller.id, paused=poller.paused, cycles=poller.cycles,
-                                 recent_errors=list(getattr(poller, "recent_errors", ())))
-            return diagnostics.write_archive(poller.envoy, folder, daemon_status=daemon_status,
+                                 recent_errors=list(poller.recent_errors))
+            return diagnostics.write_archive(poller.client(), folder, daemon_status=daemon_status,
                                              key=diagnostics.persistent_key(self.datadir))
 
         poller, path, error = self._outcomes([(poller, poller.submit(work))], DIAGNOSTICS_WAIT_S)[0]
@@ -302,23 +288,3 @@ def _remove_old_reports(folder: str) -> None:
                 os.remove(path)
         except OSError:
             pass
-
-
-class _LazyEnvoy:
-    """Builds the Envoy client on first use, in the worker thread, and stands for it afterwards."""
-
-    def __init__(self, build: Callable[[], Any]):
-        self._build = build
-        self._envoy = None
-
-    def _get(self):
-        if self._envoy is None:
-            self._envoy = self._build()
-        return self._envoy
-
-    def __getattr__(self, name):
-        if name in ("info", "auth_mode", "token_expires") and self._envoy is None:
-            return None  # status before the first connection
-        if name == "close" and self._envoy is None:
-            return lambda: None
-        return getattr(self._get(), name)

@@ -1,66 +1,94 @@
-"""One gateway's worker: its cadences, what changed since Jeedom was last told, and its status.
+"""One gateway's worker: the thread in which everything that talks to the gateway runs, one thing at a time
+(the gateway has a weak CPU and wants one request at a time): the cycles its cadences call for
+(cadence.py) and the jobs the socket hands over (sync, refresh, execute). A slow or silent gateway
+therefore delays only its own next cycle.
 
-Everything that talks to the gateway runs in this worker's own thread, one thing at a time (the gateway
-has a weak CPU and wants one request at a time): the cadences, and the jobs that the socket hands over
-(sync, refresh, execute). A slow or silent gateway therefore delays only its own next cycle. Cadences are
-`schedule` jobs that only mark a cadence due; the worker then reads every due cadence in one cycle and
-publishes once, so a cycle never overlaps another and each cycle flushes once.
+A cycle reads the due cadences into the gateway's view (view.py), counts energy (counters.py), tells
+Jeedom what changed and the status (publisher.py), and flushes once. Refreshes do not pile up: while one
+waits for the worker, asking again adds nothing.
 """
-import json
 import logging
-import os
 import queue
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Optional, Tuple
-
-import schedule
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 import catalog
+from cadence import CADENCES, DEFAULT_S, Cadences
 from counters import MONOTONIC
 from envoy.errors import EnvoyError
-from view import GatewayView
-
-CADENCES = ("general", "devices")  # read in this order when both are due
-STATUS_REFRESH_S = 600  # a status whose only change is last_success is re-sent at most this often
-MAX_BACKOFF_TICKS = 5  # a silent gateway is retried at least every 5 general ticks
+from envoy.probe import Plan
+from envoy.readings import GatewayInfo
+from publisher import Publisher
+from view import Found, GatewayView
 
 log = logging.getLogger("enphased.poller")
 
 
+class GatewayClient(Protocol):
+    """What the worker needs of a gateway's client: `envoy.client.Envoy` (tests give scripted ones).
+    The controls (controls.py) and the diagnostics report use the Envoy's write and raw methods besides."""
+
+    info: Optional[GatewayInfo]  # None until connected
+    plan: Optional[Plan]  # None until probed
+    auth_mode: str
+
+    @property
+    def token_expires(self) -> Optional[int]: ...
+
+    def connect(self) -> GatewayInfo: ...
+
+    def probe(self) -> Plan: ...
+
+    def fetch(self, cadence: str) -> Dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
 class GatewayPoller:
-    def __init__(self, gateway_id: str, envoy, callback, *, general_s: int = 60, devices_s: int = 300,
+    def __init__(self, gateway_id: str, envoy: Optional[GatewayClient], callback, *,
+                 make_client: Optional[Callable[[], GatewayClient]] = None,
+                 general_s: float = DEFAULT_S["general"], devices_s: float = DEFAULT_S["devices"],
                  memory_path: Optional[str] = None, clock: Callable[[], float] = time.time,
                  paused: bool = False, counters=None):
+        """`envoy` is the gateway's client, or None with `make_client` to build it in the worker on first
+        use (building it may start the demo gateway)."""
+        if envoy is None and make_client is None:
+            raise ValueError("a client, or make_client")
         self.id = gateway_id
         self.envoy = envoy
+        self._make_client = make_client
         self.callback = callback
         self.clock = clock
         self.paused = paused
-        self.memory_path = memory_path
         self.counters = counters  # counters.Counters: lifetime counters that never go back, the day's figures
-        self.scheduler = schedule.Scheduler()
-        self.scheduler.every(general_s).seconds.do(self._mark_due, "general")
-        self.scheduler.every(devices_s).seconds.do(self._mark_due, "devices")
-        self._due = set(CADENCES)  # the first cycle reads everything...
-        self._send_all = True  # ...and sends every value
+        self.cadences = Cadences(general_s, devices_s)
+        self.view = GatewayView()  # the latest answer of each endpoint, and the values made of them
+        self.publisher = Publisher(gateway_id, callback, self._gateway_facts, memory_path, lambda: self.clock())
+        self._send_all = True  # the first cycle sends every value
         self._jobs: "queue.Queue[Optional[Callable[[], None]]]" = queue.Queue()
         self._stopping = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
-        self.view = GatewayView()  # the latest answer of each endpoint, and the values made of them
-        self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
-        self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
-        self._status_key = None
-        self._status_sent_at = 0.0
+        self._refresh_lock = threading.Lock()
+        self._refresh_waiting = False  # a refresh is queued and has not started
         self._last_success: Optional[int] = None
         self._error: Optional[EnvoyError] = None
         self._failures = 0
         self.recent_errors: "deque" = deque(maxlen=10)  # distinct errors, for the diagnostics report
-        self._skip_ticks = 0
         self.cycles = 0  # for tests and the benchmark
+
+    @property
+    def serial(self) -> Optional[str]:
+        info = self.envoy.info if self.envoy is not None else None
+        return info.serial if info is not None else None
+
+    def client(self) -> GatewayClient:
+        """The gateway's client, built on first use. Only in the worker thread."""
+        if self.envoy is None:
+            self.envoy = self._make_client()
+        return self.envoy
 
     # --- thread ---
 
@@ -76,15 +104,12 @@ class GatewayPoller:
         self._jobs.put(None)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(wait_s)
-        close = getattr(self.envoy, "close", None)
-        if close is not None and (self._thread is None or not self._thread.is_alive()):
-            close()
+        if self.envoy is not None and (self._thread is None or not self._thread.is_alive()):
+            self.envoy.close()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            idle = self.scheduler.idle_seconds
-            wait_s = 0.0 if self._ready() else max(0.0, min(idle if idle is not None else 60.0, 60.0))
-            self.step(block_s=wait_s)
+            self.step(block_s=0.0 if self._ready() else self.cadences.idle_s())
 
     def step(self, block_s: float = 0.0) -> None:
         """Run queued jobs (waiting up to block_s for one), then the due cadences. Tests call it directly."""
@@ -100,10 +125,12 @@ class GatewayPoller:
                 job = None
         if self._stopping.is_set():
             return
-        self.scheduler.run_pending()
+        self.cadences.run_pending()
         if self._ready():
-            due, self._due = self._due, set()
-            self.cycle([c for c in CADENCES if c in due])
+            self.cycle(self.cadences.take())
+
+    def _ready(self) -> bool:
+        return not self.paused and self.cadences.ready()
 
     def submit(self, work: Callable[[], Any]) -> "Future":
         """Run `work` in the worker thread; the Future gets its result or exception."""
@@ -119,17 +146,20 @@ class GatewayPoller:
         self._jobs.put(job)
         return future
 
-    def _mark_due(self, cadence: str) -> None:
-        if cadence == "general" and self._skip_ticks > 0:
-            self._skip_ticks -= 1  # backing off a silent gateway
-            return
-        self._due.add(cadence)
+    def request_refresh(self) -> None:
+        """A refresh (both cadences read now), unless one is already waiting for the worker: a gateway that
+        holds the worker gets one read when it is free, however often the user asked meanwhile."""
+        with self._refresh_lock:
+            if self._refresh_waiting:
+                return
+            self._refresh_waiting = True
 
-    def _ready(self) -> bool:
-        """A cycle is due. While backing off a silent gateway, the devices cadence waits for the general one."""
-        if not self._due or self.paused:
-            return False
-        return "general" in self._due or self._skip_ticks == 0
+        def job():
+            with self._refresh_lock:
+                self._refresh_waiting = False
+            self.refresh()
+
+        self.submit(job)
 
     # --- cycles ---
 
@@ -140,20 +170,20 @@ class GatewayPoller:
         found, error = self._read(cadences)
         if error is None:
             self._send_all = False
-        self._publish(found, send_all)
+        self.publisher.values(found, send_all)
         self._set_error(error)
-        self._send_status(force=send_all)
+        self.publisher.status(self.status(), force=send_all)
         self.callback.flush(self.id)
         return error is None
 
-    def _read(self, cadences):
-        """{eq logicalId: (Equipment, values)} of this cycle, the energy counters applied between reading and
-        publishing (lifetime counters that never go back, the figures of the day: counters.py), and the error
-        that stopped a read."""
+    def _read(self, cadences) -> Tuple[Found, Optional[EnvoyError]]:
+        """{eq logicalId: (Equipment, values)} of this cycle, the energy counters applied, and the error that
+        stopped a read."""
         error, fresh = None, set()
         for cadence in cadences:
             try:
-                answers = self.envoy.fetch(cadence)
+                client = self.client()
+                answers = client.fetch(cadence)
             except EnvoyError as e:
                 error = e
                 break
@@ -161,11 +191,16 @@ class GatewayPoller:
                 log.exception("Gateway %s: reading %s failed", self.id, cadence)
                 error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
                 break
-            self.view.update(self.envoy.plan, cadence, answers)
+            self.view.update(client.plan, cadence, answers)
             fresh.add(cadence)
-        found = self.view.equipments(self.envoy.info)
+        found = self.view.equipments(self.envoy.info if self.envoy is not None else None)
+        return self._counted(found, fresh), error
+
+    def _counted(self, found: Found, fresh) -> Found:
+        """The values with the energy counters applied (counters.py): lifetime counters that never go back,
+        the figures of the day. Only counters of the cadences read this cycle (`fresh`) are new readings."""
         if self.counters is None or not found:
-            return found, error
+            return found
         counting = {}
         for eq_id, (eq, values) in found.items():
             lifetime = MONOTONIC.get(eq.kind.kind, ())
@@ -180,163 +215,84 @@ class GatewayPoller:
             # ...nor let a raw lifetime counter through: it may be lower than what Jeedom has.
             counted = {eq_id: {k: v for k, v in values.items() if k not in MONOTONIC.get(kind, ())}
                        for eq_id, (kind, values) in counting.items()}
-        return {eq_id: (eq, counted[eq_id]) for eq_id, (eq, _) in found.items()}, error
+        return {eq_id: (eq, counted[eq_id]) for eq_id, (eq, _) in found.items()}
 
-    def _publish(self, found, send_all: bool) -> None:
-        changed: Dict[str, Dict[str, Any]] = {}
-        for eq_id, (eq, values) in found.items():
-            self._kinds[eq_id] = eq.kind.kind
-            before = self._published.setdefault(eq_id, {})
-            diff = {cmd: v for cmd, v in values.items() if send_all or cmd not in before or before[cmd] != v}
-            if diff:
-                before.update(diff)
-                changed[eq_id] = diff
-        self._discover(found, changed)
-        self.callback.values(self.id, changed)
-
-    # --- inventory ---
-
-    def _gateway_configuration(self) -> Dict[str, Any]:
-        info = getattr(self.envoy, "info", None)
-        config = {"firmware": getattr(info, "firmware", None), "part_number": getattr(info, "part_number", None),
-                  "imeter": getattr(info, "imeter", None), "auth": getattr(self.envoy, "auth_mode", None)}
-        return {k: v for k, v in config.items() if v is not None}
-
-    def _remember(self, found) -> Dict[str, Any]:
-        return {eq_id: {"kind": eq.kind.kind, "fr": eq.fr, "en": eq.en,
-                        "commands": catalog.present_commands(eq.kind, values)}
-                for eq_id, (eq, values) in found.items()}
-
-    def _discover(self, found, changed) -> None:
-        """After a sync, a device or reading that shows up later is described to Jeedom on its own. Only an
-        equipment Jeedom does not know or whose values changed can bring a command: every value of the others
-        was published, and so remembered, in an earlier cycle (the 600 inverters of a general cycle)."""
-        if self._memory is None:
-            return  # never synced: Jeedom creates equipment when the user asks for it
-        new = False
-        candidates = {eq_id: item for eq_id, item in found.items() if eq_id in changed or eq_id not in self._memory}
-        for eq_id, entry in self._remember(candidates).items():
-            known = self._memory.get(eq_id)
-            if known is None:
-                self._memory[eq_id] = entry
-                new = True
-                log.info("Gateway %s: new equipment %s (%s)", self.id, eq_id, entry["kind"])
-            elif not set(entry["commands"]) <= set(known["commands"]):
-                known["commands"] = sorted(set(known["commands"]) | set(entry["commands"]))
-                new = True
-        if new:
-            self._save_memory()
-            self.callback.inventory(self.id, self.inventory())
-
-    def inventory(self) -> Dict[str, Any]:
-        """The INVENTORY of the protocol, from what Jeedom was last told."""
-        memory = self._memory or {}
-        serial = getattr(getattr(self.envoy, "info", None), "serial", None)
-        equipments = []
-        for eq_id, entry in memory.items():
-            kind = catalog.KINDS.get(entry["kind"])
-            if kind is None:
-                continue
-            configuration = self._gateway_configuration() if kind is catalog.GATEWAY else {}
-            equipments.append(catalog.describe_equipment(kind, eq_id, entry["fr"], entry["en"],
-                                                         set(entry["commands"]), configuration))
-        return {"serial": serial, "equipments": equipments}
+    # --- socket jobs (run in the worker thread: see `submit`) ---
 
     def sync(self) -> Dict[str, Any]:
-        """Probe the gateway, read both cadences, tell Jeedom (inventory, then every value) and return the
-        inventory. Runs in the worker thread (see `submit`)."""
-        connect = getattr(self.envoy, "connect", None)
-        if connect is not None:
-            connect()
-        self.envoy.probe()
+        """Reconnect, probe the gateway, read both cadences, tell Jeedom (inventory, then every value) and
+        return the inventory."""
+        client = self.client()
+        client.connect()
+        client.probe()
         found, error = self._read(CADENCES)
         if error is not None:
             self._set_error(error)
-            self._send_status(force=True)
+            self.publisher.status(self.status(), force=True)
             self.callback.flush(self.id)
             raise error
-        self._memory = self._remember(found)
-        self._save_memory()
-        self.callback.inventory(self.id, self.inventory())
-        self._published = {}
-        self._publish(found, send_all=True)
-        self._send_all, self._due = False, set()  # both cadences were just read
+        self.publisher.synced(found)
+        self._send_all = False
+        self.cadences.clear()  # both cadences were just read
         self._set_error(None)
-        self._send_status(force=True)
+        self.publisher.status(self.status(), force=True)
         # Delivered before the socket answers, so PHP never gets values for equipment it is still creating.
         self.callback.flush(self.id)
-        return dict(self.inventory(), type="inventory", gateway=self.id)
+        return dict(self.publisher.inventory(), type="inventory", gateway=self.id)
 
     def refresh(self) -> None:
         """Read both cadences now (the user asked for fresh values); sends what changed, like any cycle."""
         self.cycle(list(CADENCES))
 
     def execute(self, target: str, command_id: str, value: Any) -> None:
-        """An action command of the catalog, then a read of what it changes. Runs in the worker thread."""
-        kind = self._kinds.get(target) or (self._memory or {}).get(target, {}).get("kind")
+        """An action command of the catalog, then a read of what it changes."""
+        kind = self.publisher.kind_of(target)
         command = catalog.find_command(kind, command_id) if kind else None
         if command is None or command.type != "action" or command.run is None:
             raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.")
+        self.client()
         command.run(self, target, value)  # controls.py: writes, then reads the state back
         info = catalog.find_command(kind, command.value) if command.value else None
         self.cycle([info.cadence if info else command.cadence])
 
+    def inventory(self) -> Dict[str, Any]:
+        """The INVENTORY of the protocol, from what Jeedom was last told."""
+        return self.publisher.inventory()
+
     # --- status ---
+
+    def _gateway_facts(self) -> Tuple[Optional[str], Dict[str, Any]]:
+        """The serial, and the gateway equipment's configuration, as the client knows them."""
+        info = self.envoy.info if self.envoy is not None else None
+        if info is None:
+            return None, {}
+        config = {"firmware": info.firmware, "part_number": info.part_number, "imeter": info.imeter,
+                  "auth": self.envoy.auth_mode}
+        return info.serial, {k: v for k, v in config.items() if v is not None}
 
     def _set_error(self, error: Optional[EnvoyError]) -> None:
         if error is None:
             self._last_success = int(self.clock())
             if self._error is not None:
                 log.info("Gateway %s answers again", self.id)
-            self._error, self._failures, self._skip_ticks = None, 0, 0
-            return
-        if self._error is None or (error.code, error.message) != (self._error.code, self._error.message):
-            # Once per distinct error. The gateway goes silent for minutes every night: no alarm for that.
-            level = logging.INFO if error.code == "unreachable" else logging.WARNING
-            log.log(level, "Gateway %s: %s (%s)", self.id, error.message, error.code)
-            self.recent_errors.append({"at": int(self.clock()), "code": error.code, "message": error.message})
-        self._error = error
-        self._failures += 1
-        if error.code == "unreachable":
-            self._skip_ticks = min(2 ** (self._failures - 1) - 1, MAX_BACKOFF_TICKS - 1)
+            self._error, self._failures = None, 0
+        else:
+            if self._error is None or (error.code, error.message) != (self._error.code, self._error.message):
+                # Once per distinct error. The gateway goes silent for minutes every night: no alarm for that.
+                level = logging.INFO if error.code == "unreachable" else logging.WARNING
+                log.log(level, "Gateway %s: %s (%s)", self.id, error.message, error.code)
+                self.recent_errors.append({"at": int(self.clock()), "code": error.code, "message": error.message})
+            self._error = error
+            self._failures += 1
+        self.cadences.answered(self._failures, error is not None and error.code == "unreachable")
 
     def status(self) -> Dict[str, Any]:
-        info = getattr(self.envoy, "info", None)
+        client = self.envoy
+        info = client.info if client is not None else None
         error = None if self._error is None else {"code": self._error.code, "message": self._error.message}
-        return {"serial": getattr(info, "serial", None),
+        return {"serial": info.serial if info else None,
                 "reachable": self._error is None or self._error.code != "unreachable",
-                "firmware": getattr(info, "firmware", None), "auth": getattr(self.envoy, "auth_mode", "none"),
-                "token_expires": getattr(self.envoy, "token_expires", None), "last_success": self._last_success,
-                "error": error}
-
-    def _send_status(self, force: bool = False) -> None:
-        status = self.status()
-        key = {k: v for k, v in status.items() if k != "last_success"}  # plain values: == compares them
-        now = self.clock()
-        if force or key != self._status_key or now - self._status_sent_at >= STATUS_REFRESH_S:
-            self._status_key, self._status_sent_at = key, now
-            self.callback.status(self.id, status)
-
-    # --- memory of the last inventory (survives restarts) ---
-
-    def _load_memory(self) -> Optional[Dict[str, Any]]:
-        if not self.memory_path:
-            return None
-        try:
-            with open(self.memory_path, encoding="utf-8") as file:
-                memory = json.load(file)
-            return memory if isinstance(memory, dict) else None
-        except (OSError, ValueError):
-            return None
-
-    def _save_memory(self) -> None:
-        if not self.memory_path:
-            return
-        try:
-            os.makedirs(os.path.dirname(self.memory_path) or ".", exist_ok=True)
-            tmp = self.memory_path + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as file:
-                json.dump(self._memory, file)
-            os.replace(tmp, self.memory_path)
-        except OSError as e:
-            log.warning("Gateway %s: cannot save %s (%s)", self.id, self.memory_path, e.strerror)
+                "firmware": info.firmware if info else None,
+                "auth": client.auth_mode if client is not None else "none",
+                "token_expires": client.token_expires if client is not None else None,
+                "last_success": self._last_success, "error": error}

@@ -97,7 +97,7 @@ def simulator(tmp_path_factory):
             token = next((line.split(": ", 1)[1] for line in lines if line.startswith("Token: ")), "")
             assert url and token, "simulator did not start: %s" % log.read_text()[-2000:]
             yield {"url": url, "host": url.split("://", 1)[1].rstrip("/"), "token": token,
-                   "serial": lines[0].split()[1]}
+                   "serial": lines[0].split()[1], "process": process}
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -231,6 +231,9 @@ def test_synchronize_puts_everything_in_the_gateways_room_and_shows_the_overview
     for eq in found.values():
         assert str(eq["object_id"]) == str(house), "%s is not in the gateway's room" % eq["name"]
         assert int(eq["isEnable"]) == 1
+        # Jeedom marks it stale (red) after this many minutes without news: three of the slowest cadence (the
+        # devices', 300 s here), and never less than 15.
+        assert int(eq["timeout"]) == 15, "%s: timeout %s" % (eq["name"], eq["timeout"])
         kind = eq["configuration"]["kind"]
         assert int(eq["isVisible"]) == (1 if kind in SHOWN_KINDS else 0), "%s (%s) visible=%s" % (
             eq["name"], kind, eq["isVisible"])
@@ -447,3 +450,98 @@ def test_the_diagnostics_report_downloads_from_the_gateway_page(synchronized, si
         browser.close()
     # Nothing of it waits in the data folder: the download took it away.
     assert not list((core.dir / "plugins" / PLUGIN_ID / "data" / "diagnostics").glob("*.zip"))
+
+
+# -- outages a user sees: refused credentials, a daemon killed, a gateway gone ------------------------------
+
+def messages(core, prefix):
+    """The plugin's entries in Jeedom's message center whose logicalId starts with prefix."""
+    return [m for m in core.ajax("core/ajax/message.ajax.php", "all", plugin=PLUGIN_ID)
+            if str(m.get("logicalId", "")).startswith(prefix)]
+
+
+def state_of(core, eq_id):
+    """What the gateway's page says of it (enphaseEvents::state, handed to the page with the equipment)."""
+    return core.equipment(PLUGIN_ID, eq_id, with_state=False).get("enphase_state") or {}
+
+
+def test_refused_credentials_reach_the_message_center_and_the_gateway_state(demo, simulator):
+    import jwt  # pyjwt, a runtime dependency: a well-formed token the gateway did not issue
+    core = demo["core"]
+    wrong = jwt.encode({"aud": simulator["serial"], "enphaseUser": "owner", "exp": int(time.time()) + 86400},
+                       "not-the-gateway-key", algorithm="HS256")
+    added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Mauvais jeton"}]))
+    core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
+        "id": added["id"], "isEnable": 1,
+        "configuration": {"host": simulator["host"], "auth_method": "token", "token": wrong}}]))
+    try:
+        refused = wait_until(lambda: messages(core, "status::%s::" % added["id"]), GENERAL_S + 30,
+                             "a message for the refused token")
+        assert "Mauvais jeton" in refused[0]["message"]
+        assert state_of(core, added["id"]) == {"level": "danger", "text": "Identifiants refusés"}
+    finally:
+        core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN_ID, id=added["id"])
+    assert not messages(core, "status::%s::" % added["id"]), "a removed gateway takes its messages along"
+
+
+def daemon_pid(core):
+    return int(core.php("require_once 'plugins/enphase/core/class/enphase.class.php'; echo enphaseDaemon::pid();")
+               .strip() or 0)
+
+
+def test_a_killed_daemon_is_restarted_by_jeedom_and_the_user_is_told(demo):
+    core = demo["core"]
+    assert not messages(core, "daemon::")
+    pid = daemon_pid(core)
+    assert pid > 0
+    os.kill(pid, 9)  # the OOM killer, a crash
+    wait_until(lambda: core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "nok", 30, "Jeedom to see the daemon dead")
+    gateway = demo["id"]
+    assert state_of(core, gateway)["text"] == "Démon arrêté"
+
+    def watchdog():  # what the core's cron runs every few minutes (it waits 45 s between two launches)
+        core.php("plugin::checkDeamon();")
+        return core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "ok"
+    wait_until(watchdog, 90, "the core's watchdog to start the daemon again", every_s=5)
+    told = messages(core, "daemon::restarted")
+    assert len(told) == 1 and "arrêté sans qu" in told[0]["message"], told
+    wait_until(lambda: state_of(core, gateway).get("text") == "Joignable", GENERAL_S + 30, "the demo gateway read again")
+
+
+def test_a_gateway_gone_turns_stale_and_reaches_the_message_center(synchronized, simulator):
+    """Last: the simulated gateway stops for good. Its equipment timeout is set to one minute, as a user may in
+    its advanced configuration, so that the test does not wait the default 15."""
+    core = synchronized["core"]
+    found = equipments_by_logical_id(core)
+    gateway = found[simulator["serial"]]
+    battery = next(eq for eq in found.values() if eq["configuration"]["kind"] == "encharge"
+                   and eq["configuration"]["gateway_id"] == gateway["configuration"]["gateway_id"])
+    for eq in (gateway, battery):
+        core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"id": eq["id"], "timeout": 1}]))
+    simulator["process"].kill()
+    simulator["process"].wait(timeout=10)
+    wait_until(lambda: state_of(core, gateway["id"]).get("text", "").startswith("Injoignable depuis"), GENERAL_S * 4 + 30,
+               "the gateway's state to say it is unreachable (%s)" % state_of(core, gateway["id"]))
+
+    def stale():  # what the core's cron runs every 5 minutes: eqLogic::checkAlive(), then the plugins' cron5
+        core.php("eqLogic::checkAlive(); require_once 'plugins/enphase/core/class/enphase.class.php'; enphase::cron5();")
+        return all(core.php("echo eqLogic::byId(%d)->getStatus('timeout', 0);" % int(eq["id"])).strip() == "1"
+                   for eq in (gateway, battery))
+    wait_until(stale, 150, "Jeedom to mark the gateway and its battery stale", every_s=5)
+    outage = wait_until(lambda: messages(core, "outage::%s::" % gateway["configuration"]["gateway_id"]), 30,
+                        "the outage message")
+    assert "ne répond plus depuis le" in outage[0]["message"] and "Maison" in outage[0]["message"]
+
+    if chromium_binary():
+        browser = Browser(width=900, height=700, locale="fr-FR", timezone=core.get_config("timezone"))
+        try:
+            browser.set_cookie(**core.session_cookie)
+            widget = '.eqLogic-widget[data-eqLogic_id="%s"]' % gateway["id"]
+            browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, gateway["object_id"]),
+                         ready_js="document.querySelector('%s') !== null" % widget)
+            assert browser.evaluate("document.querySelector('%s .widget-name i.fa-clock') !== null" % widget)
+            assert browser.evaluate("document.querySelector('%s .enphaseFlow-stale') !== null" % widget)
+            battery_tile = '.eqLogic-widget[data-eqLogic_id="%s"]' % battery["id"]
+            assert browser.evaluate("document.querySelector('%s .widget-name i.fa-clock') !== null" % battery_tile)
+        finally:
+            browser.close()

@@ -299,6 +299,44 @@ class DaemonTest extends EnphaseTestCase {
 		$this->assertStringNotContainsString(jeedom::getApiKey('enphase'), $log);
 	}
 
+	public function testADaemonJustStartedThatSaysBusyIsAskedAgainAndOtherRefusalsAreFinal() {
+		$busy = array('ok' => false, 'error' => array('code' => 'busy', 'message' => 'too many connections'));
+		$received = $this->startDaemonStandIn(array($busy, $busy, array('ok' => true)));
+
+		$this->assertTrue(enphaseDaemon::configureAtStart());
+		$this->assertSame(array('configure', 'configure', 'configure'), array_column($received(), 'action'));
+		$this->assertSame(array(), array_filter(JeedomDouble::logsOf('enphase'), function ($line) {
+			return $line[1] == 'error';
+		}));
+
+		$received = $this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'forbidden'))));
+		$this->assertFalse(enphaseDaemon::configureAtStart());
+		$this->assertCount(1, $received());
+	}
+
+	public function testConnectionsThatSayNothingDelayTheDaemonsStartNoLongerThanItsMessageDeadline() {
+		self::configureGateway(array('host' => 'demo'));
+		// Someone holds every connection slot of the daemon from the moment it listens, and never speaks.
+		$hog = '$path = $argv[1]; $held = array(); $until = microtime(true) + 60;
+			while (count($held) < 16 && microtime(true) < $until) {
+				$socket = file_exists($path) ? @stream_socket_client("unix://" . $path, $errno, $errstr, 1) : false;
+				if ($socket === false) { usleep(5000); } else { $held[] = $socket; }
+			}
+			sleep(60);';
+		$this->startProcess(array(PHP_BINARY, '-r', $hog, enphaseDaemon::socketPath()));
+
+		try {
+			$this->assertTrue(enphaseDaemon::launch());
+			$log = file_get_contents(log::getPathToLog('enphase_daemon'));
+			$this->assertStringContainsString('Socket connection refused: more than 16 at once', $log, 'PHP met a busy daemon');
+			$this->assertContains('Configuration envoyée au démon', array_column(JeedomDouble::logsOf('enphase'), 2), $log);
+			$this->assertSame(array('ok' => true), enphaseDaemon::request(array('action' => 'refresh', 'gateway' => self::$gatewayId)),
+				'the daemon knows the gateway: it was configured at start');
+		} finally {
+			enphaseDaemon::stop();
+		}
+	}
+
 	public function testTheDaemonLogsAtThePluginsLevelInWordsItKnows() {
 		$this->assertSame('info', enphaseDaemon::logLevel(), 'the global level when the plugin has none');
 		// Jeedom's levels (log::convertLogLevel) -> the daemon's four (docs/protocol.md).

@@ -33,6 +33,6 @@ class Callback:
 def advance(poller, seconds):
     """Move the poller's schedule `seconds` forward, one second at a time, running what falls due."""
     for _ in range(int(seconds)):
-        for job in poller.scheduler.jobs:
+        for job in poller.cadences.scheduler.jobs:
             job.next_run -= datetime.timedelta(seconds=1)
         poller.step()

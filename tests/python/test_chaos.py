@@ -102,7 +102,7 @@ def chaos(tmp_path, monkeypatch, caplog, socket_path):
         def make_envoy(config, datadir):
             envoy = gateways.make_envoy(config, datadir)
             envoy.cloud = CloudSettings(cloud.url, cloud.url, timeout_s=WAIT_S)  # the cloud never hangs: a bound
-            envoy.read_timeout_s = envoy.connect_timeout_s = CLIENT_TIMEOUT_S
+            envoy.deadline_s = envoy.connect_timeout_s = CLIENT_TIMEOUT_S
             return envoy
 
         daemon = Daemon(Callback(receiver.url, APIKEY, timeout_s=WAIT_S), datadir=str(tmp_path),
@@ -120,7 +120,7 @@ def chaos(tmp_path, monkeypatch, caplog, socket_path):
 def tick(poller, cadences):
     """One cadence tick, as the schedule job makes it; True when the worker ran a cycle (not backing off)."""
     before = poller.cycles
-    poller.submit(lambda: [poller._mark_due(c) for c in cadences]).result(WAIT_S)
+    poller.submit(lambda: [poller.cadences.mark_due(c) for c in cadences]).result(WAIT_S)
     poller.submit(lambda: None).result(WAIT_S)  # queued behind the cycle that the tick started
     return poller.cycles > before
 
@@ -136,7 +136,7 @@ def test_chaos(chaos, record_property):
     assert ask({"action": "sync", "gateway": "chaos"})["ok"]
     jeedom = Jeedom(receiver)
     jeedom.fold()
-    assert lost_values(jeedom.values, poller._published) == []
+    assert lost_values(jeedom.values, poller.publisher.published) == []
 
     figures = Counter()
     recoveries, unrecovered, lost = 0, [], []
@@ -177,7 +177,7 @@ def test_chaos(chaos, record_property):
             faulty_before = True
         jeedom.fold()
         if ran and not receiver.down:
-            lost += [(n,) + v for v in lost_values(jeedom.values, poller._published)]
+            lost += [(n,) + v for v in lost_values(jeedom.values, poller.publisher.published)]
         if n % 20 == 0:
             assert ask({"action": "resume", "gateway": "chaos"}) == {"ok": True}  # the socket still answers
         if n % 25 == 0:  # the user presses Synchronize, whatever the gateway is doing: /info and the probe again
@@ -198,7 +198,7 @@ def test_chaos(chaos, record_property):
         clock.now += 60
         assert tick(poller, ["general", "devices"])
     jeedom.fold()
-    lost += [("end",) + v for v in lost_values(jeedom.values, poller._published)]
+    lost += [("end",) + v for v in lost_values(jeedom.values, poller.publisher.published)]
     rss_end = rss_kb()
     rss_peak = max(rss_peak, rss_end)
 

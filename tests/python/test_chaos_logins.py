@@ -73,7 +73,7 @@ class Site:
     def ticks(self, count):
         for _ in range(count):
             self.now += TICK_S
-            self.poller.submit(lambda: self.poller._mark_due("general")).result(WAIT_S)
+            self.poller.submit(lambda: self.poller.cadences.mark_due("general")).result(WAIT_S)
             self.poller.submit(lambda: None).result(WAIT_S)
             self._count()
 

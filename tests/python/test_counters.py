@@ -187,7 +187,7 @@ def test_the_state_file_is_small_json_replaced_whole(tmp_path):
     counters.update(site(production=5_000_000), at("2026-06-10 12:00"))
     state = json.loads(path.read_text())
     assert state["version"] == 1 and state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["out"] == 5_000_000
-    assert not (tmp_path / "data" / "counters-1.json.tmp").exists()
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["counters-1.json"]  # no temporary file left
     mtime = path.stat().st_mtime_ns
     for minute in range(1, 15):  # a night: nothing changes, only reading times; not written every minute
         counters.update(site(production=5_000_000), at("2026-06-10 12:00") + 60 * minute)

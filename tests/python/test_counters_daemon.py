@@ -125,6 +125,8 @@ class ScriptedGateway:
     def __init__(self, script):
         self.info = GatewayInfo(serial="122302045041", firmware="7.6.175")
         self.plan = None
+        self.auth_mode = "jwt-owner"
+        self.token_expires = None
         self.script = iter(script)
 
     def fetch(self, cadence):

@@ -11,7 +11,7 @@ import chaos_helpers
 from chaos_helpers import DaemonProcess
 from jeedom_receiver import JeedomReceiver
 import enphased
-import gateways
+import demo
 from jeedom.socket_server import send
 from simulator.cloud import issue_token
 from simulator.server import serve
@@ -124,11 +124,11 @@ def test_demo_gateways_are_houses_of_their_own_and_survive_a_reconfiguration(cor
     serials = {i["gateway"]: i["serial"] for i in answer["inventory"]}
     assert serials["default"] != serials["7"]
     # The documentation's house is the same at every start.
-    assert serials["default"] == SyntheticGateway(seed=gateways.demo_seed("default")).serial
-    url = gateways.demo_gateway("default")[0]
+    assert serials["default"] == SyntheticGateway(seed=demo.demo_seed("default")).serial
+    url = demo.demo_gateway("default")[0]
     core({"action": "configure", "general_s": 120, "gateways": [{"id": "default", "host": "demo"}]})
-    assert gateways.demo_gateway("default")[0] == url, "a reconfigured demo gateway keeps its house"
-    assert "7" not in gateways._demos, "the demo gateway of a removed gateway is stopped"
+    assert demo.demo_gateway("default")[0] == url, "a reconfigured demo gateway keeps its house"
+    assert "7" not in demo._demos, "the demo gateway of a removed gateway is stopped"
 
 
 def test_demo_gateway_end_to_end_through_the_daemon_process(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 import gateways
 from conftest import DAEMON_DIR, REPO
-from jeedom import timeouts
+from jeedom import socket_server, timeouts
 
 pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make test-fast`
 
@@ -19,6 +19,12 @@ def test_php_waits_longer_than_the_daemon_works_so_the_daemons_own_answer_reache
     assert set(bounded) == {"sync", "execute", "diagnostics"}
     for action, waits in bounded.items():
         assert waits["php_s"] > waits["daemon_s"], action
+
+
+def test_the_daemon_reads_a_whole_message_within_the_files_deadline():
+    message_s = json.loads((DAEMON_DIR / "jeedom" / "timeouts.json").read_text(encoding="utf-8"))["message_s"]
+    assert socket_server.READ_TIMEOUT_S == timeouts.MESSAGE_S == message_s
+    assert 0 < message_s <= 10  # PHP writes at once: a connection silent longer only holds a slot
 
 
 def test_the_daemon_gives_up_when_the_file_says():

@@ -10,11 +10,12 @@ import hmac
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Union
+
+from state_file import read_json, write_json  # the one way the daemon writes a file it keeps
 
 from .errors import EnvoyError
 
@@ -136,25 +137,13 @@ class FileTokenStore(TokenStore):
 
     def load(self) -> Dict:
         try:
-            with open(self.path, encoding="utf-8") as file:
-                state = json.load(file)
-            return state if isinstance(state, dict) else {}
+            state = read_json(self.path)
         except (OSError, ValueError):
             return {}
+        return state if isinstance(state, dict) else {}
 
     def save(self, state: Dict) -> None:
-        folder = os.path.dirname(self.path) or "."
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".token-")  # mkstemp creates it 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(state, file)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_json(self.path, state)
 
 
 # --- Enlighten ----------------------------------------------------------------------------------------------------

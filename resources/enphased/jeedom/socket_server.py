@@ -19,8 +19,10 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional
 
+from jeedom import timeouts
+
 MAX_MESSAGE_BYTES = 1024 * 1024
-READ_TIMEOUT_S = 10  # for the whole message: PHP writes it at once; a peer that takes longer is not PHP
+READ_TIMEOUT_S = timeouts.MESSAGE_S  # for the whole message: PHP writes it at once; a peer that takes longer is not PHP
 MAX_CONNECTIONS = 16  # at the same time; more are answered "busy" so a flood cannot pile up threads
 BUSY_READ_TIMEOUT_S = 1  # a connection answered "busy" is read this long at most before the answer
 NOISE_LOG_INTERVAL_S = 60  # refused connections: one log line per kind and minute, with a count of the others
