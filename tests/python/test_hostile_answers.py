@@ -82,9 +82,9 @@ def test_the_daemon_reads_on_with_flat_memory_under_400_mb_answers(tmp_path):
             while len(play.written) < 4 and daemon.alive() and time.monotonic() < deadline:
                 time.sleep(0.05)
             growth_mb = (_peak_kb(daemon.pid) - start_kb) / 1024
-            gateway.responses["/api/v1/production/inverters"] = [dict(inverter, lastReportWatts=321)]
+            gateway.responses["/api/v1/production/inverters"] = [dict(inverter, lastReportWatts=251)]
             published = receiver.wait_for(lambda r: [e for e in r.events if e.get("type") == "values" and
-                                                     321 in e["values"].get("121", {}).values()], 30)
+                                                     251 in e["values"].get("121", {}).values()], 30)
         finally:
             daemon.stop()
             receiver.close()
