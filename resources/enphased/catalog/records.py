@@ -11,6 +11,8 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Set, Tuple
 
 log = logging.getLogger("enphased.catalog")
 
+from envoy.text import free_text
+
 
 def keyword_only(cls):
     """A dataclass built by keyword only (Python 3.9 has no dataclass(kw_only=True))."""
@@ -188,6 +190,10 @@ def read_command(command: Command, reading, source: str = "") -> Any:
         value = command.read(reading)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None  # a reading shaped differently than expected: publish nothing rather than stop
+    if isinstance(value, str):
+        # The parsers clean what they type; a settings object is kept raw for writes: this is the last gate,
+        # so that every string Jeedom gets is one its widgets can show (envoy/text.py).
+        value = free_text(value)
     if value is None or not _fits(command.subtype, value):
         return None  # e.g. a number where a settings object should hold a word: Jeedom gets nothing odd
     if command.quantity:

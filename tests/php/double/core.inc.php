@@ -1035,6 +1035,11 @@ class system {
 		return '';
 	}
 
+	/** As the core: the CLI php with these arguments (a page's background work). */
+	public static function php($arguments, $_sudo = false) {
+		return exec('php ' . $arguments);
+	}
+
 	public static function kill($_find = '', $_kill9 = true) {
 		if (is_numeric($_find)) {
 			@posix_kill((int) $_find, 15);
