@@ -16,6 +16,7 @@ require_once __DIR__ . '/enphaseGateway.class.php';
 require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
 require_once __DIR__ . '/enphaseInventory.class.php';
+require_once __DIR__ . '/enphaseSyncJob.class.php';
 require_once __DIR__ . '/enphaseEvents.class.php';
 require_once __DIR__ . '/enphaseDiagnostics.class.php';
 
@@ -48,16 +49,27 @@ class enphase extends eqLogic {
 	}
 
 	public static function deamon_start() {
+		// Before deamon_stop() forgets it: the last run ended without being asked to (killed, crashed).
+		$died = enphaseDaemon::endedUnexpectedly();
 		self::deamon_stop();
 		$info = self::deamon_info();
 		if ($info['launchable'] != 'ok') {
 			throw new Exception(__('Veuillez vérifier la configuration', __FILE__) . ' : ' . $info['launchable_message']);
 		}
-		return enphaseDaemon::launch();
+		$started = enphaseDaemon::launch();
+		if ($died) {
+			message::add('enphase', __('Le démon Enphase s’était arrêté sans qu’on le lui demande ; il vient d’être redémarré. Si cela se répète, consultez le log enphase_daemon', __FILE__), '', 'daemon::restarted');
+		}
+		return $started;
 	}
 
 	public static function deamon_stop() {
 		enphaseDaemon::stop();
+	}
+
+	/** A gateway silent for longer than its equipment's timeout gets its message without waiting for an event. */
+	public static function cron5() {
+		enphaseEvents::checkOutages();
 	}
 
 	/** Time passes without any status event: look at each gateway's stored token expiry once a day. */
@@ -93,6 +105,10 @@ class enphase extends eqLogic {
 	/** What pages receive: a secret that is set shows as SECRET_MASK. */
 	public function toArray() {
 		$array = parent::toArray();
+		if ($this->getConfiguration('kind') == 'gateway') {
+			// What is true now (daemon stopped, credentials refused, unreachable since...), for the gateway's page.
+			$array['enphase_state'] = enphaseEvents::state($this);
+		}
 		foreach (enphaseGateway::SECRETS as $key) {
 			if (isset($array['configuration'][$key]) && $array['configuration'][$key] !== '') {
 				$array['configuration'][$key] = self::SECRET_MASK;
@@ -105,6 +121,8 @@ class enphase extends eqLogic {
 	private $_gatewayChanged = false;
 	/** @var int|null|false the gateway's object before this save (false: not a stored gateway) */
 	private $_objectBefore = false;
+	/** @var int|null the timeout its cadences gave before this save (null: not a stored gateway) */
+	private $_staleBefore = null;
 
 	public function preSave() {
 		if ($this->getConfiguration('kind') == '') {
@@ -121,6 +139,7 @@ class enphase extends eqLogic {
 		}
 		$stored = ($this->getId() != '') ? self::byId($this->getId()) : null;
 		$this->_objectBefore = is_object($stored) ? $stored->getObject_id() : false;
+		$this->_staleBefore = is_object($stored) ? enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($stored)) : null;
 		foreach (enphaseGateway::SECRETS as $key) {
 			$value = $this->getConfiguration($key);
 			if ($value === self::SECRET_MASK) {
@@ -153,6 +172,17 @@ class enphase extends eqLogic {
 			$this->_objectBefore = false;
 			enphaseInventory::followGateway($this, $from);
 		}
+		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($this));
+		if ($this->_staleBefore !== null && $this->_staleBefore != $stale) {
+			// New cadences: the timeouts they gave follow; one the user set by hand stays.
+			foreach (array_merge(array($this), enphaseGateway::devices($this)) as $eqLogic) {
+				if ((int) $eqLogic->getTimeout() == $this->_staleBefore) {
+					$eqLogic->setTimeout($stale);
+					$eqLogic->save(true);
+				}
+			}
+		}
+		$this->_staleBefore = null;
 		if ($this->_gatewayChanged) {
 			$this->_gatewayChanged = false;
 			enphaseDaemon::configurationChanged();
@@ -160,6 +190,9 @@ class enphase extends eqLogic {
 	}
 
 	public function postRemove() {
+		if ($this->getConfiguration('kind') == 'gateway') {
+			enphaseEvents::forget(enphaseGateway::idOf($this));
+		}
 		if (enphaseGateway::hasAddress($this)) {
 			enphaseDaemon::configurationChanged();
 		}
@@ -216,6 +249,9 @@ class enphase extends eqLogic {
 		$replace['#flow_state#'] = json_encode($state, $json);
 		$replace['#flow_labels#'] = json_encode($labels, $json);
 		$replace['#flow_has_battery#'] = $hasBattery ? 'true' : 'false';
+		$stale = ($this->getStatus('timeout', 0) == 1);
+		$replace['#flow_stale#'] = $stale ? ' enphaseFlow-stale' : '';
+		$replace['#flow_stale_title#'] = $stale ? htmlspecialchars(__('Pas de nouvelles de la passerelle : ces valeurs ne sont plus à jour', __FILE__), ENT_QUOTES) : '';
 		$replace['#flow#'] = template_replace($replace, getTemplate('core', 'dashboard', 'flow.body', __CLASS__));
 		$html = template_replace($replace, getTemplate('core', $version, 'flow', __CLASS__));
 		return $this->postToHtml($_version, translate::exec($html, 'plugins/enphase/core/template/' . $version . '/flow.html'));

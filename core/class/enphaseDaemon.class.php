@@ -26,6 +26,19 @@ class enphaseDaemon {
 	}
 
 	/**
+	 * Present from a successful launch() to stop(): still there while no daemon runs, the daemon ended without
+	 * being asked to. In Jeedom's tmp folder, emptied at boot: a reboot is not taken for a crash.
+	 */
+	private static function runningFile() {
+		return jeedom::getTmpFolder('enphase') . '/deamon.running';
+	}
+
+	/** The last daemon started ended without stop() (killed, crashed, out of memory). */
+	public static function endedUnexpectedly() {
+		return file_exists(self::runningFile()) && self::pid() <= 0;
+	}
+
+	/**
 	 * Where the daemon keeps what must survive a restart (the apikey file, tokens, counters, diagnostics, its
 	 * socket): the plugin's data folder, 0700. Jeedom has no lasting folder outside the web root (its tmp folder
 	 * is emptied at boot) and its backups take this one along, so it stays here: data/.htaccess keeps Apache
@@ -142,6 +155,7 @@ class enphaseDaemon {
 			return false;
 		}
 		message::removeAll('enphase', 'unableStartDeamon');
+		touch(self::runningFile());
 		self::configureAtStart();
 		return true;
 	}
@@ -192,6 +206,7 @@ class enphaseDaemon {
 		// daemon on the machine (a second Jeedom, test runs), and the core kills those with -9.
 		system::kill(self::script());
 		@unlink(self::pidFile());
+		@unlink(self::runningFile());
 	}
 
 	/** Sends the gateways to read to a running daemon; throws enphaseDaemonError when it cannot. */

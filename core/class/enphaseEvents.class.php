@@ -98,6 +98,14 @@ class enphaseEvents {
 		// The sentence the pages show, in this Jeedom's language.
 		$status['problem'] = ($code != '') ? enphaseDaemonError::sentence($code, $detail) : '';
 		$previous = $eqLogic->getConfiguration('status');
+		if ($status['reachable'] === false) {
+			// Since its last success; the daemon forgets it when restarted, the gateway's equipment does not.
+			$since = (int) $status['last_success'];
+			if ($since <= 0 && is_array($previous)) {
+				$since = isset($previous['unreachable_since']) ? (int) $previous['unreachable_since'] : (int) (isset($previous['last_success']) ? $previous['last_success'] : 0);
+			}
+			$status['unreachable_since'] = ($since > 0) ? $since : time();
+		}
 		$eqLogic->setConfiguration('status', $status);
 		if ($status['firmware'] != '') {
 			$eqLogic->setConfiguration('firmware', $status['firmware']);
@@ -119,6 +127,104 @@ class enphaseEvents {
 			message::removeAll('enphase', 'status::' . $gatewayId . '::', true);
 		}
 		self::checkTokenExpiry($gatewayId, $status, $eqLogic);
+		self::checkOutage($gatewayId, $eqLogic);
+		if ((int) $status['last_success'] > 0) {
+			self::markFresh($eqLogic, (int) $status['last_success']);
+		}
+	}
+
+	/**
+	 * The gateway answered at $_time: its equipment are up to date although an unchanged value is not sent again
+	 * (status events come at least every STATUS_REFRESH_S), so Jeedom does not mark them stale.
+	 */
+	private static function markFresh($_gateway, $_time) {
+		$when = date('Y-m-d H:i:s', min($_time, time()));
+		foreach (array_merge(array($_gateway), enphaseGateway::devices($_gateway)) as $eqLogic) {
+			if ($eqLogic->getIsEnable() && (string) $eqLogic->getStatus('lastCommunication', '') < $when) {
+				$eqLogic->setStatus(array('lastCommunication' => $when, 'timeout' => 0));
+			}
+		}
+	}
+
+	/** When the gateway of this status stopped answering, or null while it answers. */
+	private static function unreachableSince($_status) {
+		if (!is_array($_status) || !isset($_status['reachable']) || $_status['reachable'] !== false) {
+			return null;
+		}
+		return isset($_status['unreachable_since']) ? (int) $_status['unreachable_since'] : null;
+	}
+
+	/**
+	 * One message per gateway unreachable for longer than its equipment's timeout (the time Jeedom takes to mark
+	 * it stale; longer than its nightly silence), gone when it answers again.
+	 */
+	public static function checkOutage($_gatewayId, $_eqLogic) {
+		$since = self::unreachableSince($_eqLogic->getConfiguration('status'));
+		if ($since === null) {
+			message::removeAll('enphase', 'outage::' . $_gatewayId . '::', true);
+			return;
+		}
+		$limit = (int) $_eqLogic->getTimeout(enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($_eqLogic)));
+		if (time() - $since >= max(1, $limit) * 60) {
+			$text = sprintf(__('la passerelle ne répond plus depuis le %s : vérifiez qu’elle est allumée et sur le réseau ; ses valeurs ne sont plus à jour', __FILE__), date('d/m/Y H:i', $since));
+			self::replaceMessage('outage::' . $_gatewayId . '::', 'unreachable', $_eqLogic->getHumanName() . ' : ' . $text);
+		}
+	}
+
+	/** A gateway removed: its messages (status, token, outage) go with it. */
+	public static function forget($_gatewayId) {
+		foreach (array('status', 'token', 'outage') as $subject) {
+			message::removeAll('enphase', $subject . '::' . $_gatewayId . '::', true);
+		}
+	}
+
+	/** Time passes without any event while a gateway is silent: the cron looks at each one. */
+	public static function checkOutages() {
+		foreach (enphaseGateway::all() as $gatewayId => $eqLogic) {
+			self::checkOutage((string) $gatewayId, $eqLogic);
+		}
+	}
+
+	/** What the gateway's page says of it now: array('level' => success|warning|danger, 'text' => ...). */
+	public static function state($_eqLogic) {
+		if (enphaseDaemon::pid() <= 0) {
+			return array('level' => 'danger', 'text' => __('Démon arrêté', __FILE__));
+		}
+		$status = $_eqLogic->getConfiguration('status');
+		if (!is_array($status) || !isset($status['updated'])) {
+			return array('level' => 'warning', 'text' => __('Pas encore de nouvelles du démon', __FILE__));
+		}
+		$since = self::unreachableSince($status);
+		if ($since !== null) {
+			return array('level' => 'danger', 'text' => sprintf(__('Injoignable depuis %s', __FILE__), self::duration(time() - $since)));
+		}
+		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
+		$texts = array(
+			'auth_failed' => __('Identifiants refusés', __FILE__),
+			'token_expired' => __('Jeton expiré', __FILE__),
+			'two_factor' => __('Compte Enlighten à double authentification', __FILE__),
+			'login_throttled' => __('Connexions à Enphase suspendues', __FILE__),
+			'bad_response' => __('Réponses inattendues', __FILE__),
+		);
+		if ($code != '') {
+			return array('level' => 'danger', 'text' => isset($texts[$code]) ? $texts[$code] : __('En erreur', __FILE__));
+		}
+		return array('level' => 'success', 'text' => __('Joignable', __FILE__));
+	}
+
+	/** A duration as a user reads it: "12 min", "3 h", "2 jours". */
+	public static function duration($_seconds) {
+		$minutes = (int) floor(max(0, $_seconds) / 60);
+		if ($minutes < 1) {
+			return __('moins d’une minute', __FILE__);
+		}
+		if ($minutes < 120) {
+			return sprintf(__('%d min', __FILE__), $minutes);
+		}
+		if ($minutes < 48 * 60) {
+			return sprintf(__('%d h', __FILE__), intdiv($minutes, 60));
+		}
+		return sprintf(__('%d jours', __FILE__), intdiv($minutes, 24 * 60));
 	}
 
 	/**

@@ -96,6 +96,21 @@ class enphaseGateway {
 		return $seconds >= 10 ? $seconds : $_default;
 	}
 
+	/** Seconds between two status events of a gateway being read, at most (resources/enphased/poller.py). */
+	const STATUS_REFRESH_S = 600;
+
+	/**
+	 * The equipment timeout (Jeedom's "stale" marker, in minutes) that these settings give: three of the slowest
+	 * cadence, and never less than a status interval and 5 minutes, since an unchanged value is not sent again
+	 * and the status events keep equipment fresh meanwhile. 15 minutes with the default cadences, longer than
+	 * the few minutes a gateway goes silent every night.
+	 */
+	public static function staleAfterMinutes(array $_settings) {
+		$slowest = max(self::cadence($_settings['general_s'], self::defaultCadence('general_s')),
+			self::cadence($_settings['devices_s'], self::defaultCadence('devices_s')));
+		return (int) max(ceil((self::STATUS_REFRESH_S + 300) / 60), ceil(3 * $slowest / 60));
+	}
+
 	/** A cadence of the plugin configuration: every gateway's default ('general_s' or 'devices_s'). */
 	public static function defaultCadence($_key) {
 		return self::cadence(config::byKey($_key, 'enphase', self::DEFAULT_CADENCES[$_key]), self::DEFAULT_CADENCES[$_key]);
@@ -134,16 +149,19 @@ class enphaseGateway {
 		return $gateways;
 	}
 
-	/** The gateway equipment of a configured gateway, by serial or else by configuration id. */
+	/**
+	 * The gateway equipment of a configured gateway, by configuration id or else by serial. The id first: two
+	 * equipment may be set on one gateway (a test of another access), and each must get its own status.
+	 */
 	public static function equipment($_gatewayId, $_serial = '') {
-		if ($_serial != '') {
-			$eqLogic = eqLogic::byLogicalId($_serial, 'enphase');
-			if (is_object($eqLogic)) {
+		foreach (eqLogic::byType('enphase') as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') == 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
 				return $eqLogic;
 			}
 		}
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			if ($eqLogic->getConfiguration('kind') == 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
+		if ($_serial != '') {
+			$eqLogic = eqLogic::byLogicalId($_serial, 'enphase');
+			if (is_object($eqLogic)) {
 				return $eqLogic;
 			}
 		}

@@ -79,15 +79,7 @@ class enphaseInventory {
 	 */
 	public static function sync($_gatewayId = '') {
 		$_gatewayId = (string) $_gatewayId;
-		if ($_gatewayId !== '') {
-			$settings = enphaseGateway::settings($_gatewayId);
-			if ($settings === null) {
-				return array('ok' => false, 'message' => __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__), 'kinds' => array());
-			}
-			$problem = enphaseGateway::problem($settings);
-		} else {
-			$problem = enphaseGateway::firstProblem();
-		}
+		$problem = self::syncProblem($_gatewayId);
 		if ($problem != '') {
 			return array('ok' => false, 'message' => $problem, 'kinds' => array());
 		}
@@ -150,6 +142,18 @@ class enphaseInventory {
 		}
 		log::add('enphase', 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
+	}
+
+	/** Why the gateway of $_gatewayId (every gateway: '') cannot be synchronized now, in words the user can act on; '' when it can. */
+	public static function syncProblem($_gatewayId) {
+		if ((string) $_gatewayId === '') {
+			return enphaseGateway::firstProblem();
+		}
+		$settings = enphaseGateway::settings($_gatewayId);
+		if ($settings === null) {
+			return __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__);
+		}
+		return enphaseGateway::problem($settings);
 	}
 
 	/** Whether a gateway synchronized (every gateway when $_gatewayId is '') has no object for its equipment. */
@@ -254,28 +258,51 @@ class enphaseInventory {
 			return $report;
 		}
 		$parent = self::parentObject($gateway);
+		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($gateway));
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
-		foreach ($equipments as $equipment) {
+		// Lookup, create, save: one process at a time, or two of them (a callback, a retried one, a page) both find
+		// nothing and both create.
+		$lock = self::lock();
+		try {
+			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $stale, $report);
+		} finally {
+			flock($lock, LOCK_UN);
+			fclose($lock);
+		}
+		enphaseSyncJob::counted($gatewayId, $report);
+		return $report;
+	}
+
+	/** The inventory's lock, taken (blocking): a file in Jeedom's tmp folder, released by the system if PHP dies. */
+	private static function lock() {
+		$lock = fopen(jeedom::getTmpFolder('enphase') . '/inventory.lock', 'c');
+		if ($lock === false || !flock($lock, LOCK_EX)) {
+			throw new Exception(__('Verrou de l’inventaire impossible à prendre dans le dossier temporaire de Jeedom', __FILE__));
+		}
+		return $lock;
+	}
+
+	private static function applyEquipments(array $_equipments, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
+		foreach ($_equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
 				continue;
 			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $parent, $created);
+				$eqLogic = self::applyEquipment($equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
 				$kind = $eqLogic->getConfiguration('kind');
-				if (!isset($report['kinds'][$kind])) {
-					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
+				if (!isset($_report['kinds'][$kind])) {
+					$_report['kinds'][$kind] = array('found' => 0, 'created' => 0);
 				}
-				$report['kinds'][$kind]['found']++;
-				$report['kinds'][$kind]['created'] += $created ? 1 : 0;
+				$_report['kinds'][$kind]['found']++;
+				$_report['kinds'][$kind]['created'] += $created ? 1 : 0;
 				$commands = (isset($equipment['commands']) && is_array($equipment['commands'])) ? $equipment['commands'] : array();
-				$report['commands_created'] += self::applyCommands($eqLogic, $commands);
+				$_report['commands_created'] += self::applyCommands($eqLogic, $commands);
 			} catch (Throwable $e) {
 				log::add('enphase', 'error', __('Équipement non créé', __FILE__) . ' ' . $equipment['logicalId'] . ' : ' . $e->getMessage());
 			}
 		}
-		return $report;
 	}
 
 	/** The kind an equipment's description gives, when it is one (it names a picture file, among others). */
@@ -283,7 +310,7 @@ class enphaseInventory {
 		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 	}
 
-	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, &$_created) {
+	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
@@ -324,6 +351,11 @@ class enphaseInventory {
 					$eqLogic->setConfiguration($key, $value);
 				}
 			}
+		}
+		if ((int) $eqLogic->getTimeout() < 1) {
+			// Jeedom marks the equipment stale (red) after this long without news: the gateway or the daemon is gone.
+			$eqLogic->setTimeout($_stale);
+			$adopted = true;
 		}
 		if ($_created || json_encode($eqLogic->getConfiguration()) !== $before || $adopted) {
 			$eqLogic->save();

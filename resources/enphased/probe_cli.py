@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 from envoy.auth import CloudSettings, FileTokenStore, utc_date
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
+from envoy.limits import REQUEST_DEADLINE_S
 
 ENV_TOKEN, ENV_PASSWORD, ENV_ENVOY_PASSWORD = "ENPHASE_TOKEN", "ENPHASE_PASSWORD", "ENPHASE_ENVOY_PASSWORD"
 DEFAULT_TOKEN_CACHE = os.path.join("~", ".cache", "jeedom-enphase", "probe-token.json")
@@ -53,7 +54,8 @@ def add_gateway_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serial", help="gateway serial for the token (default: the one the gateway gives)")
     parser.add_argument("--envoy-password", help=f"gateway password, firmware < 7 (prefer ${ENV_ENVOY_PASSWORD})")
     parser.add_argument("--installer", action="store_true", help="firmware < 7: log in as installer")
-    parser.add_argument("--timeout", type=float, default=45.0, help="read timeout in seconds (default 45)")
+    parser.add_argument("--timeout", type=float, default=REQUEST_DEADLINE_S,
+                        help=f"deadline of each request, whole, in seconds (default {REQUEST_DEADLINE_S:.0f})")
     parser.add_argument("--token-cache", default=DEFAULT_TOKEN_CACHE, help="where fetched tokens are kept ('' for nowhere)")
     cloud = parser.add_argument_group("Enphase cloud (to test against a stand-in)")
     cloud.add_argument("--enlighten-url", default=CloudSettings.enlighten_url, help="default: %(default)s")
@@ -98,7 +100,7 @@ def envoy_from(args, stdin, err) -> Envoy:
         logging.basicConfig(level=logging.DEBUG, stream=err, format="%(levelname)s %(name)s: %(message)s")
     cache: Optional[FileTokenStore] = FileTokenStore(os.path.expanduser(args.token_cache)) if args.token_cache else None
     cloud = CloudSettings(args.enlighten_url, args.entrez_url, verify=args.cloud_ca or True)
-    return Envoy(args.host, _credentials(args, stdin), store=cache, cloud=cloud, read_timeout_s=args.timeout)
+    return Envoy(args.host, _credentials(args, stdin), store=cache, cloud=cloud, deadline_s=args.timeout)
 
 
 def error_lines(exc: EnvoyError) -> str:

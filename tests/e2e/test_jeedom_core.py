@@ -97,7 +97,7 @@ def simulator(tmp_path_factory):
             token = next((line.split(": ", 1)[1] for line in lines if line.startswith("Token: ")), "")
             assert url and token, "simulator did not start: %s" % log.read_text()[-2000:]
             yield {"url": url, "host": url.split("://", 1)[1].rstrip("/"), "token": token,
-                   "serial": lines[0].split()[1]}
+                   "serial": lines[0].split()[1], "process": process}
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -162,11 +162,27 @@ def daemon(dependencies, simulator):
     return core
 
 
+def synchronize(core, eq_id=None, timeout_s=240, every_s=0.2):
+    """Synchronize as the page does: the request starts the job and is answered at once, then the page asks how
+    far it got until the report. The report, with `progress`: the sentences shown meanwhile."""
+    where = {"id": eq_id} if eq_id else {}
+    job = core.ajax(PLUGIN_AJAX, "synchronize", **where)
+    assert not job["done"], "the request waited for the whole synchronization: %s" % job
+    progress = [job["message"]]
+    deadline = time.monotonic() + timeout_s
+    while not job["done"]:
+        assert time.monotonic() < deadline, "the synchronization did not end: %s" % progress[-1]
+        time.sleep(every_s)
+        job = core.ajax(PLUGIN_AJAX, "syncProgress", job=job["job"], **where)
+        progress.append(job["message"])
+    return dict(job, progress=progress)
+
+
 @pytest.fixture(scope="module")
 def synchronized(daemon):
     core = daemon
     started = time.monotonic()
-    report = core.ajax(PLUGIN_AJAX, "synchronize", timeout_s=240)
+    report = synchronize(core)
     return {"core": core, "report": report, "after_s": time.monotonic() - started}
 
 
@@ -231,6 +247,9 @@ def test_synchronize_puts_everything_in_the_gateways_room_and_shows_the_overview
     for eq in found.values():
         assert str(eq["object_id"]) == str(house), "%s is not in the gateway's room" % eq["name"]
         assert int(eq["isEnable"]) == 1
+        # Jeedom marks it stale (red) after this many minutes without news: three of the slowest cadence (the
+        # devices', 300 s here), and never less than 15.
+        assert int(eq["timeout"]) == 15, "%s: timeout %s" % (eq["name"], eq["timeout"])
         kind = eq["configuration"]["kind"]
         assert int(eq["isVisible"]) == (1 if kind in SHOWN_KINDS else 0), "%s (%s) visible=%s" % (
             eq["name"], kind, eq["isVisible"])
@@ -251,6 +270,52 @@ def test_every_value_arrives_within_one_cycle(synchronized):
     # The sync's full reading is posted right after it; one more cycle covers a callback that raced it.
     wait_until(lambda: not missing_values(), GENERAL_S + 15,
                "a value on every info command (still empty: %s)" % ", ".join(missing_values()[:10]))
+
+
+DUPLICATES_SQL = (
+    "SELECT logicalId AS what, COUNT(*) AS n FROM eqLogic WHERE eqType_name = 'enphase' GROUP BY logicalId HAVING n > 1"
+    " UNION ALL SELECT CONCAT(eqLogic_id, ' ', logicalId), COUNT(*) AS n FROM cmd WHERE eqType = 'enphase'"
+    " GROUP BY eqLogic_id, logicalId HAVING n > 1")
+
+
+def duplicates(core):
+    """Equipment sharing a logicalId, and commands sharing a logicalId on one equipment, from the database."""
+    return json.loads(core.php("echo json_encode(DB::Prepare(%s, array(), DB::FETCH_TYPE_ALL));"
+                               % json.dumps(DUPLICATES_SQL).replace("$", "\\$")))
+
+
+def test_synchronize_answers_at_once_and_shows_its_progress(synchronized):
+    report = synchronized["report"]
+    assert report["ok"] and report["done"]
+    assert report["progress"][0].startswith("Synchronisation en cours"), report["progress"]
+    assert report["message"].startswith("Synchronisation terminée"), report["message"]
+
+
+def test_concurrent_syncs_and_callbacks_create_no_duplicate(synchronized, simulator):
+    """Three Synchronize clicks and three processes applying the daemon's inventory, all at once, on a gateway
+    whose microinverters were removed: each equipment and command exists once."""
+    import concurrent.futures
+
+    core = synchronized["core"]
+    gateway = equipments_by_logical_id(core)[simulator["serial"]]
+    inventory = json.loads(core.php(
+        "require_once 'plugins/enphase/core/class/enphase.class.php';"
+        " echo json_encode(enphaseDaemon::request(array('action' => 'sync', 'gateway' => '%s'))['inventory'][0]);"
+        % gateway["id"], timeout_s=240))
+    core.php("foreach (eqLogic::byType('enphase') as $eq) { if ($eq->getConfiguration('kind') == 'inverter') { $eq->remove(); } }")
+    (core.dir / "inventory.json").write_text(json.dumps(inventory))
+    apply = ("require_once 'plugins/enphase/core/class/enphase.class.php';"
+             " enphaseInventory::apply(json_decode(file_get_contents('inventory.json'), true));")
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        syncs = [pool.submit(synchronize, core, gateway["id"]) for _ in range(3)]
+        applies = [pool.submit(core.php, apply) for _ in range(3)]
+        reports = [s.result() for s in syncs]
+        for a in applies:
+            a.result()
+    assert all(r["ok"] for r in reports), [r["message"] for r in reports]
+    assert duplicates(core) == []
+    inverters = [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("kind") == "inverter"]
+    assert len(inverters) == HOUSE["inverters"]
 
 
 @pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
@@ -297,7 +362,7 @@ def demo(synchronized):
     saved = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
         "id": added["id"], "isEnable": 1, "isVisible": 1,
         "configuration": {"host": "demo", "auth_method": "token", "token": DEMO_SECRET}}]))
-    report = core.ajax(PLUGIN_AJAX, "synchronize", id=added["id"], timeout_s=240)
+    report = synchronize(core, added["id"])
     return {"core": core, "id": str(added["id"]), "saved": saved, "report": report}
 
 
@@ -447,3 +512,98 @@ def test_the_diagnostics_report_downloads_from_the_gateway_page(synchronized, si
         browser.close()
     # Nothing of it waits in the data folder: the download took it away.
     assert not list((core.dir / "plugins" / PLUGIN_ID / "data" / "diagnostics").glob("*.zip"))
+
+
+# -- outages a user sees: refused credentials, a daemon killed, a gateway gone ------------------------------
+
+def messages(core, prefix):
+    """The plugin's entries in Jeedom's message center whose logicalId starts with prefix."""
+    return [m for m in core.ajax("core/ajax/message.ajax.php", "all", plugin=PLUGIN_ID)
+            if str(m.get("logicalId", "")).startswith(prefix)]
+
+
+def state_of(core, eq_id):
+    """What the gateway's page says of it (enphaseEvents::state, handed to the page with the equipment)."""
+    return core.equipment(PLUGIN_ID, eq_id, with_state=False).get("enphase_state") or {}
+
+
+def test_refused_credentials_reach_the_message_center_and_the_gateway_state(demo, simulator):
+    import jwt  # pyjwt, a runtime dependency: a well-formed token the gateway did not issue
+    core = demo["core"]
+    wrong = jwt.encode({"aud": simulator["serial"], "enphaseUser": "owner", "exp": int(time.time()) + 86400},
+                       "not-the-gateway-key", algorithm="HS256")
+    added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Mauvais jeton"}]))
+    core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
+        "id": added["id"], "isEnable": 1,
+        "configuration": {"host": simulator["host"], "auth_method": "token", "token": wrong}}]))
+    try:
+        refused = wait_until(lambda: messages(core, "status::%s::" % added["id"]), GENERAL_S + 30,
+                             "a message for the refused token")
+        assert "Mauvais jeton" in refused[0]["message"]
+        assert state_of(core, added["id"]) == {"level": "danger", "text": "Identifiants refusés"}
+    finally:
+        core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN_ID, id=added["id"])
+    assert not messages(core, "status::%s::" % added["id"]), "a removed gateway takes its messages along"
+
+
+def daemon_pid(core):
+    return int(core.php("require_once 'plugins/enphase/core/class/enphase.class.php'; echo enphaseDaemon::pid();")
+               .strip() or 0)
+
+
+def test_a_killed_daemon_is_restarted_by_jeedom_and_the_user_is_told(demo):
+    core = demo["core"]
+    assert not messages(core, "daemon::")
+    pid = daemon_pid(core)
+    assert pid > 0
+    os.kill(pid, 9)  # the OOM killer, a crash
+    wait_until(lambda: core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "nok", 30, "Jeedom to see the daemon dead")
+    gateway = demo["id"]
+    assert state_of(core, gateway)["text"] == "Démon arrêté"
+
+    def watchdog():  # what the core's cron runs every few minutes (it waits 45 s between two launches)
+        core.php("plugin::checkDeamon();")
+        return core.plugin("getDeamonInfo", PLUGIN_ID)["state"] == "ok"
+    wait_until(watchdog, 90, "the core's watchdog to start the daemon again", every_s=5)
+    told = messages(core, "daemon::restarted")
+    assert len(told) == 1 and "arrêté sans qu" in told[0]["message"], told
+    wait_until(lambda: state_of(core, gateway).get("text") == "Joignable", GENERAL_S + 30, "the demo gateway read again")
+
+
+def test_a_gateway_gone_turns_stale_and_reaches_the_message_center(synchronized, simulator):
+    """Last: the simulated gateway stops for good. Its equipment timeout is set to one minute, as a user may in
+    its advanced configuration, so that the test does not wait the default 15."""
+    core = synchronized["core"]
+    found = equipments_by_logical_id(core)
+    gateway = found[simulator["serial"]]
+    battery = next(eq for eq in found.values() if eq["configuration"]["kind"] == "encharge"
+                   and eq["configuration"]["gateway_id"] == gateway["configuration"]["gateway_id"])
+    for eq in (gateway, battery):
+        core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"id": eq["id"], "timeout": 1}]))
+    simulator["process"].kill()
+    simulator["process"].wait(timeout=10)
+    wait_until(lambda: state_of(core, gateway["id"]).get("text", "").startswith("Injoignable depuis"), GENERAL_S * 4 + 30,
+               "the gateway's state to say it is unreachable (%s)" % state_of(core, gateway["id"]))
+
+    def stale():  # what the core's cron runs every 5 minutes: eqLogic::checkAlive(), then the plugins' cron5
+        core.php("eqLogic::checkAlive(); require_once 'plugins/enphase/core/class/enphase.class.php'; enphase::cron5();")
+        return all(core.php("echo eqLogic::byId(%d)->getStatus('timeout', 0);" % int(eq["id"])).strip() == "1"
+                   for eq in (gateway, battery))
+    wait_until(stale, 150, "Jeedom to mark the gateway and its battery stale", every_s=5)
+    outage = wait_until(lambda: messages(core, "outage::%s::" % gateway["configuration"]["gateway_id"]), 30,
+                        "the outage message")
+    assert "ne répond plus depuis le" in outage[0]["message"] and "Maison" in outage[0]["message"]
+
+    if chromium_binary():
+        browser = Browser(width=900, height=700, locale="fr-FR", timezone=core.get_config("timezone"))
+        try:
+            browser.set_cookie(**core.session_cookie)
+            widget = '.eqLogic-widget[data-eqLogic_id="%s"]' % gateway["id"]
+            browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, gateway["object_id"]),
+                         ready_js="document.querySelector('%s') !== null" % widget)
+            assert browser.evaluate("document.querySelector('%s .widget-name i.fa-clock') !== null" % widget)
+            assert browser.evaluate("document.querySelector('%s .enphaseFlow-stale') !== null" % widget)
+            battery_tile = '.eqLogic-widget[data-eqLogic_id="%s"]' % battery["id"]
+            assert browser.evaluate("document.querySelector('%s .widget-name i.fa-clock') !== null" % battery_tile)
+        finally:
+            browser.close()

@@ -89,4 +89,18 @@ class FlowWidgetTest extends EnphaseTestCase {
 
 		$this->assertSame('', self::equipment('122302045041')->toHtml('dashboard'));
 	}
+
+	/** Jeedom marked the gateway stale (eqLogic::checkAlive): the widget says so, as the core's widgets do. */
+	public function testAStaleGatewayShowsTheCoresAlertAndDimsItsValues() {
+		$gateway = self::gateway();
+		$this->assertStringContainsString('class="enphaseFlow"', $gateway->toHtml('dashboard'));
+
+		$gateway->setStatus('timeout', 1);
+		foreach (array('dashboard', 'mobile') as $version) {
+			$html = $gateway->toHtml($version);
+			$this->assertStringContainsString("<i class='far fa-clock'></i>", $html, $version);
+			$this->assertStringContainsString('class="enphaseFlow enphaseFlow-stale"', $html, $version);
+			$this->assertStringContainsString('ces valeurs ne sont plus à jour', $html, $version);
+		}
+	}
 }

@@ -30,7 +30,8 @@ class StatusTest extends EnphaseTestCase {
 	}
 
 	public function testAnUnreachableGatewayMakesNoMessageAndOneLogLine() {
-		$down = self::status(array('reachable' => false, 'error' => array('code' => 'unreachable', 'message' => 'No answer')));
+		// A minute ago: a silence longer than the equipment's timeout is an outage (OutageTest).
+		$down = self::status(array('reachable' => false, 'last_success' => time() - 60, 'error' => array('code' => 'unreachable', 'message' => 'No answer')));
 		enphaseEvents::applyStatus($down);
 		enphaseEvents::applyStatus($down);
 
@@ -131,5 +132,15 @@ class StatusTest extends EnphaseTestCase {
 
 		$this->assertCount(0, self::userMessages(), 'a gateway removed while the daemon still read it');
 		$this->assertSame(array(), enphase::byType('enphase'));
+	}
+
+	/** A second equipment set on the same gateway (trying another access) gets its own status, not the first's. */
+	public function testAStatusGoesToItsOwnGatewayEquipmentWhateverItsSerial() {
+		$second = self::addGateway('Essai', array('host' => '192.0.2.10', 'auth_method' => 'token', 'token' => 'eyJ.wrong'));
+
+		enphaseEvents::applyStatus(self::status(array('gateway' => (string) $second->getId(), 'error' => array('code' => 'auth_failed', 'message' => 'refused'))));
+
+		$this->assertSame('auth_failed', enphase::byId($second->getId())->getConfiguration('status')['error']['code']);
+		$this->assertSame('', self::equipment('122302045041')->getConfiguration('status', ''), 'the first one heard nothing');
 	}
 }

@@ -3,7 +3,7 @@ read from the environment:
 
 - CHAOS_CLOUD_URL: the Enphase cloud stand-in (login and tokens) instead of Enphase's servers;
   CHAOS_CLOUD_CA its certificate when it speaks https;
-- CHAOS_TIMEOUT_S: the gateway client's connect and read timeouts (seconds instead of tens of seconds);
+- CHAOS_TIMEOUT_S: the gateway client's connect timeout and request deadline (seconds, not tens of seconds);
 - the cadence floor (10 s, which spares real gateways) is lifted so cadences may be fractions of a second
   (the bench's latency and 1,000-cycle memory figures take seconds, not hours).
 Nothing else differs: same modules, threads, socket, callback, login budget.
@@ -27,7 +27,7 @@ def make_envoy(config, datadir):
         envoy.cloud = CloudSettings(url, url, verify=os.environ.get("CHAOS_CLOUD_CA") or True, timeout_s=5)
     timeout = os.environ.get("CHAOS_TIMEOUT_S")
     if timeout:
-        envoy.read_timeout_s = envoy.connect_timeout_s = float(timeout)
+        envoy.deadline_s = envoy.connect_timeout_s = float(timeout)
     return envoy
 
 

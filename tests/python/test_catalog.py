@@ -227,3 +227,58 @@ def test_every_equipment_is_named_after_its_kind():
                                                          f"CT meter net consumption {SERIAL}")
     assert names[f"{SERIAL}_dry_contact_NC1"] == (f"Contact sec NC1 {SERIAL}", f"Dry contact NC1 {SERIAL}")
     assert names[f"{SERIAL}_generator"] == (f"Générateur {SERIAL}", f"Generator {SERIAL}")
+
+
+# --- plausible ranges (issue 12, point 12) ---
+
+def absurd_site():
+    """The site above as a broken or hostile gateway answered it: 1e15 W of production, a microinverter at
+    7e12 W, an IQ Battery at 900 °C, a CT at 1e9 V, a charge of 250 %."""
+    r = site()
+    r.production.watts_now = 1e15
+    r.inverters["482243033093"].watts_now = 7e12
+    r.encharges["122249097612"].temperature_c = 900.0
+    r.meters["production"].total.voltage_v = 1e9
+    r.battery.percent_full = 250.0
+    return r
+
+
+def test_a_value_outside_its_quantity_s_range_is_not_published_and_blanks_nothing_else(caplog):
+    good, bad = values(site()), values(absurd_site())
+    dropped = {("122302045041", "production_w"), ("482243033093", "power_w"), ("122249097612", "temperature_c"),
+               (f"{SERIAL}_meter_production", "voltage_v"), (SERIAL, "battery_percent")}
+    for eq, commands in good.items():
+        for cmd, value in commands.items():
+            if (eq, cmd) in dropped:
+                assert cmd not in bad[eq], (eq, cmd)
+            else:
+                assert bad[eq][cmd] == value, (eq, cmd)  # the equipment's other values are all there
+    assert good["482243033093"]["power_w"] == 36 and good[SERIAL]["production_w"] == 1234
+
+
+def test_an_implausible_value_is_logged_once_and_again_after_it_was_back_in_range(caplog):
+    caplog.set_level("WARNING", logger="enphased.catalog")
+    values(site())  # a site in range, which then answers absurd values three cycles running
+    for _ in range(3):
+        values(absurd_site())
+    said = [r.getMessage() for r in caplog.records if "482243033093 power_w" in r.getMessage()]
+    assert len(said) == 1 and "7e+12" in said[0] and "not published" in said[0]
+    assert len([r for r in caplog.records if r.name == "enphased.catalog"]) == 5  # one per value dropped
+    values(site())  # back in range
+    values(absurd_site())
+    assert len([r for r in caplog.records if "482243033093 power_w" in r.getMessage()]) == 2
+
+
+def test_every_numeric_quantity_has_one_range_and_a_device_s_power_is_its_own():
+    from catalog import QUANTITIES, rated_power_w
+    for kind in KINDS.values():
+        for c in kind.commands:
+            if c.type == "info" and c.subtype == "numeric" and c.unit:
+                assert c.quantity in QUANTITIES, (kind.kind, c.logical_id)
+    # counters.py bounds a site's energy by what its devices can give: the top of their power's range.
+    assert rated_power_w() == {"inverter": QUANTITIES["device_power"].high,
+                               "ac_battery": QUANTITIES["device_power"].high,
+                               "encharge": QUANTITIES["battery_power"].high}
+    with pytest.raises(ValueError):
+        from catalog import Command
+        Command(logical_id="x", fr="x", en="x", subtype="numeric", quantity="speed")

@@ -102,7 +102,7 @@ def chaos(tmp_path, monkeypatch, caplog, socket_path):
         def make_envoy(config, datadir):
             envoy = gateways.make_envoy(config, datadir)
             envoy.cloud = CloudSettings(cloud.url, cloud.url, timeout_s=WAIT_S)  # the cloud never hangs: a bound
-            envoy.read_timeout_s = envoy.connect_timeout_s = CLIENT_TIMEOUT_S
+            envoy.deadline_s = envoy.connect_timeout_s = CLIENT_TIMEOUT_S
             return envoy
 
         daemon = Daemon(Callback(receiver.url, APIKEY, timeout_s=WAIT_S), datadir=str(tmp_path),

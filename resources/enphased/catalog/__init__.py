@@ -14,8 +14,8 @@ from .controller import COLLAR, DRY_CONTACT, ENPOWER, GENERATOR
 from .devices import (AC_BATTERY, ENCHARGE, INVERTER, METER, METER_DELIVERED, METER_NAMES, METER_RECEIVED, NET_CT,
                       QRELAY)
 from .gateway import DAY_FIGURES, DAY_RATES, GATEWAY, NET_BALANCE, Balance, DayFlow, DayRate, day_flows
-from .records import (Command, Equipment, Kind, describe_command, describe_equipment, json_value,  # noqa: F401
-                      read_command)
+from .records import (QUANTITIES, Command, Equipment, Kind, Range, describe_command,  # noqa: F401
+                      describe_equipment, json_value, read_command)
 
 KINDS = {k.kind: k for k in (GATEWAY, INVERTER, AC_BATTERY, ENCHARGE, METER, ENPOWER, COLLAR, QRELAY,
                              DRY_CONTACT, GENERATOR)}
@@ -34,6 +34,13 @@ def monotonic_commands() -> Dict[str, Tuple[str, ...]]:
     """{kind: its lifetime counters}: the commands counters.py publishes never going down."""
     found = {kind.kind: tuple(c.logical_id for c in kind.commands if c.monotonic) for kind in KINDS.values()}
     return {kind: ids for kind, ids in found.items() if ids}
+
+
+def rated_power_w() -> Dict[str, float]:
+    """{kind: the most one device of that kind gives}, for the devices whose power has a range of its own (the
+    top of that range): counters.py bounds how fast a site's energy counters can rise by them."""
+    return {kind.kind: QUANTITIES[c.quantity].high for kind in KINDS.values() for c in kind.commands
+            if c.logical_id == "power_w" and c.quantity not in ("", "power")}
 
 
 def equipments(r: Readings) -> List[Equipment]:
@@ -64,7 +71,7 @@ def equipment_values(eq: Equipment) -> Dict[str, Any]:
     """{command logicalId: value} of one equipment, for the commands its reading has."""
     out = {}
     for command in eq.kind.commands:
-        value = read_command(command, eq.reading)
+        value = read_command(command, eq.reading, eq.logical_id)
         if value is not None:
             out[command.logical_id] = value
     return out
@@ -92,7 +99,8 @@ def find_command(kind: str, logical_id: str) -> Optional[Command]:
 
 
 __all__ = ["AC_BATTERY", "COLLAR", "COUNTED", "DAY_FLOWS", "DAY_RATES", "DRY_CONTACT", "ENCHARGE", "ENPOWER",
-           "GATEWAY", "GENERATOR", "INVERTER", "KINDS", "METER", "NET_BALANCE", "QRELAY", "Balance", "Command",
+           "GATEWAY", "GENERATOR", "INVERTER", "KINDS", "METER", "NET_BALANCE", "QRELAY", "QUANTITIES", "Balance",
+           "Command", "Range",
            "DayFlow", "DayRate", "Equipment", "Kind", "describe_command", "describe_equipment", "equipment_values",
            "equipments", "find_command", "json_value", "monotonic_commands", "net_meter_id", "present_commands",
-           "read_command", "values"]
+           "rated_power_w", "read_command", "values"]

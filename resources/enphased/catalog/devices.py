@@ -12,7 +12,7 @@ _PRODUCING = Command(logical_id="producing", fr="Produit", en="Producing", subty
 _OPERATING = Command(logical_id="operating", fr="En service", en="Operating", subtype="binary",
                      read=lambda d: d.operating, cadence="devices")
 _MAX_POWER = Command(logical_id="max_power_w", fr="Puissance max", en="Max power", subtype="numeric", unit="W",
-                     read=lambda d: d.max_watts, cadence="devices")
+                     quantity="device_power", read=lambda d: d.max_watts, cadence="devices")
 TEMPERATURE = Command(logical_id="temperature_c", fr="Température", en="Temperature", subtype="numeric",
                       unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c,
                       cadence="devices")
@@ -29,7 +29,7 @@ def state_is(attr: str, wanted: str):
 INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", commands=tuple(_DEVICE_STATE + [
     _PRODUCING,
     Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="PRODUCTION",
-            historized=True, read=lambda d: d.watts_now, cadence="devices"),
+            historized=True, quantity="device_power", read=lambda d: d.watts_now, cadence="devices"),
     _MAX_POWER,
     # Firmware 8.2+ (/ivp/pdm/device_data) only; absent elsewhere, so never created there.
     Command(logical_id="energy_today_wh", fr="Production du jour", en="Production today", subtype="numeric",
@@ -57,7 +57,7 @@ INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", comman
 AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands=tuple(_DEVICE_STATE + [
     _PRODUCING,
     Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
-            historized=True, read=lambda d: d.watts_now, cadence="devices"),
+            historized=True, quantity="device_power", read=lambda d: d.watts_now, cadence="devices"),
     _MAX_POWER,
     Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
             historized=True, template="core::gauge", read=lambda d: d.percent_full, cadence="devices"),
@@ -78,9 +78,10 @@ _ENCHARGE_STATES = (
 ENCHARGE = Kind(kind="encharge", fr="Batterie IQ", en="IQ Battery", commands=tuple(_DEVICE_STATE + [
     _OPERATING,
     Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
-            historized=True, read=lambda d: d.watts_now, cadence="devices"),
+            historized=True, quantity="battery_power", read=lambda d: d.watts_now, cadence="devices"),
     Command(logical_id="apparent_power_va", fr="Puissance apparente", en="Apparent power", subtype="numeric",
-            unit="VA", read=lambda d: d.apparent_power_va, cadence="devices", visible=False),
+            unit="VA", quantity="battery_power", read=lambda d: d.apparent_power_va, cadence="devices",
+            visible=False),
     Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
             historized=True, template="core::gauge", read=lambda d: d.percent_full, cadence="devices"),
     TEMPERATURE,
@@ -121,7 +122,7 @@ METER = Kind(kind="meter", fr="Compteur", en="CT meter", commands=tuple([
     Command(logical_id="reactive_power_var", fr="Puissance réactive", en="Reactive power", subtype="numeric",
             unit="var", read=lambda m: m.total.reactive_power_var, visible=False),
     Command(logical_id="power_factor", fr="Facteur de puissance", en="Power factor", subtype="numeric",
-            read=lambda m: m.total.power_factor, visible=False),
+            quantity="power_factor", read=lambda m: m.total.power_factor, visible=False),
     Command(logical_id="frequency_hz", fr="Fréquence", en="Frequency", subtype="numeric", unit="Hz",
             read=lambda m: m.total.frequency_hz, visible=False),
     Command(logical_id="state", fr="État", en="State", subtype="string", read=lambda m: m.state, visible=False,
@@ -138,11 +139,11 @@ METER = Kind(kind="meter", fr="Compteur", en="CT meter", commands=tuple([
 ] + [
     # Power factor and frequency per phase, for production, net and storage CTs alike.
     Command(logical_id=f"l{i + 1}_{key}", fr=f"{fr} L{i + 1}", en=f"{en} L{i + 1}", subtype="numeric", unit=unit,
-            read=_phase(i, attr), visible=False)
+            quantity=quantity, read=_phase(i, attr), visible=False)
     for i in range(3)
-    for key, fr, en, unit, attr in (
-        ("power_factor", "Facteur de puissance", "Power factor", "", "power_factor"),
-        ("frequency_hz", "Fréquence", "Frequency", "Hz", "frequency_hz"),
+    for key, fr, en, unit, quantity, attr in (
+        ("power_factor", "Facteur de puissance", "Power factor", "", "power_factor", "power_factor"),
+        ("frequency_hz", "Fréquence", "Frequency", "Hz", "frequency", "frequency_hz"),
     )
 ]))
 

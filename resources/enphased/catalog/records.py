@@ -4,9 +4,14 @@ reading its commands read. Records are frozen and built by keyword only (Home As
 descriptions are the model), so nobody counts positions.
 """
 import functools
+import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Set, Tuple
+
+log = logging.getLogger("enphased.catalog")
+
+from envoy.text import free_text
 
 
 def keyword_only(cls):
@@ -19,6 +24,30 @@ def keyword_only(cls):
     cls.__init__ = __init__
     return cls
 
+
+class Range(NamedTuple):
+    low: float
+    high: float
+
+
+# What each quantity of an Enphase site can read, with a wide margin: a value outside its range is a glitch or a
+# hostile answer (1e15 W), dropped by read_command and logged once, never published. A command's quantity is its
+# unit's (UNIT_QUANTITIES) unless it names one. counters.py bounds how fast a site's energy counters can rise by the
+# same figures: the site's devices' power and its CTs'.
+QUANTITIES: Dict[str, Range] = {
+    "power": Range(-2e6, 2e6),  # W, VA, var of the site or one of its CTs: the largest Envoy site gives a few 100 kW
+    "device_power": Range(-2000.0, 2000.0),  # one microinverter or AC Battery: the largest gives under 500 W
+    "battery_power": Range(-20_000.0, 20_000.0),  # one IQ Battery: 3.84 kW (7.68 kW peak) for the largest
+    "energy": Range(-1e12, 1e12),  # Wh: 1 TWh, a century of a megawatt site
+    "voltage": Range(0.0, 1500.0),  # a CT's total adds its phases' (3 x 277 V)
+    "current": Range(-10_000.0, 10_000.0),
+    "frequency": Range(0.0, 100.0),  # 50 or 60 Hz; 0 from a sleeping device
+    "temperature": Range(-60.0, 150.0),
+    "percent": Range(0.0, 100.0),
+    "power_factor": Range(-3.0, 3.0),  # a CT's total adds its phases' (-1 to 1 each)
+}
+UNIT_QUANTITIES = {"W": "power", "VA": "power", "var": "power", "Wh": "energy", "V": "voltage", "A": "current",
+                   "Hz": "frequency", "°C": "temperature", "%": "percent"}
 
 # Jeedom's dashboard widget for an info command of each subtype, unless the command says otherwise.
 _TEMPLATES = {"numeric": "core::tile", "binary": "core::line", "string": "core::line"}
@@ -50,8 +79,13 @@ class Command:
     min_value: Optional[float] = None  # slider
     max_value: Optional[float] = None
     list_value: str = ""  # select: "a|Label;b|Label"
+    quantity: str = ""  # numeric info: its key in QUANTITIES; "" = its unit's ("" for a count: no range)
 
     def __post_init__(self):
+        if not self.quantity and self.subtype == "numeric":
+            object.__setattr__(self, "quantity", UNIT_QUANTITIES.get(self.unit, ""))
+        if self.quantity and self.quantity not in QUANTITIES:
+            raise ValueError(f"{self.logical_id}: no range for quantity {self.quantity!r}")
         if not self.generic:
             object.__setattr__(self, "generic", "GENERIC_ACTION" if self.type == "action" else "GENERIC_INFO")
         if self.template is None:
@@ -134,16 +168,42 @@ def _fits(subtype: str, value) -> bool:
     return True
 
 
-def read_command(command: Command, reading) -> Any:
-    """A command's value from its equipment's reading; None when absent or when the reading is odd."""
+def plausible(command: Command, value) -> bool:
+    """The value is within its quantity's range (a command without one takes any)."""
+    limits = QUANTITIES.get(command.quantity)
+    return limits is None or limits.low <= value <= limits.high
+
+
+# (equipment, command) whose value is out of range now: said once, again only after a value in range.
+_implausible: Set[Tuple[str, str]] = set()
+
+
+def read_command(command: Command, reading, source: str = "") -> Any:
+    """A command's value from its equipment's reading (`source`: the equipment's logicalId, for the log); None
+    when absent, when the reading is odd, or when the value is out of its quantity's range."""
     if command.read is None:
         return None
     try:
         value = command.read(reading)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None  # a reading shaped differently than expected: publish nothing rather than stop
+    if isinstance(value, str):
+        # The parsers clean what they type; a settings object is kept raw for writes: this is the last gate,
+        # so that every string Jeedom gets is one its widgets can show (envoy/text.py).
+        value = free_text(value)
     if value is None or not _fits(command.subtype, value):
         return None  # e.g. a number where a settings object should hold a word: Jeedom gets nothing odd
+    if command.quantity:
+        key = (source, command.logical_id)
+        if not plausible(command, value):
+            if key not in _implausible:
+                _implausible.add(key)
+                limits = QUANTITIES[command.quantity]
+                log.warning("%s %s: %g %s is outside what it can read (%g to %g); not published", source or "-",
+                            command.logical_id, value, command.unit, limits.low, limits.high)
+            return None
+        if _implausible and key in _implausible:
+            _implausible.discard(key)
     return json_value(value, command.unit)
 
 

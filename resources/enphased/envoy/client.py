@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Set
 
 from .auth import (
     CloudSettings,
@@ -24,11 +24,12 @@ from .auth import (
 )
 from .endpoints import CHECK_JWT, INFO, INVERTERS_V1
 from .errors import EnvoyError
+from .limits import DEADLINE_MISSES_PER_READ, REQUEST_DEADLINE_S
 from .legacy_html import decoded
 from .parse import build_readings, parse_info
 from .probe import Plan, plan_from, probe_paths
 from .readings import GatewayInfo, Readings
-from .transport import Answer, DigestAuth, ReadTimedOut, Transport
+from .transport import Answer, AnswerTooLarge, DigestAuth, ReadTimedOut, Transport
 from .writes import GatewayWrites
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class Envoy(GatewayWrites):
         store: Optional[TokenStore] = None,
         cloud: Optional[CloudSettings] = None,
         budget: Optional[LoginBudget] = None,
-        read_timeout_s: float = 45.0,
+        deadline_s: float = REQUEST_DEADLINE_S,
         connect_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
     ):
@@ -69,7 +70,7 @@ class Envoy(GatewayWrites):
         self.store = store
         self.cloud = cloud or CloudSettings()
         self.budget = budget
-        self.read_timeout_s = read_timeout_s
+        self.deadline_s = deadline_s  # each request, whole (envoy/limits.py)
         self.connect_timeout_s = connect_timeout_s
         self.clock = clock
         self.info: Optional[GatewayInfo] = None
@@ -79,6 +80,7 @@ class Envoy(GatewayWrites):
         self._tokens: Optional[TokenSource] = None
         self._token: Optional[str] = None
         self._requests_before = 0  # sent by transports since discarded
+        self._too_large: Set[str] = set()  # endpoints whose answer was refused for its size (logged once)
         self._lock = threading.RLock()  # one operation at a time, 401 recovery included
 
     # --- what the daemon shows ---
@@ -108,7 +110,7 @@ class Envoy(GatewayWrites):
             self.close()
             last_error = None
             for url in self._candidate_urls():
-                transport = Transport(url, read_timeout_s=self.read_timeout_s, connect_timeout_s=self.connect_timeout_s)
+                transport = Transport(url, deadline_s=self.deadline_s, connect_timeout_s=self.connect_timeout_s)
                 try:
                     answer = transport.request("GET", INFO)
                 except EnvoyError as exc:
@@ -130,7 +132,7 @@ class Envoy(GatewayWrites):
                 info = None
             if info is None or not info.serial:
                 self.close()
-                raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
+                raise EnvoyError("bad_response", f"{self.host} answered /info without a valid serial number; is it an Enphase gateway?")
             self.info = info
             if info.firmware_major >= 7:
                 self._start_jwt()
@@ -230,27 +232,45 @@ class Envoy(GatewayWrites):
 
     def _json_or_none(self, path: str) -> Optional[Any]:
         """Decoded answer of a GET (JSON, or an HTML page's bytes), None when the endpoint fails (absent,
-        refused, not JSON)."""
-        answer = self._send("GET", path)
+        refused, not JSON, beyond envoy/limits.py)."""
+        try:
+            answer = self._send("GET", path)
+        except AnswerTooLarge as exc:
+            if path not in self._too_large:  # said once: a gateway doing it does it every cycle
+                self._too_large.add(path)
+                log.warning("%s", exc.message)
+            return None
         if answer.status_code != 200:
             log.debug("%s answered HTTP %s", path, answer.status_code)
             return None
         data = decoded(path, answer.content)
         if data is None:
-            log.debug("%s answered something that is not JSON", path)
+            log.debug("%s answered something that is not JSON within limits", path)
         return data
 
-    def _read_paths(self, paths) -> Dict[str, Any]:
-        responses, timeouts = {}, 0
+    def _read_paths(self, paths, *, partial_ok: bool) -> Dict[str, Any]:
+        """path -> decoded JSON, for those that answered one. One endpoint past its deadline loses its reading;
+        at DEADLINE_MISSES_PER_READ the read stops: a cadence keeps what it read (`partial_ok`), the probe
+        raises (a plan made without the endpoints left would never read them)."""
+        responses, answered, timeouts = {}, 0, 0
         for path in paths:
             try:
                 data = self._json_or_none(path)
             except ReadTimedOut:
-                timeouts += 1  # one slow endpoint loses its reading, not the cycle
-                continue
+                timeouts += 1
+                if timeouts < DEADLINE_MISSES_PER_READ:
+                    continue
+                if answered and partial_ok:
+                    log.debug("The gateway at %s let %d requests run out of time; the endpoints left wait for "
+                              "the next cycle", self.host, timeouts)
+                    break
+                raise EnvoyError(
+                    "unreachable", f"The gateway at {self.host} answers too slowly ({timeouts} requests without an "
+                                   f"answer within {self.deadline_s:.0f} s); it may be overloaded or restarting.")
+            answered += 1
             if data is not None:
                 responses[path] = data
-        if paths and timeouts == len(paths):
+        if timeouts and not answered:
             raise EnvoyError(
                 "unreachable", f"The gateway at {self.host} accepts connections but answers nothing; it may be restarting."
             )
@@ -261,7 +281,7 @@ class Envoy(GatewayWrites):
         with self._lock:
             self._ensure_connected()
             installer = self.auth_mode.endswith("installer")
-            plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer)))
+            plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer), partial_ok=False))
             if not plan.readable():
                 # No plan is kept: the next read probes again (a gateway that was still starting, say).
                 self.plan = None
@@ -278,7 +298,7 @@ class Envoy(GatewayWrites):
             if self.plan is None:
                 self.probe()
             self._ensure_connected()
-            return self._read_paths(self.plan.paths[cadence])
+            return self._read_paths(self.plan.paths[cadence], partial_ok=True)
 
     def read(self, cadence: str) -> Readings:
         """The readings of one cadence's endpoints alone, with the probe's CT list (the shell and tests)."""

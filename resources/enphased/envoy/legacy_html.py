@@ -6,12 +6,12 @@ Each value is found by its row's label, never by position (a missing row must no
 converted exactly (decimal arithmetic: "6.63 kW" is 6630 W, not 6629.999...). Pure, and never raises: a
 row that is missing, doubled, in another unit or language, or with an absurd number gives None.
 """
-import json
 import re
 from decimal import Decimal
 from typing import Dict, Optional, Union
 
 from .endpoints import PRODUCTION_PAGE
+from .limits import decode_json
 from .readings import Energy
 
 # Answers that are HTML pages, kept as bytes for this module; every other endpoint answers JSON.
@@ -35,8 +35,8 @@ def decoded(path: str, body: bytes) -> Optional[object]:
     if path in PAGES:
         return body if body else None
     try:
-        return json.loads(body)
-    except ValueError:  # not JSON (an HTML error page, a cut answer), or not UTF-8
+        return decode_json(body)
+    except ValueError:  # not JSON (an HTML error page, a cut answer), not UTF-8, or beyond envoy/limits.py
         return None
 
 

@@ -265,7 +265,10 @@ class eqLogic extends DoubleEntity {
 			'#category#' => 'energy', '#translate_category#' => '', '#style#' => '', '#logicalId#' => $this->logicalId,
 			'#object_name#' => '', '#height#' => $this->getDisplay('height', 'auto'), '#width#' => $this->getDisplay('width', '230px'),
 			'#uid#' => 'eqLogic' . $this->id . '__' . mt_rand() . '__', '#refresh_id#' => is_object($refresh) ? $refresh->getId() : '',
-			'#version#' => $_version, '#eqType#' => $this->eqType_name, '#tags#' => '', '#class#' => '', '#divGraphInfo#' => '');
+			'#version#' => $_version, '#eqType#' => $this->eqType_name, '#tags#' => '', '#class#' => '', '#divGraphInfo#' => '',
+			// The core's alert of a stale equipment (status "timeout" set by eqLogic::checkAlive()).
+			'#alert_name#' => $this->getStatus('timeout', 0) == 1 ? 'Timeout' : '', '#alert_icon#' => $this->getStatus('timeout', 0) == 1 ? 'far fa-clock' : '',
+			'#background-color#' => $this->getStatus('timeout', 0) == 1 ? 'var(--al-danger-color)' : '');
 	}
 
 	/** The core's own widget: a marker the tests recognise, and one line per visible command. */
@@ -1019,6 +1022,11 @@ class system {
 
 	public static function getCmdSudo() {
 		return '';
+	}
+
+	/** As the core: the CLI php with these arguments (a page's background work). */
+	public static function php($arguments, $_sudo = false) {
+		return exec('php ' . $arguments);
 	}
 
 	public static function kill($_find = '', $_kill9 = true) {

@@ -1,0 +1,206 @@
+"""A gateway that answers what no gateway should (issue 12: points 2, 3 and 11), over real sockets: an answer of
+400 MB, an answer a byte at a time, a number of 400 digits, JSON 200,000 deep. Each costs the daemon a few MB
+and one deadline at most, and loses only its own endpoint's reading."""
+import json
+import time
+
+import pytest
+
+from chaos_helpers import APIKEY, DaemonProcess
+from envoy.client import Credentials, Envoy
+from envoy.errors import EnvoyError
+from envoy.limits import (DEADLINE_MISSES_PER_READ, MAX_ANSWER_BYTES, MAX_JSON_DEPTH, MAX_JSON_NUMBER_DIGITS,
+                          decode_json)
+from envoy.probe import probe_paths
+from jeedom_receiver import JeedomReceiver
+from rogue_gateway import Endless, RogueGateway, Trickle
+from sim_helpers import MiniGateway
+from simulator.cloud import issue_token
+from simulator.faults import FaultPlan
+from simulator.server import Faults, Reply, serve
+from simulator.synthetic import SyntheticGateway
+
+HUGE = 400 * 1024 * 1024
+DEADLINE_S = 1.0  # short, for the test; the daemon's is envoy.limits.REQUEST_DEADLINE_S
+PRODUCTION = "/production.json?details=1"  # one of the synthetic gateway's general endpoints
+
+
+def _memory_kb(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def _reset_peak_memory_kb():
+    """Forget this process's peak resident memory (Linux: /proc/self/clear_refs); the memory now."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    return _memory_kb("VmRSS")
+
+
+# --- size -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+def test_a_400_mb_answer_is_refused_and_memory_stays_flat(framing):
+    play = Endless(framing, HUGE)
+    with RogueGateway({"/api/v1/production": play}) as rogue:
+        envoy = Envoy(rogue.url)
+        envoy.connect()
+        before_kb = _reset_peak_memory_kb()
+        with pytest.raises(EnvoyError) as err:
+            envoy.get_json("/api/v1/production")
+        growth_mb = (_memory_kb("VmHWM") - before_kb) / 1024
+        assert growth_mb < 50, f"peak memory grew by {growth_mb:.0f} MB"
+        assert err.value.code == "bad_response" and "MB" in err.value.message
+        assert play.written[0] < HUGE // 4  # the rest was never read
+        assert envoy.get_json("/api/v1/production/inverters") == []  # and the client goes on
+
+
+def _peak_kb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def test_the_daemon_reads_on_with_flat_memory_under_400_mb_answers(tmp_path):
+    """The real daemon polling a gateway whose inventory, once probed, answers 400 MB at every devices cycle: its
+    peak memory, from /proc, stays within a few MB of its start, and the other endpoints' values reach Jeedom."""
+    inverter = {"serialNumber": "121", "lastReportDate": 1700000000, "devType": 1, "lastReportWatts": 217,
+                "maxReportWatts": 295}
+    inventory = [{"type": "PCU", "devices": [{"serial_num": "121", "producing": True, "communicating": True}]}]
+    gateway = MiniGateway("122112123456", "5.0.62", {"/api/v1/production/inverters": [inverter],
+                                                    "/inventory.json": inventory})
+    play = Endless("chunked", HUGE)
+    receiver = JeedomReceiver(APIKEY)
+    with RogueGateway({}, gateway) as rogue:
+        daemon = DaemonProcess(tmp_path, receiver.url, loglevel="info", launcher=True)
+        try:
+            start_kb = daemon.rss_kb()
+            assert daemon.send({"action": "configure", "general_s": 0.05, "devices_s": 0.1,
+                                "gateways": [{"id": "r", "host": rogue.url}]})["ok"]
+            assert receiver.wait_for(lambda r: any(e.get("type") == "values" for e in r.events), 60)  # probed
+            rogue.plays["/inventory.json"] = play
+            deadline = time.monotonic() + 60
+            while len(play.written) < 4 and daemon.alive() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            growth_mb = (_peak_kb(daemon.pid) - start_kb) / 1024
+            gateway.responses["/api/v1/production/inverters"] = [dict(inverter, lastReportWatts=251)]
+            published = receiver.wait_for(lambda r: [e for e in r.events if e.get("type") == "values" and
+                                                     251 in e["values"].get("121", {}).values()], 30)
+        finally:
+            daemon.stop()
+            receiver.close()
+    assert len(play.written) >= 4, daemon.output()[-3000:]  # the inventory refused at every devices cycle...
+    assert growth_mb < 50, f"peak memory grew by {growth_mb:.0f} MB"
+    assert published  # ... and the inverter's new watts, from another endpoint of that cycle, published
+    assert "Traceback" not in daemon.output()
+
+
+def test_an_answer_at_the_limit_is_read_one_byte_more_is_refused():
+    exactly = ["x" * (MAX_ANSWER_BYTES - 4)]  # ["xx...x"]
+    gateway = MiniGateway("122112123456", "5.0.62", {"/exactly": exactly, "/one-more": ["x" * (MAX_ANSWER_BYTES - 3)]})
+    with serve(gateway) as sim:
+        envoy = Envoy(sim.url)
+        envoy.connect()
+        assert envoy.get_json("/exactly") == exactly
+        with pytest.raises(EnvoyError) as err:
+            envoy.get_json("/one-more")
+    assert err.value.code == "bad_response"
+
+
+# --- time -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("headers_at_once", [False, True], ids=["whole-answer", "body"])
+def test_a_trickling_gateway_is_cut_at_the_deadline(headers_at_once):
+    """A byte every 0.1 s never lets a wait reach the deadline: only a deadline on the whole request ends it."""
+    play = Trickle(json.dumps({"wattsNow": 1, "padding": "x" * 40}).encode(), 0.1, headers_at_once=headers_at_once)
+    with RogueGateway({"/api/v1/production": play}) as rogue:
+        envoy = Envoy(rogue.url, deadline_s=DEADLINE_S)
+        envoy.connect()
+        start = time.monotonic()
+        with pytest.raises(EnvoyError) as err:
+            envoy.get_json("/api/v1/production")
+        assert err.value.code == "unreachable" and time.monotonic() - start >= DEADLINE_S
+        assert play.written[0] < len(play.whole)  # the client left before the answer was written
+        assert envoy.get_json("/api/v1/production/inverters") == []
+
+
+@pytest.mark.parametrize("read", ["probe", "general"])
+def test_a_read_stops_at_its_second_request_past_the_deadline(read):
+    """A gateway silent on every endpoint holds a cycle for DEADLINE_MISSES_PER_READ deadlines, not one per endpoint."""
+    gateway = SyntheticGateway(inverters=4)
+    plan = FaultPlan(hang_s=30)
+    with serve(gateway, faults=plan) as sim:
+        envoy = Envoy(sim.url, _token(gateway), deadline_s=DEADLINE_S)
+        envoy.connect()
+        paths = envoy.probe().paths["general"] if read == "general" else probe_paths(envoy.info)
+        assert len(paths) > DEADLINE_MISSES_PER_READ
+        plan.rates["timeout"] = 1.0
+        sent = envoy.requests_sent
+        try:
+            with pytest.raises(EnvoyError) as err:
+                envoy.probe() if read == "probe" else envoy.read("general")
+        finally:
+            plan.close()
+    assert err.value.code == "unreachable"
+    assert envoy.requests_sent - sent == DEADLINE_MISSES_PER_READ
+
+
+# --- JSON -------------------------------------------------------------------------------------------------
+
+class _OneAnswer(Faults):
+    """The gateway as it is, except one path, which answers `body` once `on` is set (after the probe)."""
+
+    def __init__(self, path, body):
+        self.path, self.body = path, body
+        self.on = False
+
+    def before(self, method, path):
+        return Reply(200, self.body) if self.on and path == self.path else None
+
+
+def _token(gateway):
+    return Credentials(token=issue_token(gateway.serial))
+
+
+HOSTILE_JSON = {
+    "400-digit integer": b'{"production":[{"type":"inverters","activeCount":4,"wNow":1' + b"0" * 400 + b"}]}",
+    "200,000 deep": b"[" * 200_000 + b"]" * 200_000,
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON.values(), ids=HOSTILE_JSON.keys())
+def test_hostile_json_loses_its_endpoint_only(body):
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    faults = _OneAnswer(PRODUCTION, body)
+    with serve(gateway, faults=faults) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        assert PRODUCTION in envoy.probe().paths["general"]
+        faults.on = True
+        readings = envoy.read("general")
+    assert readings.production is None  # that endpoint's reading is lost...
+    assert readings.meters["net-consumption"].total.active_power_w is not None  # ... the others are read
+    assert readings.battery.percent_full is not None
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1),
+    b"[1" + b"0" * MAX_JSON_NUMBER_DIGITS + b"]",
+    b"[0." + b"0" * MAX_JSON_NUMBER_DIGITS + b"1]",
+    b"[1e-400]",
+    b'{"a": [1, {"b": 1e+0100}]}',
+    b'["]",' * (MAX_JSON_DEPTH + 1) + b"0" + b"]" * (MAX_JSON_DEPTH + 1),  # deep, closers in strings to hide it
+    b'["\\"]",' * (MAX_JSON_DEPTH + 1) + b"0" + b"]" * (MAX_JSON_DEPTH + 1),  # the same, with escapes
+])
+def test_json_beyond_the_limits_is_not_json(body):
+    with pytest.raises(ValueError):
+        decode_json(body)
+
+
+def test_json_within_the_limits_is_decoded_whole():
+    deep = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
+    assert decode_json(deep) == json.loads(deep)
+    big = b'{"serial": "' + b"9" * 500 + b'", "quote \\" [[[": 1' + b"2" * (MAX_JSON_NUMBER_DIGITS - 1) + b', "e": 1.5e-07}'
+    assert decode_json(big) == json.loads(big)  # digits and brackets inside strings are text
+    brackets = b'{"a": "[[[[", "b": ["]]]]", "}", "{e000"], "c": [[[]]]}'
+    assert decode_json(brackets) == json.loads(brackets)
+    assert decode_json(b'{"pwrFactor": NaN, "wNow": -Infinity, "ok": 1}') == {"pwrFactor": None, "wNow": None, "ok": 1}
