@@ -132,7 +132,7 @@ class Envoy(GatewayWrites):
                 info = None
             if info is None or not info.serial:
                 self.close()
-                raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
+                raise EnvoyError("bad_response", f"{self.host} answered /info without a valid serial number; is it an Enphase gateway?")
             self.info = info
             if info.firmware_major >= 7:
                 self._start_jwt()

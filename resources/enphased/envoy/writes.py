@@ -33,6 +33,7 @@ from .endpoints import (
     version_text,
 )
 from .errors import EnvoyError
+from .text import free_text
 
 # Read the state back at once, then after these pauses: a relay takes a moment on a real gateway.
 READ_BACK_PAUSES_S = (2.0, 5.0)
@@ -53,8 +54,15 @@ def _confirm(read: Callable[[], Any], wanted: Any, what: str) -> None:
         sleep(pause)
         seen = read()
     if seen != wanted:
-        raise _refused("not_applied", f"The gateway accepted the change of {what} but still shows {seen!r} "
+        raise _refused("not_applied", f"The gateway accepted the change of {what} but still shows {_said(seen)} "
                        f"instead of {wanted!r}; it may not allow this change now.")
+
+
+def _said(value: Any) -> str:
+    """What the gateway shows, for a message a page displays: its text cleaned (text.free_text)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return repr(free_text(str(value), 40) or "")
 
 
 def _as_number(value: Any) -> Any:
