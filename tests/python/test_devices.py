@@ -106,6 +106,9 @@ def test_iq_battery_and_the_site_battery_aggregate(site):
     assert inventory["122249097612"]["kind"] == "encharge"
     assert battery == dict(battery, percent=15, power_w=0, apparent_power_va=0, temperature_c=29, capacity_wh=3500,
                            dc_switch_off=0, communicating=1, status="ENCHG_STATE_READY")
+    assert {"max_temperature_c", "last_report"} <= set(battery)
+    # The seed's "producing" and maximum power, and "provisioned", the gateway does not give for an IQ Battery.
+    assert not {"producing", "max_power_w", "provisioned"} & set(battery)
     gateway = s.values()[s.serial]
     assert gateway == dict(gateway, battery_percent=15, battery_available_wh=525, battery_capacity_wh=3500,
                            battery_reserve_percent=15, battery_backup_wh=525, storage_mode="self-consumption",
@@ -118,7 +121,10 @@ def test_ac_batteries(site):
     assert found["ac_battery"]
     for serial in found["ac_battery"]:
         acb = s.values()[serial]
-        assert {"percent", "communicating", "power_w"} <= set(acb)
+        # Every battery item of the seed (provisioned, communicating, producing, power, max power, charge, max
+        # temperature), and its last report.
+        assert {"provisioned", "communicating", "producing", "power_w", "max_power_w", "percent", "max_temperature_c",
+                "last_report"} <= set(acb), sorted(acb)
 
 
 @pytest.mark.parametrize("name, running, mode", [("8.2.127_with_generator_running", 1, None),
