@@ -27,19 +27,32 @@ function enphaseAjax(_data, onOk) {
 }
 
 /*
- * Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed.
+ * Synchronize: the daemon probes the gateway and Jeedom creates what it found. The request is answered at once;
+ * the job goes on in the background and the page shows how far it got, every second, until its report.
  * From an equipment's page, only that equipment's gateway; from the list, every gateway.
  */
 function enphaseSynchronize(_event) {
   const inEquipment = _event && _event.currentTarget && _event.currentTarget.closest('.eqLogic') !== null
   const id = inEquipment ? document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue() : ''
-  jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
-  enphaseAjax({ action: 'synchronize', id: id }, function(result) {
-    jeedomUtils.hideAlert()
-    jeeDialog.alert(result.message, function() {
-      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (id != '' ? '&id=' + id : ''))
-    })
+  enphaseAjax({ action: 'synchronize', id: id }, function(job) {
+    enphaseFollowSync(id, job)
   })
+}
+
+function enphaseFollowSync(_id, _job) {
+  if (_job.done) {
+    jeedomUtils.hideAlert()
+    jeeDialog.alert(_job.message, function() {
+      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (_id != '' ? '&id=' + _id : ''))
+    })
+    return
+  }
+  jeedomUtils.showAlert({ message: _job.message, level: 'warning' })
+  setTimeout(function() {
+    enphaseAjax({ action: 'syncProgress', id: _id, job: _job.job }, function(job) {
+      enphaseFollowSync(_id, job)
+    })
+  }, 1000)
 }
 
 document.querySelectorAll('.bt_enphaseSynchronize').forEach(function(button) {
@@ -144,8 +157,15 @@ function enphaseShowEqAuthFields() {
   document.querySelectorAll('.enphaseEqAuth').forEach(function(group) {
     group.getAttribute('data-method') == method ? group.seen() : group.unseen()
   })
+  // Firmware < 7: an empty password means the factory one, the envoy user's or the installer's.
+  const password = document.querySelector('.enphaseEqSecret[data-key="password"]')
+  const installer = document.getElementById('cb_enphaseEqInstaller')
+  if (password && installer && password.getAttribute('placeholder') != '{{Enregistré : laissez vide pour le garder}}') {
+    password.setAttribute('placeholder', installer.checked ? '{{Vide : le mot de passe installateur calculé depuis le numéro de série}}' : password.getAttribute('data-empty'))
+  }
 }
 document.getElementById('sel_enphaseEqAuthMethod')?.addEventListener('change', enphaseShowEqAuthFields)
+document.getElementById('cb_enphaseEqInstaller')?.addEventListener('change', enphaseShowEqAuthFields)
 
 /* What the page shows of a secret once set (never its value): see enphase::SECRET_MASK. */
 var ENPHASE_SECRET_MASK = '********'
@@ -204,8 +224,8 @@ function printEqLogic(_eqLogic) {
   const level = ['success', 'warning', 'danger'].includes(state.level) ? state.level : 'default'
   const lines = ['<span class="label label-' + level + '">' + enphaseEscape(state.text) + '</span>']
   const status = configuration.status || {}
-  if (status.auth) {
-    lines.push('{{Authentification}} : ' + enphaseEscape(status.auth))
+  if (_eqLogic.enphase_auth) {
+    lines.push('{{Authentification}} : ' + enphaseEscape(_eqLogic.enphase_auth))
   }
   if (status.last_success) {
     lines.push('{{Dernière lecture réussie}} : ' + new Date(status.last_success * 1000).toLocaleString())

@@ -9,11 +9,14 @@ answers read outside the cadences (a power-line check the user asked for), kept 
 The readings are then built once from all of it: a general cycle and a devices cycle see the same gateway
 (the battery power of one cannot disagree with the other's), and device counts are known every minute.
 """
+import logging
 from typing import Any, Dict, Optional, Tuple
 
 import catalog
 from envoy.parse import build_readings
 from envoy.readings import GatewayInfo
+
+log = logging.getLogger("enphased.view")
 
 Found = Dict[str, Tuple[Any, Dict[str, Any]]]  # equipment logicalId -> (catalog.Equipment, its values)
 
@@ -24,6 +27,7 @@ class GatewayView:
         self._answers: Dict[str, Dict[str, Any]] = {}  # cadence -> {endpoint: answer} of its latest read
         self._kept: Dict[str, Any] = {}  # endpoint -> answer read outside the cadences
         self._values: Dict[str, Tuple[Any, Dict[str, Any]]] = {}  # device logicalId -> (reading, its values)
+        self._dropped_said = False  # devices without a valid serial (envoy/text.py) are logged once
 
     def _follow(self, plan) -> None:
         if plan is not self._plan:
@@ -48,6 +52,10 @@ class GatewayView:
             answers.update(cadence_answers)
         answers.update(self._kept)
         readings = build_readings(info, answers)
+        if readings.dropped and not self._dropped_said:
+            self._dropped_said = True
+            log.warning("Gateway %s gives what no gateway should; left out (said once): %s", info.serial,
+                        "; ".join(sorted(set(readings.dropped))[:5]))
         known, self._values = self._values, {}
         found = {}
         for eq in catalog.equipments(readings):

@@ -295,17 +295,19 @@ def test_the_daemon_writes_the_report_through_its_live_connection(site, tmp_path
 
 @pytest.mark.parametrize("serial", ["../../../../tmp/escaped", "Envoy <img src=x onerror=alert(1)>"])
 def test_a_serial_of_any_shape_neither_places_the_report_nor_survives_in_it(tmp_path, serial):
-    """A gateway may call itself anything: the report lands in its folder, named without that text, and the text
-    is redacted like any serial."""
+    """A gateway may call itself anything: a serial that is not one is refused at /info (envoy/text.py), and the
+    report saying so lands in its folder, named without that text, and without it."""
     gateway = SyntheticGateway(inverters=2, encharges=0, serial=serial, clock=lambda: CLOCK)
     folder = tmp_path / "data" / "diagnostics"
     with serve(gateway) as sim:
         envoy = Envoy(sim.url, Credentials(token=issue_token(serial)))
         try:
-            envoy.connect()
             path = diagnostics.write_archive(envoy, str(folder))
         finally:
             envoy.close()
+    with zipfile.ZipFile(path) as archive:
+        status = next(archive.read(n) for n in archive.namelist() if n.endswith("status.json"))
+    assert b"bad_response" in status and b"valid serial" in status
     assert [p.name for p in folder.iterdir()] == [os.path.basename(path)]
     assert os.path.basename(path).startswith("enphase-diagnostics-gateway-")
     assert not any(p.name == "escaped" or p.name.endswith(".zip") for p in tmp_path.rglob("*") if folder not in p.parents)

@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 import threading
+import time
 
 import pytest
 
@@ -59,6 +60,25 @@ def test_the_socket_is_the_users_alone_and_goes_with_the_server(socket_path):
     assert stat.S_IMODE(os.stat(os.path.dirname(socket_path)).st_mode) == 0o700
     server.stop()
     assert not os.path.exists(socket_path)
+
+
+def test_a_folder_opened_while_listening_is_closed_again(socket_path, caplog):
+    """Jeedom's backups and updates chmod 775 -R the web root, the plugin's data folder with the socket in it."""
+    caplog.set_level("INFO", logger="enphased.socket")
+    server = SocketServer(socket_path, APIKEY, lambda message: {"ok": True}).start()
+    folder = os.path.dirname(socket_path)
+    try:
+        os.chmod(folder, 0o775)
+        os.chmod(socket_path, 0o775)
+        deadline = time.monotonic() + 30
+        while "had been opened to other users" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)  # the line comes once both are closed again
+        assert f"{folder} and {socket_path} had been opened to other users" in caplog.text
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(socket_path).st_mode) == 0o600
+        assert send(socket_path, {"apikey": APIKEY, "action": "sync"}) == {"ok": True}
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("mode", [0o750, 0o770, 0o705, 0o777, 0o1777])

@@ -11,6 +11,8 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Set, Tuple
 
 log = logging.getLogger("enphased.catalog")
 
+from envoy.text import free_text
+
 
 def keyword_only(cls):
     """A dataclass built by keyword only (Python 3.9 has no dataclass(kw_only=True))."""
@@ -69,14 +71,17 @@ class Command:
     visible: bool = True
     # A lifetime counter: counters.py publishes it never going down, and counts the day's figures from it.
     monotonic: bool = False
-    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    # String states, and a select's choices: ((value, French label, English label), ...); Jeedom shows the
+    # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
+    # logicalIds of commands of earlier versions that this one replaces: Synchronize moves their uses (scenarios,
+    # generic type...) onto it and removes them (core/class/enphaseInventory.class.php, docs/fr_FR/changelog.md).
+    replaces: Tuple[str, ...] = ()
     # Actions: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
     run: Optional[Callable[[Any, str, Any], None]] = None
     value: str = ""  # logicalId of the info command showing what the action sets
     min_value: Optional[float] = None  # slider
     max_value: Optional[float] = None
-    list_value: str = ""  # select: "a|Label;b|Label"
     quantity: str = ""  # numeric info: its key in QUANTITIES; "" = its unit's ("" for a count: no range)
 
     def __post_init__(self):
@@ -185,6 +190,10 @@ def read_command(command: Command, reading, source: str = "") -> Any:
         value = command.read(reading)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None  # a reading shaped differently than expected: publish nothing rather than stop
+    if isinstance(value, str):
+        # The parsers clean what they type; a settings object is kept raw for writes: this is the last gate,
+        # so that every string Jeedom gets is one its widgets can show (envoy/text.py).
+        value = free_text(value)
     if value is None or not _fits(command.subtype, value):
         return None  # e.g. a number where a settings object should hold a word: Jeedom gets nothing odd
     if command.quantity:
@@ -207,11 +216,16 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "type": command.type, "subType": command.subtype, "unit": command.unit,
            "genericType": command.generic, "isHistorized": int(command.historized),
            "template": command.template, "order": order, "isVisible": int(command.visible)}
-    if command.labels:
+    if command.replaces:
+        out["replaces"] = list(command.replaces)
+    if command.labels and command.type == "info":
         out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
+    if command.labels and command.subtype == "select":  # Jeedom's "value|Label;value|Label", in each language
+        out["listValue"] = {"fr_FR": ";".join(f"{value}|{fr}" for value, fr, _ in command.labels),
+                            "en_US": ";".join(f"{value}|{en}" for value, _, en in command.labels)}
     if command.type == "action":
         for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
-                           ("listValue", command.list_value), ("value", command.value)):
+                           ("value", command.value)):
             if value not in (None, ""):
                 out[key] = value
     return out

@@ -132,7 +132,7 @@ class Envoy(GatewayWrites):
                 info = None
             if info is None or not info.serial:
                 self.close()
-                raise EnvoyError("bad_response", f"{self.host} answered /info without a serial number; is it an Enphase gateway?")
+                raise EnvoyError("bad_response", f"{self.host} answered /info without a valid serial number; is it an Enphase gateway?")
             self.info = info
             if info.firmware_major >= 7:
                 self._start_jwt()
@@ -313,6 +313,7 @@ class Envoy(GatewayWrites):
             raise EnvoyError(
                 "refused",
                 f"The gateway refused {method} {path} (HTTP {answer.status_code}); it may need installer rights.",
+                "forbidden",
             )
         if not 200 <= answer.status_code < 300:
             raise EnvoyError("bad_response", f"The gateway answered HTTP {answer.status_code} to {method} {path}.")

@@ -9,6 +9,10 @@ raises on bad data: every field is read through fields.py, so a value of the wro
 "unknown" (sent after a reboot), NaN or infinity becomes None. Missing data is None, never 0.
 
 Known gateway quirks are each handled in one place, named `_quirk_...`.
+
+Every string kept is checked by `text.py` first (through fields.py): identifiers must have their shape (a
+device whose serial is not one is left out, and named in `Readings.dropped` for the daemon to log), free text
+is cleaned.
 """
 from typing import Dict, List, Optional
 
@@ -34,7 +38,8 @@ from .endpoints import (  # noqa: F401  (tests also read the paths as parse.X)
     PRODUCTION_V1,
     TARIFF,
 )
-from .fields import add_known, as_bool, as_dict, as_int, as_number, as_state, as_text, dicts_in
+from . import text
+from .fields import add_known, as_bool, as_dict, as_free_text, as_int, as_number, as_state, dicts_in, dropped_into
 from .legacy_html import production_from_page
 from .parse_devices import (apply_inventory, apply_plc_levels, inverters_from_device_data, inverters_from_v1,
                             meters_from, phase_count_from_meters)
@@ -72,21 +77,20 @@ def parse_info(xml: bytes) -> GatewayInfo:
     root = _xml_root(xml)
     device = root.find("device") if root is not None else None
 
-    def text(tag: str) -> Optional[str]:
+    def tag_text(tag: str) -> Optional[str]:
         node = device.find(tag) if device is not None else None
         return node.text.strip() if node is not None and node.text and node.text.strip() else None
 
-    serial = text("sn")
+    serial = text.serial(tag_text("sn"))
     if not serial:
-        raise ValueError("the gateway's /info has no serial number")
+        raise ValueError("the gateway's /info has no valid serial number")
     # "D7.6.175", "R3.9.36", "M4.2.33": the letter is the build flavour, not part of the version.
-    firmware = (text("software") or "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-    imeter = text("imeter")
+    firmware = (tag_text("software") or "").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
     return GatewayInfo(
         serial=serial,
-        part_number=text("pn"),
-        firmware=firmware,
-        imeter=None if imeter is None else imeter.lower() == "true",
+        part_number=text.part_number(tag_text("pn")),
+        firmware=text.firmware(firmware) or "",
+        imeter=as_bool(tag_text("imeter")),
     )
 
 
@@ -185,7 +189,8 @@ def energy_phases(section: Optional[dict], phase_count: Optional[int]) -> List[E
 
 def _quirk_total_is_net(total: Energy, net: Optional[Energy], production: Optional[Energy]) -> Energy:
     # Firmware 8.3.5433 copies net consumption's lifetime and power into total consumption. They cannot
-    # be equal while something was ever produced, so total's are rebuilt as net + production.
+    # be equal while something was ever produced, so total's are rebuilt as net + production; its today and 7
+    # days are that copied lifetime too (5,649,402 Wh "today"): none.
     if (
         net is None
         or production is None
@@ -197,8 +202,6 @@ def _quirk_total_is_net(total: Energy, net: Optional[Energy], production: Option
         return total
     return Energy(
         watts_now=add_known(net.watts_now, production.watts_now),
-        wh_today=total.wh_today,
-        wh_last_7_days=total.wh_last_7_days,
         wh_lifetime=add_known(net.wh_lifetime, production.wh_lifetime),
     )
 
@@ -231,9 +234,10 @@ def apply_production_json(readings: Readings, data, phase_count: Optional[int]) 
 
 
 def ac_battery_total(data) -> Optional[AcBatteryTotal]:
-    """production.json storage[0]: all AC Batteries. Without percentFull the section is not a real ACB."""
+    """production.json storage[0]: all AC Batteries, when active (every gateway lists an inactive one). Some
+    firmware leave out percentFull: power, state and stored energy are still the site's total."""
     storage = dicts_in(as_dict(data).get("storage"))
-    if not storage or not _active(storage[0]) or "percentFull" not in storage[0]:
+    if not storage or not _active(storage[0]):
         return None
     acb = storage[0]
     return AcBatteryTotal(
@@ -250,7 +254,7 @@ def ac_battery_total(data) -> Optional[AcBatteryTotal]:
 
 def grid_profile_from(data) -> Optional[str]:
     """/ivp/arf/profile: the grid code profile the installer chose, by name."""
-    return as_text(as_dict(data).get("name"))
+    return as_free_text(as_dict(data).get("name"))
 
 
 def production_enabled_from(data) -> Optional[bool]:
@@ -264,8 +268,17 @@ def production_enabled_from(data) -> Optional[bool]:
 
 def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
     """Everything one cycle read -> Readings. Sections whose endpoints are absent stay None / empty."""
-    get = responses.get
     readings = Readings(gateway=info)
+    token = dropped_into.set(readings.dropped)
+    try:
+        _build(readings, responses)
+    finally:
+        dropped_into.reset(token)
+    return readings
+
+
+def _build(readings: Readings, responses: Dict[str, object]) -> None:
+    get = responses.get
     meter_config = get(METERS)
     phase_count = phase_count_from_meters(meter_config)
 
@@ -308,5 +321,4 @@ def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
         readings.production_enabled = production_enabled_from(get(PRODUCTION_POWER))
     if PLC_LEVELS in responses:
         apply_plc_levels(readings, get(PLC_LEVELS))
-    return readings
 

@@ -3,7 +3,8 @@ check -> the site's devices (microinverters, AC Batteries, Q-Relays, CT meters).
 from typing import Dict, List, Optional, Tuple
 
 from .endpoints import DEV_TYPE_ACB, RELAY_STATES
-from .fields import as_bool, as_dict, as_int, as_number, as_serial, as_state, as_text, dicts_in, from_milli
+from .fields import (as_bool, as_dict, as_free_text, as_int, as_number, as_serial, as_state, as_word, dicts_in,
+                     from_milli)
 from .readings import AcBattery, Inverter, Meter, MeterReading, QRelay, Readings
 
 # ---------------------------------------------------------------------------------------------- inverters
@@ -108,7 +109,7 @@ def apply_inventory(readings: Readings, data) -> None:
         battery.percent_full = as_number(device.get("percentFull"))
         battery.max_cell_temp_c = as_number(device.get("maxCellTemp"))
         battery.sleep_enabled = as_bool(device.get("sleep_enabled"))
-        battery.charge_status = as_text(device.get("charge_status"))
+        battery.charge_status = as_free_text(device.get("charge_status"))
         for name, value in _status_flags(device).items():
             setattr(battery, name, value)
         readings.ac_batteries[serial] = battery
@@ -146,7 +147,7 @@ def meters_config(data) -> Dict[str, dict]:
     return {
         as_serial(meter.get("eid")): meter
         for meter in dicts_in(data)
-        if meter.get("state") == "enabled" and as_text(meter.get("measurementType")) and as_serial(meter.get("eid"))
+        if meter.get("state") == "enabled" and as_word(meter.get("measurementType")) and as_serial(meter.get("eid"))
     }
 
 
@@ -182,11 +183,11 @@ def meters_from(config_data, readings_data) -> Dict[str, Meter]:
         channels = dicts_in(data.get("channels"))
         meter = Meter(
             eid=eid,
-            measurement_type=ct["measurementType"],
+            measurement_type=as_word(ct["measurementType"]),
             state=as_state(ct.get("state"), ("enabled", "disabled")),
-            phase_mode=as_text(ct.get("phaseMode")),
+            phase_mode=as_free_text(ct.get("phaseMode")),
             phase_count=phase_count,
-            metering_status=as_text(ct.get("meteringStatus")),
+            metering_status=as_free_text(ct.get("meteringStatus")),
             total=meter_reading(data),
             phases=[meter_reading(c) for c in channels[: phase_count or 0]] if (phase_count or 0) > 1 else [],
         )

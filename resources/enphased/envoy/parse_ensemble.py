@@ -4,8 +4,8 @@ Pure, like parse.py."""
 from typing import Dict, List, Optional
 
 from .endpoints import GENERATOR_MODES, RELAY_STATES, STORAGE_MODE_OLD_NAMES, STORAGE_MODES
-from .fields import (add_known, as_bool, as_dict, as_int, as_number, as_serial, as_state, as_text, dicts_in,
-                     first_known, from_milli)
+from .fields import (add_known, as_bool, as_device_id, as_dict, as_free_text, as_int, as_number, as_serial, as_state,
+                     as_text, dicts_in, first_known, from_milli)
 from .readings import BatteryAggregate, Collar, DryContact, Encharge, Enpower, Generator, StorageSettings
 
 def ensemble_devices(data, kind: str) -> List[dict]:
@@ -43,7 +43,7 @@ def encharges_from(inventory_data, power_data) -> Dict[str, Encharge]:
             communicating=as_bool(device.get("communicating")),
             provisioned=as_bool(device.get("provisioned")),
             operating=as_bool(device.get("operating")),
-            status=as_text(device.get("admin_state_str")),
+            status=as_free_text(device.get("admin_state_str")),
             led_status=as_int(device.get("led_status")),
             last_report_ts=as_int(device.get("last_rpt_date")),
         )
@@ -75,7 +75,7 @@ def enpower_from(inventory_data) -> Optional[Enpower]:
     serial = as_serial(device.get("serial_num"))
     if serial is None:
         return None
-    grid_mode = as_text(device.get("Enpwr_grid_mode"))
+    grid_mode = as_free_text(device.get("Enpwr_grid_mode"))
     return Enpower(
         serial=serial,
         grid_mode=grid_mode,
@@ -84,7 +84,7 @@ def enpower_from(inventory_data) -> Optional[Enpower]:
         mains_oper_state=as_state(device.get("mains_oper_state"), RELAY_STATES),
         temperature_c=_fahrenheit_to_c(device.get("temperature")),
         communicating=as_bool(device.get("communicating")),
-        status=as_text(device.get("admin_state_str")),
+        status=as_free_text(device.get("admin_state_str")),
         last_report_ts=as_int(device.get("last_rpt_date")),
     )
 
@@ -103,7 +103,7 @@ def collar_from(inventory_data) -> Optional[Collar]:
         relay_closed=None if mid_state is None else mid_state in ("close", "closed"),
         temperature_c=as_number(device.get("temperature")),
         communicating=as_bool(device.get("communicating")),
-        status=as_text(device.get("admin_state_str")),
+        status=as_free_text(device.get("admin_state_str")),
         last_report_ts=as_int(device.get("last_rpt_date")),
     )
 
@@ -138,18 +138,18 @@ def dry_contacts_from(status_data, settings_data) -> Dict[str, DryContact]:
     """/ivp/ensemble/dry_contacts (status) + /ivp/ss/dry_contact_settings (kept whole for safe writes)."""
     contacts: Dict[str, DryContact] = {}
     for item in dicts_in(as_dict(settings_data).get("dry_contacts")):
-        contact_id = as_text(item.get("id"))
+        contact_id = as_device_id(item.get("id"))
         if contact_id is None:
             continue
         contacts[contact_id] = DryContact(
             id=contact_id,
-            name=as_text(item.get("load_name")),
-            type=as_text(item.get("type")),
-            mode=as_text(item.get("mode")),
+            name=as_free_text(item.get("load_name")),
+            type=as_free_text(item.get("type")),
+            mode=as_free_text(item.get("mode")),
             settings=dict(item),
         )
     for item in dicts_in(as_dict(status_data).get("dry_contacts")):
-        contact_id = as_text(item.get("id"))
+        contact_id = as_device_id(item.get("id"))
         if contact_id is None:
             continue
         contact = contacts.setdefault(contact_id, DryContact(id=contact_id))

@@ -253,3 +253,6 @@ class Readings:
     storage: Optional[StorageSettings] = None
     grid_profile: Optional[str] = None
     production_enabled: Optional[bool] = None  # installer rights: False when production is forced off
+    # What the parsers left out because an identifier had not its shape (envoy/text.py), said in words for
+    # the log: "a serial that is not one: img?src?x... (40 characters)".
+    dropped: List[str] = field(default_factory=list)

@@ -26,6 +26,7 @@ READ_TIMEOUT_S = timeouts.MESSAGE_S  # for the whole message: PHP writes it at o
 MAX_CONNECTIONS = 16  # at the same time; more are answered "busy" so a flood cannot pile up threads
 BUSY_READ_TIMEOUT_S = 1  # a connection answered "busy" is read this long at most before the answer
 NOISE_LOG_INTERVAL_S = 60  # refused connections: one log line per kind and minute, with a count of the others
+PRIVATE_CHECK_S = 1  # how soon the socket's folder, opened by someone else, is closed again
 
 log = logging.getLogger("enphased.socket")
 
@@ -160,6 +161,12 @@ class NoiseLog:
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     request_queue_size = 64  # a burst of connections waits in the kernel instead of being refused
+    on_tick: Optional[Callable[[], None]] = None
+
+    def service_actions(self):  # serve_forever calls it between polls (every 0.1 s)
+        super().service_actions()
+        if self.on_tick:
+            self.on_tick()
 
 
 class SocketServer:
@@ -183,6 +190,8 @@ class SocketServer:
         self._server = _Server(self.path, Handler)
         os.chmod(self.path, 0o600)  # the folder already keeps others out; the socket says so too
         self._inode = os.stat(self.path).st_ino
+        self._next_check = 0.0
+        self._server.on_tick = self._keep_private
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> "SocketServer":
@@ -199,6 +208,25 @@ class SocketServer:
                 os.unlink(self.path)
         except OSError:
             pass
+
+    def _keep_private(self) -> None:
+        """Jeedom's backups and updates chmod 775 -R the whole web root, the plugin's data folder included: the
+        folder (and the socket) go back to the daemon's user alone at once, not when PHP next looks, so the
+        apikey and the tokens there are not left readable by every local user for minutes."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + PRIVATE_CHECK_S
+        opened = []
+        for path, mode in ((os.path.dirname(self.path), 0o700), (self.path, 0o600)):
+            try:
+                if stat.S_IMODE(os.stat(path).st_mode) != mode:
+                    os.chmod(path, mode)
+                    opened.append(path)
+            except OSError:
+                pass  # gone or not ours any more: stop() or the next start will say
+        if opened:
+            log.info("%s had been opened to other users (a Jeedom backup does it): closed again", " and ".join(opened))
 
     def _serve(self, sock: socket.socket) -> None:
         if not self._slots.acquire(blocking=False):

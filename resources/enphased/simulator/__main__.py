@@ -2,6 +2,7 @@
 
     python3 -m simulator --recorded DIR|REPORT.zip [--port P]   (from resources/enphased)
     python3 -m simulator --synthetic [--inverters 12 --encharges 2 ...] [--port P]
+    python3 -m simulator --hostile [--identities none|half|all] [synthetic options]   (see hostile.py)
     ... --faults "reset=0.05,http503=0.02,reboot@10+2,outage@30+5" [--cycle-s 60]   (see faults.py)
 
 Prints the gateway URL, the cloud URL and a demo account whose tokens the gateway accepts.
@@ -22,6 +23,10 @@ def _arguments(argv):
     source.add_argument("--recorded", metavar="DIR", help="a folder of recorded responses (shared/envoy-fixtures/<name>) "
                                                          "or a diagnostics report (.zip)")
     source.add_argument("--synthetic", action="store_true", help="our own demo gateway")
+    source.add_argument("--hostile", action="store_true", help="the synthetic gateway saying hostile strings "
+                                                                "(markup, quotes, control characters...)")
+    parser.add_argument("--identities", choices=("none", "half", "all"), default="half",
+                        help="--hostile: which serials and ids are hostile too (default: half of them)")
     parser.add_argument("--port", type=int, default=0, help="gateway port (0: a free one)")
     parser.add_argument("--cloud-port", type=int, default=0, help="Enlighten/entrez stand-in port (0: a free one)")
     parser.add_argument("--http", action="store_true", help="plain HTTP even for firmware >= 7")
@@ -52,7 +57,12 @@ def _gateway(args):
     options = {name: getattr(args, name) for name in (
         "inverters", "encharges", "acbs", "phases", "qrelays", "dry_contacts", "seed", "enpower", "generator",
         "consumption_cts", "firmware", "serial") if getattr(args, name) is not None}
-    return SyntheticGateway(**options)
+    gateway = SyntheticGateway(**options)
+    if args.hostile:
+        from .hostile import HostileGateway
+
+        return HostileGateway(gateway, identities=args.identities)
+    return gateway
 
 
 def main(argv=None) -> int:
