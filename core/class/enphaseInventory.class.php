@@ -420,10 +420,55 @@ class enphaseInventory {
 		return $created;
 	}
 
+	/** The commands of this equipment that the described command replaces (its "replaces": logicalIds of an earlier version). */
+	private static function replacedCommands($_eqLogic, array $_description) {
+		$found = array();
+		$replaces = (isset($_description['replaces']) && is_array($_description['replaces'])) ? $_description['replaces'] : array();
+		foreach ($replaces as $oldId) {
+			if (!is_string($oldId) || $oldId === '' || $oldId === $_description['logicalId']) {
+				continue;
+			}
+			$old = $_eqLogic->getCmd('info', $oldId);
+			if (is_object($old)) {
+				$found[] = $old;
+			}
+		}
+		return $found;
+	}
+
+	/**
+	 * A command of an earlier version and the one that replaces it both exist: every use of the old one (scenarios,
+	 * virtuals, views, designs: the core's jeedom::replaceTag) and its generic type (Jeedom's energy panel finds the
+	 * day's figures by it), unless the user gave the new one another, move to the new one; the old one, its history
+	 * with it, is removed (docs/fr_FR/changelog.md says so).
+	 */
+	private static function replaceCommand($_old, $_new) {
+		jeedom::replaceTag(array('#' . $_old->getId() . '#' => '#' . $_new->getId() . '#'));
+		$generic = $_old->getGeneric_type();
+		if ($generic != '' && in_array($_new->getGeneric_type(), array('', null, 'GENERIC_INFO'), true)) {
+			$_new->setGeneric_type($generic);
+			$_new->save();
+		}
+		log::add('enphase', 'info', sprintf(__('Commande %s supprimée : %s la remplace', __FILE__), $_old->getHumanName(), $_new->getLogicalId()));
+		$_old->remove();
+	}
+
 	private static function applyCommand($_eqLogic, array $_description) {
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
 		$cmd = $_eqLogic->getCmd(null, $logicalId);
+		$replaced = self::replacedCommands($_eqLogic, $_description);
+		if (!is_object($cmd) && count($replaced) > 0) {
+			// The command of an earlier version that this one replaces becomes it: its id, history, name and every
+			// use of it stay.
+			$cmd = array_shift($replaced);
+			log::add('enphase', 'info', sprintf(__('Commande %s de %s : devient %s', __FILE__), $cmd->getLogicalId(), $_eqLogic->getName(), $logicalId));
+			$cmd->setLogicalId($logicalId);
+			$cmd->save();
+		}
+		foreach ($replaced as $old) {
+			self::replaceCommand($old, $cmd);
+		}
 		$created = !is_object($cmd);
 		if ($created) {
 			$cmd = new enphaseCmd();
