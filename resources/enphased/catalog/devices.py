@@ -68,6 +68,7 @@ AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands
 
 _ENCHARGE_STATES = (
     ("ENCHG_STATE_READY", "Prête", "Ready"),
+    ("ENCMN_MDE_ENCHARGE_READY", "Prête", "Ready"),  # with an IQ Meter Collar (8.3)
     ("ENCHG_STATE_IDLE", "En veille", "Idle"),
     ("ENCHG_STATE_CHARGING", "En charge", "Charging"),
     ("ENCHG_STATE_DISCHARGING", "En décharge", "Discharging"),

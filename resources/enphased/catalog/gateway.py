@@ -12,11 +12,17 @@ from .records import Command, Kind, action, keyword_only, nested
 PERCENT = dict(min_value=0, max_value=100)
 
 
-def select(words, labels: Dict[str, str]) -> str:
-    """A select's list ("word|Label;..."): the gateway's `words` in their order, each with its label."""
+def select(words, labels: Dict[str, Tuple[str, str]]) -> Tuple[Tuple[str, str, str], ...]:
+    """The labels of a gateway's words ((word, French, English), ...), in the gateway's order: a select's
+    choices, and what its info command shows for each word."""
     if set(labels) != set(words):
         raise ValueError(f"labels for {sorted(labels)}, but the gateway's words are {list(words)}")
-    return ";".join(f"{word}|{labels[word]}" for word in words)
+    return tuple((word,) + tuple(labels[word]) for word in words)
+
+
+STORAGE_MODE_LABELS = select(STORAGE_MODES, {"self-consumption": ("Autoconsommation", "Self-consumption"),
+                                             "economy": ("Économies", "Savings"),
+                                             "backup": ("Secours intégral", "Full backup")})
 
 
 def _count(*groups):
@@ -128,9 +134,9 @@ _IMPORT_DAY, _IMPORT_YESTERDAY = _day("grid_import", "Import réseau", "Grid imp
     _yesterday("grid_import", "Import réseau", "Grid import")
 _EXPORT_DAY, _EXPORT_YESTERDAY = _day("grid_export", "Export réseau", "Grid export"), \
     _yesterday("grid_export", "Export réseau", "Grid export")
-_SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d'autoconsommation du jour",
+_SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d’autoconsommation du jour",
                             en="Self-consumption today", subtype="numeric", unit="%", historized=True)
-_SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d'autoproduction du jour",
+_SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d’autoproduction du jour",
                             en="Self-sufficiency today", subtype="numeric", unit="%", historized=True)
 DAY_FIGURES = [_PRODUCTION_YESTERDAY, _CONSUMPTION_YESTERDAY, _IMPORT_DAY, _IMPORT_YESTERDAY, _EXPORT_DAY,
                _EXPORT_YESTERDAY, _SELF_CONSUMPTION, _SELF_SUFFICIENCY]
@@ -192,7 +198,7 @@ GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
     Command(logical_id="battery_backup_wh", fr="Énergie de secours", en="Backup energy", subtype="numeric",
             unit="Wh", read=lambda r: nested(r, "battery", "backup_reserve_wh"), visible=False, cadence="devices"),
     Command(logical_id="storage_mode", fr="Profil batteries", en="Battery profile", subtype="string",
-            read=lambda r: nested(r, "storage", "mode"), cadence="devices"),
+            read=lambda r: nested(r, "storage", "mode"), cadence="devices", labels=STORAGE_MODE_LABELS),
     Command(logical_id="storage_reserve_percent", fr="Réserve batteries", en="Battery reserve", subtype="numeric",
             unit="%", read=lambda r: nested(r, "storage", "reserve_percent"), cadence="devices"),
     Command(logical_id="charge_from_grid", fr="Charge depuis le réseau", en="Charge from grid", subtype="binary",
@@ -203,9 +209,7 @@ GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
             read=lambda r: r.production_enabled, cadence="devices"),
     action(logical_id="set_storage_mode", fr="Choisir le profil batteries", en="Set battery profile",
            run=controls.storage_mode, value="storage_mode", subtype="select",
-           list_value=select(STORAGE_MODES, {"self-consumption": "Autoconsommation (self-consumption)",
-                                             "economy": "Économies (savings)",
-                                             "backup": "Secours intégral (full backup)"})),
+           labels=STORAGE_MODE_LABELS),
     action(logical_id="set_storage_reserve", fr="Régler la réserve batteries", en="Set battery reserve",
            run=controls.storage_reserve, value="storage_reserve_percent", subtype="slider", **PERCENT),
     action(logical_id="production_on", fr="Autoriser la production", en="Allow production",

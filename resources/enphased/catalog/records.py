@@ -71,7 +71,8 @@ class Command:
     visible: bool = True
     # A lifetime counter: counters.py publishes it never going down, and counts the day's figures from it.
     monotonic: bool = False
-    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    # String states, and a select's choices: ((value, French label, English label), ...); Jeedom shows the
+    # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
     # logicalIds of commands of earlier versions that this one replaces: Synchronize moves their uses (scenarios,
     # generic type...) onto it and removes them (core/class/enphaseInventory.class.php, docs/fr_FR/changelog.md).
@@ -81,7 +82,6 @@ class Command:
     value: str = ""  # logicalId of the info command showing what the action sets
     min_value: Optional[float] = None  # slider
     max_value: Optional[float] = None
-    list_value: str = ""  # select: "a|Label;b|Label"
     quantity: str = ""  # numeric info: its key in QUANTITIES; "" = its unit's ("" for a count: no range)
 
     def __post_init__(self):
@@ -218,11 +218,14 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "template": command.template, "order": order, "isVisible": int(command.visible)}
     if command.replaces:
         out["replaces"] = list(command.replaces)
-    if command.labels:
+    if command.labels and command.type == "info":
         out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
+    if command.labels and command.subtype == "select":  # Jeedom's "value|Label;value|Label", in each language
+        out["listValue"] = {"fr_FR": ";".join(f"{value}|{fr}" for value, fr, _ in command.labels),
+                            "en_US": ";".join(f"{value}|{en}" for value, _, en in command.labels)}
     if command.type == "action":
         for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
-                           ("listValue", command.list_value), ("value", command.value)):
+                           ("value", command.value)):
             if value not in (None, ""):
                 out[key] = value
     return out

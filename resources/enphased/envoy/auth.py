@@ -88,6 +88,7 @@ def token_claims(token: str) -> TokenClaims:
             "auth_failed",
             "The token is not a valid Enphase token (it should be a long text with two dots); "
             "copy it again from the Enphase token site or enter Enlighten credentials instead.",
+            "token_invalid",
         ) from None
 
     def _int(name):
@@ -362,6 +363,7 @@ class TokenSource:
             "auth_failed",
             "This gateway (firmware 7 or later) needs a token: paste one from entrez.enphaseenergy.com "
             "or enter Enlighten credentials.",
+            "token_needed",
         )
 
     def renew(self, rejected: str) -> str:
