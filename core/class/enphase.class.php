@@ -126,6 +126,8 @@ class enphase extends eqLogic {
 		if ($this->getConfiguration('kind') == 'gateway') {
 			// What is true now (daemon stopped, credentials refused, unreachable since...), for the gateway's page.
 			$array['enphase_state'] = enphaseEvents::state($this);
+			$status = $this->getConfiguration('status');
+			$array['enphase_auth'] = (is_array($status) && !empty($status['auth'])) ? enphaseGateway::authLabel((string) $status['auth']) : '';
 		}
 		foreach (enphaseGateway::SECRETS as $key) {
 			if (isset($array['configuration'][$key]) && $array['configuration'][$key] !== '') {
@@ -325,7 +327,10 @@ class enphaseCmd extends cmd {
 				'value' => $value,
 			));
 		} catch (enphaseDaemonError $e) {
-			throw new Exception($this->getHumanName() . ' : ' . $e->getMessage());
+			// Said for the access this gateway uses (an installer token to paste, the installer box to tick...).
+			$gateway = enphaseGateway::equipment($gatewayId);
+			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
+			throw new Exception($this->getHumanName() . ' : ' . enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access));
 		}
 	}
 }

@@ -15,7 +15,7 @@
 class enphaseGateway {
 	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
 	/** Plain settings of one gateway. */
-	const SETTINGS = array('host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s');
+	const SETTINGS = array('host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s');
 	/** Its secrets: stored encrypted, never given back to a page. */
 	const SECRETS = array('password', 'token', 'enlighten_password');
 	/** Seconds between reads when neither the gateway nor the plugin configuration says. */
@@ -61,6 +61,35 @@ class enphaseGateway {
 	public static function authMethod(array $_settings) {
 		$method = isset($_settings['auth_method']) ? $_settings['auth_method'] : '';
 		return in_array($method, self::AUTH_METHODS) ? $method : 'envoy';
+	}
+
+	/**
+	 * How this gateway is reached, as error sentences name it: envoy (its password), installer (its installer
+	 * login, firmware < 7), token (pasted), enlighten (an account) or demo.
+	 */
+	public static function access(array $_settings) {
+		if (self::isDemo($_settings)) {
+			return 'demo';
+		}
+		$method = self::authMethod($_settings);
+		return ($method == 'envoy' && self::wantsInstaller($_settings)) ? 'installer' : $method;
+	}
+
+	/** Firmware < 7: the installer login (its password computed from the serial unless one is given). */
+	public static function wantsInstaller(array $_settings) {
+		return isset($_settings['installer']) && in_array((string) $_settings['installer'], array('1', 'true'), true);
+	}
+
+	/** How the daemon logged in, in words (the protocol's status.auth: jwt-owner, digest-envoy...). */
+	public static function authLabel($_auth) {
+		$labels = array(
+			'jwt-owner' => __('Jeton propriétaire', __FILE__),
+			'jwt-installer' => __('Jeton installateur', __FILE__),
+			'digest-envoy' => __('Mot de passe de la passerelle', __FILE__),
+			'digest-installer' => __('Accès installateur', __FILE__),
+			'none' => __('Sans identifiants (firmware ancien)', __FILE__),
+		);
+		return isset($labels[$_auth]) ? $labels[$_auth] : __('Inconnue', __FILE__);
 	}
 
 	/** The demo gateway needs no credentials. */
@@ -229,6 +258,7 @@ class enphaseGateway {
 		switch (self::authMethod($_settings)) {
 			case 'envoy':
 				$gateway['password'] = (string) $_settings['password'];
+				$gateway['installer'] = self::wantsInstaller($_settings);
 				break;
 			case 'token':
 				$gateway['token'] = trim((string) $_settings['token']);

@@ -16,7 +16,7 @@ class enphaseInventory {
 	const DISPLAY_DECIMALS = 2;
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
-		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
+		'host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/**
 	 * Kinds shown on the Dashboard when Synchronize creates them: the gateway (its energy flow), batteries,
@@ -94,8 +94,12 @@ class enphaseInventory {
 			// Probing reads slow endpoints (some firmware take tens of seconds).
 			$answer = static::request($request);
 		} catch (enphaseDaemonError $e) {
-			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
-			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
+			$all = enphaseGateway::all();
+			$gateway = ($_gatewayId !== '') ? enphaseGateway::equipment($_gatewayId) : ((count($all) == 1) ? reset($all) : null);
+			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
+			$message = enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access);
+			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $message);
+			return array('ok' => false, 'message' => $message, 'kinds' => array());
 		}
 		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
 		$report = self::emptyReport();
@@ -137,8 +141,10 @@ class enphaseInventory {
 				continue;
 			}
 			$gatewayId = isset($error['gateway']) ? (string) $error['gateway'] : '';
-			$message .= ' ' . enphaseGateway::label($gatewayId, enphaseGateway::equipment($gatewayId)) . ' : '
-				. enphaseDaemonError::sentence(isset($error['code']) ? (string) $error['code'] : '', isset($error['message']) ? (string) $error['message'] : '');
+			$gateway = enphaseGateway::equipment($gatewayId);
+			$message .= ' ' . enphaseGateway::label($gatewayId, $gateway) . ' : ' . enphaseDaemonError::sentence(
+				isset($error['code']) ? (string) $error['code'] : '', isset($error['reason']) ? (string) $error['reason'] : '',
+				is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '');
 		}
 		log::add('enphase', 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
@@ -444,10 +450,62 @@ class enphaseInventory {
 		return $created;
 	}
 
+	/** The words of a select's "word|Label;word|Label" list. */
+	private static function choiceWords($_list) {
+		return array_map(function ($choice) {
+			return explode('|', $choice, 2)[0];
+		}, explode(';', $_list));
+	}
+
+	/** The commands of this equipment that the described command replaces (its "replaces": logicalIds of an earlier version). */
+	private static function replacedCommands($_eqLogic, array $_description) {
+		$found = array();
+		$replaces = (isset($_description['replaces']) && is_array($_description['replaces'])) ? $_description['replaces'] : array();
+		foreach ($replaces as $oldId) {
+			if (!is_string($oldId) || $oldId === '' || $oldId === $_description['logicalId']) {
+				continue;
+			}
+			$old = $_eqLogic->getCmd('info', $oldId);
+			if (is_object($old)) {
+				$found[] = $old;
+			}
+		}
+		return $found;
+	}
+
+	/**
+	 * A command of an earlier version and the one that replaces it both exist: every use of the old one (scenarios,
+	 * virtuals, views, designs: the core's jeedom::replaceTag) and its generic type (Jeedom's energy panel finds the
+	 * day's figures by it), unless the user gave the new one another, move to the new one; the old one, its history
+	 * with it, is removed (docs/fr_FR/changelog.md says so).
+	 */
+	private static function replaceCommand($_old, $_new) {
+		jeedom::replaceTag(array('#' . $_old->getId() . '#' => '#' . $_new->getId() . '#'));
+		$generic = $_old->getGeneric_type();
+		if ($generic != '' && in_array($_new->getGeneric_type(), array('', null, 'GENERIC_INFO'), true)) {
+			$_new->setGeneric_type($generic);
+			$_new->save();
+		}
+		log::add('enphase', 'info', sprintf(__('Commande %s supprimée : %s la remplace', __FILE__), $_old->getHumanName(), $_new->getLogicalId()));
+		$_old->remove();
+	}
+
 	private static function applyCommand($_eqLogic, array $_description) {
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
 		$cmd = $_eqLogic->getCmd(null, $logicalId);
+		$replaced = self::replacedCommands($_eqLogic, $_description);
+		if (!is_object($cmd) && count($replaced) > 0) {
+			// The command of an earlier version that this one replaces becomes it: its id, history, name and every
+			// use of it stay.
+			$cmd = array_shift($replaced);
+			log::add('enphase', 'info', sprintf(__('Commande %s de %s : devient %s', __FILE__), $cmd->getLogicalId(), $_eqLogic->getName(), $logicalId));
+			$cmd->setLogicalId($logicalId);
+			$cmd->save();
+		}
+		foreach ($replaced as $old) {
+			self::replaceCommand($old, $cmd);
+		}
 		$created = !is_object($cmd);
 		if ($created) {
 			$cmd = new enphaseCmd();
@@ -469,6 +527,14 @@ class enphaseInventory {
 		}
 		// On a command that already exists, only what is still empty is filled: the user's choices stay.
 		$changed = $created;
+		$name = self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId);
+		if (!$created && $cmd->getName() !== $name && $cmd->getName() === str_replace('’', '', $name)
+			&& !is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $name))) {
+			// Named when the catalog wrote "d'autoproduction", which Jeedom strips to "dautoproduction": not a
+			// name the user chose, so it gets its apostrophe back (the typographic one, which Jeedom keeps).
+			$cmd->setName($name);
+			$changed = true;
+		}
 		$fill = array(
 			'unit' => array('getUnite', 'setUnite'),
 			'genericType' => array('getGeneric_type', 'setGeneric_type'),
@@ -495,9 +561,19 @@ class enphaseInventory {
 			$cmd->setConfiguration('detail', 1);
 			$changed = true;
 		}
-		foreach (array('minValue', 'maxValue', 'listValue') as $key) {
+		foreach (array('minValue', 'maxValue') as $key) {
 			if (isset($_description[$key]) && $_description[$key] !== '' && $cmd->getConfiguration($key) === '') {
 				$cmd->setConfiguration($key, $_description[$key]);
+				$changed = true;
+			}
+		}
+		// A select's choices ("word|Label;..."), labelled in this Jeedom's language. Labels follow the catalog
+		// while the choices are the same words (the user did not change them).
+		if (isset($_description['listValue'])) {
+			$list = self::localized($_description['listValue'], '');
+			$current = (string) $cmd->getConfiguration('listValue');
+			if ($list !== '' && $list !== $current && ($current === '' || self::choiceWords($current) === self::choiceWords($list))) {
+				$cmd->setConfiguration('listValue', $list);
 				$changed = true;
 			}
 		}

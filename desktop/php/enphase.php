@@ -167,6 +167,14 @@ foreach ($eqLogics as $eqLogic) {
 									</div>
 								</div>
 								<div class="form-group enphaseEqAuth" data-method="envoy">
+									<label class="col-sm-4 control-label">{{Accès installateur}}
+										<sup><i class="fas fa-question-circle tooltips" title="{{Donne les commandes réservées à l'installateur : autoriser ou couper la production, test de communication CPL. Le mot de passe installateur est calculé depuis le numéro de série si le champ ci-dessous est vide.}}"></i></sup>
+									</label>
+									<div class="col-sm-6">
+										<label class="checkbox-inline"><input type="checkbox" class="eqLogicAttr" data-l1key="configuration" data-l2key="installer" id="cb_enphaseEqInstaller"> {{Se connecter en installateur (firmware antérieur à 7)}}</label>
+									</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="envoy">
 									<label class="col-sm-4 control-label">{{Mot de passe de la passerelle}}</label>
 									<div class="col-sm-6">
 										<input type="password" autocomplete="new-password" class="form-control enphaseEqSecret" data-key="password" data-empty="{{Vide : les 6 derniers caractères du numéro de série}}">

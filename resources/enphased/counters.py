@@ -3,11 +3,11 @@
 Gateways misbehave with their energy counters (docs/counters.md): after a reboot they answer zeros or
 "unknown" for a while, a lifetime counter can step down for good (about 1.19 MWh on some units, which is
 2^32 watt-seconds: most likely one microinverter's counter wrapping) or restart from zero, and the
-gateway's own "today" values reset late (a gateway whose clock is not on local time) or jump (some
-firmware answer the lifetime value as "today"). This module sits between the catalog's values and their
-publishing: it is given `{equipment logicalId: (kind, {command logicalId: value})}` for a cycle and the
-time, and returns the values to publish. Which commands it counts, and which it fills, the catalog says
-(`monotonic` commands, catalog.DAY_FLOWS, DAY_RATES, NET_BALANCE); this module knows no logicalId:
+gateway's own "today" values reset late (a gateway whose clock is not on local time), jump (some
+firmware answer the lifetime value as "today") or stay at 0 (net consumption). This module sits between the
+catalog's values and their publishing: it is given `{equipment logicalId: (kind, {command logicalId: value})}`
+for a cycle and the time, and returns the values to publish. Which commands it counts, and which it fills, the
+catalog says (`monotonic` commands, catalog.DAY_FLOWS, DAY_RATES, NET_BALANCE); this module knows no logicalId:
 - every lifetime counter (MONOTONIC, the catalog's `monotonic` commands) is published as raw + offset, and never goes down: a zero, a
   negative or a missing value is no reading; a drop smaller than NOISE_WH is jitter and waits for the
   counter to catch up; a larger drop is believed only when the next reading confirms it (then it adds to the
@@ -15,21 +15,20 @@ time, and returns the values to publish. Which commands it counts, and which it 
   a rise faster than the site can count (its devices' and CTs' power, `_rate_w`) is never believed: it waits
   until enough time has passed for it to be possible, and a return to the line before a confirmed step
   undoes that step (two glitches in a row cannot capture the counter);
-- the figures of the day (DAY_FLOWS: production, consumption, grid import, grid export) are the increase of
-  those monotonic counters since local midnight (the counter's value at midnight interpolated between the
-  last reading before and the first after), with yesterday's figure and the day's self-consumption and
-  self-sufficiency rates;
-- the gateway's own "today" and "last 7 days" values are published only when they agree with the counters
-  (the rule is in `_gateway_today`, `_gateway_week`);
-- the gateway's net lifetime becomes grid import - grid export of the net CT's registers where they exist
-  (NET_BALANCE).
+- the day of each flow (DAY_FLOWS: production, consumption, grid import, grid export) is counted as the increase
+  of its monotonic counter since local midnight (the counter's value at midnight interpolated between the last
+  reading before and the first after), the last 7 days since local midnight six days ago, with yesterday's
+  figure and the day's self-consumption and self-sufficiency rates;
+- each day and 7-day command then gets the figure of the best source, the gateway's own when it is plausible
+  (figures.py: the source order and the plausibility rules); net consumption is grid import - grid export of the
+  net CT's registers (NET_BALANCE), its lifetime as well.
 
 The time is checked too (`_clock`): a reading more than CLOCK_LEAP_S after the last one, or more than
 CLOCK_BACK_S before it, counts for nothing until the next reading confirms that the clock did move; a clock
 found to have been ahead brings back what was stamped in the future (the day that began early is the day it
 was), so the day figures carry on.
 
-The state (offsets, last readings, the day's start values) is one small JSON file per gateway, written
+The state (offsets, last readings, the days' start values) is one small JSON file per gateway, written
 atomically each time it changes, so a restart of the daemon carries on where it was. What is published never
 gets ahead of that file: a cycle whose state cannot be written (a full disk) is undone and publishes what the
 file holds, so no restart can bring a published counter down.
@@ -38,9 +37,10 @@ import json
 import logging
 import math
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 from catalog import COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
+from figures import Facts, Judge, match
 from state_file import read_json, write_bytes
 
 log = logging.getLogger("enphased.counters")
@@ -50,8 +50,8 @@ MONOTONIC = monotonic_commands()
 FLOWS = {flow.name: flow for flow in DAY_FLOWS}
 
 # The gateway's commands that depend on the day (ours): not published while the clock is in doubt.
-DAY_BOUND = frozenset([c.logical_id for c in COUNTED] + [f.gateway_today for f in DAY_FLOWS if f.gateway_today]
-                      + [f.gateway_week for f in DAY_FLOWS if f.gateway_week])
+DAY_BOUND = frozenset([c.logical_id for c in COUNTED] + [f.day for f in DAY_FLOWS] + [f.week for f in DAY_FLOWS if f.week]
+                      + [NET_BALANCE.day, NET_BALANCE.week])
 RATED_W = rated_power_w()  # kind -> the most one device of the kind gives (the catalog's ranges)
 
 NOISE_WH = 1000.0  # a counter going down by less than this is jitter (rounding, two sources a second apart)
@@ -61,9 +61,8 @@ CTS_W = 2 * 3 * 200 * 277.0
 CLOCK_LEAP_S = 86400  # a reading this long after the last one waits for the next to confirm the clock
 CLOCK_BACK_S = 600  # nor is a reading this long before the last one believed at once
 MAX_GAP_S = 3 * 3600  # a midnight value interpolated over a longer gap is an estimate: that day is partial
-DAY_SLACK_WH, DAY_SLACK_SHARE = 250.0, 0.10  # how far the gateway's "today" may exceed ours
-LIFETIME_AS_TODAY_WH = 100_000.0  # a "today" of 90 % of a lifetime above this is the lifetime, misfiled
-DAYS_KEPT = 8  # day start values kept, for the 7-day check
+WEEK_DAYS = 7  # the last 7 days: today and the six before
+DAYS_KEPT = WEEK_DAYS + 1  # day start values kept: the week's, and the day before it for the week's upper bound
 
 STATE_VERSION = 1
 SAVE_TIMES_S = 900
@@ -90,6 +89,43 @@ def _published(value: float) -> int:
     return int(round(value))
 
 
+def _difference(plus: Optional[float], minus: Optional[float]) -> Optional[float]:
+    return None if plus is None or minus is None else plus - minus
+
+
+class Counted(NamedTuple):
+    """What the lifetime counter of one flow says of the day and the week (None: not known)."""
+
+    day: Optional[float] = None  # since local midnight, when the counter saw it (not on a first day)
+    so_far: Optional[float] = None  # since local midnight or since the first reading today: a lower bound
+    week: Optional[float] = None  # since local midnight six days ago (today and the six days before)
+    known_days: Optional[float] = None  # the days of the week that were counted whole, plus today so far
+    at_most: Optional[float] = None  # since local midnight seven days ago: more than any 7 days of the gateway
+    within: float = 0.0  # how far `day` may be off: what the counter gained across the readings around midnight
+
+    @classmethod
+    def of(cls, d: Dict[str, Any], today: date) -> "Counted":
+        starts, exact = d["starts"], set(d.get("exact", ()))
+
+        def start(days_ago: int) -> Optional[float]:
+            iso = (today - timedelta(days=days_ago)).isoformat()
+            return starts.get(iso) if iso in exact else None
+
+        so_far = d["last"] - d["start"]
+        known = so_far
+        for days_ago in range(1, WEEK_DAYS):
+            begin, end = start(days_ago), start(days_ago - 1)
+            if begin is not None and end is not None:
+                known += end - begin
+        week_start, before_week = start(WEEK_DAYS - 1), start(WEEK_DAYS)
+        return cls(day=None if d["partial"] else so_far, so_far=so_far,
+                   week=None if week_start is None else d["last"] - week_start, known_days=known,
+                   at_most=None if before_week is None else d["last"] - before_week, within=d.get("within", 0.0))
+
+
+NOT_COUNTED = Counted()
+
+
 class Counters:
     """The counters of one gateway. `update` is pure apart from its state; `path` (None: in memory only)
     is where the state survives restarts; `tz` (None: the system's local time) says when days start."""
@@ -103,6 +139,7 @@ class Counters:
         self._saved_at = 0.0
         self._save_failed = False
         self._rising: set = set()  # counters whose too fast rise was said (once until one is believed)
+        self.judge = Judge()  # chooses each day and week figure's source, logs a rejected gateway figure once
 
     # --- one cycle ---
 
@@ -160,31 +197,57 @@ class Counters:
 
     def _gateway(self, serial: str, raw: Dict[str, Any], values: Dict[str, Any], fresh: Dict[str, float],
                  now: float) -> None:
+        """The gateway's figures of the day and week: counted, then each from its best source (figures.py)."""
         today = self._local_date(now)
-        days = {}
+        self.judge.name = serial
+        counted: Dict[str, Counted] = {}
         for flow in DAY_FLOWS:
             key = _counter_key(flow, serial)
             day = self._day(key, fresh.get(key), now, today)
             if day is not None:
-                days[flow.name] = day
-                values[flow.day] = _published(day["last"] - day["start"])
+                counted[flow.name] = Counted.of(day, today)
                 if day.get("yesterday") is not None:
                     values[flow.yesterday] = _published(day["yesterday"])
+        since_midnight_s = now - self._midnight(today)
+        chosen: Dict[str, Tuple[Optional[float], Optional[float], float]] = {}  # flow -> day, week, day's margin
         for flow in DAY_FLOWS:
-            if not (flow.gateway_today or flow.gateway_week):
-                continue  # the gateway has its own figures of production and consumption only
-            counted = days.get(flow.name)
-            counted_wh = None if counted is None or counted["partial"] else counted["last"] - counted["start"]
-            lifetime = _number(raw.get(flow.lifetime))
-            for cmd, check in ((flow.gateway_today, self._gateway_today), (flow.gateway_week, self._gateway_week)):
-                if cmd and cmd in values:
-                    value = check(f"{serial}/{cmd}", _number(raw[cmd]), counted_wh, lifetime, today,
-                                  self._day_state(_counter_key(flow, serial)))
-                    if value is None:
-                        values.pop(cmd)
-                    else:
-                        values[cmd] = _published(value)
-        self._rates(days, values)
+            c = counted.get(flow.name, NOT_COUNTED)
+            lifetime, power = _number(raw.get(flow.lifetime)), _number(raw.get(flow.power))
+            day = self._choose(serial, values, raw, flow.day, today, Facts(
+                span="day", lifetime=lifetime, power_w=power, since_midnight_s=since_midnight_s, counted=c.day,
+                counted_within=c.within, at_least=c.so_far, held=self._held(serial, flow.day, today)))
+            week = self._choose(serial, values, raw, flow.week, today, Facts(
+                span="week", lifetime=lifetime, power_w=power, since_midnight_s=since_midnight_s, counted=c.week,
+                at_least=c.known_days, at_most=c.at_most, day=day)) if flow.week else None
+            chosen[flow.name] = (day, week, 0.0 if day is None else match(day) + c.within)
+        self._rates(counted, values)
+        self._net_figures(serial, raw, values, counted, chosen, today, since_midnight_s)
+
+    def _choose(self, serial: str, values: Dict[str, Any], raw: Dict[str, Any], cmd: str, today: date,
+                facts: Facts, balance: Optional[float] = None) -> Optional[float]:
+        """Publish in `values[cmd]` the figure of its best source; returns it (None: none this cycle)."""
+        value, _ = self.judge.choose(cmd, _number(raw.get(cmd)), facts, balance)
+        if facts.span == "day" and not facts.signed and facts.held is not None:
+            # An energy of the day never goes down: switching source (within the rules' slack) holds the day's
+            # highest figure until a source passes it.
+            value = facts.held if value is None else max(value, facts.held)
+        if value is None:
+            values.pop(cmd, None)
+            return None
+        values[cmd] = _published(value)
+        if facts.span == "day" and not facts.signed:
+            self._keep(f"{serial}/{cmd}", {"day": today.isoformat(), "value": value})
+        return value
+
+    def _held(self, serial: str, cmd: str, today: date) -> Optional[float]:
+        """What was published for the day `cmd` earlier today (None: nothing yet)."""
+        held = self._state["gateway"].get(f"{serial}/{cmd}")
+        return held.get("value") if isinstance(held, dict) and held.get("day") == today.isoformat() else None
+
+    def _keep(self, key: str, held: Dict[str, Any]) -> None:
+        if self._state["gateway"].get(key) != held:
+            self._state["gateway"][key] = held
+            self._changed = True
 
     # --- lifetime counters ---
 
@@ -249,9 +312,6 @@ class Counters:
 
     # --- the figures of the day ---
 
-    def _day_state(self, key: str) -> Optional[Dict[str, Any]]:
-        return self._state["days"].get(key)
-
     def _day(self, key: str, value: Optional[float], now: float, today: date) -> Optional[Dict[str, Any]]:
         """The day of one flow after this cycle's reading `value` (monotonic; None: none this cycle), or
         None when there is nothing to say for today yet."""
@@ -269,93 +329,46 @@ class Counters:
         self._changed = True
         if d is None:  # first reading ever: the day counts from now, so it is partial
             d = days[key] = {"day": iso, "start": value, "partial": True, "last": value, "ts": now,
-                             "yesterday": None, "starts": {iso: value}}
+                             "yesterday": None, "starts": {iso: value}, "exact": []}
             return d
         midnight = self._midnight(today)
         last, last_ts = d["last"], d["ts"]
-        start = last
+        start, within = last, 0.0
         if last_ts < midnight <= now and value > last:
             start = last + (value - last) * (midnight - last_ts) / (now - last_ts)
+            within = value - last  # the counter at midnight was somewhere in there
         partial = now - last_ts > MAX_GAP_S
         complete_yesterday = d["day"] == (today - timedelta(days=1)).isoformat() and not d["partial"] and not partial
         # The day that ends, should the clock turn out to have been ahead (_rewind).
-        d["before"] = {k: d[k] for k in ("day", "start", "partial", "yesterday")}
+        d["before"] = dict({k: d[k] for k in ("day", "start", "partial", "yesterday")}, within=d.get("within", 0.0))
         d["yesterday"] = start - d["start"] if complete_yesterday else None
-        d.update(day=iso, start=start, partial=partial, last=value, ts=now)
+        d.update(day=iso, start=start, partial=partial, last=value, ts=now, within=within)
         starts = d["starts"]
         starts[iso] = start
         for old in sorted(starts)[:-DAYS_KEPT]:
             del starts[old]
+        # The days whose start is the counter at local midnight, not an estimate (a state of an earlier version
+        # has no list: its days count from the next midnight).
+        exact = [day for day in d.get("exact", []) if day in starts]
+        d["exact"] = exact + [iso] if not partial else exact
         return d
 
     @staticmethod
-    def _rates(days: Dict[str, Dict[str, Any]], values: Dict[str, Any]) -> None:
+    def _rates(counted: Dict[str, "Counted"], values: Dict[str, Any]) -> None:
         """The rates of the day so far (DAY_RATES: self-consumption, the share of production not exported;
         self-sufficiency, the share of consumption not imported), where the net CT gives import and export."""
-
-        def so_far(flow):
-            d = days.get(flow)
-            return None if d is None else d["last"] - d["start"]
-
         for rate in DAY_RATES:
-            whole, part = so_far(rate.whole), so_far(rate.part)
-            if whole and part is not None:
-                values[rate.logical_id] = _published(min(100.0, max(0.0, 100.0 * (1 - part / whole))))
+            whole, part = counted.get(rate.whole), counted.get(rate.part)
+            if whole is not None and part is not None and whole.so_far:
+                values[rate.logical_id] = _published(min(100.0, max(0.0, 100.0 * (1 - part.so_far / whole.so_far))))
 
-    # --- the gateway's own "today" and "last 7 days" ---
-
-    def _gateway_today(self, key: str, value: Optional[float], counted_wh: Optional[float],
-                       lifetime: Optional[float], today: date, day: Optional[Dict[str, Any]]) -> Optional[float]:
-        """The gateway's "today" if it is believable, else the day's highest believable value (None: none
-        yet). Believable: a reading (not negative), not the lifetime misfiled as today, and not above the
-        day counted from the lifetime counter (with some slack), which rules out a value that has not reset
-        yet after local midnight. Within a local day it never goes down (a reboot's zeros)."""
-        held = self._state["gateway"].get(key)
-        iso = today.isoformat()
-        best = held["max"] if held is not None and held["day"] == iso else None
-        if value is None or value < 0 or self._lifetime_misfiled(value, lifetime):
-            return best
-        if counted_wh is not None and value > counted_wh + max(DAY_SLACK_WH, DAY_SLACK_SHARE * counted_wh):
-            return best
-        best = value if best is None else max(best, value)
-        self._keep(key, {"day": iso, "max": best})
-        return best
-
-    def _gateway_week(self, key: str, value: Optional[float], counted_wh: Optional[float],
-                      lifetime: Optional[float], today: date, day: Optional[Dict[str, Any]]) -> Optional[float]:
-        """The gateway's "last 7 days" if it is believable, else its last believable value. Believable: more
-        than zero (a week without a single Wh is a rebooting gateway), not the lifetime misfiled, and not
-        above what the lifetime counter gained over the last eight days when we know that."""
-        held = self._state["gateway"].get(key)
-        last = None if held is None else held["value"]
-        if value is None or value <= 0 or self._lifetime_misfiled(value, lifetime):
-            return last
-        if day is not None:
-            since = (today - timedelta(days=DAYS_KEPT - 1)).isoformat()
-            start = day["starts"].get(since)
-            if start is not None and not day["partial"]:
-                counted = day["last"] - start
-                if value > counted + max(DAY_SLACK_WH, DAY_SLACK_SHARE * counted):
-                    return last
-        self._keep(key, {"value": value})
-        return value
-
-    def _keep(self, key: str, held: Dict[str, Any]) -> None:
-        if self._state["gateway"].get(key) != held:
-            self._state["gateway"][key] = held
-            self._changed = True
-
-    @staticmethod
-    def _lifetime_misfiled(value: float, lifetime: Optional[float]) -> bool:
-        return lifetime is not None and lifetime > LIFETIME_AS_TODAY_WH and value >= 0.9 * lifetime
-
-    # --- net lifetime ---
+    # --- net consumption ---
 
     def _net(self, serial: str, values: Dict[str, Any]) -> None:
         """Net lifetime = grid import - grid export (NET_BALANCE), from the net CT's registers once they have
         been seen: the same numbers as the import and export Jeedom gets, steps and glitches removed. It goes
         down while the site exports, so it is not one of the monotonic counters; it depends on no clock."""
-        net = NET_BALANCE.logical_id
+        net = NET_BALANCE.lifetime
         if net not in values:
             return
         counters = self._state["lifetime"]
@@ -365,6 +378,26 @@ class Counters:
             values[net] = _published(plus["out"] - minus["out"])
         elif _number(values[net]) == 0:
             del values[net]  # a rebooting gateway's zero, not a balance
+
+    def _net_figures(self, serial: str, raw: Dict[str, Any], values: Dict[str, Any], counted: Dict[str, "Counted"],
+                     chosen: Dict[str, Tuple[Optional[float], Optional[float], float]], today: date,
+                     since_midnight_s: float) -> None:
+        """Net of the day and of the week: the gateway's own when plausible (0 on every firmware recorded), else
+        grid import - grid export counted from the net CT's registers, else consumption - production of the same
+        span."""
+        net = NET_BALANCE
+        plus, minus = counted.get(net.plus, NOT_COUNTED), counted.get(net.minus, NOT_COUNTED)
+        also_plus, also_minus = chosen.get(net.also_plus, (None, None, 0.0)), chosen.get(net.also_minus, (None, None, 0.0))
+        for span, cmd, index in (("day", net.day, 0), ("week", net.week, 1)):
+            balance = _difference(also_plus[index], also_minus[index])
+            # What consumption - production may be off: each figure's own margin (the week's: their match alone).
+            balance_within = also_plus[2] + also_minus[2] if span == "day" else sum(
+                match(figure[1]) for figure in (also_plus, also_minus) if figure[1] is not None)
+            self._choose(serial, values, raw, cmd, today, Facts(
+                span=span, signed=True, power_w=_number(raw.get(net.power)), since_midnight_s=since_midnight_s,
+                counted=_difference(getattr(plus, span), getattr(minus, span)),
+                counted_within=plus.within + minus.within if span == "day" else 0.0,
+                balance=balance, balance_within=balance_within), balance)
 
     # --- time ---
 
@@ -418,6 +451,8 @@ class Counters:
                     d.update(day=today, start=d["last"], partial=True, yesterday=None)
             for day in [day for day in d["starts"] if day > today]:
                 del d["starts"][day]
+            if "exact" in d:
+                d["exact"] = [day for day in d["exact"] if day <= today]
         held = self._state["gateway"]
         for key in [k for k, v in held.items() if isinstance(v, dict) and str(v.get("day", "")) > today]:
             del held[key]

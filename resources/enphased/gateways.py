@@ -214,7 +214,7 @@ class Daemon:
                     f"Gateway {poller.id} did not finish in {wait_s} s; it goes on in the background and its "
                     "results will follow.")}))
             except EnvoyError as e:
-                outcomes.append((poller, None, {"code": e.code, "message": e.message}))
+                outcomes.append((poller, None, e.as_dict()))
         return outcomes
 
     def _sync(self, pollers, message) -> Dict[str, Any]:

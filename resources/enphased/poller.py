@@ -249,7 +249,7 @@ class GatewayPoller:
         kind = self.publisher.kind_of(target)
         command = catalog.find_command(kind, command_id) if kind else None
         if command is None or command.type != "action" or command.run is None:
-            raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.")
+            raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.", "unknown_command")
         self.client()
         command.run(self, target, value)  # controls.py: writes, then reads the state back
         info = catalog.find_command(kind, command.value) if command.value else None
@@ -285,7 +285,7 @@ class GatewayPoller:
     def status(self) -> Dict[str, Any]:
         client = self.envoy
         info = client.info if client is not None else None
-        error = None if self._error is None else {"code": self._error.code, "message": self._error.message}
+        error = None if self._error is None else self._error.as_dict()
         return {"serial": info.serial if info else None,
                 "reachable": self._error is None or self._error.code != "unreachable",
                 "firmware": info.firmware if info else None,

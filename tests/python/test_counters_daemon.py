@@ -27,8 +27,7 @@ APIKEY = "k3Yq8ZrT1wPv6NbJ2sLd9XhC4mGf7AeU"
 PARIS = ZoneInfo("Europe/Paris")
 STEP_S = 1800  # the gateway's clock moves half an hour a cycle
 LIFETIME_COMMANDS = {cmd for commands in MONOTONIC.values() for cmd in commands}
-DAY_COMMANDS = ("production_day_wh", "consumption_day_wh", "grid_import_day_wh", "grid_export_day_wh",
-                "production_today_wh", "consumption_today_wh")
+DAY_COMMANDS = ("production_today_wh", "consumption_today_wh", "grid_import_day_wh", "grid_export_day_wh")
 
 
 class Site:
@@ -164,7 +163,7 @@ def test_a_step_seen_once_is_not_confirmed_by_the_poller_s_memory_of_it(tmp_path
     published = []
     for _ in script:
         poller.cycle(["general"], send_all=True)
-        published.append(posts.sent.pop()["122302045041"].get("production_lifetime_wh"))
+        published.append(posts.sent.pop().get("122302045041", {}).get("production_lifetime_wh"))
     # While the gateway is silent, the poller's view still holds the step; it is no second reading.
     assert published == [5_000_000, 5_000_000, None, None, 5_000_020, 5_000_040, 5_000_060]
 
@@ -220,8 +219,8 @@ def test_one_cycle_with_the_clock_a_year_ahead_does_not_freeze_the_day(tmp_path)
     finally:
         site.close()
     serial = site.gateway.serial
-    days = [(now, v[serial]["production_day_wh"]) for now, v in site.seen
-            if "production_day_wh" in v.get(serial, {})]
+    days = [(now, v[serial]["production_today_wh"]) for now, v in site.seen
+            if "production_today_wh" in v.get(serial, {})]
     first_day = [wh for now, wh in days if datetime.fromtimestamp(now, PARIS).day == 11]
     assert first_day == sorted(first_day) and first_day[-1] > 10_000  # it kept counting, never reset mid-day
     next_day = [wh for now, wh in days if datetime.fromtimestamp(now, PARIS).day == 12]

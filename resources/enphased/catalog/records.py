@@ -74,14 +74,17 @@ class Command:
     # Detail (a microinverter's volts, amps, frequency, temperature): created and published only for the
     # equipment whose user asked for it (plugin setting, or the equipment's own), not on 600 of them by default.
     detail: bool = False
-    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    # String states, and a select's choices: ((value, French label, English label), ...); Jeedom shows the
+    # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
+    # logicalIds of commands of earlier versions that this one replaces: Synchronize moves their uses (scenarios,
+    # generic type...) onto it and removes them (core/class/enphaseInventory.class.php, docs/fr_FR/changelog.md).
+    replaces: Tuple[str, ...] = ()
     # Actions: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
     run: Optional[Callable[[Any, str, Any], None]] = None
     value: str = ""  # logicalId of the info command showing what the action sets
     min_value: Optional[float] = None  # slider
     max_value: Optional[float] = None
-    list_value: str = ""  # select: "a|Label;b|Label"
     quantity: str = ""  # numeric info: its key in QUANTITIES; "" = its unit's ("" for a count: no range)
 
     def __post_init__(self):
@@ -228,11 +231,16 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "template": command.template, "order": order, "isVisible": int(command.visible)}
     if command.detail:
         out["detail"] = 1
-    if command.labels:
+    if command.replaces:
+        out["replaces"] = list(command.replaces)
+    if command.labels and command.type == "info":
         out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
+    if command.labels and command.subtype == "select":  # Jeedom's "value|Label;value|Label", in each language
+        out["listValue"] = {"fr_FR": ";".join(f"{value}|{fr}" for value, fr, _ in command.labels),
+                            "en_US": ";".join(f"{value}|{en}" for value, _, en in command.labels)}
     if command.type == "action":
         for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
-                           ("listValue", command.list_value), ("value", command.value)):
+                           ("value", command.value)):
             if value not in (None, ""):
                 out[key] = value
     return out

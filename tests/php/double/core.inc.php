@@ -895,6 +895,17 @@ function template_replace($_array, $_subject) {
 }
 
 class jeedom {
+	/** As the core (measured on 4.5.3): every "#id#" of the keys, in what refers to commands, becomes its value. Here, in
+	 * the configurations of commands and equipment (a virtual's formula, a scenario's trigger kept there by tests). */
+	public static function replaceTag(array $_replaces) {
+		foreach (array('cmd', 'eqLogic') as $table) {
+			foreach (JeedomDouble::$db[$table] as $id => $row) {
+				$row['configuration'] = json_decode(str_replace(array_keys($_replaces), array_values($_replaces), json_encode($row['configuration'])), true);
+				JeedomDouble::$db[$table][$id] = $row;
+			}
+		}
+	}
+
 	public static function versionAlias($_version, $_lightMode = true) {
 		if ($_version == 'mview') {
 			return 'mobile';
