@@ -454,6 +454,8 @@ class Counters:
                     d.update(day=today, start=d["last"], partial=True, yesterday=None)
             for day in [day for day in d["starts"] if day > today]:
                 del d["starts"][day]
+            if "exact" in d:
+                d["exact"] = [day for day in d["exact"] if day <= today]
         held = self._state["gateway"]
         for key in [k for k, v in held.items() if isinstance(v, dict) and str(v.get("day", "")) > today]:
             del held[key]

@@ -210,12 +210,51 @@ def test_three_phase_cts_per_phase(site):
         assert values["l2_frequency_hz"] == 50 and 180 < values["l1_voltage_v"] < 260  # as recorded
 
 
-def test_microinverter_details(site):
+MICROINVERTER_DETAIL = {"ac_voltage_v", "ac_current_a", "ac_frequency_hz", "dc_voltage_v", "dc_current_a",
+                        "temperature_c"}
+
+
+def test_microinverter_details_only_where_asked(site):
     s = site("8.2.4345_with_device_data")
-    found = kinds(s.sync())
-    details = {"ac_voltage_v", "ac_current_a", "ac_frequency_hz", "dc_voltage_v", "dc_current_a", "temperature_c",
-               "energy_today_wh", "lifetime_wh"}
-    assert all(details <= set(s.values()[serial]) for serial in found["inverter"])
+    inventory = s.sync()
+    inverters = kinds(inventory)["inverter"]
+    # By default what a user looks at: the seed's five and the energy; no volts, amps, frequency, temperature.
+    for serial in inverters:
+        assert {"power_w", "max_power_w", "energy_today_wh", "lifetime_wh"} <= commands(inventory[serial]) <= {
+            "provisioned", "communicating", "producing", "power_w", "max_power_w", "energy_today_wh", "lifetime_wh"}
+        assert set(s.values()[serial]) == commands(inventory[serial]), "nothing else is sent"
+
+
+def test_microinverter_details_for_every_inverter_or_one(site):
+    everywhere = site("8.2.4345_with_device_data", detail={"default": True})
+    inventory = everywhere.sync()
+    inverters = kinds(inventory)["inverter"]
+    for serial in inverters:
+        assert MICROINVERTER_DETAIL | {"energy_today_wh", "lifetime_wh"} <= set(everywhere.values()[serial])
+        assert all(c.get("detail") == 1 for c in inventory[serial]["commands"] if c["logicalId"] in MICROINVERTER_DETAIL)
+    one, other = inverters[0], inverters[1]
+    by_equipment = site("8.2.4345_with_device_data", detail={"default": True, "off": [other]})
+    by_equipment.sync()
+    assert MICROINVERTER_DETAIL <= set(by_equipment.values()[one])
+    assert not MICROINVERTER_DETAIL & set(by_equipment.values()[other])
+    only_one = site("8.2.4345_with_device_data", detail={"on": [one]})
+    inventory = only_one.sync()
+    assert MICROINVERTER_DETAIL <= commands(inventory[one]) and not MICROINVERTER_DETAIL & commands(inventory[other])
+
+
+def test_detail_asked_later_is_described_and_sent_without_a_sync(site):
+    s = site("8.2.4345_with_device_data")
+    inverter = kinds(s.sync())["inverter"][0]
+    synced = len(s.jeedom.events)
+    assert s.ask("configure", gateways=[dict(s.config, detail={"on": [inverter]})])["ok"]
+
+    def described(jeedom):
+        # An inventory reaches Jeedom in as many POSTs as its size takes: its equipment, from any of them.
+        equipment = {e["logicalId"]: e for event in jeedom.events[synced:] if event["type"] == "inventory"
+                     for e in event["equipments"]}
+        return inverter in equipment and MICROINVERTER_DETAIL <= commands(equipment[inverter])
+    assert s.jeedom.wait_for(described), "a new inventory describes the detail the user asked for"
+    assert s.jeedom.wait_for(lambda j: MICROINVERTER_DETAIL <= set(s.values()[inverter]))
 
 
 def test_installer_rights_read_production_state(site):

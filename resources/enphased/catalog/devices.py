@@ -35,7 +35,7 @@ TEMPERATURE = Command(logical_id="temperature_c", fr="Température", en="Tempera
                       unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c,
                       cadence="devices")
 _PLC_LEVEL = Command(logical_id="plc_level", fr="Niveau CPL", en="PLC level", subtype="numeric",
-                     read=lambda d: d.plc_level, cadence="devices")
+                     read=lambda d: d.plc_level, cadence="devices", detail=True)
 _DEVICE_STATE = [PROVISIONED, COMMUNICATING]  # yes/no states from /inventory.json
 
 
@@ -54,21 +54,23 @@ INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", comman
             unit="Wh", generic="DAILY_PRODUCTION", historized=True, read=lambda d: d.energy_today_wh,
             cadence="devices"),
     Command(logical_id="lifetime_wh", fr="Production totale", en="Lifetime production", subtype="numeric",
-            unit="Wh", read=lambda d: d.lifetime_wh, cadence="devices", visible=False, monotonic=True),
+            unit="Wh", read=lambda d: d.lifetime_wh, cadence="devices", monotonic=True),
+    # The detail, only where the user asked for it (Command.detail).
     Command(logical_id="ac_voltage_v", fr="Tension AC", en="AC voltage", subtype="numeric", unit="V",
-            generic="VOLTAGE", historized=True, read=lambda d: d.ac_voltage_v, cadence="devices", visible=False),
+            generic="VOLTAGE", historized=True, read=lambda d: d.ac_voltage_v, cadence="devices", visible=False,
+            detail=True),
     Command(logical_id="dc_voltage_v", fr="Tension DC", en="DC voltage", subtype="numeric", unit="V",
-            generic="VOLTAGE", read=lambda d: d.dc_voltage_v, cadence="devices", visible=False),
+            generic="VOLTAGE", read=lambda d: d.dc_voltage_v, cadence="devices", visible=False, detail=True),
     Command(logical_id="dc_current_a", fr="Courant DC", en="DC current", subtype="numeric", unit="A",
-            read=lambda d: d.dc_current_a, cadence="devices", visible=False),
+            read=lambda d: d.dc_current_a, cadence="devices", visible=False, detail=True),
     Command(logical_id="temperature_c", fr="Température", en="Temperature", subtype="numeric", unit="°C",
             generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c, cadence="devices",
-            visible=False),
+            visible=False, detail=True),
     # Microinverter details of firmware 8.2+, and the power-line level an installer's check gives.
     Command(logical_id="ac_current_a", fr="Courant AC", en="AC current", subtype="numeric", unit="A",
-            read=lambda d: d.ac_current_a, cadence="devices", visible=False),
+            read=lambda d: d.ac_current_a, cadence="devices", visible=False, detail=True),
     Command(logical_id="ac_frequency_hz", fr="Fréquence AC", en="AC frequency", subtype="numeric", unit="Hz",
-            read=lambda d: d.ac_frequency_hz, cadence="devices", visible=False),
+            read=lambda d: d.ac_frequency_hz, cadence="devices", visible=False, detail=True),
     _PLC_LEVEL,
     LAST_REPORT,
 ]))
