@@ -91,7 +91,7 @@ def _file_id(gateway_id: str) -> str:
 
 def make_envoy(config: GatewayConfig, datadir: Optional[str]) -> GatewayClient:
     """The Envoy client of a configured gateway, its fetched tokens kept under datadir (0600)."""
-    from envoy.auth import FileTokenStore
+    from envoy.token_store import FileTokenStore
     from envoy.client import Credentials, Envoy
 
     if config.host == DEMO_HOST:
