@@ -173,7 +173,7 @@ class enphaseGateway {
 		$devices = self::defaultCadence('devices_s');
 		$gateways = array();
 		foreach (self::all() as $id => $eqLogic) {
-			$gateways[] = self::describe($id, self::settingsOf($eqLogic), $general, $devices);
+			$gateways[] = self::describe($id, self::settingsOf($eqLogic), $general, $devices, self::detailOf($eqLogic));
 		}
 		return $gateways;
 	}
@@ -216,8 +216,29 @@ class enphaseGateway {
 		return __('Passerelle Enphase', __FILE__) . ' ' . $_gatewayId;
 	}
 
+	/**
+	 * Whether an equipment gets its kind's detail commands (a microinverter's volts, amps, frequency, temperature):
+	 * its own setting ('1' or '0'), else the plugin configuration's ('detail').
+	 */
+	public static function wantsDetail($_eqLogic) {
+		$own = (string) $_eqLogic->getConfiguration('detail', '');
+		return ($own === '') ? (bool) config::byKey('detail', 'enphase', 0) : ($own === '1');
+	}
+
+	/** The GATEWAY's "detail" (docs/protocol.md): the plugin's choice, and its equipment that chose otherwise. */
+	public static function detailOf($_gateway) {
+		$detail = array('default' => (bool) config::byKey('detail', 'enphase', 0), 'on' => array(), 'off' => array());
+		foreach (self::devices($_gateway) as $device) {
+			$own = (string) $device->getConfiguration('detail', '');
+			if ($own === '1' || $own === '0') {
+				$detail[$own === '1' ? 'on' : 'off'][] = (string) $device->getLogicalId();
+			}
+		}
+		return $detail;
+	}
+
 	/** The protocol's GATEWAY object (secrets included: it only travels over the loopback socket). */
-	public static function describe($_id, array $_settings, $_generalS, $_devicesS) {
+	public static function describe($_id, array $_settings, $_generalS, $_devicesS, $_detail = null) {
 		$gateway = array(
 			'id' => (string) $_id,
 			'host' => trim((string) $_settings['host']),
@@ -226,6 +247,9 @@ class enphaseGateway {
 			'devices_s' => self::cadence($_settings['devices_s'], $_devicesS),
 			'paused' => false,
 		);
+		if ($_detail !== null) {
+			$gateway['detail'] = $_detail;
+		}
 		if (self::isDemo($_settings)) {
 			$gateway['host'] = 'demo';
 			return $gateway;

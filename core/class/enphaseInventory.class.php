@@ -231,6 +231,30 @@ class enphaseInventory {
 		}
 	}
 
+	/**
+	 * The user turned the detail off (for the plugin or on equipment): the detail commands of the equipment that
+	 * no longer want it are removed, with their history; the daemon stops sending them (enphaseGateway::detailOf).
+	 * Returns how many were removed.
+	 */
+	public static function dropUnwantedDetail($_eqLogics = null) {
+		$removed = 0;
+		foreach (($_eqLogics === null) ? eqLogic::byType('enphase') : $_eqLogics as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') == 'gateway' || enphaseGateway::wantsDetail($eqLogic)) {
+				continue;
+			}
+			foreach ($eqLogic->getCmd('info') as $cmd) {
+				if ($cmd->getConfiguration('detail') == 1) {
+					$cmd->remove();
+					$removed++;
+				}
+			}
+		}
+		if ($removed > 0) {
+			log::add('enphase', 'info', sprintf(__('%d commande(s) de détail supprimée(s) : le détail n’est plus demandé', __FILE__), $removed));
+		}
+		return $removed;
+	}
+
 	/** The name in the language of this Jeedom, from a {"fr_FR": ..., "en_US": ...} description. */
 	public static function localized($_names, $_fallback = '') {
 		if (is_string($_names) && $_names != '') {
@@ -531,6 +555,11 @@ class enphaseInventory {
 				$cmd->setConfiguration('valueLabels', $labels);
 				$changed = true;
 			}
+		}
+		// A detail command (Command.detail) goes when its equipment no longer wants the detail (dropUnwantedDetail).
+		if (!empty($_description['detail']) && $cmd->getConfiguration('detail') === '') {
+			$cmd->setConfiguration('detail', 1);
+			$changed = true;
 		}
 		foreach (array('minValue', 'maxValue') as $key) {
 			if (isset($_description[$key]) && $_description[$key] !== '' && $cmd->getConfiguration($key) === '') {

@@ -133,6 +133,19 @@ foreach ($eqLogics as $eqLogic) {
 								</div>
 							</div>
 
+							<div class="form-group enphaseNotGateway">
+								<label class="col-sm-4 control-label">{{Détail}}
+									<sup><i class="fas fa-question-circle tooltips" title="{{Tensions et courants AC et DC, fréquence, température et niveau CPL d’un micro-onduleur. Le retirer supprime ces commandes et leur historique.}}"></i></sup>
+								</label>
+								<div class="col-sm-6">
+									<select class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="detail">
+										<option value="">{{Comme la configuration du plugin}}</option>
+										<option value="1">{{Oui}}</option>
+										<option value="0">{{Non}}</option>
+									</select>
+								</div>
+							</div>
+
 							<div class="enphaseGateway">
 								<legend><i class="fas fa-broadcast-tower"></i> {{Accès à la passerelle}}</legend>
 								<div class="form-group">

@@ -52,7 +52,7 @@ class GatewayPoller:
                  make_client: Optional[Callable[[], GatewayClient]] = None,
                  general_s: float = DEFAULT_S["general"], devices_s: float = DEFAULT_S["devices"],
                  memory_path: Optional[str] = None, clock: Callable[[], float] = time.time,
-                 paused: bool = False, counters=None):
+                 paused: bool = False, counters=None, detail: catalog.Detail = catalog.Detail()):
         """`envoy` is the gateway's client, or None with `make_client` to build it in the worker on first
         use (building it may start the demo gateway)."""
         if envoy is None and make_client is None:
@@ -65,8 +65,8 @@ class GatewayPoller:
         self.paused = paused
         self.counters = counters  # counters.Counters: lifetime counters that never go back, the day's figures
         self.cadences = Cadences(general_s, devices_s)
-        self.view = GatewayView()  # the latest answer of each endpoint, and the values made of them
-        self.publisher = Publisher(gateway_id, callback, self._gateway_facts, memory_path, lambda: self.clock())
+        self.view = GatewayView(detail)  # the latest answer of each endpoint, and the values made of them
+        self.publisher = Publisher(gateway_id, callback, self._gateway_facts, memory_path, lambda: self.clock(), detail)
         self._send_all = True  # the first cycle sends every value
         self._jobs: "queue.Queue[Optional[Callable[[], None]]]" = queue.Queue()
         self._stopping = threading.Event()

@@ -127,7 +127,8 @@ class GatewaysTest extends EnphaseTestCase {
 		$demo = self::addGateway('Démo', array('host' => 'demo', 'auth_method' => 'token'));
 
 		$this->assertSame('', enphaseGateway::firstProblem());
-		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false)),
+		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false,
+			'detail' => array('default' => false, 'on' => array(), 'off' => array()))),
 			enphaseGateway::configurations());
 	}
 

@@ -140,7 +140,7 @@ def test_storage_writes_are_refused_where_the_gateway_would_ignore_them(site):
 
 
 def test_plc_check_with_installer_rights(site):
-    s = site(role="installer")
+    s = site(role="installer", detail={"default": True})  # a power-line level is detail
     s.sync()
     inverters = [i.serial for i in s.gateway.inverters]
     assert all(s.value(i, "plc_level") is None for i in inverters)

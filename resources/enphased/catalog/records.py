@@ -71,6 +71,9 @@ class Command:
     visible: bool = True
     # A lifetime counter: counters.py publishes it never going down, and counts the day's figures from it.
     monotonic: bool = False
+    # Detail (a microinverter's volts, amps, frequency, temperature): created and published only for the
+    # equipment whose user asked for it (plugin setting, or the equipment's own), not on 600 of them by default.
+    detail: bool = False
     # String states, and a select's choices: ((value, French label, English label), ...); Jeedom shows the
     # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
@@ -124,6 +127,16 @@ class Kind:
 
     def find(self, logical_id: str) -> Optional[Command]:
         return next((c for c in self.commands if c.logical_id == logical_id), None)
+
+    def published(self, detail: bool) -> Tuple[Command, ...]:
+        """Its commands an equipment gets: all of them with the detail, else those that are not detail."""
+        if detail:
+            return self.commands
+        basic = self.__dict__.get("_basic")
+        if basic is None:  # computed once per kind
+            basic = tuple(c for c in self.commands if not c.detail)
+            object.__setattr__(self, "_basic", basic)
+        return basic
 
 
 class Equipment(NamedTuple):
@@ -216,6 +229,8 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "type": command.type, "subType": command.subtype, "unit": command.unit,
            "genericType": command.generic, "isHistorized": int(command.historized),
            "template": command.template, "order": order, "isVisible": int(command.visible)}
+    if command.detail:
+        out["detail"] = 1
     if command.replaces:
         out["replaces"] = list(command.replaces)
     if command.labels and command.type == "info":
