@@ -35,10 +35,11 @@ import json
 import logging
 import math
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from catalog import BALANCES, COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
 import counter_clock
+from counted import NOT_COUNTED, WEEK_DAYS, Counted
 from figures import Facts, Judge, match
 from state_file import read_json, write_bytes
 
@@ -58,7 +59,6 @@ NOISE_WH = 1000.0  # a counter going down by less than this is jitter (rounding,
 # devices' power, how fast a site's energy counters can rise (`_rate_w`).
 CTS_W = 2 * 3 * 200 * 277.0
 MAX_GAP_S = 3 * 3600  # a midnight value interpolated over a longer gap is an estimate: that day is partial
-WEEK_DAYS = 7  # the last 7 days: today and the six before
 DAYS_KEPT = WEEK_DAYS + 1  # day start values kept: the week's, and the day before it for the week's upper bound
 
 STATE_VERSION = 1
@@ -84,39 +84,6 @@ def _published(value: float) -> int:
 
 def _difference(plus: Optional[float], minus: Optional[float]) -> Optional[float]:
     return None if plus is None or minus is None else plus - minus
-
-
-class Counted(NamedTuple):
-    """What the lifetime counter of one flow says of the day and the week (None: not known)."""
-
-    day: Optional[float] = None  # since local midnight, when the counter saw it (not on a first day)
-    so_far: Optional[float] = None  # since local midnight or since the first reading today: a lower bound
-    week: Optional[float] = None  # since local midnight six days ago (today and the six days before)
-    known_days: Optional[float] = None  # the days of the week that were counted whole, plus today so far
-    at_most: Optional[float] = None  # since local midnight seven days ago: more than any 7 days of the gateway
-    within: float = 0.0  # how far `day` may be off: what the counter gained across the readings around midnight
-
-    @classmethod
-    def of(cls, d: Dict[str, Any], today: date) -> "Counted":
-        starts, exact = d["starts"], set(d.get("exact", ()))
-
-        def start(days_ago: int) -> Optional[float]:
-            iso = (today - timedelta(days=days_ago)).isoformat()
-            return starts.get(iso) if iso in exact else None
-
-        so_far = d["last"] - d["start"]
-        known = so_far
-        for days_ago in range(1, WEEK_DAYS):
-            begin, end = start(days_ago), start(days_ago - 1)
-            if begin is not None and end is not None:
-                known += end - begin
-        week_start, before_week = start(WEEK_DAYS - 1), start(WEEK_DAYS)
-        return cls(day=None if d["partial"] else so_far, so_far=so_far,
-                   week=None if week_start is None else d["last"] - week_start, known_days=known,
-                   at_most=None if before_week is None else d["last"] - before_week, within=d.get("within", 0.0))
-
-
-NOT_COUNTED = Counted()
 
 
 class Counters:
