@@ -1,6 +1,7 @@
 """What a Jeedom user reads of the catalog: every state word of a gateway shown in words of the user's language
 (French, with English), never a raw enum; never English in brackets inside French; no ASCII apostrophe, which
 Jeedom strips from command names ("Taux d'autoproduction" became "Taux dautoproduction")."""
+import re
 import time
 
 import pytest
@@ -17,7 +18,11 @@ pytestmark = pytest.mark.pure  # no socket, thread or process: part of `make tes
 FREE_TEXT = {
     ("gateway", "grid_profile"),  # the grid profile's name, as the utility or the installer named it
     ("dry_contact", "load_name"),  # the name the installer gave the load
+    ("meter", "status_flags"),  # the CT's flags as the gateway words them, comma-separated ("none" is labelled)
 }
+# A device's last report: a date and time as Jeedom shows one, "Y-m-d H:i:s", no word.
+DATES = {(kind.kind, "last_report") for kind in catalog.KINDS.values() if kind.find("last_report")}
+DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 def every_command():
@@ -28,7 +33,7 @@ def every_command():
 
 def test_every_state_word_has_a_label_unless_it_is_free_text():
     for kind, command in every_command():
-        if command.subtype == "string" and (kind.kind, command.logical_id) not in FREE_TEXT:
+        if command.subtype == "string" and (kind.kind, command.logical_id) not in FREE_TEXT | DATES:
             assert command.labels, f"{kind.kind}.{command.logical_id}: raw words would reach the dashboard"
         if command.subtype == "select":
             assert command.labels, f"{kind.kind}.{command.logical_id}: a select needs its choices' labels"
@@ -39,7 +44,9 @@ def _published_words(readings):
     for eq in catalog.equipments(readings):
         for logical_id, value in catalog.equipment_values(eq).items():
             command = eq.kind.find(logical_id)
-            if command.subtype == "string" and (eq.kind.kind, logical_id) not in FREE_TEXT:
+            if (eq.kind.kind, logical_id) in DATES:
+                assert DATE.fullmatch(value), (eq.logical_id, logical_id, value)
+            elif command.subtype == "string" and (eq.kind.kind, logical_id) not in FREE_TEXT:
                 yield f"{eq.kind.kind}.{logical_id}", command, value
 
 

@@ -13,7 +13,7 @@ from envoy.readings import Readings
 from .controller import COLLAR, DRY_CONTACT, ENPOWER, GENERATOR
 from .devices import (AC_BATTERY, ENCHARGE, INVERTER, METER, METER_DELIVERED, METER_NAMES, METER_RECEIVED, NET_CT,
                       QRELAY)
-from .gateway import DAY_FIGURES, DAY_RATES, GATEWAY, NET_BALANCE, Balance, DayFlow, DayRate, day_flows
+from .gateway import BALANCES, DAY_FIGURES, DAY_RATES, GATEWAY, NET_BALANCE, Balance, DayFlow, DayRate, day_flows
 from .records import (QUANTITIES, Command, Equipment, Kind, Range, describe_command,  # noqa: F401
                       describe_equipment, json_value, read_command)
 
@@ -111,7 +111,7 @@ def find_command(kind: str, logical_id: str) -> Optional[Command]:
     return KINDS[kind].find(logical_id) if kind in KINDS else None
 
 
-__all__ = ["AC_BATTERY", "COLLAR", "COUNTED", "DAY_FLOWS", "DAY_RATES", "DRY_CONTACT", "ENCHARGE", "ENPOWER",
+__all__ = ["AC_BATTERY", "BALANCES", "COLLAR", "COUNTED", "DAY_FLOWS", "DAY_RATES", "DRY_CONTACT", "ENCHARGE", "ENPOWER",
            "GATEWAY", "GENERATOR", "INVERTER", "KINDS", "METER", "NET_BALANCE", "QRELAY", "QUANTITIES", "Balance",
            "Command", "Detail", "Range",
            "DayFlow", "DayRate", "Equipment", "Kind", "describe_command", "describe_equipment", "equipment_values",

@@ -3,7 +3,7 @@ and the IQ Meter Collar. Each is its own equipment; their commands read the devi
 import controls
 from envoy.endpoints import DRY_CONTACT_MODES, GENERATOR_MODES
 
-from .devices import COMMUNICATING, TEMPERATURE, state_is
+from .devices import COMMUNICATING, LAST_REPORT, TEMPERATURE, state_is
 from .gateway import PERCENT, select
 from .records import Command, Kind, action
 
@@ -36,8 +36,17 @@ def _setting(name: str):
     return lambda device: device.settings.get(name)
 
 
+def _on_grid_measured(enpower):
+    """On the grid when its measured relay (mains_oper_state) is closed. Its grid mode alone can say on-grid
+    while that relay is open (8.2.127_with_generator_running): only where the relay is not said."""
+    if enpower.mains_oper_state is not None:
+        return enpower.mains_oper_state == "closed"
+    return None if enpower.grid_state is None else enpower.grid_state == "on-grid"
+
+
 ENPOWER = Kind(kind="enpower", fr="Contrôleur système IQ", en="IQ System Controller", commands=(
-    _GRID_ON,
+    Command(logical_id="grid_on", fr="Sur le réseau", en="On grid", subtype="binary", historized=True,
+            read=_on_grid_measured, cadence="devices"),
     Command(logical_id="grid_mode", fr="Mode réseau", en="Grid mode", subtype="string", read=lambda d: d.grid_mode,
             cadence="devices", labels=(("multimode-ongrid", "Sur le réseau", "On grid"),
                                        ("multimode-offgrid", "Hors réseau (îloté)", "Off grid (islanded)"),
@@ -49,6 +58,7 @@ ENPOWER = Kind(kind="enpower", fr="Contrôleur système IQ", en="IQ System Contr
     TEMPERATURE,
     COMMUNICATING,
     _STATUS,
+    LAST_REPORT,
     action(logical_id="grid_connect", fr="Connecter au réseau", en="Connect to the grid", run=controls.grid(True),
            value="relay_closed"),
     action(logical_id="grid_disconnect", fr="Déconnecter du réseau", en="Disconnect from the grid",
@@ -62,6 +72,7 @@ COLLAR = Kind(kind="collar", fr="Collier compteur IQ", en="IQ Meter Collar", com
     TEMPERATURE,
     COMMUNICATING,
     _STATUS,
+    LAST_REPORT,
 ))
 
 DRY_CONTACT = Kind(kind="dry_contact", fr="Contact sec", en="Dry contact", commands=(

@@ -146,6 +146,48 @@ def _on_gateway(serial: str) -> str:
     return serial
 
 
+# --- per phase (multi-phase sites with CTs): each flow's energy of the day and lifetime, L1 to L3
+
+
+class PhaseEnergy(NamedTuple):
+    today: Command
+    lifetime: Command
+
+
+def _phase_energy(flow: str, attr: str, fr: str, en: str, phase: int, monotonic: bool) -> PhaseEnergy:
+    line = f"l{phase + 1}"
+
+    def read(field: str):
+        def value(r):
+            lines = getattr(r, f"{attr}_phases")
+            return nested(lines[phase], field) if len(lines) > phase else None
+        return value
+
+    return PhaseEnergy(
+        today=Command(logical_id=f"{flow}_{line}_today_wh", fr=f"{fr} {line.upper()} du jour",
+                      en=f"{en} {line.upper()} today", subtype="numeric", unit="Wh", historized=True,
+                      read=read("wh_today"), visible=False),
+        lifetime=Command(logical_id=f"{flow}_{line}_lifetime_wh", fr=f"{fr} totale {line.upper()}",
+                         en=f"Lifetime {en.lower()} {line.upper()}", subtype="numeric", unit="Wh",
+                         read=read("wh_lifetime"), monotonic=monotonic, visible=False),
+    )
+
+
+PHASES = range(3)
+PHASE_ENERGY = {(flow, phase): _phase_energy(flow, attr, fr, en, phase, monotonic)
+                for flow, attr, fr, en, monotonic in (
+                    ("production", "production", "Production", "Production", True),
+                    ("consumption", "consumption", "Consommation", "Consumption", True),
+                    ("net", "net_consumption", "Consommation nette", "Net consumption", False))
+                for phase in PHASES}
+
+
+def _phase_flow(flow: str, phase: int) -> DayFlow:
+    energy = PHASE_ENERGY[(flow, phase)]
+    return DayFlow(name=f"{flow}_l{phase + 1}", equipment=_on_gateway, lifetime=energy.lifetime.logical_id,
+                   day=energy.today.logical_id, yesterday="")
+
+
 def day_flows(net_meter: Callable[[str], str], delivered: Command, received: Command) -> Tuple[DayFlow, ...]:
     """The flows counted each day; the grid's come from the net CT's registers (catalog/__init__.py)."""
     return (
@@ -159,7 +201,7 @@ def day_flows(net_meter: Callable[[str], str], delivered: Command, received: Com
                 yesterday=_IMPORT_YESTERDAY.logical_id),
         DayFlow(name="grid_export", equipment=net_meter, lifetime=received.logical_id, day=_EXPORT_DAY.logical_id,
                 yesterday=_EXPORT_YESTERDAY.logical_id),
-    )
+    ) + tuple(_phase_flow(flow, phase) for flow in ("production", "consumption") for phase in PHASES)
 
 
 # Self-consumption: the share of production not exported; self-sufficiency: of consumption not imported.
@@ -170,10 +212,18 @@ DAY_RATES = (DayRate(logical_id=_SELF_CONSUMPTION.logical_id, whole="production"
 NET_BALANCE = Balance(name="net", lifetime=NET.lifetime.logical_id, day=NET.today.logical_id,
                       week=NET.week.logical_id, plus="grid_import", minus="grid_export", also_plus="consumption",
                       also_minus="production", power=NET.now.logical_id)
+# Per phase, the net of the day is consumption - production of that phase (its import and export are not
+# counted); its lifetime is the gateway's.
+BALANCES = (NET_BALANCE,) + tuple(
+    Balance(name=f"net_l{phase + 1}", lifetime=PHASE_ENERGY[("net", phase)].lifetime.logical_id,
+            day=PHASE_ENERGY[("net", phase)].today.logical_id, week="", plus="", minus="",
+            also_plus=f"consumption_l{phase + 1}", also_minus=f"production_l{phase + 1}")
+    for phase in PHASES)
 
 
 GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
-    list(PRODUCTION) + list(CONSUMPTION) + list(NET) + DAY_FIGURES + [
+    list(PRODUCTION) + list(CONSUMPTION) + list(NET) + DAY_FIGURES
+    + [command for energy in PHASE_ENERGY.values() for command in energy] + [
     Command(logical_id="battery_percent", fr="Charge batteries", en="Battery charge", subtype="numeric", unit="%",
             generic="BATTERY", historized=True, template="core::gauge", read=battery.percent_full),
     Command(logical_id="battery_power_w", fr="Puissance batteries", en="Battery power", subtype="numeric", unit="W",
