@@ -103,7 +103,7 @@ def state_path(datadir: str, what: str, gateway_id: str) -> str:
 
 def make_envoy(config: GatewayConfig, datadir: Optional[str]) -> GatewayClient:
     """The Envoy client of a configured gateway, its fetched tokens kept under datadir (0600)."""
-    from envoy.auth import FileTokenStore
+    from envoy.token_store import FileTokenStore
     from envoy.client import Credentials, Envoy
 
     if config.host == DEMO_HOST:
