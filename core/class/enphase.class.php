@@ -90,6 +90,11 @@ class enphase extends eqLogic {
 		self::$_detailBefore = null;
 	}
 
+	/** Jeedom's health page: each gateway's state and figures (enphaseEvents::health). */
+	public static function health() {
+		return enphaseEvents::health();
+	}
+
 	/** Time passes without any status event: look at each gateway's stored token expiry once a day. */
 	public static function cronDaily() {
 		enphaseEvents::checkTokens();

@@ -84,7 +84,7 @@ class enphaseEvents {
 	public static function applyStatus(array $_event) {
 		$gatewayId = isset($_event['gateway']) ? (string) $_event['gateway'] : '';
 		$status = array('updated' => time());
-		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
+		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error', 'requests_per_hour', 'errors_24h') as $key) {
 			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
 		}
 		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
@@ -210,6 +210,44 @@ class enphaseEvents {
 			return array('level' => 'danger', 'text' => isset($texts[$code]) ? $texts[$code] : __('En erreur', __FILE__));
 		}
 		return array('level' => 'success', 'text' => __('Joignable', __FILE__));
+	}
+
+	/**
+	 * The plugin's rows of Jeedom's health page: per gateway, its state, its last successful read, its token's
+	 * expiry, its requests per hour and its failed reads of the last day. Strings are HTML (the core prints them
+	 * as they are): every name and sentence is escaped here.
+	 */
+	public static function health() {
+		$rows = array();
+		foreach (enphaseGateway::all() as $eqLogic) {
+			$name = htmlspecialchars($eqLogic->getName(), ENT_QUOTES);
+			$status = $eqLogic->getConfiguration('status');
+			$status = is_array($status) ? $status : array();
+			$state = self::state($eqLogic);
+			$problem = isset($status['problem']) ? (string) $status['problem'] : '';
+			$rows[] = self::healthRow($name, __('état', __FILE__), $state['text'], $state['level'] == 'success', ($state['level'] == 'success') ? '' : $problem);
+			$last = isset($status['last_success']) ? (int) $status['last_success'] : 0;
+			$stale = (int) $eqLogic->getTimeout(enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($eqLogic))) * 60;
+			$rows[] = self::healthRow($name, __('dernière lecture réussie', __FILE__),
+				($last > 0) ? date('d/m/Y H:i:s', $last) : __('jamais', __FILE__), $last > 0 && time() - $last < max(60, $stale));
+			$expires = isset($status['token_expires']) ? (int) $status['token_expires'] : 0;
+			$rows[] = self::healthRow($name, __('expiration du jeton', __FILE__),
+				($expires > 0) ? date('d/m/Y', $expires) : __('pas de jeton (firmware antérieur à 7)', __FILE__),
+				$expires == 0 || $expires - time() > self::TOKEN_WARNING_DAYS * 86400);
+			$perHour = isset($status['requests_per_hour']) && is_numeric($status['requests_per_hour']) ? (int) $status['requests_per_hour'] : null;
+			$rows[] = self::healthRow($name, __('requêtes par heure', __FILE__),
+				($perHour !== null) ? (string) $perHour : __('pas encore mesuré', __FILE__), true);
+			$errors = isset($status['errors_24h']) && is_numeric($status['errors_24h']) ? (int) $status['errors_24h'] : 0;
+			// A few failures a day are the gateway's nightly silence: the row is red only while it fails now.
+			$rows[] = self::healthRow($name, __('lectures en échec sur 24 h', __FILE__), (string) $errors,
+				$errors == 0 || $state['level'] == 'success', ($errors > 0) ? __('Quelques échecs par jour sont normaux : la passerelle se tait quelques minutes chaque soir', __FILE__) : '');
+		}
+		return $rows;
+	}
+
+	private static function healthRow($_name, $_what, $_result, $_ok, $_advice = '') {
+		return array('test' => $_name . ' : ' . htmlspecialchars($_what, ENT_QUOTES), 'result' => htmlspecialchars($_result, ENT_QUOTES),
+			'advice' => htmlspecialchars($_advice, ENT_QUOTES), 'state' => (bool) $_ok);
 	}
 
 	/** A duration as a user reads it: "12 min", "3 h", "2 jours". */

@@ -26,6 +26,9 @@ from view import Found, GatewayView
 
 log = logging.getLogger("enphased.poller")
 
+REQUESTS_WINDOW_S = 3600  # requests per hour are counted over the last hour
+ERRORS_WINDOW_S = 86400  # failed reads are counted over the last day
+
 
 class GatewayClient(Protocol):
     """What the worker needs of a gateway's client: `envoy.client.Envoy` (tests give scripted ones).
@@ -77,6 +80,10 @@ class GatewayPoller:
         self._error: Optional[EnvoyError] = None
         self._failures = 0
         self.recent_errors: "deque" = deque(maxlen=10)  # distinct errors, for the diagnostics report
+        # For the health page: requests sent so far at each read of the last hour, and each failed read of the
+        # last day (bounded: a read every 10 s at most).
+        self._requests_seen: "deque" = deque()
+        self._failed_at: "deque" = deque(maxlen=ERRORS_WINDOW_S // 10)
         self.cycles = 0  # for tests and the benchmark
 
     @property
@@ -266,7 +273,31 @@ class GatewayPoller:
                   "auth": self.envoy.auth_mode}
         return info.serial, {k: v for k, v in config.items() if v is not None}
 
+    def _note_read(self, failed: bool) -> None:
+        """One read more for the figures of the health page (requests per hour, failed reads of the day)."""
+        now = self.clock()
+        sent = getattr(self.envoy, "requests_sent", None)
+        if isinstance(sent, int):
+            self._requests_seen.append((now, sent))
+            # Keep one sample an hour old or more as the base of the rate, and what came after it.
+            while len(self._requests_seen) > 2 and now - self._requests_seen[1][0] >= REQUESTS_WINDOW_S:
+                self._requests_seen.popleft()
+        if failed:
+            self._failed_at.append(now)
+        while self._failed_at and now - self._failed_at[0] > ERRORS_WINDOW_S:
+            self._failed_at.popleft()
+
+    def requests_per_hour(self) -> Optional[int]:
+        """HTTP requests to the gateway per hour, over the last hour (None before 2 minutes of reads)."""
+        if len(self._requests_seen) < 2:
+            return None
+        (first_at, first), (last_at, last) = self._requests_seen[0], self._requests_seen[-1]
+        if last_at - first_at < 120:
+            return None
+        return round((last - first) * 3600 / (last_at - first_at))
+
     def _set_error(self, error: Optional[EnvoyError]) -> None:
+        self._note_read(failed=error is not None)
         if error is None:
             self._last_success = int(self.clock())
             if self._error is not None:
@@ -291,4 +322,5 @@ class GatewayPoller:
                 "firmware": info.firmware if info else None,
                 "auth": client.auth_mode if client is not None else None,
                 "token_expires": client.token_expires if client is not None else None,
-                "last_success": self._last_success, "error": error}
+                "last_success": self._last_success, "error": error,
+                "requests_per_hour": self.requests_per_hour(), "errors_24h": len(self._failed_at)}

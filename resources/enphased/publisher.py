@@ -15,6 +15,9 @@ from state_file import read_json, write_json
 from view import Found
 
 STATUS_REFRESH_S = 600
+# Status fields that move with every read: sent along, never a reason to send (the status goes at least every
+# STATUS_REFRESH_S anyway).
+STATUS_FIGURES = ("last_success", "requests_per_hour", "errors_24h")
 
 log = logging.getLogger("enphased.poller")
 
@@ -128,7 +131,8 @@ class Publisher:
     # --- status ---
 
     def status(self, status: Dict[str, Any], force: bool = False) -> None:
-        key = {k: v for k, v in status.items() if k != "last_success"}  # plain values: == compares them
+        key = {k: v for k, v in status.items() if k not in STATUS_FIGURES}  # plain values: == compares them
+        key["rate_known"] = status.get("requests_per_hour") is not None  # the health page's first figure
         now = self.clock()
         if force or key != self._status_key or now - self._status_sent_at >= STATUS_REFRESH_S:
             self._status_key, self._status_sent_at = key, now

@@ -738,3 +738,29 @@ def test_a_gateway_gone_turns_stale_and_reaches_the_message_center(synchronized,
             assert browser.evaluate("document.querySelector('%s .widget-name i.fa-clock') !== null" % battery_tile)
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no browser for the health page")
+def test_the_health_page_shows_each_gateway_and_its_figures(synchronized, simulator):
+    """Analyse > Santé: per gateway its state, last read, token expiry, requests per hour, failed reads (the
+    simulated gateway is gone by now: its state says so, its failures count)."""
+    core = synchronized["core"]
+    # Requests per hour need two minutes of reads since the daemon's restart (the test before the last).
+    wait_until(lambda: "pas encore mesuré" not in core.php(
+        "require_once 'plugins/enphase/core/class/enphase.class.php'; echo json_encode(enphase::health(), JSON_UNESCAPED_UNICODE);"),
+        180, "a figure of requests per hour", every_s=10)
+    browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
+    try:
+        browser.set_cookie(**core.session_cookie)
+        browser.open("%s/index.php?v=d&p=health" % core.url, ready_js="document.body.textContent.includes('Maison : état')",
+                     timeout_s=90)
+        rows = browser.evaluate("""Object.fromEntries(Array.from(document.querySelectorAll('tr'))
+          .filter(r => r.cells.length >= 2 && r.cells[0].textContent.trim().startsWith('Maison : '))
+          .map(r => [r.cells[0].textContent.trim(), [r.cells[1].textContent.trim(), r.cells[1].className]]))""")
+    finally:
+        browser.close()
+    assert rows["Maison : état"][0].startswith("Injoignable depuis") and "danger" in rows["Maison : état"][1], rows
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", rows["Maison : dernière lecture réussie"][0]), rows
+    assert re.fullmatch(r"\d\d/\d\d/\d{4}", rows["Maison : expiration du jeton"][0]), rows
+    assert re.fullmatch(r"\d+", rows["Maison : requêtes par heure"][0]), rows
+    assert int(rows["Maison : lectures en échec sur 24 h"][0]) >= 1, rows

@@ -209,3 +209,42 @@ def test_execute_of_an_unknown_command_is_refused(gateway):
     with pytest.raises(EnvoyError) as e:
         poller.execute("1001", "no_such_action", 1)
     assert e.value.code == "refused"
+
+
+def test_the_status_carries_requests_per_hour_and_failed_reads_of_the_day():
+    """The health page's figures: requests per hour over the last hour, failed reads over the last day; they
+    move with every read, so they never make a status be sent on their own."""
+    from fake_clock import Clock
+
+    class CountingEnvoy(ScriptedEnvoy):
+        requests_sent = 0
+
+        def fetch(self, cadence):
+            self.requests_sent += 3  # three endpoints a read
+            return super().fetch(cadence)
+
+    clock, envoy, callback = Clock(1_800_000_000), CountingEnvoy(), Callback()
+    poller = GatewayPoller("12", envoy, callback, general_s=60, devices_s=300, clock=clock)
+    poller.step()
+    assert callback.last("status")["requests_per_hour"] is None, "not after one read"
+    assert callback.last("status")["errors_24h"] == 0
+    for _ in range(90):  # an hour and a half of general reads, a minute apart
+        clock.now += 60
+        poller.cycle(["general"])
+    assert poller.requests_per_hour() == 180  # 3 requests a minute
+    assert callback.last("status")["requests_per_hour"] is not None, "its first figure is sent at once"
+    envoy.fail = EnvoyError("unreachable", "Cannot reach the gateway.")
+    for _ in range(4):
+        clock.now += 60
+        poller.cycle(["general"])
+    assert callback.last("status")["errors_24h"] == 1, "the first failure changed the status: sent at once"
+    status = poller.status()  # what the next status carries (at most STATUS_REFRESH_S later)
+    assert status["errors_24h"] == 4 and status["requests_per_hour"] == poller.requests_per_hour()
+    envoy.fail = None
+    clock.now += 86400 + 60  # a day later, the failures are forgotten
+    poller.cycle(["general"])
+    assert poller.status()["errors_24h"] == 0
+    posts = len(callback.posts)
+    clock.now += 60
+    poller.cycle(["general"])  # only the figures moved: nothing sent
+    assert len(callback.posts) == posts
