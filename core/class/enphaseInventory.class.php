@@ -176,7 +176,11 @@ class enphaseInventory {
 	private static function commandCounts() {
 		$counts = array();
 		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			$counts[$eqLogic->getId()] = count($eqLogic->getCmd());
+			$counts[$eqLogic->getId()] = 0;
+		}
+		// Every command of the plugin in one query, not one per equipment.
+		foreach (count($counts) > 0 ? cmd::byEqLogicId(array_keys($counts)) : array() as $cmd) {
+			$counts[$cmd->getEqLogic_id()]++;
 		}
 		return $counts;
 	}
@@ -293,9 +297,11 @@ class enphaseInventory {
 		// Lookup, create, save: one process at a time, or two of them (a callback, a retried one, a page) both find
 		// nothing and both create.
 		$lock = self::lock();
+		self::$takenNames = null;
 		try {
 			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $stale, $report);
 		} finally {
+			self::$takenNames = null;
 			flock($lock, LOCK_UN);
 			fclose($lock);
 		}
@@ -393,31 +399,37 @@ class enphaseInventory {
 		return $eqLogic;
 	}
 
-	/** An equipment name free in this object (the core's unique index is object + name). */
+	/** @var array|null while apply() runs: the names of the plugin's equipment, by object (loaded once, not per creation) */
+	private static $takenNames = null;
+
+	/** An equipment name free in this object (the core's unique index is object + name), now taken. */
 	private static function freeEquipmentName($_name, $_objectId, $_logicalId) {
-		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
-		$taken = array();
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			if ((string) $eqLogic->getObject_id() === (string) $_objectId) {
-				$taken[$eqLogic->getName()] = true;
+		if (self::$takenNames === null) {
+			self::$takenNames = array();
+			foreach (eqLogic::byType('enphase') as $eqLogic) {
+				self::$takenNames[(string) $eqLogic->getObject_id()][$eqLogic->getName()] = true;
 			}
 		}
-		foreach ($candidates as $candidate) {
+		$taken = isset(self::$takenNames[(string) $_objectId]) ? self::$takenNames[(string) $_objectId] : array();
+		$name = $_name . ' ' . uniqid();
+		foreach (array($_name, $_name . ' (' . $_logicalId . ')') as $candidate) {
 			if ($_objectId === null || !isset($taken[$candidate])) {
-				return $candidate;
+				$name = $candidate;
+				break;
 			}
 		}
-		return $_name . ' ' . uniqid();
+		self::$takenNames[(string) $_objectId][$name] = true;
+		return $name;
 	}
 
-	/** A command name free on this equipment (the core's unique index is equipment + name). */
-	private static function freeCommandName($_eqLogic, $_name, $_logicalId) {
+	/** A command name free on this equipment (the core's unique index is equipment + name), among its $_known names. */
+	private static function freeCommandName(array $_known, $_name, $_logicalId) {
 		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
 		for ($i = 2; $i < 100; $i++) {
 			$candidates[] = $_name . ' ' . $i;
 		}
 		foreach ($candidates as $candidate) {
-			if (!is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $candidate))) {
+			if (!isset($_known['names'][$candidate])) {
 				return $candidate;
 			}
 		}
@@ -430,6 +442,12 @@ class enphaseInventory {
 	 */
 	public static function applyCommands($_eqLogic, array $_commands) {
 		$created = 0;
+		// Its commands, loaded once (not one query per described command): by logicalId, and their names.
+		$known = array('cmds' => array(), 'names' => array());
+		foreach ($_eqLogic->getCmd() as $cmd) {
+			$known['cmds'][$cmd->getType() . '::' . $cmd->getLogicalId()] = $cmd;
+			$known['names'][$cmd->getName()] = true;
+		}
 		// Info commands first: an action names the info command it sets ("value").
 		usort($_commands, function ($a, $b) {
 			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
@@ -438,16 +456,26 @@ class enphaseInventory {
 			if (!is_array($description) || !isset($description['logicalId']) || !is_scalar($description['logicalId']) || $description['logicalId'] === '') {
 				continue;
 			}
-			if (self::applyCommand($_eqLogic, $description)) {
+			if (self::applyCommand($_eqLogic, $description, $known)) {
 				$created++;
 			}
 		}
-		if ($_eqLogic->getConfiguration('kind') == 'gateway' && !is_object($_eqLogic->getCmd('action', 'refresh'))) {
+		if ($_eqLogic->getConfiguration('kind') == 'gateway' && self::known($known, 'action', 'refresh') === null) {
 			self::applyCommand($_eqLogic, array('logicalId' => 'refresh', 'name' => array('fr_FR' => 'Rafraîchir', 'en_US' => 'Refresh'),
-				'type' => 'action', 'subType' => 'other', 'order' => 0, 'isVisible' => 1));
+				'type' => 'action', 'subType' => 'other', 'order' => 0, 'isVisible' => 1), $known);
 			$created++;
 		}
 		return $created;
+	}
+
+	/** A command of the equipment among those loaded by applyCommands ($_type null: either type), or null. */
+	private static function known(array $_known, $_type, $_logicalId) {
+		foreach ($_type === null ? array('info', 'action') : array($_type) as $type) {
+			if (isset($_known['cmds'][$type . '::' . $_logicalId])) {
+				return $_known['cmds'][$type . '::' . $_logicalId];
+			}
+		}
+		return null;
 	}
 
 	/** The words of a select's "word|Label;word|Label" list. */
@@ -458,14 +486,14 @@ class enphaseInventory {
 	}
 
 	/** The commands of this equipment that the described command replaces (its "replaces": logicalIds of an earlier version). */
-	private static function replacedCommands($_eqLogic, array $_description) {
+	private static function replacedCommands(array $_known, array $_description) {
 		$found = array();
 		$replaces = (isset($_description['replaces']) && is_array($_description['replaces'])) ? $_description['replaces'] : array();
 		foreach ($replaces as $oldId) {
 			if (!is_string($oldId) || $oldId === '' || $oldId === $_description['logicalId']) {
 				continue;
 			}
-			$old = $_eqLogic->getCmd('info', $oldId);
+			$old = self::known($_known, 'info', $oldId);
 			if (is_object($old)) {
 				$found[] = $old;
 			}
@@ -479,7 +507,7 @@ class enphaseInventory {
 	 * day's figures by it), unless the user gave the new one another, move to the new one; the old one, its history
 	 * with it, is removed (docs/fr_FR/changelog.md says so).
 	 */
-	private static function replaceCommand($_old, $_new) {
+	private static function replaceCommand($_old, $_new, array &$_known) {
 		jeedom::replaceTag(array('#' . $_old->getId() . '#' => '#' . $_new->getId() . '#'));
 		$generic = $_old->getGeneric_type();
 		if ($generic != '' && in_array($_new->getGeneric_type(), array('', null, 'GENERIC_INFO'), true)) {
@@ -488,23 +516,26 @@ class enphaseInventory {
 		}
 		log::add('enphase', 'info', sprintf(__('Commande %s supprimée : %s la remplace', __FILE__), $_old->getHumanName(), $_new->getLogicalId()));
 		$_old->remove();
+		unset($_known['cmds']['info::' . $_old->getLogicalId()], $_known['names'][$_old->getName()]);
 	}
 
-	private static function applyCommand($_eqLogic, array $_description) {
+	private static function applyCommand($_eqLogic, array $_description, array &$_known) {
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
-		$cmd = $_eqLogic->getCmd(null, $logicalId);
-		$replaced = self::replacedCommands($_eqLogic, $_description);
+		$cmd = self::known($_known, null, $logicalId);
+		$replaced = self::replacedCommands($_known, $_description);
 		if (!is_object($cmd) && count($replaced) > 0) {
 			// The command of an earlier version that this one replaces becomes it: its id, history, name and every
 			// use of it stay.
 			$cmd = array_shift($replaced);
 			log::add('enphase', 'info', sprintf(__('Commande %s de %s : devient %s', __FILE__), $cmd->getLogicalId(), $_eqLogic->getName(), $logicalId));
+			unset($_known['cmds']['info::' . $cmd->getLogicalId()]);
 			$cmd->setLogicalId($logicalId);
 			$cmd->save();
+			$_known['cmds']['info::' . $logicalId] = $cmd;
 		}
 		foreach ($replaced as $old) {
-			self::replaceCommand($old, $cmd);
+			self::replaceCommand($old, $cmd, $_known);
 		}
 		$created = !is_object($cmd);
 		if ($created) {
@@ -512,7 +543,7 @@ class enphaseInventory {
 			$cmd->setEqLogic_id($_eqLogic->getId());
 			$cmd->setEqType('enphase');
 			$cmd->setLogicalId($logicalId);
-			$cmd->setName(self::freeCommandName($_eqLogic, self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
+			$cmd->setName(self::freeCommandName($_known, self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
 			$cmd->setType($type);
 			$cmd->setSubType(isset($_description['subType']) ? $_description['subType'] : ($type == 'action' ? 'other' : 'string'));
 			$cmd->setIsVisible(isset($_description['isVisible']) ? (int) $_description['isVisible'] : 1);
@@ -529,10 +560,12 @@ class enphaseInventory {
 		$changed = $created;
 		$name = self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId);
 		if (!$created && $cmd->getName() !== $name && $cmd->getName() === str_replace('’', '', $name)
-			&& !is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $name))) {
+			&& !isset($_known['names'][$name])) {
 			// Named when the catalog wrote "d'autoproduction", which Jeedom strips to "dautoproduction": not a
 			// name the user chose, so it gets its apostrophe back (the typographic one, which Jeedom keeps).
+			unset($_known['names'][$cmd->getName()]);
 			$cmd->setName($name);
+			$_known['names'][$name] = true;
 			$changed = true;
 		}
 		$fill = array(
@@ -583,7 +616,7 @@ class enphaseInventory {
 			$changed = true;
 		}
 		if ($type == 'action' && isset($_description['value']) && $_description['value'] !== '' && $cmd->getValue() == '') {
-			$info = $_eqLogic->getCmd('info', $_description['value']);
+			$info = self::known($_known, 'info', (string) $_description['value']);
 			if (is_object($info)) {
 				$cmd->setValue($info->getId());
 				$changed = true;
@@ -592,6 +625,8 @@ class enphaseInventory {
 		if ($changed) {
 			$cmd->save();
 		}
+		$_known['cmds'][$cmd->getType() . '::' . $logicalId] = $cmd;
+		$_known['names'][$cmd->getName()] = true;
 		return $created;
 	}
 }

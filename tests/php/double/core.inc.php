@@ -21,6 +21,8 @@ final class JeedomDouble {
 	public static $debianMajor = 12;
 	public static $started = true;
 	public static $root = '';
+	/** @var array<string, int> what the plugin cost the database: 'queries' (equipment and command lookups), and the equipment and commands they loaded */
+	public static $counted = array('queries' => 0, 'eqLogic' => 0, 'cmd' => 0);
 
 	public static function reset() {
 		self::$db = array('eqLogic' => array(), 'cmd' => array(), 'config' => array(), 'message' => array(),
@@ -29,6 +31,7 @@ final class JeedomDouble {
 		self::$logs = array();
 		self::$language = 'fr_FR';
 		self::$started = true;
+		self::$counted = array('queries' => 0, 'eqLogic' => 0, 'cmd' => 0);
 	}
 
 	public static function nextId() {
@@ -155,6 +158,7 @@ class eqLogic extends DoubleEntity {
 	protected $tags = null;
 
 	private static function fromRow($_row) {
+		JeedomDouble::$counted['eqLogic']++;
 		$class = class_exists($_row['eqType_name']) ? $_row['eqType_name'] : 'eqLogic';
 		$eqLogic = self::hydrate($_row, $class);
 		// As the core's cast(): a plugin's decrypt() turns what the database holds back into clear values.
@@ -165,10 +169,12 @@ class eqLogic extends DoubleEntity {
 	}
 
 	public static function byId($_id) {
+		JeedomDouble::$counted['queries']++;
 		return isset(JeedomDouble::$db['eqLogic'][$_id]) ? self::fromRow(JeedomDouble::$db['eqLogic'][$_id]) : false;
 	}
 
 	public static function byLogicalId($_logicalId, $_eqType_name, $_multiple = false) {
+		JeedomDouble::$counted['queries']++;
 		$found = array();
 		foreach (JeedomDouble::$db['eqLogic'] as $row) {
 			if ($row['logicalId'] == $_logicalId && $row['eqType_name'] == $_eqType_name) {
@@ -181,7 +187,35 @@ class eqLogic extends DoubleEntity {
 		return count($found) > 0 ? $found[0] : false;
 	}
 
+	/** As the core: an array matches configurations that contain it (JSON_CONTAINS), a string is a LIKE on its JSON. */
+	public static function byTypeAndSearchConfiguration($_eqType_name, $_configuration, $_onlyEnable = false, $_onlyVisible = false) {
+		JeedomDouble::$counted['queries']++;
+		$found = array();
+		foreach (JeedomDouble::$db['eqLogic'] as $row) {
+			if ($row['eqType_name'] != $_eqType_name || ($_onlyEnable && $row['isEnable'] != 1) || ($_onlyVisible && $row['isVisible'] != 1)) {
+				continue;
+			}
+			$stored = $row['configuration'];
+			if (!is_array($_configuration)) {
+				$matches = strpos(json_encode($stored), $_configuration) !== false;
+			} else {
+				$matches = true;
+				foreach ($_configuration as $key => $value) {
+					$matches = $matches && isset($stored[$key]) && json_encode($stored[$key]) === json_encode($value);
+				}
+			}
+			if ($matches) {
+				$found[] = self::fromRow($row);
+			}
+		}
+		usort($found, function ($a, $b) {
+			return strcmp($a->getName(), $b->getName());
+		});
+		return $found;
+	}
+
 	public static function byType($_eqType_name, $_onlyEnable = false) {
+		JeedomDouble::$counted['queries']++;
 		$found = array();
 		foreach (JeedomDouble::$db['eqLogic'] as $row) {
 			if ($row['eqType_name'] == $_eqType_name && (!$_onlyEnable || $row['isEnable'] == 1)) {
@@ -499,6 +533,7 @@ class cmd extends DoubleEntity {
 	protected $_eqLogic = null;
 
 	private static function fromRow($_row, $_eqLogic = null) {
+		JeedomDouble::$counted['cmd']++;
 		$class = class_exists($_row['eqType'] . 'Cmd') ? $_row['eqType'] . 'Cmd' : 'cmd';
 		$cmd = self::hydrate($_row, $class);
 		if ($_eqLogic !== null) {
@@ -508,6 +543,7 @@ class cmd extends DoubleEntity {
 	}
 
 	private static function select($_filter, $_eqLogic = null) {
+		JeedomDouble::$counted['queries']++;
 		$found = array();
 		foreach (JeedomDouble::$db['cmd'] as $row) {
 			if ($_filter($row)) {
@@ -526,7 +562,9 @@ class cmd extends DoubleEntity {
 
 	public static function byEqLogicId($_eqLogic_id, $_type = null, $_visible = null, $_eqLogic = null, $_has_generic_type = null) {
 		return self::select(function ($row) use ($_eqLogic_id, $_type, $_visible) {
-			return $row['eqLogic_id'] == $_eqLogic_id && ($_type === null || $row['type'] == $_type)
+			// As the core: one equipment's id, or a list of them (one query for all).
+			$ofIt = is_array($_eqLogic_id) ? in_array($row['eqLogic_id'], $_eqLogic_id) : $row['eqLogic_id'] == $_eqLogic_id;
+			return $ofIt && ($_type === null || $row['type'] == $_type)
 				&& ($_visible === null || $row['isVisible'] == $_visible);
 		}, $_eqLogic);
 	}
