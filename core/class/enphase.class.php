@@ -12,6 +12,7 @@
 
 require_once __DIR__ . '/../../../../core/php/core.inc.php';
 // The core autoloads only the class named like the plugin (and its Cmd): the others come with it.
+require_once __DIR__ . '/enphaseText.class.php';
 require_once __DIR__ . '/enphaseGateway.class.php';
 require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
@@ -297,7 +298,8 @@ class enphaseCmd extends cmd {
 				'value' => $value,
 			));
 		} catch (enphaseDaemonError $e) {
-			throw new Exception($this->getHumanName() . ' : ' . $e->getMessage());
+			// The core shows it in a toast (innerHTML) and may quote the gateway: text, never markup.
+			throw new Exception(htmlspecialchars($this->getHumanName() . ' : ' . $e->getMessage(), ENT_NOQUOTES | ENT_SUBSTITUTE, 'UTF-8'));
 		}
 	}
 }

@@ -64,6 +64,10 @@ class enphaseEvents {
 				if (is_bool($value)) {
 					$value = $value ? 1 : 0;
 				}
+				if (is_string($value)) {
+					// The core's widgets write it with innerHTML, some inside a quoted JavaScript string.
+					$value = enphaseText::plain($value);
+				}
 				$cmd = $eqLogic->getCmd('info', (string) $cmdLogicalId);
 				if (!is_object($cmd)) {
 					continue;
@@ -86,6 +90,14 @@ class enphaseEvents {
 		$status = array('updated' => time());
 		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
 			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
+		}
+		foreach (array('serial', 'firmware', 'auth') as $key) {
+			$status[$key] = is_scalar($status[$key]) ? enphaseText::plain($status[$key], 64) : null;
+		}
+		if (is_array($status['error'])) {
+			$status['error'] = array(
+				'code' => (isset($status['error']['code']) && enphaseText::isIdentifier($status['error']['code'])) ? $status['error']['code'] : 'unknown',
+				'message' => isset($status['error']['message']) ? enphaseText::sentence($status['error']['message']) : '');
 		}
 		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
 		if (!is_object($eqLogic)) {

@@ -261,6 +261,11 @@ class enphaseInventory {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
 				continue;
 			}
+			if (!enphaseText::isIdentifier((string) $equipment['logicalId'])) {
+				// The daemon sends none such (docs/protocol.md, "Strings"): whoever sent it is not to be shown.
+				log::add('enphase', 'warning', __('Équipement à l\'identifiant invalide ignoré dans l\'inventaire :', __FILE__) . ' ' . enphaseText::plain($equipment['logicalId'], 40));
+				continue;
+			}
 			try {
 				$created = false;
 				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $parent, $stale, $created);
@@ -308,7 +313,8 @@ class enphaseInventory {
 			$eqLogic->setEqType_name('enphase');
 			$eqLogic->setLogicalId($logicalId);
 			$eqLogic->setObject_id($_parent);
-			$eqLogic->setName(self::freeEquipmentName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId), $_parent, $logicalId));
+			$name = enphaseText::plain(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, ''), 120);
+			$eqLogic->setName(self::freeEquipmentName($name != '' ? $name : self::kindLabel($kind, false) . ' ' . $logicalId, $_parent, $logicalId));
 			$eqLogic->setIsEnable(1);
 			$eqLogic->setIsVisible(in_array($kind, self::DASHBOARD_KINDS) ? 1 : 0);
 			$eqLogic->setCategory('energy', 1);
@@ -321,8 +327,9 @@ class enphaseInventory {
 		if (isset($_equipment['configuration']) && is_array($_equipment['configuration'])) {
 			// Facts read from the gateway (firmware, part number...): the daemon knows them better than the page.
 			foreach ($_equipment['configuration'] as $key => $value) {
-				if (!in_array($key, self::RESERVED_CONFIGURATION)) {
-					$eqLogic->setConfiguration($key, $value);
+				// Shown on the page: plain values only, text without markup.
+				if (!in_array($key, self::RESERVED_CONFIGURATION) && enphaseText::isIdentifier((string) $key) && is_scalar($value)) {
+					$eqLogic->setConfiguration($key, is_string($value) ? enphaseText::plain($value) : $value);
 				}
 			}
 		}
@@ -379,7 +386,7 @@ class enphaseInventory {
 			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
 		});
 		foreach ($_commands as $description) {
-			if (!is_array($description) || !isset($description['logicalId']) || !is_scalar($description['logicalId']) || $description['logicalId'] === '') {
+			if (!is_array($description) || !isset($description['logicalId']) || !enphaseText::isIdentifier($description['logicalId'])) {
 				continue;
 			}
 			if (self::applyCommand($_eqLogic, $description)) {
@@ -394,7 +401,45 @@ class enphaseInventory {
 		return $created;
 	}
 
+	/**
+	 * A command's description with what the core shows or loads checked: a known subtype, a widget name that
+	 * names no path, text without markup (units, labels, lists), numbers for bounds. What fails is left out.
+	 */
+	private static function checked(array $_description) {
+		$subTypes = array('numeric', 'binary', 'string', 'other', 'slider', 'select', 'message', 'color');
+		$checks = array(
+			'subType' => function ($v) use ($subTypes) { return in_array($v, $subTypes, true) ? $v : null; },
+			'template' => function ($v) { return (is_string($v) && preg_match('/^[a-z0-9_]+(::[a-z0-9_]+)?$/D', $v)) ? $v : null; },
+			'genericType' => function ($v) { return (is_string($v) && preg_match('/^[A-Z0-9_]+$/D', $v)) ? $v : null; },
+			'unit' => function ($v) { return enphaseText::plain($v, 16); },
+			'listValue' => function ($v) { return enphaseText::plain($v, 1000); },
+			'minValue' => function ($v) { return is_numeric($v) ? $v : null; },
+			'maxValue' => function ($v) { return is_numeric($v) ? $v : null; },
+			'value' => function ($v) { return enphaseText::isIdentifier($v) ? $v : null; },
+		);
+		foreach ($checks as $key => $check) {
+			if (isset($_description[$key])) {
+				$value = $check($_description[$key]);
+				if ($value === null) {
+					unset($_description[$key]);
+				} else {
+					$_description[$key] = $value;
+				}
+			}
+		}
+		if (isset($_description['valueLabels']) && is_array($_description['valueLabels'])) {
+			$labels = array();
+			foreach ($_description['valueLabels'] as $code => $names) {
+				$names = is_array($names) ? array_map(function ($name) { return enphaseText::plain($name); }, $names) : enphaseText::plain($names);
+				$labels[enphaseText::plain((string) $code)] = $names;
+			}
+			$_description['valueLabels'] = $labels;
+		}
+		return $_description;
+	}
+
 	private static function applyCommand($_eqLogic, array $_description) {
+		$_description = self::checked($_description);
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
 		$cmd = $_eqLogic->getCmd(null, $logicalId);
@@ -404,7 +449,8 @@ class enphaseInventory {
 			$cmd->setEqLogic_id($_eqLogic->getId());
 			$cmd->setEqType('enphase');
 			$cmd->setLogicalId($logicalId);
-			$cmd->setName(self::freeCommandName($_eqLogic, self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
+			$name = enphaseText::plain(self::localized(isset($_description['name']) ? $_description['name'] : null, ''), 120);
+			$cmd->setName(self::freeCommandName($_eqLogic, $name != '' ? $name : $logicalId, $logicalId));
 			$cmd->setType($type);
 			$cmd->setSubType(isset($_description['subType']) ? $_description['subType'] : ($type == 'action' ? 'other' : 'string'));
 			$cmd->setIsVisible(isset($_description['isVisible']) ? (int) $_description['isVisible'] : 1);

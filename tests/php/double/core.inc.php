@@ -21,6 +21,8 @@ final class JeedomDouble {
 	public static $debianMajor = 12;
 	public static $started = true;
 	public static $root = '';
+	/** Jeedom's internal address (network::getNetworkAccess): a test serving pages with `php -S` sets its own. */
+	public static $internalAddress = 'http://127.0.0.1:80';
 
 	public static function reset() {
 		self::$db = array('eqLogic' => array(), 'cmd' => array(), 'config' => array(), 'message' => array(),
@@ -29,6 +31,7 @@ final class JeedomDouble {
 		self::$logs = array();
 		self::$language = 'fr_FR';
 		self::$started = true;
+		self::$internalAddress = 'http://127.0.0.1:80';
 	}
 
 	public static function nextId() {
@@ -895,6 +898,12 @@ function template_replace($_array, $_subject) {
 }
 
 class jeedom {
+	/** The core's own settings a page reads (the equipment categories of the plugin page). */
+	public static function getConfiguration($_key = '', $_default = false) {
+		$configuration = array('eqLogic:category' => array('energy' => array('name' => 'Energie'), 'light' => array('name' => 'Lumière')));
+		return isset($configuration[$_key]) ? $configuration[$_key] : $_default;
+	}
+
 	public static function versionAlias($_version, $_lightMode = true) {
 		if ($_version == 'mview') {
 			return 'mobile';
@@ -1034,7 +1043,7 @@ class system {
 
 class network {
 	public static function getNetworkAccess($_mode = 'auto', $_protocol = '', $_default = '', $_test = false) {
-		return 'http://127.0.0.1:80';
+		return JeedomDouble::$internalAddress;
 	}
 }
 
@@ -1098,6 +1107,16 @@ function isConnect($_right = '') {
 }
 
 function include_file($_folder, $_fn, $_type, $_plugin = '') {
+}
+
+/** A page's variables for its JavaScript, as a script element (the core's does the same). */
+function sendVarToJS($_varName, $_value = '') {
+	$variables = is_array($_varName) ? $_varName : array($_varName => $_value);
+	echo '<script>';
+	foreach ($variables as $name => $value) {
+		echo 'var ' . $name . ' = ' . json_encode($value, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT) . ";\n";
+	}
+	echo '</script>';
 }
 
 function displayException($e) {
