@@ -17,7 +17,7 @@ try {
 
 	ajax::init();
 
-	if (init('action') == 'synchronize') {
+	if (init('action') == 'synchronize' || init('action') == 'syncProgress') {
 		// From an equipment's page: the gateway of that equipment only; from the list: every gateway.
 		$gatewayId = '';
 		if (init('id') != '') {
@@ -27,7 +27,8 @@ try {
 			}
 			$gatewayId = ($eqLogic->getConfiguration('kind') == 'gateway') ? enphaseGateway::idOf($eqLogic) : (string) $eqLogic->getConfiguration('gateway_id');
 		}
-		$result = enphaseInventory::sync($gatewayId);
+		// Answered at once: the job runs in the background, the page asks how far it got (syncProgress).
+		$result = (init('action') == 'synchronize') ? enphaseSyncJob::start($gatewayId) : enphaseSyncJob::progress($gatewayId, init('job'));
 		if (!$result['ok']) {
 			throw new Exception($result['message']);
 		}

@@ -17,6 +17,7 @@ require_once __DIR__ . '/enphaseGateway.class.php';
 require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
 require_once __DIR__ . '/enphaseInventory.class.php';
+require_once __DIR__ . '/enphaseSyncJob.class.php';
 require_once __DIR__ . '/enphaseEvents.class.php';
 require_once __DIR__ . '/enphaseDiagnostics.class.php';
 

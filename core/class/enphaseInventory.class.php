@@ -79,15 +79,7 @@ class enphaseInventory {
 	 */
 	public static function sync($_gatewayId = '') {
 		$_gatewayId = (string) $_gatewayId;
-		if ($_gatewayId !== '') {
-			$settings = enphaseGateway::settings($_gatewayId);
-			if ($settings === null) {
-				return array('ok' => false, 'message' => __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__), 'kinds' => array());
-			}
-			$problem = enphaseGateway::problem($settings);
-		} else {
-			$problem = enphaseGateway::firstProblem();
-		}
+		$problem = self::syncProblem($_gatewayId);
 		if ($problem != '') {
 			return array('ok' => false, 'message' => $problem, 'kinds' => array());
 		}
@@ -150,6 +142,18 @@ class enphaseInventory {
 		}
 		log::add('enphase', 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
+	}
+
+	/** Why the gateway of $_gatewayId (every gateway: '') cannot be synchronized now, in words the user can act on; '' when it can. */
+	public static function syncProblem($_gatewayId) {
+		if ((string) $_gatewayId === '') {
+			return enphaseGateway::firstProblem();
+		}
+		$settings = enphaseGateway::settings($_gatewayId);
+		if ($settings === null) {
+			return __('Renseignez l\'adresse IP ou le nom de la passerelle dans son onglet Équipement, activez-la et sauvegardez', __FILE__);
+		}
+		return enphaseGateway::problem($settings);
 	}
 
 	/** Whether a gateway synchronized (every gateway when $_gatewayId is '') has no object for its equipment. */
@@ -256,7 +260,30 @@ class enphaseInventory {
 		$parent = self::parentObject($gateway);
 		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($gateway));
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
-		foreach ($equipments as $equipment) {
+		// Lookup, create, save: one process at a time, or two of them (a callback, a retried one, a page) both find
+		// nothing and both create.
+		$lock = self::lock();
+		try {
+			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $stale, $report);
+		} finally {
+			flock($lock, LOCK_UN);
+			fclose($lock);
+		}
+		enphaseSyncJob::counted($gatewayId, $report);
+		return $report;
+	}
+
+	/** The inventory's lock, taken (blocking): a file in Jeedom's tmp folder, released by the system if PHP dies. */
+	private static function lock() {
+		$lock = fopen(jeedom::getTmpFolder('enphase') . '/inventory.lock', 'c');
+		if ($lock === false || !flock($lock, LOCK_EX)) {
+			throw new Exception(__('Verrou de l’inventaire impossible à prendre dans le dossier temporaire de Jeedom', __FILE__));
+		}
+		return $lock;
+	}
+
+	private static function applyEquipments(array $_equipments, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
+		foreach ($_equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
 				continue;
@@ -268,20 +295,19 @@ class enphaseInventory {
 			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $gatewayId, $gatewaySerial, $parent, $stale, $created);
+				$eqLogic = self::applyEquipment($equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
 				$kind = $eqLogic->getConfiguration('kind');
-				if (!isset($report['kinds'][$kind])) {
-					$report['kinds'][$kind] = array('found' => 0, 'created' => 0);
+				if (!isset($_report['kinds'][$kind])) {
+					$_report['kinds'][$kind] = array('found' => 0, 'created' => 0);
 				}
-				$report['kinds'][$kind]['found']++;
-				$report['kinds'][$kind]['created'] += $created ? 1 : 0;
+				$_report['kinds'][$kind]['found']++;
+				$_report['kinds'][$kind]['created'] += $created ? 1 : 0;
 				$commands = (isset($equipment['commands']) && is_array($equipment['commands'])) ? $equipment['commands'] : array();
-				$report['commands_created'] += self::applyCommands($eqLogic, $commands);
+				$_report['commands_created'] += self::applyCommands($eqLogic, $commands);
 			} catch (Throwable $e) {
 				log::add('enphase', 'error', __('Équipement non créé', __FILE__) . ' ' . $equipment['logicalId'] . ' : ' . $e->getMessage());
 			}
 		}
-		return $report;
 	}
 
 	/** The kind an equipment's description gives, when it is one (it names a picture file, among others). */
@@ -438,11 +464,56 @@ class enphaseInventory {
 		return $_description;
 	}
 
+	/** The commands of this equipment that the described command replaces (its "replaces": logicalIds of an earlier version). */
+	private static function replacedCommands($_eqLogic, array $_description) {
+		$found = array();
+		$replaces = (isset($_description['replaces']) && is_array($_description['replaces'])) ? $_description['replaces'] : array();
+		foreach ($replaces as $oldId) {
+			if (!is_string($oldId) || $oldId === '' || $oldId === $_description['logicalId']) {
+				continue;
+			}
+			$old = $_eqLogic->getCmd('info', $oldId);
+			if (is_object($old)) {
+				$found[] = $old;
+			}
+		}
+		return $found;
+	}
+
+	/**
+	 * A command of an earlier version and the one that replaces it both exist: every use of the old one (scenarios,
+	 * virtuals, views, designs: the core's jeedom::replaceTag) and its generic type (Jeedom's energy panel finds the
+	 * day's figures by it), unless the user gave the new one another, move to the new one; the old one, its history
+	 * with it, is removed (docs/fr_FR/changelog.md says so).
+	 */
+	private static function replaceCommand($_old, $_new) {
+		jeedom::replaceTag(array('#' . $_old->getId() . '#' => '#' . $_new->getId() . '#'));
+		$generic = $_old->getGeneric_type();
+		if ($generic != '' && in_array($_new->getGeneric_type(), array('', null, 'GENERIC_INFO'), true)) {
+			$_new->setGeneric_type($generic);
+			$_new->save();
+		}
+		log::add('enphase', 'info', sprintf(__('Commande %s supprimée : %s la remplace', __FILE__), $_old->getHumanName(), $_new->getLogicalId()));
+		$_old->remove();
+	}
+
 	private static function applyCommand($_eqLogic, array $_description) {
 		$_description = self::checked($_description);
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
 		$cmd = $_eqLogic->getCmd(null, $logicalId);
+		$replaced = self::replacedCommands($_eqLogic, $_description);
+		if (!is_object($cmd) && count($replaced) > 0) {
+			// The command of an earlier version that this one replaces becomes it: its id, history, name and every
+			// use of it stay.
+			$cmd = array_shift($replaced);
+			log::add('enphase', 'info', sprintf(__('Commande %s de %s : devient %s', __FILE__), $cmd->getLogicalId(), $_eqLogic->getName(), $logicalId));
+			$cmd->setLogicalId($logicalId);
+			$cmd->save();
+		}
+		foreach ($replaced as $old) {
+			self::replaceCommand($old, $cmd);
+		}
 		$created = !is_object($cmd);
 		if ($created) {
 			$cmd = new enphaseCmd();

@@ -27,19 +27,32 @@ function enphaseAjax(_data, onOk) {
 }
 
 /*
- * Synchronize: the daemon probes the gateway; the answer says what was found and created, or why it failed.
+ * Synchronize: the daemon probes the gateway and Jeedom creates what it found. The request is answered at once;
+ * the job goes on in the background and the page shows how far it got, every second, until its report.
  * From an equipment's page, only that equipment's gateway; from the list, every gateway.
  */
 function enphaseSynchronize(_event) {
   const inEquipment = _event && _event.currentTarget && _event.currentTarget.closest('.eqLogic') !== null
   const id = inEquipment ? document.querySelector('.eqLogicAttr[data-l1key="id"]').jeeValue() : ''
-  jeedomUtils.showAlert({ message: '{{Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute...}}', level: 'warning' })
-  enphaseAjax({ action: 'synchronize', id: id }, function(result) {
-    jeedomUtils.hideAlert()
-    jeeDialog.alert(enphaseEscape(result.message), function() {
-      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (id != '' ? '&id=' + id : ''))
-    })
+  enphaseAjax({ action: 'synchronize', id: id }, function(job) {
+    enphaseFollowSync(id, job)
   })
+}
+
+function enphaseFollowSync(_id, _job) {
+  if (_job.done) {
+    jeedomUtils.hideAlert()
+    jeeDialog.alert(enphaseEscape(_job.message), function() {
+      jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (_id != '' ? '&id=' + _id : ''))
+    })
+    return
+  }
+  jeedomUtils.showAlert({ message: enphaseEscape(_job.message), level: 'warning' })
+  setTimeout(function() {
+    enphaseAjax({ action: 'syncProgress', id: _id, job: _job.job }, function(job) {
+      enphaseFollowSync(_id, job)
+    })
+  }, 1000)
 }
 
 document.querySelectorAll('.bt_enphaseSynchronize').forEach(function(button) {

@@ -255,10 +255,6 @@ class GatewayPoller:
         info = catalog.find_command(kind, command.value) if command.value else None
         self.cycle([info.cadence if info else command.cadence])
 
-    def inventory(self) -> Dict[str, Any]:
-        """The INVENTORY of the protocol, from what Jeedom was last told."""
-        return self.publisher.inventory()
-
     # --- status ---
 
     def _gateway_facts(self) -> Tuple[Optional[str], Dict[str, Any]]:
@@ -293,6 +289,6 @@ class GatewayPoller:
         return {"serial": info.serial if info else None,
                 "reachable": self._error is None or self._error.code != "unreachable",
                 "firmware": info.firmware if info else None,
-                "auth": client.auth_mode if client is not None else "none",
+                "auth": client.auth_mode if client is not None else None,
                 "token_expires": client.token_expires if client is not None else None,
                 "last_success": self._last_success, "error": error}

@@ -162,11 +162,27 @@ def daemon(dependencies, simulator):
     return core
 
 
+def synchronize(core, eq_id=None, timeout_s=240, every_s=0.2):
+    """Synchronize as the page does: the request starts the job and is answered at once, then the page asks how
+    far it got until the report. The report, with `progress`: the sentences shown meanwhile."""
+    where = {"id": eq_id} if eq_id else {}
+    job = core.ajax(PLUGIN_AJAX, "synchronize", **where)
+    assert not job["done"], "the request waited for the whole synchronization: %s" % job
+    progress = [job["message"]]
+    deadline = time.monotonic() + timeout_s
+    while not job["done"]:
+        assert time.monotonic() < deadline, "the synchronization did not end: %s" % progress[-1]
+        time.sleep(every_s)
+        job = core.ajax(PLUGIN_AJAX, "syncProgress", job=job["job"], **where)
+        progress.append(job["message"])
+    return dict(job, progress=progress)
+
+
 @pytest.fixture(scope="module")
 def synchronized(daemon):
     core = daemon
     started = time.monotonic()
-    report = core.ajax(PLUGIN_AJAX, "synchronize", timeout_s=240)
+    report = synchronize(core)
     return {"core": core, "report": report, "after_s": time.monotonic() - started}
 
 
@@ -256,6 +272,52 @@ def test_every_value_arrives_within_one_cycle(synchronized):
                "a value on every info command (still empty: %s)" % ", ".join(missing_values()[:10]))
 
 
+DUPLICATES_SQL = (
+    "SELECT logicalId AS what, COUNT(*) AS n FROM eqLogic WHERE eqType_name = 'enphase' GROUP BY logicalId HAVING n > 1"
+    " UNION ALL SELECT CONCAT(eqLogic_id, ' ', logicalId), COUNT(*) AS n FROM cmd WHERE eqType = 'enphase'"
+    " GROUP BY eqLogic_id, logicalId HAVING n > 1")
+
+
+def duplicates(core):
+    """Equipment sharing a logicalId, and commands sharing a logicalId on one equipment, from the database."""
+    return json.loads(core.php("echo json_encode(DB::Prepare(%s, array(), DB::FETCH_TYPE_ALL));"
+                               % json.dumps(DUPLICATES_SQL).replace("$", "\\$")))
+
+
+def test_synchronize_answers_at_once_and_shows_its_progress(synchronized):
+    report = synchronized["report"]
+    assert report["ok"] and report["done"]
+    assert report["progress"][0].startswith("Synchronisation en cours"), report["progress"]
+    assert report["message"].startswith("Synchronisation terminée"), report["message"]
+
+
+def test_concurrent_syncs_and_callbacks_create_no_duplicate(synchronized, simulator):
+    """Three Synchronize clicks and three processes applying the daemon's inventory, all at once, on a gateway
+    whose microinverters were removed: each equipment and command exists once."""
+    import concurrent.futures
+
+    core = synchronized["core"]
+    gateway = equipments_by_logical_id(core)[simulator["serial"]]
+    inventory = json.loads(core.php(
+        "require_once 'plugins/enphase/core/class/enphase.class.php';"
+        " echo json_encode(enphaseDaemon::request(array('action' => 'sync', 'gateway' => '%s'))['inventory'][0]);"
+        % gateway["id"], timeout_s=240))
+    core.php("foreach (eqLogic::byType('enphase') as $eq) { if ($eq->getConfiguration('kind') == 'inverter') { $eq->remove(); } }")
+    (core.dir / "inventory.json").write_text(json.dumps(inventory))
+    apply = ("require_once 'plugins/enphase/core/class/enphase.class.php';"
+             " enphaseInventory::apply(json_decode(file_get_contents('inventory.json'), true));")
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        syncs = [pool.submit(synchronize, core, gateway["id"]) for _ in range(3)]
+        applies = [pool.submit(core.php, apply) for _ in range(3)]
+        reports = [s.result() for s in syncs]
+        for a in applies:
+            a.result()
+    assert all(r["ok"] for r in reports), [r["message"] for r in reports]
+    assert duplicates(core) == []
+    inverters = [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("kind") == "inverter"]
+    assert len(inverters) == HOUSE["inverters"]
+
+
 @pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
 def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simulator):
     core = synchronized["core"]
@@ -300,7 +362,7 @@ def demo(synchronized):
     saved = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
         "id": added["id"], "isEnable": 1, "isVisible": 1,
         "configuration": {"host": "demo", "auth_method": "token", "token": DEMO_SECRET}}]))
-    report = core.ajax(PLUGIN_AJAX, "synchronize", id=added["id"], timeout_s=240)
+    report = synchronize(core, added["id"])
     return {"core": core, "id": str(added["id"]), "saved": saved, "report": report}
 
 

@@ -165,9 +165,24 @@ class PagesTest extends EnphaseTestCase {
 		}
 	}
 
-	public function testSynchronizeWithoutDaemonSaysSoInPlainWords() {
+	/** Synchronize as the page does: the request starts the job and is answered at once, then the page asks how far it got. */
+	private function synchronizeAndFollow() {
+		$started = microtime(true);
 		list(, $body) = $this->ajax(array('action' => 'synchronize'));
 		$answer = json_decode($body, true);
+		$this->assertLessThan(5, microtime(true) - $started, 'answered at once');
+		$this->assertSame('ok', $answer['state'], $body);
+		$this->assertFalse($answer['result']['done'], 'the job runs in the background');
+		for ($i = 0; $i < 200 && $answer['state'] == 'ok' && !$answer['result']['done']; $i++) {
+			usleep(100000);
+			list(, $body) = $this->ajax(array('action' => 'syncProgress', 'job' => $answer['result']['job']));
+			$answer = json_decode($body, true);
+		}
+		return $answer;
+	}
+
+	public function testSynchronizeWithoutDaemonSaysSoInPlainWords() {
+		$answer = $this->synchronizeAndFollow();
 
 		$this->assertSame('error', $answer['state']);
 		$this->assertStringContainsString('n\'est pas démarré', $answer['result']);
@@ -176,11 +191,41 @@ class PagesTest extends EnphaseTestCase {
 	public function testSynchronizeReportsWhatWasFound() {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
+		$answer = $this->synchronizeAndFollow();
+
+		$this->assertSame('ok', $answer['state']);
+		$this->assertTrue($answer['result']['done']);
+		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $answer['result']['message']);
+	}
+
+	public function testAProblemTheUserMustFixIsSaidAtOnce() {
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('auth_method', 'token');
+		$gateway->save();
+
 		list(, $body) = $this->ajax(array('action' => 'synchronize'));
 		$answer = json_decode($body, true);
 
-		$this->assertSame('ok', $answer['state']);
-		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $answer['result']['message']);
+		$this->assertSame('error', $answer['state']);
+		$this->assertStringContainsString('Collez le jeton', $answer['result']);
+	}
+
+	public function testTheSyncJobsProcessIsNoWebPage() {
+		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
+
+		list($status, $body) = $this->request('/plugins/enphase/core/php/enphaseSync.php', array('all', 'x'), '');
+
+		$this->assertSame(404, $status);
+		$this->assertSame('', $body);
+		$this->assertSame(array(), $received(), 'nothing reached the daemon');
+	}
+
+	public function testAnUnknownSynchronizationIsAnError() {
+		list(, $body) = $this->ajax(array('action' => 'syncProgress', 'job' => 'not-a-job'));
+		$answer = json_decode($body, true);
+
+		$this->assertSame('error', $answer['state']);
+		$this->assertStringContainsString('n’existe plus', $answer['result']);
 	}
 
 	public function testASavedPluginConfigurationReachesARunningDaemon() {

@@ -156,13 +156,19 @@ def test_state_codes_carry_their_french_and_english_labels():
     assert set(described["valueLabels"]) == {"charging", "discharging", "idle"}
 
 
-def test_the_days_energy_generic_types_name_the_counted_figures_only():
-    from catalog import GATEWAY
-    by_generic = {}
+def test_one_command_per_quantity_of_the_day_with_its_generic_type_and_the_one_it_replaces():
+    from catalog import GATEWAY, describe_command
+    by_generic, names = {}, {}
     for c in GATEWAY.commands:
         by_generic.setdefault(c.generic, []).append(c.logical_id)
-    assert by_generic["DAILY_PRODUCTION"] == ["production_day_wh"]
-    assert by_generic["DAILY_CONSUMPTION"] == ["consumption_day_wh"]
+        names.setdefault(c.fr, []).append(c.logical_id)
+    assert by_generic["DAILY_PRODUCTION"] == ["production_today_wh"]
+    assert by_generic["DAILY_CONSUMPTION"] == ["consumption_today_wh"]
+    assert [name for name, ids in names.items() if len(ids) > 1] == []
+    assert not [name for name in names if "compteur" in name]  # the counted duplicates of version 0.1 are gone
+    replaced = {c.logical_id: describe_command(c, 0).get("replaces") for c in GATEWAY.commands if c.replaces}
+    assert replaced == {"production_today_wh": ["production_day_wh"], "consumption_today_wh": ["consumption_day_wh"]}
+    assert not set(replaced) & {old for olds in replaced.values() for old in olds}
 
 
 def test_a_value_that_does_not_suit_its_subtype_is_not_published():
@@ -200,9 +206,9 @@ def test_counters_keep_the_catalogs_monotonic_commands_and_name_no_command():
     assert ("gateway", "net_lifetime_wh") not in flagged  # goes down while the site exports
     gateway_ids = {c.logical_id for c in KINDS["gateway"].commands}
     for flow in DAY_FLOWS:
-        assert {flow.day, flow.yesterday} <= gateway_ids and {flow.gateway_today, flow.gateway_week} <= gateway_ids | {""}
+        assert {flow.day, flow.yesterday} <= gateway_ids and flow.week in gateway_ids | {""}
         assert flow.lifetime in {cmd for cmds in counters.MONOTONIC.values() for cmd in cmds}
-    assert NET_BALANCE.logical_id in gateway_ids
+    assert {NET_BALANCE.lifetime, NET_BALANCE.day, NET_BALANCE.week} <= gateway_ids
     # counters.py takes every logicalId from the catalog: none is written there.
     all_ids = {c.logical_id for kind in KINDS.values() for c in kind.commands}
     source = Path(counters.__file__).read_text(encoding="utf-8")
@@ -246,7 +252,8 @@ def absurd_site():
 def test_a_value_outside_its_quantity_s_range_is_not_published_and_blanks_nothing_else(caplog):
     good, bad = values(site()), values(absurd_site())
     dropped = {("122302045041", "production_w"), ("482243033093", "power_w"), ("122249097612", "temperature_c"),
-               (f"{SERIAL}_meter_production", "voltage_v"), (SERIAL, "battery_percent")}
+               (f"{SERIAL}_meter_production", "voltage_v"), (SERIAL, "battery_percent"),
+               (SERIAL, "consumption_w")}  # the house's: production + net + battery, so absurd too
     for eq, commands in good.items():
         for cmd, value in commands.items():
             if (eq, cmd) in dropped:
@@ -263,7 +270,8 @@ def test_an_implausible_value_is_logged_once_and_again_after_it_was_back_in_rang
         values(absurd_site())
     said = [r.getMessage() for r in caplog.records if "482243033093 power_w" in r.getMessage()]
     assert len(said) == 1 and "7e+12" in said[0] and "not published" in said[0]
-    assert len([r for r in caplog.records if r.name == "enphased.catalog"]) == 5  # one per value dropped
+    # One per value dropped (the house's consumption, made from the absurd production, with it).
+    assert len([r for r in caplog.records if r.name == "enphased.catalog"]) == 6
     values(site())  # back in range
     values(absurd_site())
     assert len([r for r in caplog.records if "482243033093 power_w" in r.getMessage()]) == 2

@@ -91,9 +91,9 @@ def test_a_single_spike_is_never_published_and_leaves_no_offset(counters):
     assert published == [5_000_000, 5_000_000, 5_000_020, 5_000_030]
 
 
-def test_a_jump_confirmed_by_the_next_reading_is_believed(counters):
+def test_a_jump_is_not_believed_for_being_read_twice(counters):
     published = lifetimes(counters, [800_000, 8_276_000, 8_276_050])
-    assert published == [800_000, 800_000, 8_276_050]
+    assert published == [800_000, 800_000, 800_000]
 
 
 def test_jitter_waits_for_the_counter_and_adds_nothing(counters):
@@ -107,12 +107,14 @@ def test_a_counter_that_restarts_from_zero_after_a_reboot(counters):
     assert published == [5_000_000, 5_000_000, 5_000_000, 5_000_000, 5_000_000, 5_000_012, 5_000_030]
 
 
-def test_a_rise_faster_than_any_site_waits_for_confirmation_but_a_long_absence_does_not(counters):
+def test_a_rise_faster_than_any_site_is_not_published_but_a_long_absence_s_is(counters):
     t = at("2026-06-10 12:00")
     counters.update(site(production=5_000_000), t)
-    # 100 kWh in a minute: no site does that; after three days of silence, it is just the energy missed.
+    # 100 kWh in a minute: no site does that; after three days of silence, it is just the energy missed (once
+    # the next reading shows that the clock did move three days).
     assert counters.update(site(production=5_100_000), t + 60)[SERIAL]["production_lifetime_wh"] == 5_000_000
-    assert counters.update(site(production=5_100_000), t + 3 * 86400)[SERIAL]["production_lifetime_wh"] == 5_100_000
+    assert counters.update(site(production=5_100_000), t + 3 * 86400)[SERIAL]["production_lifetime_wh"] == 5_000_000
+    assert counters.update(site(production=5_100_000), t + 3 * 86400 + 60)[SERIAL]["production_lifetime_wh"] == 5_100_000
 
 
 def test_every_kind_of_lifetime_counter_is_monotonic(counters):
@@ -139,6 +141,7 @@ def test_every_kind_of_lifetime_counter_is_monotonic(counters):
     st.tuples(st.just("reset"), st.just(0.0)),
     st.tuples(st.just("glitch"), st.sampled_from([0, None, -5, "unknown", 1e9, 1.0, 250.0])),
     st.tuples(st.just("restart"), st.just(0.0)),
+    st.tuples(st.just("clock"), st.sampled_from([365 * 86400.0, 2 * 86400.0, -3600.0])),  # one reading's stamp
 ), max_size=40))
 def test_whatever_the_gateway_answers_the_published_lifetime_never_goes_down(tmp_path_factory, events):
     path = str(tmp_path_factory.mktemp("c") / "c.json")
@@ -156,9 +159,10 @@ def test_whatever_the_gateway_answers_the_published_lifetime_never_goes_down(tmp
             raw = reading = 0.0
         elif kind == "glitch":
             reading = amount
-        else:
+        elif kind == "restart":
             counters = Counters(path, PARIS)  # the daemon restarts
-        value = counters.update(site(production=reading), t)[SERIAL].get("production_lifetime_wh")
+        stamp = t + amount if kind == "clock" else t
+        value = counters.update(site(production=reading), stamp)[SERIAL].get("production_lifetime_wh")
         if value is not None:
             assert last is None or value >= last
             last = value
@@ -204,21 +208,24 @@ def test_an_unreadable_state_starts_again_from_the_gateway(tmp_path, content):
     assert counters.update(site(production=5_000_000), at("2026-06-10 12:00"))[SERIAL]["production_lifetime_wh"] == 5e6
 
 
-# --- the figures of the day ---
+# --- the figures of the day and of the week (figures.py chooses each one's source) ---
 
 def day(counters, when, **readings):
     return counters.update(site(**readings), at(when))[SERIAL]
 
 
-def test_the_first_day_counts_from_the_first_reading_and_is_not_a_yesterday(counters):
-    assert day(counters, "2026-06-10 15:00", production=5_000_000)["production_day_wh"] == 0
-    assert day(counters, "2026-06-10 18:00", production=5_004_000)["production_day_wh"] == 4000
+def test_a_first_day_counts_nothing_and_is_not_a_yesterday(counters):
+    # Without a gateway figure (no production CT) and before the counters have seen a midnight, nothing: the
+    # count since the daemon's first reading is not the day's production.
+    assert "production_today_wh" not in day(counters, "2026-06-10 15:00", production=5_000_000)
+    assert "production_today_wh" not in day(counters, "2026-06-10 18:00", production=5_004_000)
     day(counters, "2026-06-10 23:55", production=5_004_000)
     values = day(counters, "2026-06-11 00:00", production=5_004_000)
-    assert values["production_day_wh"] == 0 and "production_yesterday_wh" not in values  # partial day
+    assert values["production_today_wh"] == 0 and "production_yesterday_wh" not in values  # partial day
+    assert day(counters, "2026-06-11 12:00", production=5_020_000)["production_today_wh"] == 16_000
     day(counters, "2026-06-11 23:55", production=5_030_000)
     values = day(counters, "2026-06-12 00:05", production=5_030_000)
-    assert values["production_yesterday_wh"] == 26_000 and values["production_day_wh"] == 0
+    assert values["production_yesterday_wh"] == 26_000 and values["production_today_wh"] == 0
 
 
 def test_midnight_is_interpolated_between_the_readings_around_it(counters):
@@ -227,16 +234,16 @@ def test_midnight_is_interpolated_between_the_readings_around_it(counters):
     day(counters, "2026-06-10 23:50", consumption=7_010_400)
     # Silent from 23:50 to 00:10 (the nightly outage): 200 Wh, half before midnight.
     values = day(counters, "2026-06-11 00:10", consumption=7_010_600)
-    assert values["consumption_yesterday_wh"] == 10_100 and values["consumption_day_wh"] == 100
-    assert day(counters, "2026-06-11 08:00", consumption=7_013_100)["consumption_day_wh"] == 2_600
+    assert values["consumption_yesterday_wh"] == 10_100 and values["consumption_today_wh"] == 100
+    assert day(counters, "2026-06-11 08:00", consumption=7_013_100)["consumption_today_wh"] == 2_600
 
 
-def test_a_day_after_a_long_gap_is_not_trusted_as_yesterday(counters):
+def test_a_day_after_a_long_gap_is_not_trusted(counters):
     day(counters, "2026-06-09 00:00", production=5_000_000)
     day(counters, "2026-06-10 00:00", production=5_020_000)
     day(counters, "2026-06-10 20:00", production=5_040_000)
     values = day(counters, "2026-06-11 07:00", production=5_040_100)  # the daemon was stopped all night
-    assert "production_yesterday_wh" not in values and values["production_day_wh"] >= 0
+    assert "production_yesterday_wh" not in values and "production_today_wh" not in values
     values = day(counters, "2026-06-14 12:00", production=5_100_000)  # and for days
     assert "production_yesterday_wh" not in values
 
@@ -260,22 +267,25 @@ def test_the_day_figures_follow_the_monotonic_counters_through_a_step_down(count
     day(counters, "2026-06-10 12:00", production=5_010_000)
     day(counters, "2026-06-10 12:01", production=5_010_100 - STEP)
     values = day(counters, "2026-06-10 12:02", production=5_010_200 - STEP)
-    assert values["production_day_wh"] == 10_100 and values["production_lifetime_wh"] == 5_010_100
+    assert values["production_today_wh"] == 10_100 and values["production_lifetime_wh"] == 5_010_100
 
 
-def test_grid_import_and_export_of_the_day_and_the_rates(counters):
-    day(counters, "2026-06-10 00:00", production=5e6, consumption=7e6, imported=3e6, exported=2e6)
+def test_grid_import_and_export_of_the_day_the_net_and_the_rates(counters):
+    day(counters, "2026-06-09 23:59", production=5e6, consumption=7e6, imported=3e6, exported=2e6)
+    day(counters, "2026-06-10 00:01", production=5e6, consumption=7e6, imported=3e6, exported=2e6)
     values = day(counters, "2026-06-10 18:00", production=5e6 + 20_000, consumption=7e6 + 12_000,
-                 imported=3e6 + 2_000, exported=2e6 + 10_000)
+                 imported=3e6 + 2_000, exported=2e6 + 10_000, net_today_wh=0)
     assert values["grid_import_day_wh"] == 2_000 and values["grid_export_day_wh"] == 10_000
+    assert values["net_today_wh"] == -8_000  # import - export, not the gateway's 0
     assert values["self_consumption_day_pct"] == 50  # 10 of the 20 kWh produced were used at home
     assert values["self_sufficiency_day_pct"] == 83  # 10 of the 12 kWh used were the site's
 
 
 def test_no_rates_without_a_net_ct_nor_a_self_consumption_rate_before_sunrise(counters):
-    day(counters, "2026-06-10 00:00", production=5e6, consumption=7e6)
+    day(counters, "2026-06-09 23:59", production=5e6, consumption=7e6)
+    day(counters, "2026-06-10 00:01", production=5e6, consumption=7e6)
     values = day(counters, "2026-06-10 12:00", production=5e6 + 9_000, consumption=7e6 + 4_000)
-    assert values["production_day_wh"] == 9_000
+    assert values["production_today_wh"] == 9_000
     assert not {"self_consumption_day_pct", "self_sufficiency_day_pct", "grid_import_day_wh"} & set(values)
     other = Counters(None, PARIS)
     other.update(site(production=5e6, consumption=7e6, imported=3e6, exported=2e6), at("2026-06-10 00:00"))
@@ -292,19 +302,44 @@ def test_daily_figures_survive_a_restart_across_midnight(tmp_path):
     first.update(site(production=5_025_000), at("2026-06-10 23:30"))
     again = Counters(path, PARIS)  # stopped at 23:30, started again at 00:30
     values = again.update(site(production=5_025_000), at("2026-06-11 00:30"))[SERIAL]
-    assert values["production_yesterday_wh"] == 25_000 and values["production_day_wh"] == 0
+    assert values["production_yesterday_wh"] == 25_000 and values["production_today_wh"] == 0
 
 
-# --- the gateway's own "today" and "last 7 days" ---
+def test_seven_days_are_counted_from_the_last_seven_midnights_and_survive_a_restart(tmp_path):
+    path = str(tmp_path / "counters-1.json")
+    counters = Counters(path, PARIS)
+    for n in range(1, 9):  # 20 kWh a day
+        day(counters, f"2026-06-{n:02d} 00:01", production=5_000_000 + 20_000 * n)
+        day(counters, f"2026-06-{n:02d} 23:59", production=5_020_000 + 20_000 * n)
+    counters = Counters(path, PARIS)
+    day(counters, "2026-06-09 00:01", production=5_180_000)
+    values = day(counters, "2026-06-09 12:00", production=5_190_000)
+    # Today so far (10 kWh) and the six days before (6 x 20 kWh), from the counter at midnight on 06-03.
+    assert values["production_7days_wh"] == 130_000 and values["production_today_wh"] == 10_000
+    # The gateway's own, when it is plausible, wins.
+    assert day(counters, "2026-06-09 12:01", production=5_190_000,
+               production_7days_wh=131_000)["production_7days_wh"] == 131_000
+
+
+def test_no_seven_days_until_the_counters_have_seen_seven_midnights(counters):
+    day(counters, "2026-06-01 12:00", production=5_000_000)  # the daemon's first reading: a partial day
+    for n in range(1, 8):  # 20 kWh a day
+        values = day(counters, f"2026-06-{n:02d} 23:59", production=5_010_000 + 20_000 * (n - 1))
+        assert "production_7days_wh" not in values
+        day(counters, f"2026-06-{n + 1:02d} 00:01", production=5_010_000 + 20_000 * (n - 1))
+    # Midnights seen: 06-02 to 06-08, so from 06-08 the week (06-02 to 06-08) is counted whole.
+    values = day(counters, "2026-06-08 12:00", production=5_140_000)
+    assert values["production_7days_wh"] == 6 * 20_000 + 10_000
+
 
 def test_a_late_reset_of_the_gateway_today_is_not_published_as_today(counters):
-    day(counters, "2026-06-10 00:00", production=5_000_000, production_today_wh=0)
+    day(counters, "2026-06-09 23:59", production=5_000_000, production_today_wh=25_000)
     assert day(counters, "2026-06-10 21:00", production=5_030_000,
                production_today_wh=30_000)["production_today_wh"] == 30_000
     day(counters, "2026-06-10 23:55", production=5_030_000, production_today_wh=30_000)
     # The gateway's clock is on UTC: "today" resets at 02:00 in Paris; until then it is yesterday's.
     values = day(counters, "2026-06-11 00:10", production=5_030_000, production_today_wh=30_000)
-    assert "production_today_wh" not in values and values["production_day_wh"] == 0
+    assert values["production_today_wh"] == 0  # counted since midnight
     values = day(counters, "2026-06-11 02:05", production=5_030_000, production_today_wh=0)
     assert values["production_today_wh"] == 0
     assert day(counters, "2026-06-11 09:00", production=5_031_500,
@@ -312,9 +347,10 @@ def test_a_late_reset_of_the_gateway_today_is_not_published_as_today(counters):
 
 
 def test_a_gateway_today_equal_to_the_lifetime_is_not_published(counters):
-    day(counters, "2026-06-10 00:00", production=14_390_000, production_today_wh=0)
+    day(counters, "2026-06-09 23:59", production=14_390_000, production_today_wh=0)
+    day(counters, "2026-06-10 00:01", production=14_390_000, production_today_wh=0)
     values = day(counters, "2026-06-10 12:00", production=14_405_465, production_today_wh=14_405_465)
-    assert values["production_today_wh"] == 0 and values["production_day_wh"] == 15_465  # the day's best
+    assert values["production_today_wh"] == 15_465  # the counted one
     # Even on a first day, with nothing counted yet to compare with.
     first = Counters(None, PARIS)
     values = first.update(site(production=14_405_465, production_today_wh=14_405_465), at("2026-06-10 12:00"))
@@ -322,12 +358,13 @@ def test_a_gateway_today_equal_to_the_lifetime_is_not_published(counters):
 
 
 def test_a_reboot_zero_does_not_pull_today_down(counters):
-    day(counters, "2026-06-10 00:00", consumption=7_000_000, consumption_today_wh=0)
-    day(counters, "2026-06-10 14:00", consumption=7_008_000, consumption_today_wh=8_000)
-    assert day(counters, "2026-06-10 14:01", consumption=0, consumption_today_wh=0)["consumption_today_wh"] == 8_000
-    assert day(counters, "2026-06-10 14:02", consumption_today_wh=None)["consumption_today_wh"] == 8_000
+    day(counters, "2026-06-10 10:00", consumption=7_000_000, consumption_today_wh=6_000)  # a first day
+    day(counters, "2026-06-10 14:00", consumption=7_008_000, consumption_today_wh=14_000)
+    # The zero breaks a rule (less than earlier today) and nothing was counted whole: the day's figure holds.
+    assert day(counters, "2026-06-10 14:01", consumption=0, consumption_today_wh=0)["consumption_today_wh"] == 14_000
+    assert day(counters, "2026-06-10 14:02", consumption_today_wh=None)["consumption_today_wh"] == 14_000
     assert day(counters, "2026-06-10 14:03", consumption=7_008_030,
-               consumption_today_wh=8_030)["consumption_today_wh"] == 8_030
+               consumption_today_wh=14_030)["consumption_today_wh"] == 14_030
 
 
 def test_the_gateway_seven_days_skips_zeros_the_lifetime_and_more_than_the_counters_saw(counters):
@@ -338,7 +375,7 @@ def test_the_gateway_seven_days_skips_zeros_the_lifetime_and_more_than_the_count
     assert values["production_7days_wh"] == 150_000
     for bad in (0, 5_190_000, 400_000):  # a reboot, the lifetime misfiled, more than 8 days of counting
         assert day(counters, "2026-06-09 23:59", production=5_200_000,
-                   production_7days_wh=bad)["production_7days_wh"] == 150_000
+                   production_7days_wh=bad)["production_7days_wh"] == 140_000  # counted since 06-03
 
 
 # --- net lifetime ---
@@ -371,4 +408,118 @@ def test_counters_publish_exactly_the_catalog_s_counted_commands(counters):
                       imported=3e6 + 9e3, exported=2e6 + 9e3))
     counted = {c.logical_id for c in COUNTED}
     assert counted <= set(values) and counted <= {c.logical_id for c in GATEWAY.commands}
-    assert set(values) - counted == {"production_lifetime_wh", "consumption_lifetime_wh"}
+    # ...and the day's figures that the gateway may also give, from their best source.
+    assert set(values) - counted == {"production_lifetime_wh", "consumption_lifetime_wh", "production_today_wh",
+                                     "consumption_today_wh", "net_today_wh"}
+
+
+# --- what a poisoned reading cannot do (issue 12, points 8 and 14) ---
+
+def test_two_absurd_readings_in_a_row_never_capture_the_counter(counters):
+    published = lifetimes(counters, [5_000_000, 1e13, 1e13, 5_000_020, 5_000_040])
+    assert published == [5_000_000, 5_000_000, 5_000_000, 5_000_020, 5_000_040]
+    assert counters._state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["offset"] == 0
+
+
+def test_a_rise_faster_than_the_site_can_count_is_said_once_and_waits_until_it_is_possible(counters, caplog):
+    # A gateway alone: its CTs measure at most 2 x 3 x 200 A x 277 V = 332.4 kW, so 1 MWh takes three hours.
+    t = at("2026-06-10 12:00")
+    counters.update(site(production=5_000_000), t)
+    held = [counters.update(site(production=6_000_000), t + minute * 60)[SERIAL]["production_lifetime_wh"]
+            for minute in range(1, 60)]
+    assert held == [5_000_000] * 59
+    assert len([r for r in caplog.records if "faster than this site can count" in r.getMessage()]) == 1
+    assert counters.update(site(production=6_000_000), t + 3 * 3600 + 600)[SERIAL]["production_lifetime_wh"] == 6_000_000
+
+
+def test_the_site_s_devices_set_how_fast_its_counters_can_rise(counters):
+    t = at("2026-06-10 12:00")
+    inverters = {f"4822430330{n:02d}": ("inverter", {"lifetime_wh": 1_000_000}) for n in range(200)}
+    counters.update(dict(site(production=5_000_000), **inverters), t)
+    # 200 microinverters (2 kW each at most) and the CTs: 732 kW. 50 kWh in 5 minutes is 600 kW.
+    faster = {eq: ("inverter", {"lifetime_wh": 1_000_250}) for eq in inverters}
+    out = counters.update(dict(site(production=5_050_000), **faster), t + 300)
+    assert out[SERIAL]["production_lifetime_wh"] == 5_050_000
+    # One microinverter gives 2 kW at most: 250 Wh in 5 minutes is 3 kW, but within the 1 kWh of jitter...
+    assert out["482243033000"]["lifetime_wh"] == 1_000_250
+    # ...5 kWh in 5 minutes (60 kW) is not; nor is the site's 50 kWh when it has no devices.
+    alone = Counters(None, PARIS)
+    alone.update(site(production=5_000_000), t)
+    assert alone.update(site(production=5_050_000), t + 300)[SERIAL]["production_lifetime_wh"] == 5_000_000
+    out = counters.update({"482243033000": ("inverter", {"lifetime_wh": 1_005_250})}, t + 600)
+    assert out["482243033000"]["lifetime_wh"] == 1_000_250
+
+
+def test_two_low_glitches_in_a_row_are_undone_when_the_counter_comes_back_to_its_line(counters):
+    published = lifetimes(counters, [5_000_000, 10, 20, 5_000_060, 5_000_080])
+    assert published == [5_000_000, 5_000_000, 5_000_010, 5_000_060, 5_000_080]
+    assert counters._state["lifetime"][f"{SERIAL}/production_lifetime_wh"]["offset"] == 0
+
+
+def test_a_step_down_confirmed_while_the_state_cannot_be_written_is_not_published_ahead_of_the_file(tmp_path):
+    data = tmp_path / "data"
+    path = str(data / "counters-1.json")
+    t = at("2026-06-10 12:00")
+    first = Counters(path, PARIS)
+    assert first.update(site(production=5_000_000), t)[SERIAL]["production_lifetime_wh"] == 5_000_000
+    data.rename(tmp_path / "saved")
+    data.write_text("")  # the folder is gone, a file in its place: nothing can be written there (as a full disk)
+    published = [first.update(site(production=raw), t + 60 * n)[SERIAL].get("production_lifetime_wh")
+                 for n, raw in enumerate([5_000_500, 5_001_000 - STEP, 5_001_500 - STEP], start=1)]
+    assert published == [5_000_000] * 3  # what the file holds, not what memory counted
+    assert "production_today_wh" not in first.update(site(production=5_002_000 - STEP), t + 240)[SERIAL]
+    data.unlink()
+    (tmp_path / "saved").rename(data)
+    again = Counters(path, PARIS)  # the daemon restarts on the file written before the disk filled
+    published = [again.update(site(production=raw), t + 60 * n)[SERIAL]["production_lifetime_wh"]
+                 for n, raw in enumerate([5_003_000 - STEP, 5_003_500 - STEP], start=5)]
+    assert published == [5_000_000, 5_000_500]
+    # And the disk freed without a restart: the counters catch up at once.
+    data.rename(tmp_path / "saved2")
+    data.write_text("")
+    assert again.update(site(production=5_004_000 - STEP), t + 420)[SERIAL]["production_lifetime_wh"] == 5_000_500
+    data.unlink()
+    (tmp_path / "saved2").rename(data)
+    assert again.update(site(production=5_004_500 - STEP), t + 480)[SERIAL]["production_lifetime_wh"] == 5_001_500
+
+
+# --- a clock far off (issue 12, point 9) ---
+
+def test_one_reading_stamped_a_year_ahead_leaves_the_day_alone(counters, caplog):
+    day(counters, "2026-06-09 23:50", production=5_000_000)
+    day(counters, "2026-06-10 00:10", production=5_000_000)
+    assert day(counters, "2026-06-10 12:00", production=5_010_000)["production_today_wh"] == 10_000
+    ahead = day(counters, "2027-06-10 12:01", production=5_010_010)
+    assert ahead["production_lifetime_wh"] == 5_010_000 and "production_today_wh" not in ahead
+    assert day(counters, "2026-06-10 12:02", production=5_010_020)["production_today_wh"] == 10_020
+    assert day(counters, "2026-06-10 23:50", production=5_020_000)["production_today_wh"] == 20_000
+    values = day(counters, "2026-06-11 00:10", production=5_020_000)
+    assert values["production_today_wh"] == 0 and values["production_yesterday_wh"] == 20_000
+    assert len([r for r in caplog.records if "far from the last one" in r.getMessage()]) == 1
+
+
+def test_a_clock_ahead_for_a_while_is_waited_out_and_the_day_carries_on(counters):
+    day(counters, "2026-06-09 23:50", production=5_000_000)
+    day(counters, "2026-06-10 00:10", production=5_000_000)
+    assert day(counters, "2026-06-10 12:00", production=5_010_000)["production_today_wh"] == 10_000
+    for minute in range(1, 4):  # ahead three readings running: believed from the second
+        day(counters, f"2027-06-10 12:0{minute}", production=5_010_000 + 10 * minute)
+    back = day(counters, "2026-06-10 12:05", production=5_010_050)  # back: waits for the next one
+    assert "production_today_wh" not in back and back["production_lifetime_wh"] == 5_010_030
+    assert day(counters, "2026-06-10 12:06", production=5_010_060)["production_today_wh"] == 10_060
+    assert day(counters, "2026-06-10 23:50", production=5_020_000)["production_today_wh"] == 20_000
+    values = day(counters, "2026-06-11 00:10", production=5_020_000)
+    assert values["production_today_wh"] == 0 and values["production_yesterday_wh"] == 20_000
+
+
+def test_a_restart_after_days_waits_one_reading_to_believe_the_clock(tmp_path):
+    path = str(tmp_path / "counters-1.json")
+    first = Counters(path, PARIS)
+    day(first, "2026-06-10 00:00", production=5_000_000)
+    day(first, "2026-06-10 20:00", production=5_020_000)
+    again = Counters(path, PARIS)  # stopped four days
+    values = day(again, "2026-06-14 12:00", production=5_100_000)
+    assert "production_today_wh" not in values and values["production_lifetime_wh"] == 5_020_000
+    values = day(again, "2026-06-14 12:01", production=5_100_010)
+    # Believed; the day, whose midnight fell in the gap, is not counted (docs/counters.md).
+    assert values["production_lifetime_wh"] == 5_100_010 and "production_today_wh" not in values

@@ -27,8 +27,7 @@ APIKEY = "k3Yq8ZrT1wPv6NbJ2sLd9XhC4mGf7AeU"
 PARIS = ZoneInfo("Europe/Paris")
 STEP_S = 1800  # the gateway's clock moves half an hour a cycle
 LIFETIME_COMMANDS = {cmd for commands in MONOTONIC.values() for cmd in commands}
-DAY_COMMANDS = ("production_day_wh", "consumption_day_wh", "grid_import_day_wh", "grid_export_day_wh",
-                "production_today_wh", "consumption_today_wh")
+DAY_COMMANDS = ("production_today_wh", "consumption_today_wh", "grid_import_day_wh", "grid_export_day_wh")
 
 
 class Site:
@@ -164,6 +163,98 @@ def test_a_step_seen_once_is_not_confirmed_by_the_poller_s_memory_of_it(tmp_path
     published = []
     for _ in script:
         poller.cycle(["general"], send_all=True)
-        published.append(posts.sent.pop()["122302045041"].get("production_lifetime_wh"))
+        published.append(posts.sent.pop().get("122302045041", {}).get("production_lifetime_wh"))
     # While the gateway is silent, the poller's view still holds the step; it is no second reading.
     assert published == [5_000_000, 5_000_000, None, None, 5_000_020, 5_000_040, 5_000_060]
+
+
+def kind_of(site, eq_id):
+    return site.poller.publisher.kind_of(eq_id)
+
+
+def test_absurd_and_poisoned_answers_never_reach_jeedom_and_leave_nothing_behind(tmp_path):
+    # A day of sun, a cycle every half hour: two cycles of lifetime counters 10 GWh ahead of themselves (within
+    # every range, but no site counts that fast), then one of readings a trillion times what they are.
+    from catalog import QUANTITIES, find_command
+    clock = Clock.at("2026-06-11 08:00", PARIS)
+    plan = FaultPlan([Episode("poison", 3, 2), Episode("absurd", 7, 1)], seed=4)
+    site = Site(tmp_path, clock, plan)
+    try:
+        for _ in range(12):
+            site.cycle()
+        state = json.load(open(f"{site.datadir}/counters-1.json"))
+        kinds = {eq: kind_of(site, eq) for _, values in site.seen for eq in values}
+    finally:
+        site.close()
+    assert plan.injected["poison"] == 1 and plan.injected["absurd"] == 1
+    last, checked = {}, 0
+    for now, values in site.seen:
+        for eq, commands in values.items():
+            for cmd, value in commands.items():
+                command = find_command(kinds[eq], cmd)
+                if command is not None and command.quantity and isinstance(value, (int, float)):
+                    low, high = QUANTITIES[command.quantity]
+                    assert low <= value <= high, (eq, cmd, value)
+                    checked += 1
+                if cmd in LIFETIME_COMMANDS:  # never poisoned: a half hour's rise at most (a whole site's)
+                    assert last.get((eq, cmd), value) <= value <= last.get((eq, cmd), value) + 200_000, (eq, cmd)
+                    last[(eq, cmd)] = value
+    assert checked > 500
+    # The poisoned readings left no offset: the counters are the gateway's own again.
+    assert all(c["offset"] == 0 for c in state["lifetime"].values())
+    serial = site.gateway.serial
+    production = [v[serial]["production_w"] for _, v in site.seen if "production_w" in v.get(serial, {})]
+    assert len(production) >= 10 and max(production) < 20_000  # the cycle of absurd readings published none
+
+
+def test_one_cycle_with_the_clock_a_year_ahead_does_not_freeze_the_day(tmp_path):
+    clock = Clock.at("2026-06-11 08:00", PARIS)
+    site = Site(tmp_path, clock, FaultPlan(seed=4))
+    try:
+        for n in range(40):  # 08:00 to 03:30 the next night
+            if n == 6:  # at 11:00, one reading stamped a year ahead
+                site.poller.clock = lambda: clock.now + 365 * 86400
+            site.cycle()
+            site.poller.clock = clock
+    finally:
+        site.close()
+    serial = site.gateway.serial
+    days = [(now, v[serial]["production_today_wh"]) for now, v in site.seen
+            if "production_today_wh" in v.get(serial, {})]
+    first_day = [wh for now, wh in days if datetime.fromtimestamp(now, PARIS).day == 11]
+    assert first_day == sorted(first_day) and first_day[-1] > 10_000  # it kept counting, never reset mid-day
+    next_day = [wh for now, wh in days if datetime.fromtimestamp(now, PARIS).day == 12]
+    assert next_day and next_day[0] < 1_000  # and it starts again at the local midnight
+
+
+def test_a_full_disk_a_counter_reset_and_a_restart_never_bring_a_counter_down(tmp_path):
+    # The data folder becomes unwritable (a file in its place, as good as a full disk), the gateway reboots
+    # with its counters restarted from zero, the daemon restarts (on the file written before), the folder
+    # comes back: Jeedom never sees a lifetime counter go down.
+    clock = Clock.at("2026-06-11 09:00", PARIS)
+    plan = FaultPlan([Episode("reboot", 5, 1)], seed=0)  # seed 0: the counters restart from zero
+    site = Site(tmp_path, clock, plan)
+    data, aside = tmp_path / "data", tmp_path / "aside"
+    try:
+        for n in range(18):
+            if n == 3:
+                data.rename(aside)
+                data.write_text("")
+            if n == 10:
+                site.daemon.stop()
+                data.unlink()
+                aside.rename(data)
+                site.start_daemon()
+            site.cycle()
+        state = json.load(open(f"{site.datadir}/counters-1.json"))
+    finally:
+        site.close()
+    assert plan._lifetime_steps == [(6, "reset")]
+    assert state["lifetime"][f"{site.gateway.serial}/production_lifetime_wh"]["offset"] > 1_000_000
+    last = {}
+    for now, values in site.seen:
+        for eq, commands in values.items():
+            for cmd, value in commands.items():
+                if cmd in LIFETIME_COMMANDS:
+                    assert value >= last.get((eq, cmd), 0), (eq, cmd, value, last[(eq, cmd)])
+                    last[(eq, cmd)] = value

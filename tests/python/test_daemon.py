@@ -105,9 +105,12 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
                                                 "482246047880")}}
     commands = {e["logicalId"]: {c["logicalId"] for c in e["commands"]} for e in inventory["equipments"]}
     assert {"production_w", "production_today_wh", "production_7days_wh", "production_lifetime_wh",
-            "consumption_w", "consumption_today_wh", "consumption_7days_wh", "consumption_lifetime_wh",
-            "net_w", "net_today_wh", "net_7days_wh", "net_lifetime_wh", "inverters_count", "batteries_count",
+            "consumption_w", "consumption_today_wh", "consumption_lifetime_wh",
+            "net_w", "net_today_wh", "net_lifetime_wh", "inverters_count", "batteries_count",
             "battery_state", "battery_percent", "battery_power_w"} <= commands[serial]
+    # Its consumption of the last 7 days (19 Wh while today is 63 Wh) and net 7 days (0 while 522 W are drawn) break
+    # plausibility rules (figures.py): not published, so not created until a counted week replaces them.
+    assert not {"consumption_7days_wh", "net_7days_wh"} & commands[serial]
     assert {"power_w", "max_power_w"} <= commands["482243033093"]
     assert {"percent", "power_w", "communicating", "max_temperature_c"} <= commands["122249097612"]
     assert {"power_w", "voltage_v", "energy_delivered_wh"} <= commands[f"{serial}_meter_net-consumption"]
@@ -146,7 +149,8 @@ def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
     assert daemon.send({"action": "refresh", "gateway": "12"}) == {"ok": True}
     assert jeedom.wait_for(lambda j: len(j.bodies) > posts)
     changed = values_events(jeedom)[-1]["values"]
-    assert changed == {gateway.serial: {"production_w": 4321}}
+    # Only what changed: the production, and so the house's consumption (production + net + battery).
+    assert changed == {gateway.serial: producing(first[gateway.serial], 4321)}
 
     # Nothing moves: a refresh reads the gateway again and sends no values at all.
     reads = gateway.count(PRODUCTION)
@@ -154,8 +158,14 @@ def test_values_arrive_and_only_changes_are_sent(daemon, jeedom, gateway):
     assert wait_until(lambda: gateway.count(PRODUCTION) == reads + 1)
     gateway.recorded.production_w = 55
     daemon.send({"action": "refresh", "gateway": "12"})
-    assert jeedom.wait_for(lambda j: values_events(j)[-1]["values"] == {gateway.serial: {"production_w": 55}})
+    assert jeedom.wait_for(lambda j: values_events(j)[-1]["values"] == {
+        gateway.serial: producing(first[gateway.serial], 55)})
     assert len(values_events(jeedom)) == before + 2
+
+
+def producing(site, watts):
+    """The values that change when the production alone becomes `watts`: it, and the house's consumption."""
+    return {"production_w": watts, "consumption_w": round(watts + site["net_w"] + site["battery_power_w"])}
 
 
 def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemon, jeedom, gateway):
@@ -184,7 +194,7 @@ def test_wrong_apikey_and_garbage_are_refused_and_the_daemon_keeps_working(daemo
 
 def test_callback_down_for_several_cycles_loses_no_latest_value(daemon, jeedom, gateway):
     configure(daemon, gateway)
-    assert first_cycle_values(jeedom)
+    first = first_cycle_values(jeedom)[gateway.serial]
     jeedom.down = True
     for cycle, watts in enumerate((1000, 2000, 3000)):
         gateway.recorded.production_w = watts
@@ -194,7 +204,7 @@ def test_callback_down_for_several_cycles_loses_no_latest_value(daemon, jeedom, 
     posts = len(jeedom.bodies)
     daemon.send({"action": "refresh"})  # reads 3000 again: unchanged, so what arrives is what waited
     assert jeedom.wait_for(lambda j: len(j.bodies) > posts)
-    assert values_events(jeedom)[-1]["values"] == {gateway.serial: {"production_w": 3000}}
+    assert values_events(jeedom)[-1]["values"] == {gateway.serial: producing(first, 3000)}
     assert daemon.output().count("Jeedom does not take events") == 1
 
 

@@ -13,7 +13,9 @@ def site(tmp_path):
     sites = []
 
     def start(name, **options):
-        sites.append(Site(WritableRecorded(fixtures_dir() / name), tmp_path / str(len(sites)), **options))
+        """A recorded gateway by name, or a gateway already made."""
+        gateway = WritableRecorded(fixtures_dir() / name) if isinstance(name, str) else name
+        sites.append(Site(gateway, tmp_path / str(len(sites)), **options))
         return sites[-1]
     yield start
     for one in sites:
@@ -49,6 +51,50 @@ def test_enpower_and_its_dry_contacts(site):
     assert {"grid_connect", "grid_disconnect"} <= commands(inventory["122029016399"], "action")
     contact = s.values()[f"{s.serial}_dry_contact_NO1"]
     assert contact["closed"] == 1 and contact["mode"] in ("manual", "soc") and "soc_low" in contact
+
+
+def test_battery_figures_come_every_minute(site):
+    """The site's battery power, state and charge, and each IQ Battery's power and charge, with every general
+    cycle: from the one request that carries them (/ivp/ensemble/power here, no storage CT); the aggregate of
+    /ivp/ensemble/secctrl every 5 minutes."""
+    s = site("8.2.127_with_generator_running")  # one IQ Battery charging at 1250 W, 98 %
+    s.sync()
+    poller = s.daemon.pollers["12"]
+    power = s.gateway.recorded_json("/ivp/ensemble/power")
+    power["devices:"][0].update(real_power_mw=-103_000, apparent_power_mva=-103_000, soc=97)
+    s.gateway.overlay["/ivp/ensemble/power"] = power
+    served = len(s.simulator.requests)
+    poller.submit(lambda: poller.cycle(["general"])).result(timeout=30)
+    site_values, battery = s.values()[s.serial], s.values()["492234001350"]
+    assert (site_values["battery_power_w"], site_values["battery_state"], site_values["battery_percent"]) == \
+        (-103, "charging", 97)
+    assert (battery["power_w"], battery["percent"]) == (-103, 97)
+    general = [r.path for r in s.simulator.requests[served:] if r.path != "/auth/check_jwt"]
+    assert general == list(poller.envoy.plan.paths["general"]) and "/ivp/ensemble/power" in general
+    assert "/ivp/ensemble/secctrl" in poller.envoy.plan.paths["devices"]
+    # The flow adds up with the battery of this minute: solar + grid + battery = home.
+    assert abs(site_values["production_w"] + site_values["net_w"] + site_values["battery_power_w"]
+               - site_values["consumption_w"]) <= 1.5
+
+
+def test_ac_batteries_without_percent_full_still_give_the_site_total(site):
+    """An AC Battery site whose production.json storage section lacks percentFull: power, state and charge (its
+    stored energy over the aggregate's capacity) every minute from production.json alone; /ivp/ensemble/secctrl,
+    which holds that capacity, every 5 minutes."""
+    gateway = WritableRecorded(fixtures_dir() / "8.2.4382_ACB_2")
+    production = gateway.recorded_json("/production.json?details=1") or gateway.recorded_json("/production.json")
+    del production["storage"][0]["percentFull"]
+    production["storage"][0].update(wNow=-180, whNow=206, state="charging")
+    for path in ("/production.json?details=1", "/production.json"):
+        gateway.overlay[path] = production
+    s = site(gateway)
+    s.sync()
+    values = s.values()[s.serial]
+    assert (values["battery_power_w"], values["battery_state"]) == (-180, "charging")
+    assert values["battery_percent"] == round(100 * 206 / 412)  # Max_energy of its secctrl
+    plan = s.daemon.pollers["12"].envoy.plan
+    assert plan.paths["general"] == ("/production.json?details=1",)
+    assert "/ivp/ensemble/secctrl" in plan.paths["devices"]
 
 
 def test_iq_battery_and_the_site_battery_aggregate(site):

@@ -40,6 +40,9 @@ DELIBERATE.update({
         "with AC Batteries and IQ Batteries together we keep the site aggregate (battery_aggregate) only"),
     ("8.2.127_with_generator_running", "generator.*_state"): (
         "relay states are one of closed/open (the gateway also says 'close'); 'unknown' and unknown words are None"),
+    ("8.3.5433_tot_is_net_cons", "system_consumption*.watt_hours_*"): (
+        "total consumption is a copy of net consumption on this firmware; its today and 7 days are that copied "
+        "lifetime (5,649,402 Wh 'today'): None, the counted figures replace them"),
     ("8.2.4382_ACB", "encharge_inventory.*.percent_full"): (
         "an IQ Battery's charge comes from /ivp/ensemble/power soc, live and consistent with the site "
         "aggregate; the inventory's percentFull lags behind"),

@@ -4,19 +4,12 @@ import pytest
 
 from conftest import fixtures_dir, load_expected, recorded_gateways
 from envoy.client import Credentials, Envoy
-from envoy.parse import parse_info
+from envoy.parse import build_readings, parse_info
 from envoy.probe import probe_paths
 from expected import as_expected, differences, expectations, without_deliberate
 from simulator.cloud import issue_token
 from simulator.server import serve
 from test_parse_recorded import DELIBERATE, AsPyenphaseServedIt, read_recorded
-
-
-def _both_cadences(general: dict, devices: dict) -> dict:
-    """One cycle of each cadence: each fills only what it read, so together they are the whole gateway."""
-    merged = dict(general)
-    merged.update({k: v for k, v in devices.items() if v not in (None, {}, 0) or k not in merged})
-    return merged
 
 
 @pytest.mark.parametrize("name", recorded_gateways())
@@ -29,11 +22,13 @@ def test_client_reads_recorded_gateway_over_sockets(name):
         envoy.connect()
         after_connect = len(sim.requests)
         plan = envoy.probe()
-        general, devices = envoy.read("general"), envoy.read("devices")
+        # As the daemon's view of the gateway: one cycle of each cadence, the readings built from all their answers
+        # (an IQ Battery's power is read every minute, the list of IQ Batteries every 5).
+        answers = {**plan.carried, **envoy.fetch("general"), **envoy.fetch("devices")}
         envoy.close()
         served = sim.requests[after_connect:]
 
-    ours = _both_cadences(as_expected(general, plan), as_expected(devices, plan))
+    ours = as_expected(build_readings(info, answers), plan)
     diffs = without_deliberate(differences(ours, expectations(load_expected(name))), name, DELIBERATE)
     assert not diffs, f"{name} over sockets: {len(diffs)} values differ from expected.json:\n" + "\n".join(diffs)
     assert plan.paths == read_recorded(name)[0].paths

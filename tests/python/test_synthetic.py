@@ -137,9 +137,11 @@ def totals(gw):
     net_reading = readings[sorted(readings)[1]]
     batt_w = sum(d["real_power_mw"] for d in body(gw, "/ivp/ensemble/power")["devices:"]) / 1000.0 \
         + p["storage"][0]["wNow"]
-    return {"pv_w": eim["wNow"], "load_w": total["wNow"], "net_w": net["wNow"], "batt_w": batt_w,
-            "pv_life": eim["whLifetime"], "load_life": total["whLifetime"], "pv_today": eim["whToday"],
-            "load_today": total["whToday"], "imported": net_reading["actEnergyDlvd"],
+    # The gateway's total consumption is production + net (the batteries' charge counts as consumed); the house
+    # alone ("load") is that plus the battery's power.
+    return {"pv_w": eim["wNow"], "total_w": total["wNow"], "load_w": total["wNow"] + batt_w, "net_w": net["wNow"],
+            "batt_w": batt_w, "pv_life": eim["whLifetime"], "total_life": total["whLifetime"],
+            "pv_today": eim["whToday"], "total_today": total["whToday"], "imported": net_reading["actEnergyDlvd"],
             "exported": net_reading["actEnergyRcvd"], "soc": body(gw, "/ivp/ensemble/secctrl")["agg_soc"],
             "inverter_w": p["production"][0]["wNow"], "sections": (eim, total, net)}
 
@@ -152,14 +154,17 @@ def test_a_simulated_day_is_consistent():
     for _ in range(26 * 60 // 7):  # every 7 minutes for 26 hours
         clock.now += 7 * 60
         now = totals(gw)
-        for key in ("pv_life", "load_life", "imported", "exported"):
+        for key in ("pv_life", "imported", "exported"):
             assert now[key] >= before[key] - 1e-6, key
+        # The total's lifetime is production + import - export, to the gateway's rounding.
+        assert now["total_life"] == pytest.approx(now["pv_life"] + now["imported"] - now["exported"], abs=0.01)
         if time.localtime(clock.now).tm_mday != time.localtime(clock.now - 7 * 60).tm_mday:
             crossed_midnight = True
-            assert now["pv_today"] < 1.0 and now["load_today"] < before["load_today"]
+            assert now["pv_today"] < 1.0 and now["total_today"] < before["total_today"]
         else:
             assert now["pv_today"] >= before["pv_today"] - 1e-6
-        assert now["pv_w"] >= 0 and now["load_w"] > 0
+        assert now["pv_w"] >= 0 and now["load_w"] > 0 and now["total_w"] >= -0.01  # rounded per phase
+        assert now["net_w"] == pytest.approx(now["total_w"] - now["pv_w"], abs=0.01)
         assert now["net_w"] == pytest.approx(now["load_w"] - now["pv_w"] - now["batt_w"], abs=2.0)
         assert abs(now["inverter_w"] - now["pv_w"]) <= len(gw.inverters)  # rounding of each inverter
         assert 20 - 1 <= now["soc"] <= 100  # never below the reserve while on grid
@@ -176,15 +181,15 @@ def test_lifetime_is_the_integral_of_the_power_shown():
     clock = Clock(local(2025, 4, 2, 10))
     gw = full_house(clock, phases=2)
     first = totals(gw)
-    pv_wh = load_wh = 0.0
+    pv_wh = total_wh = 0.0
     for _ in range(120):
         now = totals(gw)
         pv_wh += now["pv_w"] / 60.0
-        load_wh += now["load_w"] / 60.0
+        total_wh += now["total_w"] / 60.0
         clock.now += 60
     last = totals(gw)
     assert last["pv_life"] - first["pv_life"] == pytest.approx(pv_wh, abs=0.5)
-    assert last["load_life"] - first["load_life"] == pytest.approx(load_wh, abs=0.5)
+    assert last["total_life"] - first["total_life"] == pytest.approx(total_wh, abs=0.5)
     assert pv_wh > 0
 
 

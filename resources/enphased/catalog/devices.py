@@ -75,15 +75,16 @@ _ENCHARGE_STATES = (
     ("ENCHG_STATE_FAULT", "En défaut", "Fault"),
 )
 
+# Their power and charge come every minute with the site's (/ivp/ensemble/power); the rest every 5 minutes. The
+# gateway never gives an IQ Battery's "producing" or maximum power (docs/readings.md).
 ENCHARGE = Kind(kind="encharge", fr="Batterie IQ", en="IQ Battery", commands=tuple(_DEVICE_STATE + [
     _OPERATING,
     Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
-            historized=True, quantity="battery_power", read=lambda d: d.watts_now, cadence="devices"),
+            historized=True, quantity="battery_power", read=lambda d: d.watts_now),
     Command(logical_id="apparent_power_va", fr="Puissance apparente", en="Apparent power", subtype="numeric",
-            unit="VA", quantity="battery_power", read=lambda d: d.apparent_power_va, cadence="devices",
-            visible=False),
+            unit="VA", quantity="battery_power", read=lambda d: d.apparent_power_va, visible=False),
     Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
-            historized=True, template="core::gauge", read=lambda d: d.percent_full, cadence="devices"),
+            historized=True, template="core::gauge", read=lambda d: d.percent_full),
     TEMPERATURE,
     Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
             unit="°C", generic="TEMPERATURE", read=lambda d: d.max_cell_temp_c, cadence="devices"),

@@ -34,15 +34,17 @@ class EnergyFlow(NamedTuple):
     lifetime: Command
 
 
-def _energy(flow: str, attr: str, fr: str, en: str, now_generic: str, total_generic: str,
-            monotonic: bool) -> EnergyFlow:
+def _energy(flow: str, attr: str, fr: str, en: str, now_generic: str, day_generic: str, total_generic: str,
+            monotonic: bool, replaces: Tuple[str, ...] = (), now: Optional[Callable] = None) -> EnergyFlow:
     return EnergyFlow(
         now=Command(logical_id=f"{flow}_w", fr=f"{fr} instantanée", en=f"Instant {en}", subtype="numeric",
-                    unit="W", generic=now_generic, historized=True, read=lambda r: nested(r, attr, "watts_now")),
-        # The day's generic types go to the counted figures (DAY_FIGURES), which every gateway has and which
-        # survive late resets: Jeedom's energy apps must find one command per type.
+                    unit="W", generic=now_generic, historized=True,
+                    read=now or (lambda r: nested(r, attr, "watts_now"))),
+        # The day and the last 7 days: the gateway's own figure is read here, then counters.py publishes the
+        # best source's (figures.py).
         today=Command(logical_id=f"{flow}_today_wh", fr=f"{fr} du jour", en=f"{en.capitalize()} today",
-                      subtype="numeric", unit="Wh", historized=True, read=lambda r: nested(r, attr, "wh_today")),
+                      subtype="numeric", unit="Wh", generic=day_generic, historized=True,
+                      read=lambda r: nested(r, attr, "wh_today"), replaces=replaces),
         week=Command(logical_id=f"{flow}_7days_wh", fr=f"{fr} 7 jours", en=f"{en.capitalize()} last 7 days",
                      subtype="numeric", unit="Wh", read=lambda r: nested(r, attr, "wh_last_7_days")),
         lifetime=Command(logical_id=f"{flow}_lifetime_wh", fr=f"{fr} totale", en=f"Lifetime {en}",
@@ -51,28 +53,52 @@ def _energy(flow: str, attr: str, fr: str, en: str, now_generic: str, total_gene
     )
 
 
-PRODUCTION = _energy("production", "production", "Production", "production", "PRODUCTION", "PRODUCTION", True)
-CONSUMPTION = _energy("consumption", "consumption", "Consommation", "consumption", "POWER", "CONSUMPTION", True)
-# Net lifetime goes down while the site exports: not monotonic (counters.py rebuilds it, see NET_BALANCE).
-NET = _energy("net", "net_consumption", "Consommation nette", "net consumption", "POWER", "GENERIC_INFO", False)
+# Version 0.1 had a second, counted "Production du jour (compteur)": the one command of the day replaces it.
+PRODUCTION = _energy("production", "production", "Production", "production", "PRODUCTION", "DAILY_PRODUCTION",
+                     "PRODUCTION", True, replaces=("production_day_wh",))
+# Its power now is the house's (the energy-flow widget's "home": solar + grid + battery); its energies, the
+# gateway's total consumption, count the batteries' charge as consumed (docs/readings.md).
+CONSUMPTION = _energy("consumption", "consumption", "Consommation", "consumption", "POWER", "DAILY_CONSUMPTION",
+                      "CONSUMPTION", True, replaces=("consumption_day_wh",), now=battery.home_w)
+# Net lifetime goes down while the site exports: not monotonic (counters.py rebuilds it, see NET).
+NET = _energy("net", "net_consumption", "Consommation nette", "net consumption", "POWER", "GENERIC_INFO",
+              "GENERIC_INFO", False)
 
 
-# --- what counters.py counts (docs/counters.md), named here so that it knows no logicalId of its own
+# --- the day's and the week's figures: one command per quantity (docs/counters.md). counters.py counts them from
+# the monotonic lifetime counters and figures.py chooses each one's source; both take every logicalId from here.
 
 
 @keyword_only
 @dataclass(frozen=True)
 class DayFlow:
-    """A flow of energy whose day counters.py counts from a monotonic lifetime counter."""
+    """A flow of energy counted each day from one monotonic lifetime counter."""
 
     name: str
     equipment: Callable[[str], str]  # the gateway's serial -> logicalId of the equipment holding the counter
     lifetime: str  # that counter (a monotonic command)
-    day: str  # the gateway's commands: the day so far, and yesterday's figure
+    day: str  # the gateway's commands: the day so far, yesterday, the last 7 days ("": none)
     yesterday: str
-    # The gateway's own "today" and "last 7 days" of the flow, published only when the counter agrees.
-    gateway_today: str = ""
-    gateway_week: str = ""
+    week: str = ""
+    power: str = ""  # the gateway's command of the flow's power now ("": none)
+
+
+@keyword_only
+@dataclass(frozen=True)
+class Balance:
+    """A quantity that is the difference of two flows, so may be negative: net = grid import - grid export. Its
+    lifetime, day and 7 days. Where those two flows are not counted, the same quantity is `also_plus` -
+    `also_minus` of the day (the gateway's consumption is production + net)."""
+
+    name: str
+    lifetime: str
+    day: str
+    week: str
+    plus: str  # flow names
+    minus: str
+    also_plus: str = ""
+    also_minus: str = ""
+    power: str = ""
 
 
 @keyword_only
@@ -85,52 +111,29 @@ class DayRate:
     part: str
 
 
-@keyword_only
-@dataclass(frozen=True)
-class Balance:
-    """A lifetime balance rebuilt from two monotonic counters: plus - minus."""
-
-    logical_id: str
-    plus: str  # flow names
-    minus: str
+def _yesterday(flow: str, fr: str, en: str) -> Command:
+    return Command(logical_id=f"{flow}_yesterday_wh", fr=f"{fr} de la veille", en=f"{en} yesterday",
+                   subtype="numeric", unit="Wh", historized=True)
 
 
-class DayFigures(NamedTuple):
-    """The day so far and yesterday of one flow. No `read`: no single reading holds them; counters.py adds
-    them to the gateway's values."""
-
-    day: Command
-    yesterday: Command
+def _day(flow: str, fr: str, en: str) -> Command:
+    return Command(logical_id=f"{flow}_day_wh", fr=f"{fr} du jour", en=f"{en} today", subtype="numeric",
+                   unit="Wh", historized=True)
 
 
-def _day_figures(flow: str, fr: str, en: str, generic: str, mark: Tuple[str, str]) -> DayFigures:
-    return DayFigures(
-        day=Command(logical_id=f"{flow}_day_wh", fr=f"{fr} du jour{mark[0]}", en=f"{en} today{mark[1]}",
-                    subtype="numeric", unit="Wh", generic=generic, historized=True),
-        yesterday=Command(logical_id=f"{flow}_yesterday_wh", fr=f"{fr} de la veille{mark[0]}",
-                          en=f"{en} yesterday{mark[1]}", subtype="numeric", unit="Wh", historized=True),
-    )
-
-
-# The gateway's own "today" is already named "Production du jour": these say where they come from.
-_COUNTER = (" (compteur)", " (counter)")
-_PRODUCTION_DAY = _day_figures("production", "Production", "Production", "DAILY_PRODUCTION", _COUNTER)
-_CONSUMPTION_DAY = _day_figures("consumption", "Consommation", "Consumption", "DAILY_CONSUMPTION", _COUNTER)
-_IMPORT_DAY = _day_figures("grid_import", "Import réseau", "Grid import", "GENERIC_INFO", ("", ""))
-_EXPORT_DAY = _day_figures("grid_export", "Export réseau", "Grid export", "GENERIC_INFO", ("", ""))
+# No `read`: no single reading holds them; counters.py adds them to the gateway's values.
+_PRODUCTION_YESTERDAY = _yesterday("production", "Production", "Production")
+_CONSUMPTION_YESTERDAY = _yesterday("consumption", "Consommation", "Consumption")
+_IMPORT_DAY, _IMPORT_YESTERDAY = _day("grid_import", "Import réseau", "Grid import"), \
+    _yesterday("grid_import", "Import réseau", "Grid import")
+_EXPORT_DAY, _EXPORT_YESTERDAY = _day("grid_export", "Export réseau", "Grid export"), \
+    _yesterday("grid_export", "Export réseau", "Grid export")
 _SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d'autoconsommation du jour",
                             en="Self-consumption today", subtype="numeric", unit="%", historized=True)
 _SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d'autoproduction du jour",
                             en="Self-sufficiency today", subtype="numeric", unit="%", historized=True)
-DAY_FIGURES = (list(_PRODUCTION_DAY) + list(_CONSUMPTION_DAY) + list(_IMPORT_DAY) + list(_EXPORT_DAY)
-               + [_SELF_CONSUMPTION, _SELF_SUFFICIENCY])
-
-
-def _flow(name: str, equipment: Callable[[str], str], lifetime: Command, figures: DayFigures,
-          own: Optional[EnergyFlow] = None) -> DayFlow:
-    return DayFlow(name=name, equipment=equipment, lifetime=lifetime.logical_id, day=figures.day.logical_id,
-                   yesterday=figures.yesterday.logical_id, gateway_today=own.today.logical_id if own else "",
-                   gateway_week=own.week.logical_id if own else "")
+DAY_FIGURES = [_PRODUCTION_YESTERDAY, _CONSUMPTION_YESTERDAY, _IMPORT_DAY, _IMPORT_YESTERDAY, _EXPORT_DAY,
+               _EXPORT_YESTERDAY, _SELF_CONSUMPTION, _SELF_SUFFICIENCY]
 
 
 def _on_gateway(serial: str) -> str:
@@ -140,18 +143,27 @@ def _on_gateway(serial: str) -> str:
 def day_flows(net_meter: Callable[[str], str], delivered: Command, received: Command) -> Tuple[DayFlow, ...]:
     """The flows counted each day; the grid's come from the net CT's registers (catalog/__init__.py)."""
     return (
-        _flow("production", _on_gateway, PRODUCTION.lifetime, _PRODUCTION_DAY, PRODUCTION),
-        _flow("consumption", _on_gateway, CONSUMPTION.lifetime, _CONSUMPTION_DAY, CONSUMPTION),
-        _flow("grid_import", net_meter, delivered, _IMPORT_DAY),
-        _flow("grid_export", net_meter, received, _EXPORT_DAY),
+        DayFlow(name="production", equipment=_on_gateway, lifetime=PRODUCTION.lifetime.logical_id,
+                day=PRODUCTION.today.logical_id, yesterday=_PRODUCTION_YESTERDAY.logical_id,
+                week=PRODUCTION.week.logical_id, power=PRODUCTION.now.logical_id),
+        DayFlow(name="consumption", equipment=_on_gateway, lifetime=CONSUMPTION.lifetime.logical_id,
+                day=CONSUMPTION.today.logical_id, yesterday=_CONSUMPTION_YESTERDAY.logical_id,
+                week=CONSUMPTION.week.logical_id, power=CONSUMPTION.now.logical_id),
+        DayFlow(name="grid_import", equipment=net_meter, lifetime=delivered.logical_id, day=_IMPORT_DAY.logical_id,
+                yesterday=_IMPORT_YESTERDAY.logical_id),
+        DayFlow(name="grid_export", equipment=net_meter, lifetime=received.logical_id, day=_EXPORT_DAY.logical_id,
+                yesterday=_EXPORT_YESTERDAY.logical_id),
     )
 
 
 # Self-consumption: the share of production not exported; self-sufficiency: of consumption not imported.
 DAY_RATES = (DayRate(logical_id=_SELF_CONSUMPTION.logical_id, whole="production", part="grid_export"),
              DayRate(logical_id=_SELF_SUFFICIENCY.logical_id, whole="consumption", part="grid_import"))
-# Net lifetime = grid import - grid export, from the net CT's registers once they have been seen.
-NET_BALANCE = Balance(logical_id=NET.lifetime.logical_id, plus="grid_import", minus="grid_export")
+# Net = grid import - grid export, from the net CT's registers once they have been seen; else, for the day and the
+# week, consumption - production (the gateway's total consumption is production + net).
+NET_BALANCE = Balance(name="net", lifetime=NET.lifetime.logical_id, day=NET.today.logical_id,
+                      week=NET.week.logical_id, plus="grid_import", minus="grid_export", also_plus="consumption",
+                      also_minus="production", power=NET.now.logical_id)
 
 
 GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
@@ -168,15 +180,17 @@ GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
             subtype="numeric", template="core::line", read=lambda r: _count(r.inverters), cadence="devices"),
     Command(logical_id="batteries_count", fr="Nombre de batteries", en="Number of batteries", subtype="numeric",
             template="core::line", read=lambda r: _count(r.ac_batteries, r.encharges), cadence="devices"),
-    # Batteries of the site together (/ivp/ensemble/secctrl) and their profile (/admin/lib/tariff).
+    # Batteries of the site together (/ivp/ensemble/secctrl, every 5 minutes) and their profile (/admin/lib/tariff).
     Command(logical_id="battery_available_wh", fr="Énergie disponible batteries", en="Battery available energy",
-            subtype="numeric", unit="Wh", historized=True, read=lambda r: nested(r, "battery", "available_energy_wh")),
+            subtype="numeric", unit="Wh", historized=True, read=lambda r: nested(r, "battery", "available_energy_wh"),
+            cadence="devices"),
     Command(logical_id="battery_capacity_wh", fr="Capacité batteries", en="Battery capacity", subtype="numeric",
-            unit="Wh", read=lambda r: nested(r, "battery", "max_available_capacity_wh"), visible=False),
+            unit="Wh", read=lambda r: nested(r, "battery", "max_available_capacity_wh"), visible=False,
+            cadence="devices"),
     Command(logical_id="battery_reserve_percent", fr="Réserve batteries appliquée", en="Battery reserve in force",
-            subtype="numeric", unit="%", read=lambda r: nested(r, "battery", "reserve_percent")),
+            subtype="numeric", unit="%", read=lambda r: nested(r, "battery", "reserve_percent"), cadence="devices"),
     Command(logical_id="battery_backup_wh", fr="Énergie de secours", en="Backup energy", subtype="numeric",
-            unit="Wh", read=lambda r: nested(r, "battery", "backup_reserve_wh"), visible=False),
+            unit="Wh", read=lambda r: nested(r, "battery", "backup_reserve_wh"), visible=False, cadence="devices"),
     Command(logical_id="storage_mode", fr="Profil batteries", en="Battery profile", subtype="string",
             read=lambda r: nested(r, "storage", "mode"), cadence="devices"),
     Command(logical_id="storage_reserve_percent", fr="Réserve batteries", en="Battery reserve", subtype="numeric",

@@ -73,6 +73,9 @@ class Command:
     monotonic: bool = False
     # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
     labels: Tuple[Tuple[str, str, str], ...] = ()
+    # logicalIds of commands of earlier versions that this one replaces: Synchronize moves their uses (scenarios,
+    # generic type...) onto it and removes them (core/class/enphaseInventory.class.php, docs/fr_FR/changelog.md).
+    replaces: Tuple[str, ...] = ()
     # Actions: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
     run: Optional[Callable[[Any, str, Any], None]] = None
     value: str = ""  # logicalId of the info command showing what the action sets
@@ -213,6 +216,8 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "type": command.type, "subType": command.subtype, "unit": command.unit,
            "genericType": command.generic, "isHistorized": int(command.historized),
            "template": command.template, "order": order, "isVisible": int(command.visible)}
+    if command.replaces:
+        out["replaces"] = list(command.replaces)
     if command.labels:
         out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
     if command.type == "action":

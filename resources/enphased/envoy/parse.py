@@ -189,7 +189,8 @@ def energy_phases(section: Optional[dict], phase_count: Optional[int]) -> List[E
 
 def _quirk_total_is_net(total: Energy, net: Optional[Energy], production: Optional[Energy]) -> Energy:
     # Firmware 8.3.5433 copies net consumption's lifetime and power into total consumption. They cannot
-    # be equal while something was ever produced, so total's are rebuilt as net + production.
+    # be equal while something was ever produced, so total's are rebuilt as net + production; its today and 7
+    # days are that copied lifetime too (5,649,402 Wh "today"): none.
     if (
         net is None
         or production is None
@@ -201,8 +202,6 @@ def _quirk_total_is_net(total: Energy, net: Optional[Energy], production: Option
         return total
     return Energy(
         watts_now=add_known(net.watts_now, production.watts_now),
-        wh_today=total.wh_today,
-        wh_last_7_days=total.wh_last_7_days,
         wh_lifetime=add_known(net.wh_lifetime, production.wh_lifetime),
     )
 
@@ -235,9 +234,10 @@ def apply_production_json(readings: Readings, data, phase_count: Optional[int]) 
 
 
 def ac_battery_total(data) -> Optional[AcBatteryTotal]:
-    """production.json storage[0]: all AC Batteries. Without percentFull the section is not a real ACB."""
+    """production.json storage[0]: all AC Batteries, when active (every gateway lists an inactive one). Some
+    firmware leave out percentFull: power, state and stored energy are still the site's total."""
     storage = dicts_in(as_dict(data).get("storage"))
-    if not storage or not _active(storage[0]) or "percentFull" not in storage[0]:
+    if not storage or not _active(storage[0]):
         return None
     acb = storage[0]
     return AcBatteryTotal(

@@ -2,9 +2,10 @@
 
 The gateway has a weak CPU: every cadence reads the fewest endpoints that give its readings, one request
 per endpoint, and never an endpoint that this gateway does not have or answers badly.
-- "general" (every 60 s): production, consumption, net consumption, battery totals, CT meters.
-- "devices" (every 300 s): per microinverter, per battery, inventory, ensemble devices, dry contacts,
-  generator, tariff, CT configuration.
+- "general" (every 60 s): production, consumption, net consumption, CT meters, the site's battery power, state
+  and charge (with the IQ Batteries' power and charge each: the same request).
+- "devices" (every 300 s): per microinverter, per battery, inventory, ensemble devices, the battery aggregate,
+  dry contacts, generator, tariff, CT configuration.
 Pure: `plan_from(info, probe_responses)` takes the decoded answers (`legacy_html.decoded`) of the
 `PROBE_PATHS` that answered.
 """
@@ -49,6 +50,7 @@ PROBE_PATHS: Tuple[str, ...] = (
     DEVICE_DATA,
     INVENTORY,
     ENSEMBLE_INVENTORY,
+    ENSEMBLE_SECCTRL,
     GEN_CONFIG,
     GEN_MODE,
     TARIFF,
@@ -58,7 +60,7 @@ PROBE_PATHS: Tuple[str, ...] = (
 INSTALLER_PROBE_PATHS: Tuple[str, ...] = (PRODUCTION_POWER,)
 # Tried only on old firmware: an HTML page, the only source of figures of 3.x gateways without JSON.
 LEGACY_PROBE_PATHS: Tuple[str, ...] = (PRODUCTION_PAGE,)
-_ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, GEN_CONFIG, GEN_MODE)
+_ENSEMBLE_PATHS = (ENSEMBLE_INVENTORY, ENSEMBLE_SECCTRL, GEN_CONFIG, GEN_MODE)
 
 
 def probe_paths(info: GatewayInfo, installer: bool = False) -> Tuple[str, ...]:
@@ -157,6 +159,14 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
     enpower = parse_ensemble.enpower_from(ensemble) is not None
     generator = enpower and _has_content(got.get(GEN_CONFIG))
 
+    # The site's battery power, state and charge every minute, each from the one request that carries it: a storage
+    # CT (the CT readings) or the AC Batteries' total (production.json), and the IQ Batteries' power and charge
+    # (/ivp/ensemble/power). The aggregate (/ivp/ensemble/secctrl: available energy, capacity, reserve) changes
+    # slowly: every 5 minutes, and only where it has a battery to tell of.
+    battery = ("storage CT" if "storage" in ct_meters else PRODUCTION_JSON if has_acb_total
+               else ENSEMBLE_POWER if encharges else None)
+    aggregate = parse.battery_aggregate(got.get(ENSEMBLE_SECCTRL), has_acb) is not None and bool(encharges or has_acb)
+
     general = []
     if production in (PRODUCTION_JSON + " eim", PRODUCTION_JSON + " inverters") or has_consumption \
             or has_acb_total:
@@ -165,8 +175,8 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         general.append(production)
     if meters:
         general.append(METER_READINGS)
-    if encharges or has_acb:
-        general.append(ENSEMBLE_SECCTRL)
+    if encharges:
+        general.append(ENSEMBLE_POWER)
 
     devices = []
     if meters:
@@ -179,8 +189,8 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
         devices.append(INVENTORY)
     if encharges or enpower or parse_ensemble.collar_from(ensemble) is not None:
         devices.append(ENSEMBLE_INVENTORY)
-    if encharges:
-        devices.append(ENSEMBLE_POWER)
+    if aggregate:
+        devices.append(ENSEMBLE_SECCTRL)
     if enpower:
         devices += [DRY_CONTACTS, DRY_CONTACT_SETTINGS]
     if generator:
@@ -202,6 +212,7 @@ def plan_from(info: GatewayInfo, probe_responses: Dict[str, object]) -> Plan:
             "meters": METER_READINGS if meters else None,
             "inverters": inverters,
             "ac_batteries": (INVENTORY if has_acb else None),
+            "battery": battery,
             "encharges": ENSEMBLE_INVENTORY if encharges else None,
             "enpower": ENSEMBLE_INVENTORY if enpower else None,
             "generator": GENERATOR if generator else None,

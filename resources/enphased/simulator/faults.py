@@ -3,8 +3,9 @@
 A `FaultPlan` is handed to a simulated gateway (and, through `plan.cloud`, to the cloud stand-in). It is
 consulted when a connection is accepted, before a request is served and on the answer, and injects:
 - per-request faults: each request has a chance (seeded) of one of REQUEST_KINDS;
-- episodes: a fault that lasts whole poll cycles (a reboot, the nightly outage, a token the gateway stops
-  accepting, the cloud or Jeedom down, or a per-request kind hitting a share of the requests for a while).
+- episodes: a fault that lasts whole poll cycles (a reboot, the nightly outage, absurd or poisoned numbers, a
+  token the gateway stops accepting, the cloud or Jeedom down, or a per-request kind hitting a share of the
+  requests for a while).
 The plan's cycle moves on when the test calls `next_cycle()` (in step with the reader's cycles) or, from
 the command line, every `cycle_s` seconds. One seeded generator draws everything, so the same seed and the
 same sequence of requests give the same faults. `injected` counts what was done, by kind.
@@ -39,11 +40,15 @@ CYCLE_KINDS = (
     "outage",  # the nightly outage around 23:00: every request hangs for the episode's cycles
     "token_expired",  # the gateway refuses every token it has seen; a new one must come from Enlighten
     "cloud_down",  # Enlighten and the token service answer 503
+    "absurd",  # every reading (power, voltage, temperature, charge...) a trillion times what it is: 1e15 W
+    "poison",  # every lifetime counter 10 GWh ahead of itself, as no site can count (a plausible size, still)
     "jeedom_down",  # not played here: the test reads `plan.jeedom_down` and takes its callback receiver down
 )
 KINDS = REQUEST_KINDS + CYCLE_KINDS
 
 LIFETIME_STEP_WH = 1_190_000.0  # the step down seen on real units after some reboots
+ABSURD_FACTOR = 1e12  # what "absurd" multiplies readings by
+POISON_WH = 1e10  # what "poison" adds to lifetime counters
 UNKNOWN_CYCLES = 2  # after a reboot, this many cycles answer zeros and "unknown"
 
 _HTML_ERROR = b"<!DOCTYPE html><html><head><title>%d</title></head><body><h1>%d %s</h1></body></html>\n"
@@ -235,43 +240,58 @@ class FaultPlan(Faults):
             body = reply.body[:cut] if spoil == "truncated" else reply.body[:cut] + garbage + reply.body[cut + span:]
             return reply._replace(body=body)
         if reply.content_type.startswith("application/json") and reply.status == 200:
-            return self._after_reboot_values(path, reply)
+            return self._spoiled_values(path, reply)
         return reply
 
-    # --- what a reboot does to the numbers ---
+    # --- what a reboot (or an absurd or poisoned answer) does to the numbers ---
 
-    def _after_reboot_values(self, path: str, reply: Reply) -> Reply:
-        zeroing = self._after_reboot()
-        steps = [(start, mode) for start, mode in self._lifetime_steps if start <= self.cycle]
-        if not zeroing and not steps:
+    def _spoiled_values(self, path: str, reply: Reply) -> Reply:
+        spoil = _Spoil(zeroing=self._after_reboot(),
+                       steps=[(start, mode) for start, mode in self._lifetime_steps if start <= self.cycle],
+                       absurd=bool(self.active("absurd")), poison=bool(self.active("poison")))
+        if not (spoil.zeroing or spoil.steps or spoil.absurd or spoil.poison):
             return reply
         try:
             data = json.loads(reply.body)
         except ValueError:
             return reply
         with self._lock:
-            data = self._walk(path, data, (), zeroing, steps)
+            data = self._walk(path, data, (), spoil)
         return reply._replace(body=json.dumps(data, separators=(",", ":")).encode())
 
-    def _walk(self, path, value, where, zeroing, steps):
+    def _walk(self, path, value, where, spoil: "_Spoil"):
         if isinstance(value, dict):
-            return {k: self._walk(path, v, where + (k,), zeroing, steps) for k, v in value.items()}
+            return {k: self._walk(path, v, where + (k,), spoil) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._walk(path, v, where + (i,), zeroing, steps) for i, v in enumerate(value)]
+            return [self._walk(path, v, where + (i,), spoil) for i, v in enumerate(value)]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not where:
             return value
         key = str(where[-1])
-        if _LIFETIME_KEY.search(key):
-            for start, mode in steps:
+        lifetime = _LIFETIME_KEY.search(key)
+        joules = 3600 if "joules" in key.lower() else 1
+        if lifetime:
+            for start, mode in spoil.steps:
                 if mode == "step":
-                    step = LIFETIME_STEP_WH * (3600 if "joules" in key.lower() else 1)
-                    value = max(0.0, value - step)
+                    value = max(0.0, value - LIFETIME_STEP_WH * joules)
                 else:  # the counter restarts from zero at the reboot
                     offset = self._reset_offsets.setdefault((start, path, where), value)
                     value = max(0.0, value - offset)
-        if zeroing and _READING_KEY.search(key):
+            if spoil.poison:
+                value += POISON_WH * joules
+        if spoil.zeroing and _READING_KEY.search(key):
             return self._rng.choice((0, 0.0, "unknown"))
+        if spoil.absurd and not lifetime and _READING_KEY.search(key):
+            return value * ABSURD_FACTOR
         return value
+
+
+class _Spoil(NamedTuple):
+    """What this cycle does to an answer's numbers."""
+
+    zeroing: bool  # after a reboot: zeros and "unknown"
+    steps: List[Tuple[int, str]]  # lifetime counters: each reboot's step down or restart from zero
+    absurd: bool
+    poison: bool
 
 
 class _CloudFaults(Faults):

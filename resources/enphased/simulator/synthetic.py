@@ -9,7 +9,9 @@ The model is a simulation in steps of at most one minute, driven by the injected
 - the house draws a base load plus morning and evening peaks and seeded appliance runs;
 - the batteries charge on surplus and give it back when the house needs it, down to the reserve
   (storage mode "backup" keeps them full; "savings-mode"/"economy" only discharge in the evening);
-- net consumption = consumption - production - battery (battery positive when discharging).
+- net consumption = house - production - battery (battery positive when discharging); the gateway's total
+  consumption is, as on every recorded battery site, production + net consumption: what the batteries take
+  counts as consumed, what they give back as consumption avoided (the house alone is total + battery).
 Within a step every power is constant, so every energy counter is the exact integral of the powers the
 endpoints show; counters only grow, "today" restarts at local midnight. Everything is computed per phase
 and the totals are sums of the phases. The simulation starts at local midnight seven days before the
@@ -415,8 +417,11 @@ class SyntheticGateway:
             net_today = [today["imp"][p] - today["exp"][p] for p in range(P)]
             net_week = [week["imp"][p] - week["exp"][p] for p in range(P)]
             out["production"].append(self._eim_section("production", s, pw["pv"], life["pv"], today["pv"], week["pv"]))
+            total = {k: [d["pv"][p] + d["imp"][p] - d["exp"][p] for p in range(P)]
+                     for k, d in (("life", life), ("today", today), ("week", week))}
             out["consumption"] = [
-                self._eim_section("total-consumption", s, pw["load"], life["load"], today["load"], week["load"]),
+                self._eim_section("total-consumption", s, [pw["pv"][p] + pw["net"][p] for p in range(P)],
+                                  total["life"], total["today"], total["week"]),
                 self._eim_section("net-consumption", s, pw["net"], net_life, net_today, net_week)]
         storage = {"type": "acb", "activeCount": len(self.acb_serials), "readingTime": 0, "wNow": 0, "whNow": 0,
                    "state": "idle"}

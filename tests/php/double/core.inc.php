@@ -904,6 +904,17 @@ class jeedom {
 		return isset($configuration[$_key]) ? $configuration[$_key] : $_default;
 	}
 
+	/** As the core (measured on 4.5.3): every "#id#" of the keys, in what refers to commands, becomes its value. Here, in
+	 * the configurations of commands and equipment (a virtual's formula, a scenario's trigger kept there by tests). */
+	public static function replaceTag(array $_replaces) {
+		foreach (array('cmd', 'eqLogic') as $table) {
+			foreach (JeedomDouble::$db[$table] as $id => $row) {
+				$row['configuration'] = json_decode(str_replace(array_keys($_replaces), array_values($_replaces), json_encode($row['configuration'])), true);
+				JeedomDouble::$db[$table][$id] = $row;
+			}
+		}
+	}
+
 	public static function versionAlias($_version, $_lightMode = true) {
 		if ($_version == 'mview') {
 			return 'mobile';
@@ -1031,6 +1042,11 @@ class system {
 
 	public static function getCmdSudo() {
 		return '';
+	}
+
+	/** As the core: the CLI php with these arguments (a page's background work). */
+	public static function php($arguments, $_sudo = false) {
+		return exec('php ' . $arguments);
 	}
 
 	public static function kill($_find = '', $_kill9 = true) {
