@@ -219,8 +219,15 @@ class HostileTextTest extends EnphaseTestCase {
 
 		// Toasts: the ajax page's refusals, and a command's, quote the daemon as text.
 		$this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'refused', 'message' => self::PAYLOAD))));
+		$this->daemonRunning();
 		list(, $body) = $this->request('/plugins/enphase/core/ajax/enphase.ajax.php', 'action=synchronize&id=' . self::$gatewayId);
 		$answer = json_decode($body, true);
+		for ($i = 0; $i < 200 && $answer['state'] == 'ok' && !$answer['result']['done']; $i++) {
+			$this->assertNoInjectedMarkup($answer['result']['message'], 'synchronize progress');
+			usleep(100000); // as the page: it asks how far the job got
+			list(, $body) = $this->request('/plugins/enphase/core/ajax/enphase.ajax.php', 'action=syncProgress&id=' . self::$gatewayId . '&job=' . $answer['result']['job']);
+			$answer = json_decode($body, true);
+		}
 		$this->assertSame('error', $answer['state'], $body);
 		$this->assertStringContainsString('enphaseXss', $answer['result'], 'the refusal says what the daemon said');
 		$this->assertNoInjectedMarkup($answer['result'], 'synchronize toast');
