@@ -46,6 +46,15 @@ if (!isConnect('admin')) {
 			</div>
 		</div>
 
+		<div class="form-group">
+			<label class="col-md-4 control-label">{{Détail des micro-onduleurs}}
+				<sup><i class="fas fa-question-circle tooltips" title="{{Tensions et courants AC et DC, fréquence, température (et niveau CPL) de chaque micro-onduleur. Sans le détail, un micro-onduleur a ses états, sa puissance et son énergie : 600 micro-onduleurs ne pèsent pas sur toute la box. Chaque équipement peut aussi le choisir pour lui-même. Décocher supprime ces commandes et leur historique.}}"></i></sup>
+			</label>
+			<div class="col-md-4">
+				<input type="checkbox" class="configKey" data-l1key="detail">
+			</div>
+		</div>
+
 		<legend><i class="fas fa-clock"></i> {{Lecture}}</legend>
 		<div class="form-group">
 			<label class="col-md-4 control-label">{{Cadence générale (secondes)}}

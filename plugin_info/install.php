@@ -14,6 +14,7 @@ function enphase_default_configuration() {
 	$defaults = array(
 		'general_s' => enphaseGateway::DEFAULT_CADENCES['general_s'],
 		'devices_s' => enphaseGateway::DEFAULT_CADENCES['devices_s'],
+		'detail' => 0,
 	);
 	foreach ($defaults as $key => $value) {
 		if (config::byKey($key, 'enphase') === '') {
@@ -27,6 +28,11 @@ function enphase_install() {
 }
 
 function enphase_update() {
+	if (config::byKey('detail', 'enphase') === '') {
+		// Before this setting every microinverter had its detail: an installation that has equipment keeps it
+		// (the user may turn it off); a new one starts without (enphase_default_configuration).
+		config::save('detail', count(eqLogic::byType('enphase')) > 0 ? 1 : 0, 'enphase');
+	}
 	enphase_default_configuration();
 	// PHP and the daemon now meet on a Unix socket in the data folder, no longer on a loopback port.
 	config::remove('socketport', 'enphase');

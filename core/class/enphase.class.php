@@ -73,6 +73,24 @@ class enphase extends eqLogic {
 		enphaseEvents::checkOutages();
 	}
 
+	/** @var string|null the plugin's detail setting before the core saves a new one (preConfig_detail) */
+	private static $_detailBefore = null;
+
+	/** Called by the core before it saves the plugin configuration's "detail" (which the page saves every time). */
+	public static function preConfig_detail($_value) {
+		self::$_detailBefore = (string) config::byKey('detail', 'enphase', 0);
+		return $_value;
+	}
+
+	/** ... and after: turned off, the detail commands of the equipment that followed it go; the daemon learns it. */
+	public static function postConfig_detail($_value) {
+		if (self::$_detailBefore !== null && self::$_detailBefore !== (string) $_value) {
+			enphaseInventory::dropUnwantedDetail();
+			enphaseDaemon::configurationChanged();
+		}
+		self::$_detailBefore = null;
+	}
+
 	/** Time passes without any status event: look at each gateway's stored token expiry once a day. */
 	public static function cronDaily() {
 		enphaseEvents::checkTokens();
@@ -109,6 +127,8 @@ class enphase extends eqLogic {
 		if ($this->getConfiguration('kind') == 'gateway') {
 			// What is true now (daemon stopped, credentials refused, unreachable since...), for the gateway's page.
 			$array['enphase_state'] = enphaseEvents::state($this);
+			$status = $this->getConfiguration('status');
+			$array['enphase_auth'] = (is_array($status) && !empty($status['auth'])) ? enphaseGateway::authLabel((string) $status['auth']) : '';
 		}
 		foreach (enphaseGateway::SECRETS as $key) {
 			if (isset($array['configuration'][$key]) && $array['configuration'][$key] !== '') {
@@ -120,6 +140,8 @@ class enphase extends eqLogic {
 
 	/** @var bool the gateway's address, credentials or cadences changed in this save: the daemon must know */
 	private $_gatewayChanged = false;
+	/** @var bool a device's own detail setting changed in this save */
+	private $_detailChanged = false;
 	/** @var int|null|false the gateway's object before this save (false: not a stored gateway) */
 	private $_objectBefore = false;
 	/** @var int|null the timeout its cadences gave before this save (null: not a stored gateway) */
@@ -135,10 +157,11 @@ class enphase extends eqLogic {
 				$this->setIsVisible(1);
 			}
 		}
+		$stored = ($this->getId() != '') ? self::byId($this->getId()) : null;
 		if ($this->getConfiguration('kind') != 'gateway') {
+			$this->_detailChanged = is_object($stored) && (string) $stored->getConfiguration('detail', '') !== (string) $this->getConfiguration('detail', '');
 			return;
 		}
-		$stored = ($this->getId() != '') ? self::byId($this->getId()) : null;
 		$this->_objectBefore = is_object($stored) ? $stored->getObject_id() : false;
 		$this->_staleBefore = is_object($stored) ? enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($stored)) : null;
 		foreach (enphaseGateway::SECRETS as $key) {
@@ -161,6 +184,12 @@ class enphase extends eqLogic {
 
 	public function postSave() {
 		if ($this->getConfiguration('kind') != 'gateway') {
+			if ($this->_detailChanged) {
+				// Its detail commands go, or the daemon describes them again (then Jeedom creates them).
+				$this->_detailChanged = false;
+				enphaseInventory::dropUnwantedDetail(array($this));
+				enphaseDaemon::configurationChanged();
+			}
 			return;
 		}
 		if ($this->getConfiguration('gateway_id') === '') {
@@ -299,8 +328,12 @@ class enphaseCmd extends cmd {
 				'value' => $value,
 			));
 		} catch (enphaseDaemonError $e) {
-			// The core shows it in a toast (innerHTML) and may quote the gateway: text, never markup.
-			throw new Exception(htmlspecialchars($this->getHumanName() . ' : ' . $e->getMessage(), ENT_NOQUOTES | ENT_SUBSTITUTE, 'UTF-8'));
+			// Said for the access this gateway uses (an installer token to paste, the installer box to tick...).
+			$gateway = enphaseGateway::equipment($gatewayId);
+			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
+			// The core shows it in a toast (innerHTML) and it may quote the gateway: text, never markup.
+			throw new Exception(htmlspecialchars($this->getHumanName() . ' : ' . enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access),
+				ENT_NOQUOTES | ENT_SUBSTITUTE, 'UTF-8'));
 		}
 	}
 }

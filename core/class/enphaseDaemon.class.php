@@ -278,7 +278,8 @@ class enphaseDaemon {
 		}
 		if (empty($answer['ok'])) {
 			$error = (isset($answer['error']) && is_array($answer['error'])) ? $answer['error'] : array();
-			throw new enphaseDaemonError(isset($error['code']) ? (string) $error['code'] : 'unknown', isset($error['message']) ? (string) $error['message'] : '');
+			// Its English message is the daemon's log's; the user reads PHP's sentence for its code and reason.
+			throw new enphaseDaemonError(isset($error['code']) ? (string) $error['code'] : 'unknown', isset($error['reason']) ? (string) $error['reason'] : '');
 		}
 		return $answer;
 	}

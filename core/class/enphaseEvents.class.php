@@ -106,9 +106,9 @@ class enphaseEvents {
 			return;
 		}
 		$code = (is_array($status['error']) && isset($status['error']['code'])) ? (string) $status['error']['code'] : '';
-		$detail = (is_array($status['error']) && isset($status['error']['message'])) ? (string) $status['error']['message'] : '';
-		// The sentence the pages show, in this Jeedom's language.
-		$status['problem'] = ($code != '') ? enphaseDaemonError::sentence($code, $detail) : '';
+		$cause = (is_array($status['error']) && isset($status['error']['reason'])) ? (string) $status['error']['reason'] : '';
+		// The sentence the pages show, in this Jeedom's language, for the access this gateway uses.
+		$status['problem'] = ($code != '') ? enphaseDaemonError::sentence($code, $cause, enphaseGateway::access(enphaseGateway::settingsOf($eqLogic))) : '';
 		$previous = $eqLogic->getConfiguration('status');
 		if ($status['reachable'] === false) {
 			// Since its last success; the daemon forgets it when restarted, the gateway's equipment does not.

@@ -15,7 +15,7 @@
 class enphaseGateway {
 	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
 	/** Plain settings of one gateway. */
-	const SETTINGS = array('host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s');
+	const SETTINGS = array('host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s');
 	/** Its secrets: stored encrypted, never given back to a page. */
 	const SECRETS = array('password', 'token', 'enlighten_password');
 	/** Seconds between reads when neither the gateway nor the plugin configuration says. */
@@ -61,6 +61,35 @@ class enphaseGateway {
 	public static function authMethod(array $_settings) {
 		$method = isset($_settings['auth_method']) ? $_settings['auth_method'] : '';
 		return in_array($method, self::AUTH_METHODS) ? $method : 'envoy';
+	}
+
+	/**
+	 * How this gateway is reached, as error sentences name it: envoy (its password), installer (its installer
+	 * login, firmware < 7), token (pasted), enlighten (an account) or demo.
+	 */
+	public static function access(array $_settings) {
+		if (self::isDemo($_settings)) {
+			return 'demo';
+		}
+		$method = self::authMethod($_settings);
+		return ($method == 'envoy' && self::wantsInstaller($_settings)) ? 'installer' : $method;
+	}
+
+	/** Firmware < 7: the installer login (its password computed from the serial unless one is given). */
+	public static function wantsInstaller(array $_settings) {
+		return isset($_settings['installer']) && in_array((string) $_settings['installer'], array('1', 'true'), true);
+	}
+
+	/** How the daemon logged in, in words (the protocol's status.auth: jwt-owner, digest-envoy...). */
+	public static function authLabel($_auth) {
+		$labels = array(
+			'jwt-owner' => __('Jeton propriétaire', __FILE__),
+			'jwt-installer' => __('Jeton installateur', __FILE__),
+			'digest-envoy' => __('Mot de passe de la passerelle', __FILE__),
+			'digest-installer' => __('Accès installateur', __FILE__),
+			'none' => __('Sans identifiants (firmware ancien)', __FILE__),
+		);
+		return isset($labels[$_auth]) ? $labels[$_auth] : __('Inconnue', __FILE__);
 	}
 
 	/** The demo gateway needs no credentials. */
@@ -144,7 +173,7 @@ class enphaseGateway {
 		$devices = self::defaultCadence('devices_s');
 		$gateways = array();
 		foreach (self::all() as $id => $eqLogic) {
-			$gateways[] = self::describe($id, self::settingsOf($eqLogic), $general, $devices);
+			$gateways[] = self::describe($id, self::settingsOf($eqLogic), $general, $devices, self::detailOf($eqLogic));
 		}
 		return $gateways;
 	}
@@ -187,8 +216,29 @@ class enphaseGateway {
 		return __('Passerelle Enphase', __FILE__) . ' ' . $_gatewayId;
 	}
 
+	/**
+	 * Whether an equipment gets its kind's detail commands (a microinverter's volts, amps, frequency, temperature):
+	 * its own setting ('1' or '0'), else the plugin configuration's ('detail').
+	 */
+	public static function wantsDetail($_eqLogic) {
+		$own = (string) $_eqLogic->getConfiguration('detail', '');
+		return ($own === '') ? (bool) config::byKey('detail', 'enphase', 0) : ($own === '1');
+	}
+
+	/** The GATEWAY's "detail" (docs/protocol.md): the plugin's choice, and its equipment that chose otherwise. */
+	public static function detailOf($_gateway) {
+		$detail = array('default' => (bool) config::byKey('detail', 'enphase', 0), 'on' => array(), 'off' => array());
+		foreach (self::devices($_gateway) as $device) {
+			$own = (string) $device->getConfiguration('detail', '');
+			if ($own === '1' || $own === '0') {
+				$detail[$own === '1' ? 'on' : 'off'][] = (string) $device->getLogicalId();
+			}
+		}
+		return $detail;
+	}
+
 	/** The protocol's GATEWAY object (secrets included: it only travels over the loopback socket). */
-	public static function describe($_id, array $_settings, $_generalS, $_devicesS) {
+	public static function describe($_id, array $_settings, $_generalS, $_devicesS, $_detail = null) {
 		$gateway = array(
 			'id' => (string) $_id,
 			'host' => trim((string) $_settings['host']),
@@ -197,6 +247,9 @@ class enphaseGateway {
 			'devices_s' => self::cadence($_settings['devices_s'], $_devicesS),
 			'paused' => false,
 		);
+		if ($_detail !== null) {
+			$gateway['detail'] = $_detail;
+		}
 		if (self::isDemo($_settings)) {
 			$gateway['host'] = 'demo';
 			return $gateway;
@@ -205,6 +258,7 @@ class enphaseGateway {
 		switch (self::authMethod($_settings)) {
 			case 'envoy':
 				$gateway['password'] = (string) $_settings['password'];
+				$gateway['installer'] = self::wantsInstaller($_settings);
 				break;
 			case 'token':
 				$gateway['token'] = trim((string) $_settings['token']);

@@ -16,7 +16,7 @@ class enphaseInventory {
 	const DISPLAY_DECIMALS = 2;
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
-		'host', 'auth_method', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
+		'host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/**
 	 * Kinds shown on the Dashboard when Synchronize creates them: the gateway (its energy flow), batteries,
@@ -94,8 +94,12 @@ class enphaseInventory {
 			// Probing reads slow endpoints (some firmware take tens of seconds).
 			$answer = static::request($request);
 		} catch (enphaseDaemonError $e) {
-			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $e->getMessage());
-			return array('ok' => false, 'message' => $e->getMessage(), 'kinds' => array());
+			$all = enphaseGateway::all();
+			$gateway = ($_gatewayId !== '') ? enphaseGateway::equipment($_gatewayId) : ((count($all) == 1) ? reset($all) : null);
+			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
+			$message = enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access);
+			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $message);
+			return array('ok' => false, 'message' => $message, 'kinds' => array());
 		}
 		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
 		$report = self::emptyReport();
@@ -137,8 +141,10 @@ class enphaseInventory {
 				continue;
 			}
 			$gatewayId = isset($error['gateway']) ? (string) $error['gateway'] : '';
-			$message .= ' ' . enphaseGateway::label($gatewayId, enphaseGateway::equipment($gatewayId)) . ' : '
-				. enphaseDaemonError::sentence(isset($error['code']) ? (string) $error['code'] : '', isset($error['message']) ? (string) $error['message'] : '');
+			$gateway = enphaseGateway::equipment($gatewayId);
+			$message .= ' ' . enphaseGateway::label($gatewayId, $gateway) . ' : ' . enphaseDaemonError::sentence(
+				isset($error['code']) ? (string) $error['code'] : '', isset($error['reason']) ? (string) $error['reason'] : '',
+				is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '');
 		}
 		log::add('enphase', 'info', $message);
 		return array('ok' => true, 'message' => $message, 'kinds' => $report['kinds']);
@@ -223,6 +229,30 @@ class enphaseInventory {
 				log::add('enphase', 'warning', sprintf(__('%s reste dans son objet : %s', __FILE__), $device->getName(), $e->getMessage()));
 			}
 		}
+	}
+
+	/**
+	 * The user turned the detail off (for the plugin or on equipment): the detail commands of the equipment that
+	 * no longer want it are removed, with their history; the daemon stops sending them (enphaseGateway::detailOf).
+	 * Returns how many were removed.
+	 */
+	public static function dropUnwantedDetail($_eqLogics = null) {
+		$removed = 0;
+		foreach (($_eqLogics === null) ? eqLogic::byType('enphase') : $_eqLogics as $eqLogic) {
+			if ($eqLogic->getConfiguration('kind') == 'gateway' || enphaseGateway::wantsDetail($eqLogic)) {
+				continue;
+			}
+			foreach ($eqLogic->getCmd('info') as $cmd) {
+				if ($cmd->getConfiguration('detail') == 1) {
+					$cmd->remove();
+					$removed++;
+				}
+			}
+		}
+		if ($removed > 0) {
+			log::add('enphase', 'info', sprintf(__('%d commande(s) de détail supprimée(s) : le détail n’est plus demandé', __FILE__), $removed));
+		}
+		return $removed;
 	}
 
 	/** The name in the language of this Jeedom, from a {"fr_FR": ..., "en_US": ...} description. */
@@ -464,6 +494,13 @@ class enphaseInventory {
 		return $_description;
 	}
 
+	/** The words of a select's "word|Label;word|Label" list. */
+	private static function choiceWords($_list) {
+		return array_map(function ($choice) {
+			return explode('|', $choice, 2)[0];
+		}, explode(';', $_list));
+	}
+
 	/** The commands of this equipment that the described command replaces (its "replaces": logicalIds of an earlier version). */
 	private static function replacedCommands($_eqLogic, array $_description) {
 		$found = array();
@@ -536,6 +573,14 @@ class enphaseInventory {
 		}
 		// On a command that already exists, only what is still empty is filled: the user's choices stay.
 		$changed = $created;
+		$name = self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId);
+		if (!$created && $cmd->getName() !== $name && $cmd->getName() === str_replace('’', '', $name)
+			&& !is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $name))) {
+			// Named when the catalog wrote "d'autoproduction", which Jeedom strips to "dautoproduction": not a
+			// name the user chose, so it gets its apostrophe back (the typographic one, which Jeedom keeps).
+			$cmd->setName($name);
+			$changed = true;
+		}
 		$fill = array(
 			'unit' => array('getUnite', 'setUnite'),
 			'genericType' => array('getGeneric_type', 'setGeneric_type'),
@@ -557,9 +602,24 @@ class enphaseInventory {
 				$changed = true;
 			}
 		}
-		foreach (array('minValue', 'maxValue', 'listValue') as $key) {
+		// A detail command (Command.detail) goes when its equipment no longer wants the detail (dropUnwantedDetail).
+		if (!empty($_description['detail']) && $cmd->getConfiguration('detail') === '') {
+			$cmd->setConfiguration('detail', 1);
+			$changed = true;
+		}
+		foreach (array('minValue', 'maxValue') as $key) {
 			if (isset($_description[$key]) && $_description[$key] !== '' && $cmd->getConfiguration($key) === '') {
 				$cmd->setConfiguration($key, $_description[$key]);
+				$changed = true;
+			}
+		}
+		// A select's choices ("word|Label;..."), labelled in this Jeedom's language. Labels follow the catalog
+		// while the choices are the same words (the user did not change them).
+		if (isset($_description['listValue'])) {
+			$list = self::localized($_description['listValue'], '');
+			$current = (string) $cmd->getConfiguration('listValue');
+			if ($list !== '' && $list !== $current && ($current === '' || self::choiceWords($current) === self::choiceWords($list))) {
+				$cmd->setConfiguration('listValue', $list);
 				$changed = true;
 			}
 		}

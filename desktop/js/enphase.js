@@ -157,8 +157,15 @@ function enphaseShowEqAuthFields() {
   document.querySelectorAll('.enphaseEqAuth').forEach(function(group) {
     group.getAttribute('data-method') == method ? group.seen() : group.unseen()
   })
+  // Firmware < 7: an empty password means the factory one, the envoy user's or the installer's.
+  const password = document.querySelector('.enphaseEqSecret[data-key="password"]')
+  const installer = document.getElementById('cb_enphaseEqInstaller')
+  if (password && installer && password.getAttribute('placeholder') != '{{Enregistré : laissez vide pour le garder}}') {
+    password.setAttribute('placeholder', installer.checked ? '{{Vide : le mot de passe installateur calculé depuis le numéro de série}}' : password.getAttribute('data-empty'))
+  }
 }
 document.getElementById('sel_enphaseEqAuthMethod')?.addEventListener('change', enphaseShowEqAuthFields)
+document.getElementById('cb_enphaseEqInstaller')?.addEventListener('change', enphaseShowEqAuthFields)
 
 /* What the page shows of a secret once set (never its value): see enphase::SECRET_MASK. */
 var ENPHASE_SECRET_MASK = '********'
@@ -222,8 +229,8 @@ function printEqLogic(_eqLogic) {
   const level = ['success', 'warning', 'danger'].includes(state.level) ? state.level : 'default'
   const lines = ['<span class="label label-' + level + '">' + enphaseEscape(state.text) + '</span>']
   const status = configuration.status || {}
-  if (status.auth) {
-    lines.push('{{Authentification}} : ' + enphaseEscape(status.auth))
+  if (_eqLogic.enphase_auth) {
+    lines.push('{{Authentification}} : ' + enphaseEscape(_eqLogic.enphase_auth))
   }
   if (status.last_success) {
     lines.push('{{Dernière lecture réussie}} : ' + new Date(status.last_success * 1000).toLocaleString())

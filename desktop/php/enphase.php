@@ -133,6 +133,19 @@ foreach ($eqLogics as $eqLogic) {
 								</div>
 							</div>
 
+							<div class="form-group enphaseNotGateway">
+								<label class="col-sm-4 control-label">{{Détail}}
+									<sup><i class="fas fa-question-circle tooltips" title="{{Tensions et courants AC et DC, fréquence, température et niveau CPL d’un micro-onduleur. Le retirer supprime ces commandes et leur historique.}}"></i></sup>
+								</label>
+								<div class="col-sm-6">
+									<select class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="detail">
+										<option value="">{{Comme la configuration du plugin}}</option>
+										<option value="1">{{Oui}}</option>
+										<option value="0">{{Non}}</option>
+									</select>
+								</div>
+							</div>
+
 							<div class="enphaseGateway">
 								<legend><i class="fas fa-broadcast-tower"></i> {{Accès à la passerelle}}</legend>
 								<div class="form-group">
@@ -151,6 +164,14 @@ foreach ($eqLogics as $eqLogic) {
 											<option value="token">{{Firmware 7 ou plus : jeton collé}}</option>
 											<option value="enlighten">{{Firmware 7 ou plus : compte Enlighten}}</option>
 										</select>
+									</div>
+								</div>
+								<div class="form-group enphaseEqAuth" data-method="envoy">
+									<label class="col-sm-4 control-label">{{Accès installateur}}
+										<sup><i class="fas fa-question-circle tooltips" title="{{Donne les commandes réservées à l'installateur : autoriser ou couper la production, test de communication CPL. Le mot de passe installateur est calculé depuis le numéro de série si le champ ci-dessous est vide.}}"></i></sup>
+									</label>
+									<div class="col-sm-6">
+										<label class="checkbox-inline"><input type="checkbox" class="eqLogicAttr" data-l1key="configuration" data-l2key="installer" id="cb_enphaseEqInstaller"> {{Se connecter en installateur (firmware antérieur à 7)}}</label>
 									</div>
 								</div>
 								<div class="form-group enphaseEqAuth" data-method="envoy">

@@ -14,7 +14,7 @@ from envoy.errors import EnvoyError
 
 
 def _refused(message: str) -> EnvoyError:
-    return EnvoyError("refused", message)
+    return EnvoyError("refused", message, "bad_value")
 
 
 def _choice(value: Any, choices: Sequence[str], what: str) -> str:

@@ -39,7 +39,7 @@ import math
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
 from typing import Any, Dict, NamedTuple, Optional, Tuple
 
-from catalog import COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
+from catalog import BALANCES, COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
 from figures import Facts, Judge, match
 from state_file import read_json, write_bytes
 
@@ -51,7 +51,7 @@ FLOWS = {flow.name: flow for flow in DAY_FLOWS}
 
 # The gateway's commands that depend on the day (ours): not published while the clock is in doubt.
 DAY_BOUND = frozenset([c.logical_id for c in COUNTED] + [f.day for f in DAY_FLOWS] + [f.week for f in DAY_FLOWS if f.week]
-                      + [NET_BALANCE.day, NET_BALANCE.week])
+                      + [b.day for b in BALANCES] + [b.week for b in BALANCES if b.week])
 RATED_W = rated_power_w()  # kind -> the most one device of the kind gives (the catalog's ranges)
 
 NOISE_WH = 1000.0  # a counter going down by less than this is jitter (rounding, two sources a second apart)
@@ -206,7 +206,7 @@ class Counters:
             day = self._day(key, fresh.get(key), now, today)
             if day is not None:
                 counted[flow.name] = Counted.of(day, today)
-                if day.get("yesterday") is not None:
+                if flow.yesterday and day.get("yesterday") is not None:
                     values[flow.yesterday] = _published(day["yesterday"])
         since_midnight_s = now - self._midnight(today)
         chosen: Dict[str, Tuple[Optional[float], Optional[float], float]] = {}  # flow -> day, week, day's margin
@@ -382,22 +382,25 @@ class Counters:
     def _net_figures(self, serial: str, raw: Dict[str, Any], values: Dict[str, Any], counted: Dict[str, "Counted"],
                      chosen: Dict[str, Tuple[Optional[float], Optional[float], float]], today: date,
                      since_midnight_s: float) -> None:
-        """Net of the day and of the week: the gateway's own when plausible (0 on every firmware recorded), else
-        grid import - grid export counted from the net CT's registers, else consumption - production of the same
-        span."""
-        net = NET_BALANCE
-        plus, minus = counted.get(net.plus, NOT_COUNTED), counted.get(net.minus, NOT_COUNTED)
-        also_plus, also_minus = chosen.get(net.also_plus, (None, None, 0.0)), chosen.get(net.also_minus, (None, None, 0.0))
-        for span, cmd, index in (("day", net.day, 0), ("week", net.week, 1)):
-            balance = _difference(also_plus[index], also_minus[index])
-            # What consumption - production may be off: each figure's own margin (the week's: their match alone).
-            balance_within = also_plus[2] + also_minus[2] if span == "day" else sum(
-                match(figure[1]) for figure in (also_plus, also_minus) if figure[1] is not None)
-            self._choose(serial, values, raw, cmd, today, Facts(
-                span=span, signed=True, power_w=_number(raw.get(net.power)), since_midnight_s=since_midnight_s,
-                counted=_difference(getattr(plus, span), getattr(minus, span)),
-                counted_within=plus.within + minus.within if span == "day" else 0.0,
-                balance=balance, balance_within=balance_within), balance)
+        """Net of the day and of the week (BALANCES: the site's, each phase's day): the gateway's own when plausible
+        (0 on every firmware recorded), else grid import - grid export counted from the net CT's registers, else
+        consumption - production of the same span."""
+        for net in BALANCES:
+            plus, minus = counted.get(net.plus, NOT_COUNTED), counted.get(net.minus, NOT_COUNTED)
+            also_plus = chosen.get(net.also_plus, (None, None, 0.0))
+            also_minus = chosen.get(net.also_minus, (None, None, 0.0))
+            for span, cmd, index in (("day", net.day, 0), ("week", net.week, 1)):
+                if not cmd:
+                    continue
+                balance = _difference(also_plus[index], also_minus[index])
+                # What consumption - production may be off: each figure's own margin (the week's: their match).
+                balance_within = also_plus[2] + also_minus[2] if span == "day" else sum(
+                    match(figure[1]) for figure in (also_plus, also_minus) if figure[1] is not None)
+                self._choose(serial, values, raw, cmd, today, Facts(
+                    span=span, signed=True, power_w=_number(raw.get(net.power)), since_midnight_s=since_midnight_s,
+                    counted=_difference(getattr(plus, span), getattr(minus, span)),
+                    counted_within=plus.within + minus.within if span == "day" else 0.0,
+                    balance=balance, balance_within=balance_within), balance)
 
     # --- time ---
 
@@ -451,6 +454,8 @@ class Counters:
                     d.update(day=today, start=d["last"], partial=True, yesterday=None)
             for day in [day for day in d["starts"] if day > today]:
                 del d["starts"][day]
+            if "exact" in d:
+                d["exact"] = [day for day in d["exact"] if day <= today]
         held = self._state["gateway"]
         for key in [k for k, v in held.items() if isinstance(v, dict) and str(v.get("day", "")) > today]:
             del held[key]

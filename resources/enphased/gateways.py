@@ -16,6 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from cadence import DEFAULT_S, cadence_s
+from catalog import Detail
 from counters import Counters
 from demo import DEMO_HOST, demo_gateway, stop_demo_gateways
 from envoy.errors import EnvoyError
@@ -38,6 +39,7 @@ class GatewayConfig(NamedTuple):
     devices_s: float
     paused: bool
     credentials: Tuple[Tuple[str, Any], ...]  # what the Envoy client needs, secrets included
+    detail: Detail = Detail()  # which of its equipment get their detail commands
 
     def __repr__(self) -> str:  # never a secret in a log line
         return f"GatewayConfig(id={self.id!r}, host={self.host!r})"
@@ -64,8 +66,20 @@ def parse_gateways(message: Dict[str, Any]) -> Tuple[List[GatewayConfig], Dict[s
         except ValueError as e:
             refused[gid] = f"Gateway {gid[:40]}: {e}"
             continue
-        out.append(GatewayConfig(gid, str(raw["host"]).strip(), *cadences, bool(raw.get("paused")), credentials))
+        out.append(GatewayConfig(gid, str(raw["host"]).strip(), *cadences, bool(raw.get("paused")), credentials,
+                                 _detail(raw.get("detail"))))
     return out, refused
+
+
+def _detail(raw) -> Detail:
+    """A GATEWAY's "detail": {"default": bool, "on": [equipment logicalId...], "off": [...]}; absent: none."""
+    if not isinstance(raw, dict):
+        return Detail()
+
+    def ids(key):
+        listed = raw.get(key)
+        return frozenset(str(i) for i in listed if isinstance(i, (str, int))) if isinstance(listed, list) else frozenset()
+    return Detail(raw.get("default") is True, ids("on"), ids("off"))
 
 
 def _file_id(gateway_id: str) -> str:
@@ -180,7 +194,7 @@ class Daemon:
         # The client is built in the worker, on first use: building it may start the demo gateway.
         return GatewayPoller(config.id, None, self.callback, make_client=lambda: self.envoy_factory(config, self.datadir),
                              general_s=config.general_s, devices_s=config.devices_s, memory_path=memory,
-                             paused=config.paused, counters=Counters(counters)).start()
+                             paused=config.paused, counters=Counters(counters), detail=config.detail).start()
 
     def _stop_soon(self, message: Dict[str, Any]) -> Dict[str, Any]:
         threading.Thread(target=self.stop, name="stop", daemon=True).start()
@@ -200,7 +214,7 @@ class Daemon:
                     f"Gateway {poller.id} did not finish in {wait_s} s; it goes on in the background and its "
                     "results will follow.")}))
             except EnvoyError as e:
-                outcomes.append((poller, None, {"code": e.code, "message": e.message}))
+                outcomes.append((poller, None, e.as_dict()))
         return outcomes
 
     def _sync(self, pollers, message) -> Dict[str, Any]:

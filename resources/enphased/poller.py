@@ -52,7 +52,7 @@ class GatewayPoller:
                  make_client: Optional[Callable[[], GatewayClient]] = None,
                  general_s: float = DEFAULT_S["general"], devices_s: float = DEFAULT_S["devices"],
                  memory_path: Optional[str] = None, clock: Callable[[], float] = time.time,
-                 paused: bool = False, counters=None):
+                 paused: bool = False, counters=None, detail: catalog.Detail = catalog.Detail()):
         """`envoy` is the gateway's client, or None with `make_client` to build it in the worker on first
         use (building it may start the demo gateway)."""
         if envoy is None and make_client is None:
@@ -65,8 +65,8 @@ class GatewayPoller:
         self.paused = paused
         self.counters = counters  # counters.Counters: lifetime counters that never go back, the day's figures
         self.cadences = Cadences(general_s, devices_s)
-        self.view = GatewayView()  # the latest answer of each endpoint, and the values made of them
-        self.publisher = Publisher(gateway_id, callback, self._gateway_facts, memory_path, lambda: self.clock())
+        self.view = GatewayView(detail)  # the latest answer of each endpoint, and the values made of them
+        self.publisher = Publisher(gateway_id, callback, self._gateway_facts, memory_path, lambda: self.clock(), detail)
         self._send_all = True  # the first cycle sends every value
         self._jobs: "queue.Queue[Optional[Callable[[], None]]]" = queue.Queue()
         self._stopping = threading.Event()
@@ -249,7 +249,7 @@ class GatewayPoller:
         kind = self.publisher.kind_of(target)
         command = catalog.find_command(kind, command_id) if kind else None
         if command is None or command.type != "action" or command.run is None:
-            raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.")
+            raise EnvoyError("refused", f"Unknown action {command_id!r} for equipment {target!r}.", "unknown_command")
         self.client()
         command.run(self, target, value)  # controls.py: writes, then reads the state back
         info = catalog.find_command(kind, command.value) if command.value else None
@@ -285,7 +285,7 @@ class GatewayPoller:
     def status(self) -> Dict[str, Any]:
         client = self.envoy
         info = client.info if client is not None else None
-        error = None if self._error is None else {"code": self._error.code, "message": self._error.message}
+        error = None if self._error is None else self._error.as_dict()
         return {"serial": info.serial if info else None,
                 "reachable": self._error is None or self._error.code != "unreachable",
                 "firmware": info.firmware if info else None,

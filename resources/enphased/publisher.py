@@ -25,8 +25,9 @@ GatewayFacts = Callable[[], Tuple[Optional[str], Dict[str, Any]]]
 
 class Publisher:
     def __init__(self, gateway_id: str, callback, gateway: GatewayFacts, memory_path: Optional[str] = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, detail: catalog.Detail = catalog.Detail()):
         self.id = gateway_id
+        self.detail = detail  # which equipment get their detail commands (those remembered before it changed not)
         self.callback = callback
         self.gateway = gateway
         self.memory_path = memory_path
@@ -74,7 +75,9 @@ class Publisher:
             kind = catalog.KINDS.get(entry["kind"])
             if kind is None:
                 continue
-            equipments.append(catalog.describe_equipment(kind, eq_id, entry["fr"], entry["en"], set(entry["commands"]),
+            published = {c.logical_id for c in kind.published(self.detail.wants(eq_id))}
+            equipments.append(catalog.describe_equipment(kind, eq_id, entry["fr"], entry["en"],
+                                                         published.intersection(entry["commands"]),
                                                          configuration if kind is catalog.GATEWAY else {}))
         return {"serial": serial, "equipments": equipments}
 

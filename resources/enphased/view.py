@@ -22,7 +22,8 @@ Found = Dict[str, Tuple[Any, Dict[str, Any]]]  # equipment logicalId -> (catalog
 
 
 class GatewayView:
-    def __init__(self) -> None:
+    def __init__(self, detail: catalog.Detail = catalog.Detail()) -> None:
+        self.detail = detail  # which equipment get their detail commands' values
         self._plan: Any = None  # the plan the answers were read with (a new probe starts a new view)
         self._answers: Dict[str, Dict[str, Any]] = {}  # cadence -> {endpoint: answer} of its latest read
         self._kept: Dict[str, Any] = {}  # endpoint -> answer read outside the cadences
@@ -59,13 +60,15 @@ class GatewayView:
         known, self._values = self._values, {}
         found = {}
         for eq in catalog.equipments(readings):
+            detail = self.detail.wants(eq.logical_id)
             if eq.reading is readings:  # the gateway reads the whole site: computed every cycle
-                values = catalog.equipment_values(eq)
+                values = catalog.equipment_values(eq, detail)
             else:
                 # A device whose reading is what it was last cycle (the 600 inverters of the devices read, in a
                 # general cycle) has the values computed from it then.
                 before = known.get(eq.logical_id)
-                values = before[1] if before is not None and before[0] == eq.reading else catalog.equipment_values(eq)
+                values = before[1] if before is not None and before[0] == eq.reading else \
+                    catalog.equipment_values(eq, detail)
                 self._values[eq.logical_id] = (eq.reading, values)
             found[eq.logical_id] = (eq, values)
         return found

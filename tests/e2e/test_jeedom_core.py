@@ -469,8 +469,16 @@ def test_the_page_of_a_gateway_added_by_hand_shows_its_access_without_its_secret
         assert browser.evaluate(token + ".value") == ""
         assert browser.evaluate(token + ".placeholder").startswith("Enregistré")
         assert DEMO_SECRET not in browser.evaluate("document.documentElement.outerHTML")
-        browser.evaluate("document.getElementById('sel_enphaseEqAuthMethod').value = 'token';"
-                         " document.getElementById('sel_enphaseEqAuthMethod').dispatchEvent(new Event('change'))")
+        status = browser.evaluate("document.getElementById('div_enphaseStatus').innerText")
+        assert "Authentification : Jeton propriétaire" in status and "jwt-" not in status, status
+        # Firmware < 7: the installer login is offered with the gateway's password, and only there.
+        choose = ("document.getElementById('sel_enphaseEqAuthMethod').value = '%s';"
+                  " document.getElementById('sel_enphaseEqAuthMethod').dispatchEvent(new Event('change'))")
+        installer_shown = "document.getElementById('cb_enphaseEqInstaller').offsetParent !== null"
+        browser.evaluate(choose % "envoy")
+        assert browser.evaluate(installer_shown)
+        browser.evaluate(choose % "token")
+        assert not browser.evaluate(installer_shown)
         browser.fit_to_content("#div_mainContainer")
         browser.screenshot(SCREENSHOTS / "gateway-page.png")
         errors = [e for e in browser.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
@@ -540,6 +548,9 @@ def test_refused_credentials_reach_the_message_center_and_the_gateway_state(demo
         refused = wait_until(lambda: messages(core, "status::%s::" % added["id"]), GENERAL_S + 30,
                              "a message for the refused token")
         assert "Mauvais jeton" in refused[0]["message"]
+        # French only, and about the token: not the password of older firmware, not the daemon's English.
+        assert "refuse le jeton" in refused[0]["message"], refused[0]["message"]
+        assert "6 derniers" not in refused[0]["message"] and "The gateway" not in refused[0]["message"]
         assert state_of(core, added["id"]) == {"level": "danger", "text": "Identifiants refusés"}
     finally:
         core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN_ID, id=added["id"])

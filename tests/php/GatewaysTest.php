@@ -127,7 +127,8 @@ class GatewaysTest extends EnphaseTestCase {
 		$demo = self::addGateway('Démo', array('host' => 'demo', 'auth_method' => 'token'));
 
 		$this->assertSame('', enphaseGateway::firstProblem());
-		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false)),
+		$this->assertSame(array(array('id' => (string) $demo->getId(), 'host' => 'demo', 'installer' => false, 'general_s' => 60, 'devices_s' => 300, 'paused' => false,
+			'detail' => array('default' => false, 'on' => array(), 'off' => array()))),
 			enphaseGateway::configurations());
 	}
 
@@ -242,5 +243,38 @@ class GatewaysTest extends EnphaseTestCase {
 
 		$this->assertSame(array(), enphaseGateway::configurations());
 		$this->assertNotSame('', enphaseGateway::firstProblem());
+	}
+
+	/** Firmware < 7: the form's installer box reaches the daemon as "installer": true (envoy access only). */
+	public function testTheInstallerBoxOfOldFirmwareReachesTheDaemon() {
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('auth_method', 'envoy');
+		$gateway->setConfiguration('installer', '1');  // a ticked checkbox, as the page saves it
+		$gateway->save();
+		$this->assertTrue(enphaseGateway::configurations()[0]['installer']);
+		$this->assertSame('installer', enphaseGateway::access(enphaseGateway::settingsOf(enphase::byId(self::$gatewayId))));
+
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('installer', '0');
+		$gateway->save();
+		$this->assertFalse(enphaseGateway::configurations()[0]['installer']);
+
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('installer', '1');
+		$gateway->setConfiguration('auth_method', 'token');
+		$gateway->setConfiguration('token', 'eyJ.pasted');
+		$gateway->save();
+		$this->assertFalse(enphaseGateway::configurations()[0]['installer'], 'a token says itself whose it is');
+	}
+
+	public function testTickingTheInstallerBoxTellsARunningDaemon() {
+		$this->daemonRunning();
+		$received = $this->startDaemonStandIn(array(array('ok' => true)));
+		$gateway = enphase::byId(self::$gatewayId);
+		$gateway->setConfiguration('installer', '1');
+		$gateway->save();
+
+		$this->assertSame('configure', $received()[0]['action']);
+		$this->assertTrue($received()[0]['gateways'][0]['installer']);
 	}
 }

@@ -243,11 +243,11 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertSame(array(self::$gatewayId), array_column($received()[0]['gateways'], 'id'));
 	}
 
-	public function testThePluginConfigurationPageHasTheDefaultCadencesOnly() {
+	public function testThePluginConfigurationPageHasTheDefaultsOnly() {
 		$page = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
 
 		preg_match_all('/class="configKey[^"]*" data-l1key="([^"]+)"/', $page, $keys);
-		$this->assertSame(array('default_object_id', 'general_s', 'devices_s'), $keys[1]);
+		$this->assertSame(array('default_object_id', 'detail', 'general_s', 'devices_s'), $keys[1]);
 		$this->assertStringNotContainsString('type="password"', $page);
 		$this->assertStringContainsString('index.php?v=d&m=enphase&p=enphase', $page, 'where gateways are added');
 	}

@@ -49,7 +49,7 @@ class StatusTest extends EnphaseTestCase {
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
 		$this->assertStringContainsString('[Maison]', $messages[0]['message']);
-		$this->assertStringContainsString('refuse les identifiants', $messages[0]['message']);
+		$this->assertStringContainsString('refuse le mot de passe', $messages[0]['message']);
 
 		enphaseEvents::applyStatus(self::status());
 
@@ -64,7 +64,7 @@ class StatusTest extends EnphaseTestCase {
 
 		$messages = self::userMessages();
 		$this->assertCount(1, $messages);
-		$this->assertStringContainsString('Le jeton a expiré', $messages[0]['message']);
+		$this->assertStringContainsString('a expiré', $messages[0]['message']);
 	}
 
 	/** The gateway's access, as its equipment page sets it. */

@@ -16,7 +16,7 @@ GATEWAY_ID = "12"
 
 
 class Site:
-    def __init__(self, gateway, tmp_path, role="owner", digest_installer=False):
+    def __init__(self, gateway, tmp_path, role="owner", digest_installer=False, detail=None):
         self.gateway = gateway
         self.simulator = serve(gateway)
         self.jeedom = JeedomReceiver(APIKEY)
@@ -28,7 +28,10 @@ class Site:
             config["token"] = issue_token(self.simulator.serial, role=role)
         elif digest_installer:
             config["installer"] = True
+        if detail is not None:
+            config["detail"] = detail
         assert self.ask("configure", gateways=[config])["ok"]
+        self.config = config
         self.serial = self.simulator.serial
 
     def ask(self, action, **fields):

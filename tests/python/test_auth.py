@@ -156,3 +156,62 @@ def test_a_failed_renewal_keeps_the_still_valid_token():
         with pytest.raises(EnvoyError) as err:
             tokens.token()
         assert err.value.code == "auth_failed" and cloud.logins == 2
+
+
+# --- the budget is the account's (issue 12, point 13) ---
+
+def gateway_source(cloud, clock, folder, serial, email=EMAIL, password=PASSWORD, **options):
+    """The token source of one gateway whose token file is in `folder`, as the daemon makes them."""
+    return TokenSource(serial, username=email, password=password, store=FileTokenStore(folder / f"token-{serial}.json"),
+                       enlighten=Enlighten(CloudSettings(cloud.url, cloud.url)), clock=clock, **options)
+
+
+def test_a_refused_password_is_not_tried_again_after_a_restart_nor_by_the_account_s_other_gateways(tmp_path):
+    clock = Clock(START)
+    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
+        for n in range(12):  # four restarts of a daemon with three gateways of the account, a day apart
+            with pytest.raises(EnvoyError) as err:
+                gateway_source(cloud, clock, tmp_path, f"12230204504{n % 3}", password="wrong-password").token()
+            assert err.value.code == "auth_failed"
+            clock.now += 86400 // 3
+        assert cloud.logins == 1 and "will not try them again" in err.value.message
+        book = "".join(path.read_text() for path in tmp_path.iterdir())
+        assert "wrong-password" not in book and EMAIL not in book  # a salted fingerprint, a keyed account
+        assert gateway_source(cloud, clock, tmp_path, "122302045041").token() and cloud.logins == 2  # right one
+
+
+def test_the_gateways_of_one_account_share_its_login_budget_and_another_account_has_its_own(tmp_path):
+    clock = Clock(START)
+    other = "neighbour@example.invalid"
+    with serve_cloud([Account(EMAIL, PASSWORD), Account(other, PASSWORD)], clock=clock) as cloud:
+        budget = LoginBudget(max_per_day=3)
+        for serial in ("122302045040", "122302045041", "122302045042"):
+            gateway_source(cloud, clock, tmp_path, serial, budget=budget).token()
+            clock.now += 60
+        with pytest.raises(EnvoyError) as err:
+            gateway_source(cloud, clock, tmp_path, "122302045043", budget=budget).token()
+        assert err.value.code == "login_throttled" and "this account (all its gateways)" in err.value.message
+        assert cloud.logins == 3
+        assert gateway_source(cloud, clock, tmp_path, "122302045044", email=other, budget=budget).token()
+        assert cloud.logins == 4
+
+
+def test_a_gateway_s_logins_counted_before_this_version_join_its_account(tmp_path):
+    clock = Clock(START)
+    FileTokenStore(tmp_path / "token-122302045041.json").save({"logins": [START - 600.0] * 5, "failures": 2})
+    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
+        with pytest.raises(EnvoyError) as err:
+            gateway_source(cloud, clock, tmp_path, "122302045041").token()
+        assert err.value.code == "login_throttled" and cloud.logins == 0
+    assert FileTokenStore(tmp_path / "token-122302045041.json").load() == {}
+
+
+def test_a_login_that_cannot_be_counted_is_not_tried(tmp_path):
+    clock = Clock(START)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "enlighten-logins.json").mkdir()  # the account's file cannot be written
+    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
+        with pytest.raises(EnvoyError) as err:
+            gateway_source(cloud, clock, folder, "122302045041").token()
+    assert err.value.code == "login_throttled" and cloud.logins == 0

@@ -7,11 +7,13 @@ a firmware-7 gateway and the cloud stand-in; the clock that the login budget rea
 so days pass in seconds."""
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 import gateways
-from envoy.auth import CloudSettings, LoginBudget
+from chaos_helpers import APIKEY, DaemonProcess
+from envoy.auth import ACCOUNT_LOGINS, CloudSettings, LoginBudget
 from gateways import Daemon
 from jeedom.callback import Callback
 from jeedom_receiver import JeedomReceiver
@@ -29,10 +31,12 @@ WAIT_S = 30
 
 
 class Site:
-    """One gateway configured in a daemon; `restart()` is a new daemon on the same data folder."""
+    """Gateways of one Enlighten account configured in a daemon (one, or `gateways` of them); `restart()` is a
+    new daemon on the same data folder."""
 
-    def __init__(self, sim, cloud, receiver, datadir, password=PASSWORD):
+    def __init__(self, sim, cloud, receiver, datadir, password=PASSWORD, gateways=1):
         self.sim, self.cloud, self.receiver, self.datadir = sim, cloud, receiver, datadir
+        self.ids = ["g"] if gateways == 1 else [f"g{n}" for n in range(1, gateways + 1)]
         self.now = time.time()
         self.password = password
         self.logins = []  # clock of each login the cloud saw (attempts included)
@@ -59,10 +63,13 @@ class Site:
     def configure(self, password):
         self.password = password
         self.daemon.configure({"general_s": 3600, "devices_s": 3600, "gateways": [
-            {"id": "g", "host": self.sim.url, "username": EMAIL, "enlighten_password": password}]})
-        self.poller = self.daemon.pollers["g"]
-        self.poller.clock = self.clock
-        self.poller.submit(lambda: None).result(WAIT_S)  # its first cycle
+            {"id": gid, "host": self.sim.url, "username": EMAIL, "enlighten_password": password}
+            for gid in self.ids]})
+        self.pollers = [self.daemon.pollers[gid] for gid in self.ids]
+        self.poller = self.pollers[0]
+        for poller in self.pollers:
+            poller.clock = self.clock
+            poller.submit(lambda: None).result(WAIT_S)  # its first cycle
         self._count()
 
     def _count(self):
@@ -73,8 +80,9 @@ class Site:
     def ticks(self, count):
         for _ in range(count):
             self.now += TICK_S
-            self.poller.submit(lambda: self.poller.cadences.mark_due("general")).result(WAIT_S)
-            self.poller.submit(lambda: None).result(WAIT_S)
+            for poller in self.pollers:
+                poller.submit(lambda: poller.cadences.mark_due("general")).result(WAIT_S)
+                poller.submit(lambda: None).result(WAIT_S)
             self._count()
 
     def most_in_a_day(self):
@@ -82,7 +90,11 @@ class Site:
 
     @property
     def error(self):
-        error = self.poller._error
+        return self.error_of(self.poller)
+
+    @staticmethod
+    def error_of(poller):
+        error = poller._error
         return None if error is None else (error.code, error.message)
 
     def last_status(self):
@@ -155,3 +167,63 @@ def test_restarts_alone_do_not_buy_more_logins(world):
         s.restart()
         s.ticks(1)
     assert s.most_in_a_day() <= BOUND
+
+
+# --- one Enlighten account, three gateways (issue 12, point 13) ---
+
+def test_three_gateways_of_one_account_with_a_wrong_password_log_in_once_across_days_and_restarts(world, capsys):
+    site, sim, cloud, plan = world
+    s = site(password="a-wrong-password", gateways=3)
+    for _ in range(6):  # three days, the daemon restarted twice a day
+        s.ticks(DAY_TICKS // 2)
+        s.restart()
+    print(f"\nlogins per account per day, 3 gateways, wrong password: {s.most_in_a_day()} ({len(s.logins)} in 3 days)")
+    assert len(s.logins) == 1  # the refusal is the account's, and it outlives restarts
+    for poller in s.pollers:
+        code, message = s.error_of(poller)
+        assert code == "auth_failed" and "not try them again" in message
+    book = (Path(s.datadir) / ACCOUNT_LOGINS).read_text()
+    assert "a-wrong-password" not in book and EMAIL not in book  # a salted fingerprint, a keyed account
+    s.configure(PASSWORD)  # the user types the right one: each gateway gets its token at once
+    s.ticks(1)
+    assert len(s.logins) == 4 and all(s.error_of(p) is None for p in s.pollers)
+
+
+def test_three_gateways_of_one_account_share_its_login_budget_across_restarts(world, capsys):
+    site, sim, cloud, plan = world
+    sim.auth.token_key = b"not the key the cloud signs with"  # every gateway refuses every token
+    s = site(gateways=3)
+    for _ in range(6):
+        s.ticks(DAY_TICKS // 2)
+        s.restart()
+    print(f"\nlogins per account per day, 3 gateways, tokens refused: {s.most_in_a_day()} "
+          f"({len(s.logins)} in 3 days)")
+    assert BOUND <= s.most_in_a_day() <= BOUND
+    assert {s.error_of(p)[0] for p in s.pollers} <= {"auth_failed", "login_throttled"}
+
+
+def test_the_refusal_outlives_the_daemon_process(tmp_path):
+    """The daemon as Jeedom runs it, started four times on the same data folder, three gateways of one account
+    with a wrong password: Enlighten sees one login attempt, not one per process (nor per gateway)."""
+    receiver = JeedomReceiver(APIKEY)
+    with serve_cloud([Account(EMAIL, PASSWORD)]) as cloud, serve(MiniGateway(SERIAL, "7.6.175")) as sim:
+        for run in range(4):
+            daemon = DaemonProcess(tmp_path, receiver.url, loglevel="info", launcher=True,
+                                   env={"CHAOS_CLOUD_URL": cloud.url, "CHAOS_TIMEOUT_S": "5"})
+            try:
+                seen = len(receiver.bodies)
+                assert daemon.send({"action": "configure", "general_s": 0.05, "devices_s": 0.05, "gateways": [
+                    {"id": f"g{n}", "host": sim.url, "username": EMAIL, "enlighten_password": "a-wrong-password"}
+                    for n in (1, 2, 3)]})["ok"]
+
+                def refused(r):
+                    said = {e["gateway"] for b in r.bodies[seen:] for e in b["events"] if e["type"] == "status"
+                            and (e.get("error") or {}).get("code") == "auth_failed"}
+                    return said >= {"g1", "g2", "g3"}
+
+                assert receiver.wait_for(refused, 60), daemon.output()[-3000:]
+            finally:
+                assert daemon.stop() == 0
+    receiver.close()
+    print(f"\nEnlighten logins, 3 gateways of one account, wrong password, 4 daemon processes: {cloud.logins}")
+    assert cloud.logins == 1

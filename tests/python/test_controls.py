@@ -29,9 +29,12 @@ def site(tmp_path):
         one.close()
 
 
-def refused(answer, *words):
+def refused(answer, *words, reason=None):
+    """Refused with these words in its (English, logged) message and, for PHP's French sentence, its reason."""
     assert answer["ok"] is False and answer["error"]["code"] == "refused", answer
     assert all(word in answer["error"]["message"] for word in words), answer["error"]["message"]
+    if reason is not None:
+        assert answer["error"].get("reason") == reason, answer["error"]
     return True
 
 
@@ -71,7 +74,7 @@ def test_dry_contact_settings_are_written_whole(site):
     # The simulated gateway refuses a partial object (it crashes real ones): the write went through whole.
     assert after == dict(before, soc_low=25.0, mode="soc")
     assert s.value(contact, "soc_low") == 25 and s.value(contact, "mode") == "soc"
-    assert refused(s.execute(contact, "set_soc_high", 140), "0 to 100")
+    assert refused(s.execute(contact, "set_soc_high", 140), "0 to 100", reason="bad_value")
     assert refused(s.execute(contact, "set_mode", "sometimes"), "manual, soc")
 
 
@@ -105,7 +108,7 @@ def test_production_without_installer_rights_is_refused(site):
     s = site()
     inventory = s.sync()
     assert "production_enabled" not in commands(inventory[s.serial])  # an owner cannot read it either
-    assert refused(s.execute(s.serial, "production_off"), "installer rights")
+    assert refused(s.execute(s.serial, "production_off"), "installer rights", reason="installer_required")
     assert s.simulator.count(method="PUT") == 0 and all(i.enabled for i in s.gateway.inverters)
 
 
@@ -115,7 +118,10 @@ def test_storage_profile_and_reserve_where_the_gateway_applies_them(site):
     assert {"set_storage_mode", "set_storage_reserve"} <= commands(inventory[s.serial], "action")
     select = next(c for c in inventory[s.serial]["commands"] if c["logicalId"] == "set_storage_mode")
     assert select["subType"] == "select" and select["value"] == "storage_mode"
-    assert [v.split("|")[0] for v in select["listValue"].split(";")] == ["self-consumption", "economy", "backup"]
+    for language in ("fr_FR", "en_US"):  # the gateway's words, each with its label in that language
+        assert [v.split("|")[0] for v in select["listValue"][language].split(";")] == [
+            "self-consumption", "economy", "backup"]
+    assert select["listValue"]["fr_FR"].split(";")[0] == "self-consumption|Autoconsommation"
     assert s.execute(s.serial, "set_storage_mode", "backup") == {"ok": True}
     assert s.gateway.storage_mode == "backup" and s.value(s.serial, "storage_mode") == "backup"
     assert s.execute(s.serial, "set_storage_reserve", 45) == {"ok": True}
@@ -126,14 +132,15 @@ def test_storage_profile_and_reserve_where_the_gateway_applies_them(site):
 def test_storage_writes_are_refused_where_the_gateway_would_ignore_them(site):
     s = site(house(firmware="8.2.4345"))
     s.sync()
-    assert refused(s.execute(s.serial, "set_storage_mode", "backup"), "8.2.4345", "Enphase app")
+    assert refused(s.execute(s.serial, "set_storage_mode", "backup"), "8.2.4345", "Enphase app",
+                   reason="firmware_ignores")
     assert refused(s.execute(s.serial, "set_storage_reserve", 50), "ignores")
     assert s.simulator.count("/admin/lib/tariff", method="PUT") == 0
     assert s.value(s.serial, "storage_mode") == "self-consumption"
 
 
 def test_plc_check_with_installer_rights(site):
-    s = site(role="installer")
+    s = site(role="installer", detail={"default": True})  # a power-line level is detail
     s.sync()
     inverters = [i.serial for i in s.gateway.inverters]
     assert all(s.value(i, "plc_level") is None for i in inverters)
@@ -164,7 +171,7 @@ def test_pause_resume_and_a_one_off_refresh(site):
 def test_unknown_action_and_an_action_of_another_kind_are_refused(site):
     s = site()
     s.sync()
-    assert refused(s.execute(s.serial, "self_destruct"), "Unknown action")
+    assert refused(s.execute(s.serial, "self_destruct"), "Unknown action", reason="unknown_command")
     assert refused(s.execute(s.gateway.inverters[0].serial, "grid_disconnect"), "Unknown action")
 
 
@@ -180,7 +187,7 @@ def test_a_gateway_that_accepts_but_does_not_apply_is_a_refusal(site, monkeypatc
     monkeypatch.setattr(writes, "sleep", lambda seconds: None)
     s = site(Stubborn(clock=lambda: NOON, seed=3, enpower=True, generator=True))
     s.sync()
-    assert refused(s.execute(f"{s.serial}_generator", "set_mode", "on"), "still shows 'off'")
+    assert refused(s.execute(f"{s.serial}_generator", "set_mode", "on"), "still shows 'off'", reason="not_applied")
 
 
 def test_qrelay_follows_the_grid(site):

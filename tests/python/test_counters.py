@@ -129,7 +129,7 @@ def test_every_kind_of_lifetime_counter_is_monotonic(counters):
     for dt in (60, 120):
         out = counters.update(stepped, t + dt)
     for eq, (kind, values) in equipments.items():
-        for cmd in MONOTONIC[kind]:
+        for cmd in set(MONOTONIC[kind]) & set(values):
             assert out[eq][cmd] == values[cmd], (eq, cmd)
     assert out["482212345678"]["power_w"] == 200  # other values pass untouched
 

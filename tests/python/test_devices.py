@@ -1,6 +1,8 @@
 """Every device kind on the recorded gateways that have it, as Jeedom gets it: the recorded gateway served
 over a real socket (its controls working on an overlay of its recording), the daemon's core over its
 socket, Jeedom's callback a real receiver. Then the controls of each recorded kind, round trip."""
+from datetime import datetime
+
 import pytest
 
 from conftest import fixtures_dir
@@ -104,6 +106,9 @@ def test_iq_battery_and_the_site_battery_aggregate(site):
     assert inventory["122249097612"]["kind"] == "encharge"
     assert battery == dict(battery, percent=15, power_w=0, apparent_power_va=0, temperature_c=29, capacity_wh=3500,
                            dc_switch_off=0, communicating=1, status="ENCHG_STATE_READY")
+    assert {"max_temperature_c", "last_report"} <= set(battery)
+    # The seed's "producing" and maximum power, and "provisioned", the gateway does not give for an IQ Battery.
+    assert not {"producing", "max_power_w", "provisioned"} & set(battery)
     gateway = s.values()[s.serial]
     assert gateway == dict(gateway, battery_percent=15, battery_available_wh=525, battery_capacity_wh=3500,
                            battery_reserve_percent=15, battery_backup_wh=525, storage_mode="self-consumption",
@@ -116,7 +121,10 @@ def test_ac_batteries(site):
     assert found["ac_battery"]
     for serial in found["ac_battery"]:
         acb = s.values()[serial]
-        assert {"percent", "communicating", "power_w"} <= set(acb)
+        # Every battery item of the seed (provisioned, communicating, producing, power, max power, charge, max
+        # temperature), and its last report.
+        assert {"provisioned", "communicating", "producing", "power_w", "max_power_w", "percent", "max_temperature_c",
+                "last_report"} <= set(acb), sorted(acb)
 
 
 @pytest.mark.parametrize("name, running, mode", [("8.2.127_with_generator_running", 1, None),
@@ -130,12 +138,64 @@ def test_generator(site, name, running, mode):
     assert ("set_mode" in commands(inventory[f"{s.serial}_generator"])) == (mode is not None)
 
 
+def test_grid_on_follows_the_measured_relay_and_an_unset_threshold_is_nothing(site):
+    s = site("8.2.127_with_generator_running")  # the generator runs: the grid relay is open, the mode still "ongrid"
+    s.sync()
+    enpower, generator = s.values()["122210043898"], s.values()[f"{s.serial}_generator"]
+    assert enpower["grid_mode"] == "multimode-ongrid" and enpower["relay_oper_closed"] == 0
+    assert enpower["grid_on"] == 0 and enpower["relay_closed"] == 1  # asked closed, measured open: off grid
+    assert generator["start_percent"] == 100 and "stop_percent" not in generator  # recorded stop_soc: -1
+
+
+def test_ct_metering_status_and_flags(site):
+    gateway = WritableRecorded(fixtures_dir() / "7.6.175_with_cts")
+    meters = gateway.recorded_json("/ivp/meters")
+    production = next(m for m in meters if m["measurementType"] == "production")
+    production.update(meteringStatus="check-wiring", statusFlags=["negative-production", "power-on-unused-phase"])
+    gateway.overlay["/ivp/meters"] = meters
+    s = site(gateway)
+    inventory = s.sync()
+    ct, net = s.values()[f"{s.serial}_meter_production"], s.values()[f"{s.serial}_meter_net-consumption"]
+    assert (ct["metering_status"], ct["status_flags"]) == ("check-wiring", "negative-production, power-on-unused-phase")
+    assert (net["metering_status"], net["status_flags"]) == ("normal", "none")  # as recorded: no flag
+    described = {c["logicalId"]: c for c in inventory[f"{s.serial}_meter_production"]["commands"]}
+    assert described["metering_status"]["valueLabels"]["check-wiring"] == {"fr_FR": "Vérifier le câblage",
+                                                                          "en_US": "Check wiring"}
+
+
+@pytest.mark.parametrize("name, device, field", [
+    ("7.6.175", "122146078718", "lastReportDate"),  # a microinverter (/api/v1/production/inverters)
+    ("8.2.4382_ACB_2", "122000000001", "lastReportDate"),  # an AC Battery (the same list, devType 11)
+    ("7.6.185_with_cts_and_battery_3t", "122249097612", "last_rpt_date"),  # an IQ Battery (ensemble inventory)
+    ("7.3.517", "122029016399", "last_rpt_date"),  # an IQ System Controller
+])
+def test_each_device_s_last_report_as_a_jeedom_date(site, name, device, field):
+    s = site(name)
+    inventory = s.sync()
+    recorded = _recorded_field(s.gateway, device, field)
+    assert s.values()[device]["last_report"] == datetime.fromtimestamp(recorded).strftime("%Y-%m-%d %H:%M:%S")
+    described = {c["logicalId"]: c for c in inventory[device]["commands"]}["last_report"]
+    assert (described["type"], described["subType"]) == ("info", "string")
+
+
+def _recorded_field(gateway, serial, field):
+    """`field` of the device `serial` wherever the recording lists it (a list of devices, or groups of them)."""
+    for path in ("/api/v1/production/inverters", "/ivp/ensemble/inventory"):
+        for item in gateway.recorded_json(path) or []:
+            for device in item.get("devices", [item]):
+                if str(device.get("serialNumber", device.get("serial_num"))) == serial and field in device:
+                    return device[field]
+    raise AssertionError(f"{serial} has no {field} in the recording")
+
+
 def test_iq_meter_collar(site):
     s = site("8.3.1598_collar")
     found = kinds(s.sync())
     assert found["collar"] == ["482520020939"] and "enpower" not in found
+    # Its last report (last_rpt_date 1752939759) as Jeedom shows a date: local time, "Y-m-d H:i:s".
+    reported = datetime.fromtimestamp(1752939759).strftime("%Y-%m-%d %H:%M:%S")
     assert s.values()["482520020939"] == dict(grid_on=1, relay_closed=1, temperature_c=42, communicating=1,
-                                              status="ENCMN_MDE_ON_GRID")
+                                              status="ENCMN_MDE_ON_GRID", last_report=reported)
 
 
 def test_three_phase_cts_per_phase(site):
@@ -150,12 +210,51 @@ def test_three_phase_cts_per_phase(site):
         assert values["l2_frequency_hz"] == 50 and 180 < values["l1_voltage_v"] < 260  # as recorded
 
 
-def test_microinverter_details(site):
+MICROINVERTER_DETAIL = {"ac_voltage_v", "ac_current_a", "ac_frequency_hz", "dc_voltage_v", "dc_current_a",
+                        "temperature_c"}
+
+
+def test_microinverter_details_only_where_asked(site):
     s = site("8.2.4345_with_device_data")
-    found = kinds(s.sync())
-    details = {"ac_voltage_v", "ac_current_a", "ac_frequency_hz", "dc_voltage_v", "dc_current_a", "temperature_c",
-               "energy_today_wh", "lifetime_wh"}
-    assert all(details <= set(s.values()[serial]) for serial in found["inverter"])
+    inventory = s.sync()
+    inverters = kinds(inventory)["inverter"]
+    # By default what a user looks at: the seed's five and the energy; no volts, amps, frequency, temperature.
+    for serial in inverters:
+        assert {"power_w", "max_power_w", "energy_today_wh", "lifetime_wh"} <= commands(inventory[serial]) <= {
+            "provisioned", "communicating", "producing", "power_w", "max_power_w", "energy_today_wh", "lifetime_wh"}
+        assert set(s.values()[serial]) == commands(inventory[serial]), "nothing else is sent"
+
+
+def test_microinverter_details_for_every_inverter_or_one(site):
+    everywhere = site("8.2.4345_with_device_data", detail={"default": True})
+    inventory = everywhere.sync()
+    inverters = kinds(inventory)["inverter"]
+    for serial in inverters:
+        assert MICROINVERTER_DETAIL | {"energy_today_wh", "lifetime_wh"} <= set(everywhere.values()[serial])
+        assert all(c.get("detail") == 1 for c in inventory[serial]["commands"] if c["logicalId"] in MICROINVERTER_DETAIL)
+    one, other = inverters[0], inverters[1]
+    by_equipment = site("8.2.4345_with_device_data", detail={"default": True, "off": [other]})
+    by_equipment.sync()
+    assert MICROINVERTER_DETAIL <= set(by_equipment.values()[one])
+    assert not MICROINVERTER_DETAIL & set(by_equipment.values()[other])
+    only_one = site("8.2.4345_with_device_data", detail={"on": [one]})
+    inventory = only_one.sync()
+    assert MICROINVERTER_DETAIL <= commands(inventory[one]) and not MICROINVERTER_DETAIL & commands(inventory[other])
+
+
+def test_detail_asked_later_is_described_and_sent_without_a_sync(site):
+    s = site("8.2.4345_with_device_data")
+    inverter = kinds(s.sync())["inverter"][0]
+    synced = len(s.jeedom.events)
+    assert s.ask("configure", gateways=[dict(s.config, detail={"on": [inverter]})])["ok"]
+
+    def described(jeedom):
+        # An inventory reaches Jeedom in as many POSTs as its size takes: its equipment, from any of them.
+        equipment = {e["logicalId"]: e for event in jeedom.events[synced:] if event["type"] == "inventory"
+                     for e in event["equipments"]}
+        return inverter in equipment and MICROINVERTER_DETAIL <= commands(equipment[inverter])
+    assert s.jeedom.wait_for(described), "a new inventory describes the detail the user asked for"
+    assert s.jeedom.wait_for(lambda j: MICROINVERTER_DETAIL <= set(s.values()[inverter]))
 
 
 def test_installer_rights_read_production_state(site):

@@ -49,28 +49,28 @@ def recorded_site(name):
 
 def breaks(values, when, truth=None):
     """The rules that the published gateway `values` break, judged from what was published (and, where the test
-    knows it, `truth`: {command: the energy the lifetime counter really gained over the command's span})."""
+    knows it, `truth`: {command: the energy the lifetime counter really gained over the command's span}), for
+    every flow the catalog has a day or week figure of (the site's, each phase's) and every net balance."""
     truth = truth or {}
-    found = []
-    day = {}
-    for flow in FLOWS:
-        lifetime, power = values.get(f"{flow}_lifetime_wh"), values.get(f"{flow}_w")
-        for span, cmd in (("day", f"{flow}_today_wh"), ("week", f"{flow}_7days_wh")):
-            if cmd in values:
-                facts = Facts(span=span, lifetime=lifetime, power_w=power, since_midnight_s=since_midnight(when),
-                              counted=truth.get(cmd), day=day.get(flow) if span == "week" else None)
-                rule = broken_rule(values[cmd], facts)
-                found += [f"{cmd}={values[cmd]}: {rule.name}"] if rule else []
-        day[flow] = values.get(f"{flow}_today_wh")
-    for span, suffix in (("day", "today"), ("week", "7days")):
-        cmd = f"net_{suffix}_wh"
-        if cmd in values:
-            c, p = values.get(f"consumption_{suffix}_wh"), values.get(f"production_{suffix}_wh")
-            facts = Facts(span=span, signed=True, power_w=values.get("net_w"), since_midnight_s=since_midnight(when),
-                          counted=truth.get(cmd), balance=None if c is None or p is None else c - p,
-                          balance_within=0 if c is None or p is None else match(c) + match(p))
-            rule = broken_rule(values[cmd], facts)
-            found += [f"{cmd}={values[cmd]}: {rule.name}"] if rule else []
+    found, chosen = [], {}
+
+    def judge(cmd, facts):
+        if cmd and cmd in values:
+            rule = broken_rule(values[cmd], facts._replace(counted=truth.get(cmd)))
+            found.extend([f"{cmd}={values[cmd]}: {rule.name}"] if rule else [])
+
+    for flow in catalog.DAY_FLOWS:
+        lifetime, power = values.get(flow.lifetime), values.get(flow.power)
+        common = dict(lifetime=lifetime, power_w=power, since_midnight_s=since_midnight(when))
+        judge(flow.day, Facts(span="day", **common))
+        judge(flow.week, Facts(span="week", day=values.get(flow.day), **common))
+        chosen[flow.name] = (values.get(flow.day), values.get(flow.week))
+    for net in catalog.BALANCES:
+        for span, cmd, index in (("day", net.day, 0), ("week", net.week, 1)):
+            c, p = chosen.get(net.also_plus, (None, None))[index], chosen.get(net.also_minus, (None, None))[index]
+            judge(cmd, Facts(span=span, signed=True, power_w=values.get(net.power),
+                             since_midnight_s=since_midnight(when), balance=None if c is None or p is None else c - p,
+                             balance_within=0 if c is None or p is None else match(c) + match(p)))
     return found
 
 
@@ -363,3 +363,45 @@ def test_the_synthetic_house_over_48_hours_across_the_dst_change(paris_time):
             assert day_balance == pytest.approx(values["consumption_today_wh"], abs=3)
         clock.now += 600
     assert checked_days > 100
+
+
+# --- per phase
+
+
+PHASED_GATEWAYS = [name for name in recorded_gateways(with_expected=False)
+                   if "production_l2_lifetime_wh" in _gateway_values(name)]
+
+
+@pytest.mark.parametrize("name", PHASED_GATEWAYS)
+def test_each_phase_s_energy_of_the_day_and_its_net(name):
+    """A multi-phase recording read around midnight, then at noon with each phase's lifetimes grown: each phase's
+    production and consumption of the day (counted, the recorded day figures being yesterday's), and its net,
+    consumption - production of that phase."""
+    serial, site = recorded_site(name)
+    values = site[serial][1]
+    counters = Counters(None, PARIS)
+    counters.update(site, at("2026-06-09 23:55"))
+    counters.update(site, at("2026-06-10 00:05"))
+    phases = [n for n in (1, 2, 3) if f"production_l{n}_lifetime_wh" in values]
+    for n in phases:
+        values[f"production_l{n}_lifetime_wh"] += 1000 * n
+        values["production_lifetime_wh"] += 1000 * n  # the site's is the phases' sum
+        if f"consumption_l{n}_lifetime_wh" in values:
+            values[f"consumption_l{n}_lifetime_wh"] += 3000
+            values["consumption_lifetime_wh"] += 3000
+            grid = 3000 - 1000 * n  # and the net CT's registers with them
+            meter = site.get(f"{serial}_meter_{NET_CT}", (None, {}))[1]
+            for cmd, wh in (("energy_delivered_wh", max(grid, 0)), ("energy_received_wh", max(-grid, 0))):
+                if cmd in meter:
+                    meter[cmd] += wh
+    published = counters.update(site, at("2026-06-10 12:00"))[serial]
+    for n in phases:
+        assert published[f"production_l{n}_today_wh"] == 1000 * n
+        if f"consumption_l{n}_lifetime_wh" in values:
+            assert published[f"consumption_l{n}_today_wh"] == 3000
+            assert published[f"net_l{n}_today_wh"] == 3000 - 1000 * n
+    assert breaks(published, at("2026-06-10 12:00")) == []
+
+
+def test_there_are_multi_phase_recordings():
+    assert len(PHASED_GATEWAYS) >= 2

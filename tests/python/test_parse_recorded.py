@@ -38,6 +38,8 @@ DELIBERATE.update({
         "no IQ Battery on the site: the all-zero aggregate is no battery, not an empty one (None)"),
     ("8.2.4382_ACB", "encharge_aggregate"): (
         "with AC Batteries and IQ Batteries together we keep the site aggregate (battery_aggregate) only"),
+    ("8.2.127_with_generator_running", "generator.stop_soc"): (
+        "a generator threshold the gateway writes as -1 is not set: None, shown as nothing rather than -1 %"),
     ("8.2.127_with_generator_running", "generator.*_state"): (
         "relay states are one of closed/open (the gateway also says 'close'); 'unknown' and unknown words are None"),
     ("8.3.5433_tot_is_net_cons", "system_consumption*.watt_hours_*"): (

@@ -6,14 +6,14 @@ is published for it, and a sync does not create it). Adding a reading is one `Co
 by keyword (records.py). The kinds live in gateway.py (the site), devices.py (microinverters, batteries,
 CT meters, Q-Relays) and controller.py (IQ System Controller, its dry contacts and generator, the collar).
 """
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 from envoy.readings import Readings
 
 from .controller import COLLAR, DRY_CONTACT, ENPOWER, GENERATOR
 from .devices import (AC_BATTERY, ENCHARGE, INVERTER, METER, METER_DELIVERED, METER_NAMES, METER_RECEIVED, NET_CT,
                       QRELAY)
-from .gateway import DAY_FIGURES, DAY_RATES, GATEWAY, NET_BALANCE, Balance, DayFlow, DayRate, day_flows
+from .gateway import BALANCES, DAY_FIGURES, DAY_RATES, GATEWAY, NET_BALANCE, Balance, DayFlow, DayRate, day_flows
 from .records import (QUANTITIES, Command, Equipment, Kind, Range, describe_command,  # noqa: F401
                       describe_equipment, json_value, read_command)
 
@@ -67,10 +67,23 @@ def equipments(r: Readings) -> List[Equipment]:
     return found
 
 
-def equipment_values(eq: Equipment) -> Dict[str, Any]:
-    """{command logicalId: value} of one equipment, for the commands its reading has."""
+class Detail(NamedTuple):
+    """Which equipment of a gateway get their kind's detail commands (Command.detail): those the user turned it
+    on for, and every other when the plugin setting says so, unless turned off on the equipment."""
+
+    default: bool = False
+    on: FrozenSet[str] = frozenset()
+    off: FrozenSet[str] = frozenset()
+
+    def wants(self, eq_id: str) -> bool:
+        return eq_id in self.on or (self.default and eq_id not in self.off)
+
+
+def equipment_values(eq: Equipment, detail: bool = True) -> Dict[str, Any]:
+    """{command logicalId: value} of one equipment, for the commands its reading has (the detail ones only
+    with `detail`)."""
     out = {}
-    for command in eq.kind.commands:
+    for command in eq.kind.published(detail):
         value = read_command(command, eq.reading, eq.logical_id)
         if value is not None:
             out[command.logical_id] = value
@@ -98,9 +111,9 @@ def find_command(kind: str, logical_id: str) -> Optional[Command]:
     return KINDS[kind].find(logical_id) if kind in KINDS else None
 
 
-__all__ = ["AC_BATTERY", "COLLAR", "COUNTED", "DAY_FLOWS", "DAY_RATES", "DRY_CONTACT", "ENCHARGE", "ENPOWER",
+__all__ = ["AC_BATTERY", "BALANCES", "COLLAR", "COUNTED", "DAY_FLOWS", "DAY_RATES", "DRY_CONTACT", "ENCHARGE", "ENPOWER",
            "GATEWAY", "GENERATOR", "INVERTER", "KINDS", "METER", "NET_BALANCE", "QRELAY", "QUANTITIES", "Balance",
-           "Command", "Range",
+           "Command", "Detail", "Range",
            "DayFlow", "DayRate", "Equipment", "Kind", "describe_command", "describe_equipment", "equipment_values",
            "equipments", "find_command", "json_value", "monotonic_commands", "net_meter_id", "present_commands",
            "rated_power_w", "read_command", "values"]

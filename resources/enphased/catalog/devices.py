@@ -1,6 +1,24 @@
 """The devices of a site, each its own equipment: microinverters, AC Batteries, IQ Batteries, CT meters,
 Q-Relays. Their commands read the device's own reading (envoy/readings.py)."""
+import time
+
 from .records import Command, Kind, nested
+
+# A report time outside these years is no time (epoch seconds: 2000-01-01, 2100-01-01).
+REPORTED_FROM, REPORTED_UNTIL = 946_684_800, 4_102_444_800
+
+
+def report_time(device):
+    """A device's last report as Jeedom shows a date and time: "Y-m-d H:i:s", local time (the daemon runs in
+    Jeedom's time zone)."""
+    ts = device.last_report_ts
+    if ts is None or not REPORTED_FROM <= ts < REPORTED_UNTIL:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+LAST_REPORT = Command(logical_id="last_report", fr="Dernier rapport", en="Last report", subtype="string",
+                      read=report_time, cadence="devices", visible=False)
 
 # Commands several device kinds share, word for word.
 PROVISIONED = Command(logical_id="provisioned", fr="Provisionné", en="Provisioned", subtype="binary",
@@ -17,7 +35,7 @@ TEMPERATURE = Command(logical_id="temperature_c", fr="Température", en="Tempera
                       unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c,
                       cadence="devices")
 _PLC_LEVEL = Command(logical_id="plc_level", fr="Niveau CPL", en="PLC level", subtype="numeric",
-                     read=lambda d: d.plc_level, cadence="devices")
+                     read=lambda d: d.plc_level, cadence="devices", detail=True)
 _DEVICE_STATE = [PROVISIONED, COMMUNICATING]  # yes/no states from /inventory.json
 
 
@@ -36,22 +54,25 @@ INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", comman
             unit="Wh", generic="DAILY_PRODUCTION", historized=True, read=lambda d: d.energy_today_wh,
             cadence="devices"),
     Command(logical_id="lifetime_wh", fr="Production totale", en="Lifetime production", subtype="numeric",
-            unit="Wh", read=lambda d: d.lifetime_wh, cadence="devices", visible=False, monotonic=True),
+            unit="Wh", read=lambda d: d.lifetime_wh, cadence="devices", monotonic=True),
+    # The detail, only where the user asked for it (Command.detail).
     Command(logical_id="ac_voltage_v", fr="Tension AC", en="AC voltage", subtype="numeric", unit="V",
-            generic="VOLTAGE", historized=True, read=lambda d: d.ac_voltage_v, cadence="devices", visible=False),
+            generic="VOLTAGE", historized=True, read=lambda d: d.ac_voltage_v, cadence="devices", visible=False,
+            detail=True),
     Command(logical_id="dc_voltage_v", fr="Tension DC", en="DC voltage", subtype="numeric", unit="V",
-            generic="VOLTAGE", read=lambda d: d.dc_voltage_v, cadence="devices", visible=False),
+            generic="VOLTAGE", read=lambda d: d.dc_voltage_v, cadence="devices", visible=False, detail=True),
     Command(logical_id="dc_current_a", fr="Courant DC", en="DC current", subtype="numeric", unit="A",
-            read=lambda d: d.dc_current_a, cadence="devices", visible=False),
+            read=lambda d: d.dc_current_a, cadence="devices", visible=False, detail=True),
     Command(logical_id="temperature_c", fr="Température", en="Temperature", subtype="numeric", unit="°C",
             generic="TEMPERATURE", historized=True, read=lambda d: d.temperature_c, cadence="devices",
-            visible=False),
+            visible=False, detail=True),
     # Microinverter details of firmware 8.2+, and the power-line level an installer's check gives.
     Command(logical_id="ac_current_a", fr="Courant AC", en="AC current", subtype="numeric", unit="A",
-            read=lambda d: d.ac_current_a, cadence="devices", visible=False),
+            read=lambda d: d.ac_current_a, cadence="devices", visible=False, detail=True),
     Command(logical_id="ac_frequency_hz", fr="Fréquence AC", en="AC frequency", subtype="numeric", unit="Hz",
-            read=lambda d: d.ac_frequency_hz, cadence="devices", visible=False),
+            read=lambda d: d.ac_frequency_hz, cadence="devices", visible=False, detail=True),
     _PLC_LEVEL,
+    LAST_REPORT,
 ]))
 
 AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands=tuple(_DEVICE_STATE + [
@@ -64,10 +85,12 @@ AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands
     Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
             unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.max_cell_temp_c, cadence="devices"),
     _PLC_LEVEL,
+    LAST_REPORT,
 ]))
 
 _ENCHARGE_STATES = (
     ("ENCHG_STATE_READY", "Prête", "Ready"),
+    ("ENCMN_MDE_ENCHARGE_READY", "Prête", "Ready"),  # with an IQ Meter Collar (8.3)
     ("ENCHG_STATE_IDLE", "En veille", "Idle"),
     ("ENCHG_STATE_CHARGING", "En charge", "Charging"),
     ("ENCHG_STATE_DISCHARGING", "En décharge", "Discharging"),
@@ -94,6 +117,7 @@ ENCHARGE = Kind(kind="encharge", fr="Batterie IQ", en="IQ Battery", commands=tup
             cadence="devices", labels=_ENCHARGE_STATES),
     Command(logical_id="dc_switch_off", fr="Interrupteur DC ouvert", en="DC switch off", subtype="binary",
             read=lambda d: d.dc_switch_off, cadence="devices"),
+    LAST_REPORT,
 ]))
 
 
@@ -128,6 +152,14 @@ METER = Kind(kind="meter", fr="Compteur", en="CT meter", commands=tuple([
             read=lambda m: m.total.frequency_hz, visible=False),
     Command(logical_id="state", fr="État", en="State", subtype="string", read=lambda m: m.state, visible=False,
             labels=(("enabled", "Activé", "Enabled"), ("disabled", "Désactivé", "Disabled"))),
+    # Whether the CT measures as it should (/ivp/meters, every 5 minutes): its status and the gateway's flags.
+    Command(logical_id="metering_status", fr="État de mesure", en="Metering status", subtype="string",
+            read=lambda m: m.metering_status, cadence="devices",
+            labels=(("normal", "Normal", "Normal"), ("check-wiring", "Vérifier le câblage", "Check wiring"),
+                    ("not-metering", "Ne mesure pas", "Not metering"))),
+    Command(logical_id="status_flags", fr="Alertes de mesure", en="Metering flags", subtype="string",
+            read=lambda m: None if m.status_flags is None else m.status_flags or "none", cadence="devices",
+            visible=False, labels=(("none", "Aucune", "None"),)),
 ] + [
     Command(logical_id=f"l{i + 1}_{key}", fr=f"{fr} L{i + 1}", en=f"{en} L{i + 1}", subtype="numeric", unit=unit,
             generic=generic, read=_phase(i, attr), visible=False)

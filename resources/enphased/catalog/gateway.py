@@ -12,11 +12,17 @@ from .records import Command, Kind, action, keyword_only, nested
 PERCENT = dict(min_value=0, max_value=100)
 
 
-def select(words, labels: Dict[str, str]) -> str:
-    """A select's list ("word|Label;..."): the gateway's `words` in their order, each with its label."""
+def select(words, labels: Dict[str, Tuple[str, str]]) -> Tuple[Tuple[str, str, str], ...]:
+    """The labels of a gateway's words ((word, French, English), ...), in the gateway's order: a select's
+    choices, and what its info command shows for each word."""
     if set(labels) != set(words):
         raise ValueError(f"labels for {sorted(labels)}, but the gateway's words are {list(words)}")
-    return ";".join(f"{word}|{labels[word]}" for word in words)
+    return tuple((word,) + tuple(labels[word]) for word in words)
+
+
+STORAGE_MODE_LABELS = select(STORAGE_MODES, {"self-consumption": ("Autoconsommation", "Self-consumption"),
+                                             "economy": ("Économies", "Savings"),
+                                             "backup": ("Secours intégral", "Full backup")})
 
 
 def _count(*groups):
@@ -128,9 +134,9 @@ _IMPORT_DAY, _IMPORT_YESTERDAY = _day("grid_import", "Import réseau", "Grid imp
     _yesterday("grid_import", "Import réseau", "Grid import")
 _EXPORT_DAY, _EXPORT_YESTERDAY = _day("grid_export", "Export réseau", "Grid export"), \
     _yesterday("grid_export", "Export réseau", "Grid export")
-_SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d'autoconsommation du jour",
+_SELF_CONSUMPTION = Command(logical_id="self_consumption_day_pct", fr="Taux d’autoconsommation du jour",
                             en="Self-consumption today", subtype="numeric", unit="%", historized=True)
-_SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d'autoproduction du jour",
+_SELF_SUFFICIENCY = Command(logical_id="self_sufficiency_day_pct", fr="Taux d’autoproduction du jour",
                             en="Self-sufficiency today", subtype="numeric", unit="%", historized=True)
 DAY_FIGURES = [_PRODUCTION_YESTERDAY, _CONSUMPTION_YESTERDAY, _IMPORT_DAY, _IMPORT_YESTERDAY, _EXPORT_DAY,
                _EXPORT_YESTERDAY, _SELF_CONSUMPTION, _SELF_SUFFICIENCY]
@@ -138,6 +144,48 @@ DAY_FIGURES = [_PRODUCTION_YESTERDAY, _CONSUMPTION_YESTERDAY, _IMPORT_DAY, _IMPO
 
 def _on_gateway(serial: str) -> str:
     return serial
+
+
+# --- per phase (multi-phase sites with CTs): each flow's energy of the day and lifetime, L1 to L3
+
+
+class PhaseEnergy(NamedTuple):
+    today: Command
+    lifetime: Command
+
+
+def _phase_energy(flow: str, attr: str, fr: str, en: str, phase: int, monotonic: bool) -> PhaseEnergy:
+    line = f"l{phase + 1}"
+
+    def read(field: str):
+        def value(r):
+            lines = getattr(r, f"{attr}_phases")
+            return nested(lines[phase], field) if len(lines) > phase else None
+        return value
+
+    return PhaseEnergy(
+        today=Command(logical_id=f"{flow}_{line}_today_wh", fr=f"{fr} {line.upper()} du jour",
+                      en=f"{en} {line.upper()} today", subtype="numeric", unit="Wh", historized=True,
+                      read=read("wh_today"), visible=False),
+        lifetime=Command(logical_id=f"{flow}_{line}_lifetime_wh", fr=f"{fr} totale {line.upper()}",
+                         en=f"Lifetime {en.lower()} {line.upper()}", subtype="numeric", unit="Wh",
+                         read=read("wh_lifetime"), monotonic=monotonic, visible=False),
+    )
+
+
+PHASES = range(3)
+PHASE_ENERGY = {(flow, phase): _phase_energy(flow, attr, fr, en, phase, monotonic)
+                for flow, attr, fr, en, monotonic in (
+                    ("production", "production", "Production", "Production", True),
+                    ("consumption", "consumption", "Consommation", "Consumption", True),
+                    ("net", "net_consumption", "Consommation nette", "Net consumption", False))
+                for phase in PHASES}
+
+
+def _phase_flow(flow: str, phase: int) -> DayFlow:
+    energy = PHASE_ENERGY[(flow, phase)]
+    return DayFlow(name=f"{flow}_l{phase + 1}", equipment=_on_gateway, lifetime=energy.lifetime.logical_id,
+                   day=energy.today.logical_id, yesterday="")
 
 
 def day_flows(net_meter: Callable[[str], str], delivered: Command, received: Command) -> Tuple[DayFlow, ...]:
@@ -153,7 +201,7 @@ def day_flows(net_meter: Callable[[str], str], delivered: Command, received: Com
                 yesterday=_IMPORT_YESTERDAY.logical_id),
         DayFlow(name="grid_export", equipment=net_meter, lifetime=received.logical_id, day=_EXPORT_DAY.logical_id,
                 yesterday=_EXPORT_YESTERDAY.logical_id),
-    )
+    ) + tuple(_phase_flow(flow, phase) for flow in ("production", "consumption") for phase in PHASES)
 
 
 # Self-consumption: the share of production not exported; self-sufficiency: of consumption not imported.
@@ -164,10 +212,18 @@ DAY_RATES = (DayRate(logical_id=_SELF_CONSUMPTION.logical_id, whole="production"
 NET_BALANCE = Balance(name="net", lifetime=NET.lifetime.logical_id, day=NET.today.logical_id,
                       week=NET.week.logical_id, plus="grid_import", minus="grid_export", also_plus="consumption",
                       also_minus="production", power=NET.now.logical_id)
+# Per phase, the net of the day is consumption - production of that phase (its import and export are not
+# counted); its lifetime is the gateway's.
+BALANCES = (NET_BALANCE,) + tuple(
+    Balance(name=f"net_l{phase + 1}", lifetime=PHASE_ENERGY[("net", phase)].lifetime.logical_id,
+            day=PHASE_ENERGY[("net", phase)].today.logical_id, week="", plus="", minus="",
+            also_plus=f"consumption_l{phase + 1}", also_minus=f"production_l{phase + 1}")
+    for phase in PHASES)
 
 
 GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
-    list(PRODUCTION) + list(CONSUMPTION) + list(NET) + DAY_FIGURES + [
+    list(PRODUCTION) + list(CONSUMPTION) + list(NET) + DAY_FIGURES
+    + [command for energy in PHASE_ENERGY.values() for command in energy] + [
     Command(logical_id="battery_percent", fr="Charge batteries", en="Battery charge", subtype="numeric", unit="%",
             generic="BATTERY", historized=True, template="core::gauge", read=battery.percent_full),
     Command(logical_id="battery_power_w", fr="Puissance batteries", en="Battery power", subtype="numeric", unit="W",
@@ -192,7 +248,7 @@ GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
     Command(logical_id="battery_backup_wh", fr="Énergie de secours", en="Backup energy", subtype="numeric",
             unit="Wh", read=lambda r: nested(r, "battery", "backup_reserve_wh"), visible=False, cadence="devices"),
     Command(logical_id="storage_mode", fr="Profil batteries", en="Battery profile", subtype="string",
-            read=lambda r: nested(r, "storage", "mode"), cadence="devices"),
+            read=lambda r: nested(r, "storage", "mode"), cadence="devices", labels=STORAGE_MODE_LABELS),
     Command(logical_id="storage_reserve_percent", fr="Réserve batteries", en="Battery reserve", subtype="numeric",
             unit="%", read=lambda r: nested(r, "storage", "reserve_percent"), cadence="devices"),
     Command(logical_id="charge_from_grid", fr="Charge depuis le réseau", en="Charge from grid", subtype="binary",
@@ -203,9 +259,7 @@ GATEWAY = Kind(kind="gateway", fr="Passerelle", en="Gateway", commands=tuple(
             read=lambda r: r.production_enabled, cadence="devices"),
     action(logical_id="set_storage_mode", fr="Choisir le profil batteries", en="Set battery profile",
            run=controls.storage_mode, value="storage_mode", subtype="select",
-           list_value=select(STORAGE_MODES, {"self-consumption": "Autoconsommation (self-consumption)",
-                                             "economy": "Économies (savings)",
-                                             "backup": "Secours intégral (full backup)"})),
+           labels=STORAGE_MODE_LABELS),
     action(logical_id="set_storage_reserve", fr="Régler la réserve batteries", en="Set battery reserve",
            run=controls.storage_reserve, value="storage_reserve_percent", subtype="slider", **PERCENT),
     action(logical_id="production_on", fr="Autoriser la production", en="Allow production",

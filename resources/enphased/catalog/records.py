@@ -71,7 +71,11 @@ class Command:
     visible: bool = True
     # A lifetime counter: counters.py publishes it never going down, and counts the day's figures from it.
     monotonic: bool = False
-    # String states: ((value, French label, English label), ...); Jeedom shows the label in its language.
+    # Detail (a microinverter's volts, amps, frequency, temperature): created and published only for the
+    # equipment whose user asked for it (plugin setting, or the equipment's own), not on 600 of them by default.
+    detail: bool = False
+    # String states, and a select's choices: ((value, French label, English label), ...); Jeedom shows the
+    # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
     # logicalIds of commands of earlier versions that this one replaces: Synchronize moves their uses (scenarios,
     # generic type...) onto it and removes them (core/class/enphaseInventory.class.php, docs/fr_FR/changelog.md).
@@ -81,7 +85,6 @@ class Command:
     value: str = ""  # logicalId of the info command showing what the action sets
     min_value: Optional[float] = None  # slider
     max_value: Optional[float] = None
-    list_value: str = ""  # select: "a|Label;b|Label"
     quantity: str = ""  # numeric info: its key in QUANTITIES; "" = its unit's ("" for a count: no range)
 
     def __post_init__(self):
@@ -124,6 +127,16 @@ class Kind:
 
     def find(self, logical_id: str) -> Optional[Command]:
         return next((c for c in self.commands if c.logical_id == logical_id), None)
+
+    def published(self, detail: bool) -> Tuple[Command, ...]:
+        """Its commands an equipment gets: all of them with the detail, else those that are not detail."""
+        if detail:
+            return self.commands
+        basic = self.__dict__.get("_basic")
+        if basic is None:  # computed once per kind
+            basic = tuple(c for c in self.commands if not c.detail)
+            object.__setattr__(self, "_basic", basic)
+        return basic
 
 
 class Equipment(NamedTuple):
@@ -216,13 +229,18 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
            "type": command.type, "subType": command.subtype, "unit": command.unit,
            "genericType": command.generic, "isHistorized": int(command.historized),
            "template": command.template, "order": order, "isVisible": int(command.visible)}
+    if command.detail:
+        out["detail"] = 1
     if command.replaces:
         out["replaces"] = list(command.replaces)
-    if command.labels:
+    if command.labels and command.type == "info":
         out["valueLabels"] = {value: {"fr_FR": fr, "en_US": en} for value, fr, en in command.labels}
+    if command.labels and command.subtype == "select":  # Jeedom's "value|Label;value|Label", in each language
+        out["listValue"] = {"fr_FR": ";".join(f"{value}|{fr}" for value, fr, _ in command.labels),
+                            "en_US": ";".join(f"{value}|{en}" for value, _, en in command.labels)}
     if command.type == "action":
         for key, value in (("minValue", command.min_value), ("maxValue", command.max_value),
-                           ("listValue", command.list_value), ("value", command.value)):
+                           ("value", command.value)):
             if value not in (None, ""):
                 out[key] = value
     return out

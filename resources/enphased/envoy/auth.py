@@ -1,8 +1,10 @@
 """Who we are to the gateway: digest passwords (firmware < 7) and JWT tokens (firmware >= 7).
 
 Tokens come pasted by the user or fetched from Enlighten. Enphase locks accounts that log in too often, so
-every fetch goes through a login budget kept in a TokenStore that survives restarts: a token is reused
-until shortly before it expires, logins are counted over a rolling day and a failed one waits minutes.
+every fetch goes through a login budget per Enlighten account, whatever gateway asks and across restarts:
+kept in one store beside the gateways' tokens (ACCOUNT_LOGINS), a token is reused until shortly before it
+expires, logins are counted over a rolling day, a failed one waits minutes, and refused credentials are not
+tried again until they change (recognised by a salted, slow fingerprint: the password itself is never kept).
 """
 import functools
 import hashlib
@@ -10,10 +12,12 @@ import hmac
 import json
 import logging
 import os
+import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from state_file import read_json, write_json  # the one way the daemon writes a file it keeps
 
@@ -84,6 +88,7 @@ def token_claims(token: str) -> TokenClaims:
             "auth_failed",
             "The token is not a valid Enphase token (it should be a long text with two dots); "
             "copy it again from the Enphase token site or enter Enlighten credentials instead.",
+            "token_invalid",
         ) from None
 
     def _int(name):
@@ -109,7 +114,12 @@ def refresh_margin_s(claims: TokenClaims) -> float:
 # --- persistence ----------------------------------------------------------------------------------------------
 
 class TokenStore:
-    """Where a gateway's fetched token and login history live between runs. One store per gateway."""
+    """Where a gateway's fetched token lives between runs (one store per gateway), or the logins of the
+    Enlighten accounts (one store for all the gateways: ACCOUNT_LOGINS). `lock` guards a load-change-save."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._logins: Optional["TokenStore"] = None
 
     def load(self) -> Dict:
         raise NotImplementedError
@@ -117,9 +127,17 @@ class TokenStore:
     def save(self, state: Dict) -> None:
         raise NotImplementedError
 
+    def logins(self) -> "TokenStore":
+        """Where the logins of the Enlighten accounts are counted for the gateway whose token this store keeps
+        (a token kept in memory: in memory beside it)."""
+        if self._logins is None:
+            self._logins = MemoryTokenStore()
+        return self._logins
+
 
 class MemoryTokenStore(TokenStore):
     def __init__(self, state: Optional[Dict] = None):
+        super().__init__()
         self.state = dict(state or {})
 
     def load(self) -> Dict:
@@ -129,10 +147,16 @@ class MemoryTokenStore(TokenStore):
         self.state = json.loads(json.dumps(state))
 
 
+ACCOUNT_LOGINS = "enlighten-logins.json"  # beside the gateways' token files: the logins of each account
+_account_stores: Dict[str, "FileTokenStore"] = {}
+_account_stores_lock = threading.Lock()
+
+
 class FileTokenStore(TokenStore):
     """A JSON file readable by its owner only (it holds a token worth a year of access)."""
 
     def __init__(self, path: Union[str, os.PathLike]):
+        super().__init__()
         self.path = os.fspath(path)
 
     def load(self) -> Dict:
@@ -144,6 +168,12 @@ class FileTokenStore(TokenStore):
 
     def save(self, state: Dict) -> None:
         write_json(self.path, state)
+
+    def logins(self) -> TokenStore:
+        """One file per folder of token files (ACCOUNT_LOGINS), shared by every gateway there (its lock too)."""
+        path = os.path.join(os.path.dirname(os.path.abspath(self.path)), ACCOUNT_LOGINS)
+        with _account_stores_lock:
+            return _account_stores.setdefault(path, FileTokenStore(path))
 
 
 # --- Enlighten ----------------------------------------------------------------------------------------------------
@@ -162,13 +192,21 @@ class CredentialsRefused(EnvoyError):
     """Enlighten refused the email or password: the same ones will be refused again."""
 
 
-# Refused credentials are recognised by a keyed fingerprint whose key lives only in this process: nothing
-# derived from a password outlives the daemon (after a restart the same credentials get one more try).
-_RUN_KEY = os.urandom(32)
+FINGERPRINT_ROUNDS = 200_000  # PBKDF2: a stolen logins file makes no password quick to guess
 
 
-def credentials_fingerprint(username: Optional[str], password: Optional[str]) -> str:
-    return hmac.new(_RUN_KEY, f"{username}\0{password}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+@functools.lru_cache(maxsize=16)
+def credentials_fingerprint(salt: str, username: Optional[str], password: Optional[str]) -> str:
+    """How refused credentials are recognised: salted (each store its own salt) and slow on purpose; computed
+    once per run for the same credentials."""
+    secret = f"{username}\0{password}".encode("utf-8")
+    return hashlib.pbkdf2_hmac("sha256", secret, bytes.fromhex(salt), FINGERPRINT_ROUNDS).hex()[:32]
+
+
+def account_key(salt: str, username: Optional[str]) -> str:
+    """An Enlighten account in the logins store: its e-mail as Enlighten compares them (case aside), keyed."""
+    email = (username or "").strip().lower().encode("utf-8")
+    return hmac.new(bytes.fromhex(salt), email, hashlib.sha256).hexdigest()[:24]
 
 
 class Enlighten:
@@ -242,7 +280,7 @@ class Enlighten:
 
 @dataclass
 class LoginBudget:
-    """Limits on Enlighten logins so the account is never locked."""
+    """Limits on Enlighten logins so the account is never locked: per account, for all its gateways."""
 
     max_per_day: int = 5
     first_backoff_s: float = 300.0  # after a failed login; doubles with each further failure
@@ -263,12 +301,14 @@ class TokenSource:
         enlighten: Optional[Enlighten] = None,
         budget: Optional[LoginBudget] = None,
         clock: Callable[[], float] = time.time,
+        logins: Optional[TokenStore] = None,
     ):
         self.serial = serial
         self.pasted = token.strip() if token else None
         self.username = username
         self.password = password
         self.store = store or MemoryTokenStore()
+        self.logins = logins or self.store.logins()  # the account's logins, shared with its other gateways
         self.enlighten = enlighten or Enlighten()
         self.budget = budget or LoginBudget()
         self.clock = clock
@@ -323,6 +363,7 @@ class TokenSource:
             "auth_failed",
             "This gateway (firmware 7 or later) needs a token: paste one from entrez.enphaseenergy.com "
             "or enter Enlighten credentials.",
+            "token_needed",
         )
 
     def renew(self, rejected: str) -> str:
@@ -345,11 +386,32 @@ class TokenSource:
             "or enter Enlighten credentials.",
         )
 
-    # -- the budget --
+    # -- the budget, per account --
 
-    def _check_budget(self, state: Dict, now: float) -> List[float]:
-        logins = [t for t in state.get("logins", []) if now - t < 86400]
-        retry_after = state.get("retry_after", 0)
+    def _account(self) -> Tuple[Dict, Dict, str]:
+        """(the whole logins store, this account's entry in it, the store's salt), to change and save under
+        the store's lock. A gateway's own login history of earlier versions joins its account's."""
+        book = self.logins.load()
+        salt = book.get("salt")
+        if not isinstance(salt, str) or not re.fullmatch(r"[0-9a-f]{32}", salt):
+            salt = os.urandom(16).hex()
+            book = {"salt": salt}
+        accounts = book.get("accounts")
+        if not isinstance(accounts, dict):
+            accounts = book["accounts"] = {}
+        key = account_key(salt, self.username)
+        account = accounts.get(key)
+        if not isinstance(account, dict):
+            account = accounts[key] = {}
+        own = self.store.load()
+        if any(k in own for k in _GATEWAY_BUDGET_KEYS):
+            account["logins"] = _times(account.get("logins")) + _times(own.get("logins"))
+            self.store.save({k: v for k, v in own.items() if k not in _GATEWAY_BUDGET_KEYS})
+        return book, account, salt
+
+    def _check_budget(self, account: Dict, now: float) -> List[float]:
+        logins = [t for t in _times(account.get("logins")) if now - t < 86400]
+        retry_after = _number(account.get("retry_after"))
         if now < retry_after:
             raise EnvoyError(
                 "login_throttled",
@@ -359,48 +421,80 @@ class TokenSource:
         if len(logins) >= self.budget.max_per_day:
             raise EnvoyError(
                 "login_throttled",
-                f"Already {len(logins)} Enlighten logins in 24 hours; to protect the account from being "
-                f"locked the next is allowed at {utc_date(min(logins) + 86400)}.",
+                f"Already {len(logins)} Enlighten logins in 24 hours for this account (all its gateways); to "
+                f"protect it from being locked the next is allowed at {utc_date(min(logins) + 86400)}.",
             )
         return logins
 
     def fetch(self) -> str:
-        """Log in to Enlighten for a new token, if the budget allows; records the attempt either way."""
-        now = self.clock()
-        state = self.store.load()
-        fingerprint = credentials_fingerprint(self.username, self.password)
-        if state.get("refused") == fingerprint:
+        """Log in to Enlighten for a new token, if the account's budget allows; records the attempt either way.
+        One login at a time per store of logins: a gateway of the account waits for another's to end, then
+        sees its outcome (the refusal of a wrong password, the count)."""
+        with self.logins.lock:
+            return self._fetch(self.clock())
+
+    def _fetch(self, now: float) -> str:
+        book, account, salt = self._account()
+        fingerprint = credentials_fingerprint(salt, self.username, self.password)
+        if account.get("refused") == fingerprint:
             # Trying them again would only count towards Enphase's lock-out.
+            refused_at = account.get("refused_at")
             raise CredentialsRefused(
                 "auth_failed",
-                f"Enlighten refused this email and password on {utc_date(state.get('refused_at'))}; the plugin "
-                "will not try them again, so the account is not locked: check them on enlighten.enphaseenergy.com "
-                "and enter them again.",
+                f"Enlighten refused this email and password on "
+                f"{utc_date(refused_at if isinstance(refused_at, (int, float)) else None)}; the plugin will not try "
+                "them again, so the account is not locked: check them on enlighten.enphaseenergy.com and enter "
+                "them again.",
             )
-        if state.get("failed_with") not in (None, fingerprint):
-            state.update(failures=0, retry_after=0)  # new credentials: the old ones' back-off is theirs
-        logins = self._check_budget(state, now)
-        state["logins"] = logins + [now]
-        self.store.save(state)  # counted before trying: an attempt that crashes still counts
+        if account.get("failed_with") not in (None, fingerprint):
+            account.update(failures=0, retry_after=0)  # new credentials: the old ones' back-off is theirs
+        account["logins"] = self._check_budget(account, now) + [now]
+        try:
+            self.logins.save(book)  # counted before trying: an attempt that crashes still counts
+        except OSError as exc:  # not counted, not tried: the account is never at risk
+            raise EnvoyError(
+                "login_throttled",
+                f"An Enlighten login cannot be counted ({exc.strerror}: the plugin's data folder cannot be "
+                "written), so none is tried, to protect the account from being locked.",
+            ) from None
         try:
             token = self.enlighten.fetch_token(self.username, self.password, self.serial)
         except EnvoyError as exc:
-            failures = int(state.get("failures", 0)) + 1
+            failures = int(_number(account.get("failures"))) + 1
             backoff = min(self.budget.first_backoff_s * 2 ** (failures - 1), self.budget.max_backoff_s)
-            state.update(failures=failures, retry_after=now + backoff, failed_with=fingerprint)
+            account.update(failures=failures, retry_after=now + backoff, failed_with=fingerprint)
             if isinstance(exc, CredentialsRefused):
-                state.update(refused=fingerprint, refused_at=now)
-            self.store.save(state)
+                account.update(refused=fingerprint, refused_at=now)
+            self.logins.save(book)
             raise
+        account.pop("refused", None)
+        account.pop("refused_at", None)
+        account.update(failures=0, retry_after=0)
+        self.logins.save(book)
         self._renewal_failed = False
-        state.pop("refused", None)
-        state.update(token=token, serial=self.serial, username=self.username, failures=0, retry_after=0)
+        state = self.store.load()
+        state.update(token=token, serial=self.serial, username=self.username)
         self.store.save(state)
         log.info("Fetched a new token from Enlighten for gateway %s", self.serial)
         return token
 
     def forget_failures(self) -> None:
         """The user changed the credentials: the back-off of the old ones no longer applies (the count does)."""
-        state = self.store.load()
-        state.update(failures=0, retry_after=0)
-        self.store.save(state)
+        with self.logins.lock:
+            book, account, _ = self._account()
+            account.update(failures=0, retry_after=0)
+            self.logins.save(book)
+
+
+# What a gateway's token store held of the login budget before it was counted per account.
+_GATEWAY_BUDGET_KEYS = ("logins", "failures", "retry_after", "failed_with", "refused", "refused_at")
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _times(value) -> List[float]:
+    """A list of login times as stored (anything else in it left out)."""
+    return sorted(float(t) for t in value if isinstance(t, (int, float)) and not isinstance(t, bool)) \
+        if isinstance(value, list) else []

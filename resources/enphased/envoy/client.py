@@ -313,6 +313,7 @@ class Envoy(GatewayWrites):
             raise EnvoyError(
                 "refused",
                 f"The gateway refused {method} {path} (HTTP {answer.status_code}); it may need installer rights.",
+                "forbidden",
             )
         if not 200 <= answer.status_code < 300:
             raise EnvoyError("bad_response", f"The gateway answered HTTP {answer.status_code} to {method} {path}.")

@@ -2,6 +2,7 @@
 check -> the site's devices (microinverters, AC Batteries, Q-Relays, CT meters). Pure, like parse.py."""
 from typing import Dict, List, Optional, Tuple
 
+from . import text
 from .endpoints import DEV_TYPE_ACB, RELAY_STATES
 from .fields import (as_bool, as_dict, as_free_text, as_int, as_number, as_serial, as_state, as_word, dicts_in,
                      from_milli)
@@ -170,6 +171,13 @@ def meter_reading(channel: dict) -> MeterReading:
     )
 
 
+def _status_words(value) -> Optional[str]:
+    """A CT's statusFlags: its words, comma-separated ("" for none; not a list: not said)."""
+    if not isinstance(value, list):
+        return None
+    return ", ".join(word for word in (text.word(item) for item in value[:20]) if word is not None)
+
+
 def meters_from(config_data, readings_data) -> Dict[str, Meter]:
     """/ivp/meters + /ivp/meters/readings, matched by eid (the two lists may differ in size and order)."""
     config = meters_config(config_data)
@@ -187,7 +195,8 @@ def meters_from(config_data, readings_data) -> Dict[str, Meter]:
             state=as_state(ct.get("state"), ("enabled", "disabled")),
             phase_mode=as_free_text(ct.get("phaseMode")),
             phase_count=phase_count,
-            metering_status=as_free_text(ct.get("meteringStatus")),
+            metering_status=text.word(ct.get("meteringStatus")),
+            status_flags=_status_words(ct.get("statusFlags")),
             total=meter_reading(data),
             phases=[meter_reading(c) for c in channels[: phase_count or 0]] if (phase_count or 0) > 1 else [],
         )

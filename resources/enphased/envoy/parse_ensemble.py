@@ -169,9 +169,15 @@ def generator_from(data) -> Optional[Generator]:
         # "close" on some firmware (8.2.127, recorded while the generator ran), "closed" on others.
         running=None if oper_state is None else oper_state in ("closed", "close"),
         admin_mode=as_int(data.get("admin_mode")),
-        start_percent=as_number(data.get("start_soc")),
-        stop_percent=as_number(data.get("stop_soc")),
+        start_percent=_threshold(data.get("start_soc")),
+        stop_percent=_threshold(data.get("stop_soc")),
     )
+
+
+def _threshold(value) -> Optional[float]:
+    """A generator's charge threshold, in %; the gateway writes an unset one as -1 (8.2.127): none."""
+    percent = as_number(value)
+    return percent if percent is not None and 0 <= percent <= 100 else None
 
 
 def generator_mode_from(data) -> Optional[str]:

@@ -146,7 +146,8 @@ class Meter:
     state: Optional[str] = None  # "enabled" | "disabled"
     phase_mode: Optional[str] = None
     phase_count: Optional[int] = None
-    metering_status: Optional[str] = None
+    metering_status: Optional[str] = None  # "normal", "check-wiring", "not-metering"...
+    status_flags: Optional[str] = None  # e.g. "negative-production", comma-separated; "" = none, None = not said
     total: MeterReading = field(default_factory=MeterReading)
     phases: List[MeterReading] = field(default_factory=list)
 
@@ -213,7 +214,7 @@ class Generator:
     running: Optional[bool] = None  # oper_state == "closed"
     admin_mode: Optional[int] = None  # numeric mode as reported
     mode: Optional[str] = None  # "off" | "on" | "auto", as last set (/ivp/ss/gen_mode)
-    start_percent: Optional[float] = None
+    start_percent: Optional[float] = None  # None: not set (the gateway says -1)
     stop_percent: Optional[float] = None
 
 

@@ -41,8 +41,8 @@ READ_BACK_PAUSES_S = (2.0, 5.0)
 sleep = time.sleep  # tests of the slow path replace it
 
 
-def _refused(message: str) -> EnvoyError:
-    return EnvoyError("refused", message)
+def _refused(reason: str, message: str) -> EnvoyError:
+    return EnvoyError("refused", message, reason)
 
 
 def _confirm(read: Callable[[], Any], wanted: Any, what: str) -> None:
@@ -54,8 +54,8 @@ def _confirm(read: Callable[[], Any], wanted: Any, what: str) -> None:
         sleep(pause)
         seen = read()
     if seen != wanted:
-        raise _refused(f"The gateway accepted the change of {what} but still shows {_said(seen)} instead of "
-                       f"{wanted!r}; it may not allow this change now.")
+        raise _refused("not_applied", f"The gateway accepted the change of {what} but still shows {_said(seen)} "
+                       f"instead of {wanted!r}; it may not allow this change now.")
 
 
 def _said(value: Any) -> str:
@@ -82,7 +82,8 @@ class GatewayWrites:
         """Connect the house to the grid (relay closed) or island it (open)."""
         state = "closed" if closed else "open"
         if self._grid_relay() is None:
-            raise _refused("This gateway has no IQ System Controller (Enpower) to connect or disconnect the grid.")
+            raise _refused("no_device", "This gateway has no IQ System Controller (Enpower) to connect or "
+                           "disconnect the grid.")
         self.post_json(RELAY, {"mains_admin_state": state})
         _confirm(self._grid_relay, state, "the grid relay")
 
@@ -95,14 +96,14 @@ class GatewayWrites:
     def _dry_contact_settings(self, contact_id: str) -> Dict[str, Any]:
         contact = parse_ensemble.dry_contacts_from(None, self.get_json(DRY_CONTACT_SETTINGS)).get(contact_id)
         if contact is None:
-            raise _refused(f"The gateway lists no settings for dry contact {contact_id}.")
+            raise _refused("no_device", f"The gateway lists no settings for dry contact {contact_id}.")
         return contact.settings
 
     def set_dry_contact(self, contact_id: str, closed: bool) -> None:
         """Close (load on) or open (load off) one dry contact."""
         state = "closed" if closed else "open"
         if self._dry_contact_status(contact_id) is None:
-            raise _refused(f"The gateway has no dry contact {contact_id}.")
+            raise _refused("no_device", f"The gateway has no dry contact {contact_id}.")
         self.post_json(DRY_CONTACTS, {"dry_contacts": {"id": contact_id, "status": state}})
         _confirm(lambda: self._dry_contact_status(contact_id), state, f"dry contact {contact_id}")
 
@@ -110,7 +111,7 @@ class GatewayWrites:
         """One field of a dry contact's settings (its mode, a threshold), the rest of the object unchanged."""
         current = self._dry_contact_settings(contact_id)
         if key not in current:
-            raise _refused(f"Dry contact {contact_id} has no setting {key!r} on this firmware.")
+            raise _refused("no_device", f"Dry contact {contact_id} has no setting {key!r} on this firmware.")
         settings = copy.deepcopy(current)  # the whole object, as the gateway gave it
         settings[key] = value
         self.post_json(DRY_CONTACT_SETTINGS, {"dry_contacts": settings})
@@ -130,14 +131,14 @@ class GatewayWrites:
                        what: str) -> None:
         tariff = self.get_json(TARIFF)
         if self.info is not None and parse.firmware_at_least(self.info, *TARIFF_WRITES_IGNORED_FROM):
-            raise _refused(f"Firmware {self.info.firmware} accepts a new battery profile or reserve from the local "
-                           f"network but ignores it (since {version_text(TARIFF_WRITES_IGNORED_FROM)}): change it "
-                           "in the Enphase app.")
+            raise _refused("firmware_ignores", f"Firmware {self.info.firmware} accepts a new battery profile or "
+                           "reserve from the local network but ignores it (since "
+                           f"{version_text(TARIFF_WRITES_IGNORED_FROM)}): change it in the Enphase app.")
         updated = copy.deepcopy(tariff)  # everything else of the tariff goes back as it was
         inner = updated.get("tariff") if isinstance(updated, dict) else None
         settings = inner.get("storage_settings") if isinstance(inner, dict) else None
         if not isinstance(settings, dict):
-            raise _refused("This gateway has no battery profile to change.")
+            raise _refused("no_device", "This gateway has no battery profile to change.")
         change(settings)
         self.put_json(TARIFF, {"tariff": inner})
 
@@ -168,15 +169,16 @@ class GatewayWrites:
 
     def _needs_installer(self, what: str) -> None:
         if not str(self.auth_mode).endswith("installer"):
-            raise _refused(f"{what} needs installer rights: give an installer token (firmware 7 and later) or "
-                           "tick the installer login (older firmware) in the gateway's configuration.")
+            raise _refused("installer_required", f"{what} needs installer rights: give an installer token "
+                           "(firmware 7 and later) or tick the installer login (older firmware) in the gateway's "
+                           "configuration.")
 
     def set_production(self, enabled: bool) -> None:
         """Let the microinverters produce, or force them all off."""
         self._needs_installer("Turning production on or off")
         plan = self.plan or self.probe()
         if PRODUCTION_POWER not in plan.paths.get("devices", ()):
-            raise _refused("This gateway does not offer turning production on or off (firmware "
+            raise _refused("no_control", "This gateway does not offer turning production on or off (firmware "
                            f"{version_text(PRODUCTION_POWER_FROM)} and later).")
         self.put_json(PRODUCTION_POWER, {"length": 1, "arr": [0 if enabled else 1]})  # 1 = forced off
         _confirm(lambda: parse.production_enabled_from(self.get_json(PRODUCTION_POWER)), enabled,
