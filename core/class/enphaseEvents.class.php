@@ -95,9 +95,13 @@ class enphaseEvents {
 			$status[$key] = is_scalar($status[$key]) ? enphaseText::plain($status[$key], 64) : null;
 		}
 		if (is_array($status['error'])) {
+			$error = $status['error'];
 			$status['error'] = array(
-				'code' => (isset($status['error']['code']) && enphaseText::isIdentifier($status['error']['code'])) ? $status['error']['code'] : 'unknown',
-				'message' => isset($status['error']['message']) ? enphaseText::sentence($status['error']['message']) : '');
+				'code' => (isset($error['code']) && enphaseText::isIdentifier($error['code'])) ? $error['code'] : 'unknown',
+				'message' => isset($error['message']) ? enphaseText::sentence($error['message']) : '');
+			if (isset($error['reason']) && enphaseText::isIdentifier($error['reason'])) {
+				$status['error']['reason'] = $error['reason'];
+			}
 		}
 		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
 		if (!is_object($eqLogic)) {

@@ -468,7 +468,9 @@ class enphaseInventory {
 			'template' => function ($v) { return (is_string($v) && preg_match('/^[a-z0-9_]+(::[a-z0-9_]+)?$/D', $v)) ? $v : null; },
 			'genericType' => function ($v) { return (is_string($v) && preg_match('/^[A-Z0-9_]+$/D', $v)) ? $v : null; },
 			'unit' => function ($v) { return enphaseText::plain($v, 16); },
-			'listValue' => function ($v) { return enphaseText::plain($v, 1000); },
+			'listValue' => function ($v) { // one list, or one per language
+				return is_array($v) ? array_map(function ($list) { return enphaseText::plain($list, 1000); }, $v) : enphaseText::plain($v, 1000);
+			},
 			'minValue' => function ($v) { return is_numeric($v) ? $v : null; },
 			'maxValue' => function ($v) { return is_numeric($v) ? $v : null; },
 			'value' => function ($v) { return enphaseText::isIdentifier($v) ? $v : null; },

@@ -171,13 +171,14 @@ class HostileTextTest extends EnphaseTestCase {
 		$texts = array_column(array_filter(self::keptStrings(), function ($kept) { return strpos($kept[0], 'cmd load_name') === 0; }), 1);
 		$this->assertNotEmpty(array_filter($texts, function ($text) { return strpos($text, 'enphaseXss') !== false; }), implode(' | ', $texts));
 
-		// A control the gateway does not apply: the refusal quotes what it shows, cleaned, and the toast gets text.
+		// A control the gateway does not apply (it reads back hostile words): the toast says so in our words.
 		$contact = eqLogic::byLogicalId($contacts[0], 'enphase');
 		try {
 			$contact->getCmd('action', 'set_mode')->execute(array('select' => 'soc'));
 			$this->fail('the hostile gateway applied a control');
 		} catch (Exception $e) {
-			$this->assertStringContainsString('still shows', $e->getMessage());
+			$this->assertStringContainsString('[Choisir le mode] : ', $e->getMessage());
+			$this->assertStringNotContainsString('enphaseXss', $e->getMessage(), 'what the gateway said is not repeated');
 			$this->assertNoInjectedMarkup($e->getMessage(), 'refused control');
 			$this->assertStringNotContainsString('<', $e->getMessage());
 		}
@@ -217,7 +218,7 @@ class HostileTextTest extends EnphaseTestCase {
 		$this->assertFalse(is_object(eqLogic::byLogicalId(self::PAYLOAD, 'enphase')));
 		$this->assertJeedomShowsNoMarkup();
 
-		// Toasts: the ajax page's refusals, and a command's, quote the daemon as text.
+		// Toasts: the ajax page's refusals, and a command's, are our words; what the request said comes as text.
 		$this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'refused', 'message' => self::PAYLOAD))));
 		$this->daemonRunning();
 		list(, $body) = $this->request('/plugins/enphase/core/ajax/enphase.ajax.php', 'action=synchronize&id=' . self::$gatewayId);
@@ -229,17 +230,19 @@ class HostileTextTest extends EnphaseTestCase {
 			$answer = json_decode($body, true);
 		}
 		$this->assertSame('error', $answer['state'], $body);
-		$this->assertStringContainsString('enphaseXss', $answer['result'], 'the refusal says what the daemon said');
+		$this->assertStringNotContainsString('enphaseXss', $answer['result'], 'the daemon\'s words are not repeated');
 		$this->assertNoInjectedMarkup($answer['result'], 'synchronize toast');
 		list(, $body) = $this->request('/plugins/enphase/core/ajax/enphase.ajax.php', 'action=synchronize&id=' . urlencode(self::PAYLOAD));
-		$this->assertNoInjectedMarkup(json_decode($body, true)['result'], 'toast of an unknown equipment');
+		$unknown = json_decode($body, true)['result'];
+		$this->assertStringContainsString('enphaseXss', $unknown, 'the unknown id is said');
+		$this->assertNoInjectedMarkup($unknown, 'toast of an unknown equipment');
 
 		$this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'refused', 'message' => self::PAYLOAD))));
 		try {
 			eqLogic::byLogicalId($serial, 'enphase')->getCmd('action', 'set_mode')->execute(array('select' => 'a'));
 			$this->fail('the refusal was not said');
 		} catch (Exception $e) {
-			$this->assertStringContainsString('enphaseXss', $e->getMessage());
+			$this->assertStringNotContainsString('enphaseXss', $e->getMessage(), 'the daemon\'s words are not repeated');
 			$this->assertNoInjectedMarkup($e->getMessage(), 'command toast');
 		}
 	}
