@@ -220,12 +220,15 @@ class enphase extends eqLogic {
 	}
 
 	public function postRemove() {
-		if ($this->getConfiguration('kind') == 'gateway') {
-			enphaseEvents::forget(enphaseGateway::idOf($this));
+		if ($this->getConfiguration('kind') != 'gateway') {
+			return;
 		}
-		if (enphaseGateway::hasAddress($this)) {
-			enphaseDaemon::configurationChanged();
+		// Everything that belonged to it goes: its equipment, its messages, and what the daemon kept of it.
+		foreach (enphaseGateway::devices($this) as $device) {
+			$device->remove();
 		}
+		enphaseEvents::forget(enphaseGateway::idOf($this));
+		enphaseDaemon::forget(enphaseGateway::idOf($this));
 	}
 
 	/** The widget's customisations stay with the user although the gateway has a widget of its own. */

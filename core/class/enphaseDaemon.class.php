@@ -211,13 +211,34 @@ class enphaseDaemon {
 
 	/** Sends the gateways to read to a running daemon; throws enphaseDaemonError when it cannot. */
 	public static function configure() {
+		$forget = self::forgotten();
 		self::request(array(
 			'action' => 'configure',
 			'gateways' => enphaseGateway::configurations(),
 			'general_s' => enphaseGateway::defaultCadence('general_s'),
 			'devices_s' => enphaseGateway::defaultCadence('devices_s'),
+			'forget' => $forget,
 		));
+		if (count($forget) > 0) {
+			// The daemon removes their files: they need no more telling.
+			config::save('forget', array_values(array_diff(self::forgotten(), $forget)), 'enphase');
+		}
 		log::add('enphase', 'info', __('Configuration envoyée au démon', __FILE__));
+	}
+
+	/** Gateways removed from Jeedom whose files (token, inventory, counters) the daemon has not removed yet. */
+	private static function forgotten() {
+		$ids = config::byKey('forget', 'enphase', array());
+		return is_array($ids) ? array_values(array_map('strval', $ids)) : array();
+	}
+
+	/**
+	 * A gateway was removed: the daemon stops reading it and removes its files at the next configure (at once when
+	 * it runs, else when it starts).
+	 */
+	public static function forget($_gatewayId) {
+		config::save('forget', array_values(array_unique(array_merge(self::forgotten(), array((string) $_gatewayId)))), 'enphase');
+		self::configurationChanged();
 	}
 
 	/** A running daemon learns the new list of gateways at once (a stopped one reads it when it starts). */

@@ -5,6 +5,7 @@ a gateway itself but hands the work to that gateway's worker and waits for it, s
 holds the socket or the other gateways. Tests and the benchmark run this core in-process; Jeedom runs it
 through `enphased.py`.
 """
+import glob
 import hashlib
 import logging
 import os
@@ -89,15 +90,26 @@ def _file_id(gateway_id: str) -> str:
     return hashlib.sha256(gateway_id.encode("utf-8")).hexdigest()[:16]
 
 
+# What the daemon keeps of each gateway in its datadir: its fetched token, the equipment Jeedom was told about,
+# its energy counters.
+STATE_FILES = ("token", "inventory", "counters")
+FORGET_WAIT_S = 300  # a removed gateway's worker may be in a slow request: its files go once it has ended
+
+
+def state_path(datadir: str, what: str, gateway_id: str) -> str:
+    """The file of a gateway's `what` (one of STATE_FILES) in datadir."""
+    return os.path.join(datadir, f"{what}-{_file_id(gateway_id)}.json")
+
+
 def make_envoy(config: GatewayConfig, datadir: Optional[str]) -> GatewayClient:
     """The Envoy client of a configured gateway, its fetched tokens kept under datadir (0600)."""
-    from envoy.auth import FileTokenStore
+    from envoy.token_store import FileTokenStore
     from envoy.client import Credentials, Envoy
 
     if config.host == DEMO_HOST:
         url, token = demo_gateway(config.id)
         return Envoy(url, Credentials(token=token), store=None)
-    store = FileTokenStore(os.path.join(datadir, f"token-{_file_id(config.id)}.json")) if datadir else None
+    store = FileTokenStore(state_path(datadir, "token", config.id)) if datadir else None
     return Envoy(config.host, Credentials(**dict(config.credentials)), store=store)
 
 
@@ -167,11 +179,14 @@ class Daemon:
         except ValueError as e:
             return _error("bad_request", str(e))
         configs = {c.id: c for c in configs}
+        forget = {str(g) for g in message.get("forget") or () if isinstance(g, (str, int)) and str(g) not in configs}
+        stopped: Dict[str, GatewayPoller] = {}
         with self._lock:
             for gid in list(self.pollers):
                 if gid not in refused and configs.get(gid) != self._configs.get(gid):
                     log.info("Gateway %s: %s", gid, "reconfigured" if gid in configs else "removed")
-                    self.pollers.pop(gid).stop(wait_s=0)
+                    stopped[gid] = self.pollers.pop(gid)
+                    stopped[gid].stop(wait_s=0)
                     del self._configs[gid]
             for gid, config in configs.items():
                 if gid not in self.pollers:
@@ -179,6 +194,8 @@ class Daemon:
                     self._configs[gid] = config
             running = dict(self._configs)
         stop_demo_gateways(keep=[gid for gid, c in running.items() if c.host == DEMO_HOST])
+        for gid in sorted(forget):
+            self._forget(gid, stopped.get(gid))
         if refused:
             for message_text in refused.values():
                 log.warning("%s", message_text)
@@ -188,13 +205,38 @@ class Daemon:
     def _start(self, config: GatewayConfig) -> GatewayPoller:
         log.info("Gateway %s: polling %s every %g s (devices every %g s)%s", config.id, config.host,
                  config.general_s, config.devices_s, ", paused" if config.paused else "")
-        memory = os.path.join(self.datadir, f"inventory-{_file_id(config.id)}.json") if self.datadir else None
+        memory = state_path(self.datadir, "inventory", config.id) if self.datadir else None
         # Days start at local midnight: PHP starts the daemon in Jeedom's time zone (TZ).
-        counters = os.path.join(self.datadir, f"counters-{_file_id(config.id)}.json") if self.datadir else None
+        counters = state_path(self.datadir, "counters", config.id) if self.datadir else None
         # The client is built in the worker, on first use: building it may start the demo gateway.
         return GatewayPoller(config.id, None, self.callback, make_client=lambda: self.envoy_factory(config, self.datadir),
                              general_s=config.general_s, devices_s=config.devices_s, memory_path=memory,
                              paused=config.paused, counters=Counters(counters), detail=config.detail).start()
+
+    def _forget(self, gateway_id: str, worker: Optional[GatewayPoller]) -> None:
+        """A gateway removed from Jeedom (configure's `forget`): its files go, once its worker (stopping) has ended
+        so that it writes none of them again."""
+        if not self.datadir:
+            return
+        datadir = self.datadir
+
+        def remove() -> None:
+            if worker is not None:
+                worker.stop(wait_s=FORGET_WAIT_S)
+            for what in STATE_FILES:
+                path = state_path(datadir, what, gateway_id)
+                # With what state_file.py may have left beside it (a write cut short).
+                leftovers = glob.glob(os.path.join(datadir, "." + glob.escape(os.path.basename(path)) + ".*.tmp"))
+                for name in [path] + leftovers:
+                    try:
+                        os.remove(name)
+                    except FileNotFoundError:
+                        pass
+                    except OSError as e:
+                        log.warning("Gateway %s: cannot remove %s (%s)", gateway_id, name, e.strerror)
+            log.info("Gateway %s: removed from Jeedom, its token, inventory and counters are removed", gateway_id)
+
+        threading.Thread(target=remove, name=f"forget-{_file_id(gateway_id)}", daemon=True).start()
 
     def _stop_soon(self, message: Dict[str, Any]) -> Dict[str, Any]:
         threading.Thread(target=self.stop, name="stop", daemon=True).start()

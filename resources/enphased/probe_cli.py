@@ -12,7 +12,9 @@ import os
 import sys
 from typing import Any, Dict, Iterator, Optional, Tuple
 
-from envoy.auth import CloudSettings, FileTokenStore, utc_date
+from envoy.auth import utc_date
+from envoy.enlighten import CloudSettings
+from envoy.token_store import FileTokenStore
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
 from envoy.limits import REQUEST_DEADLINE_S

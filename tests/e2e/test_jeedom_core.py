@@ -581,6 +581,25 @@ def test_a_killed_daemon_is_restarted_by_jeedom_and_the_user_is_told(demo):
     wait_until(lambda: state_of(core, gateway).get("text") == "Joignable", GENERAL_S + 30, "the demo gateway read again")
 
 
+def test_a_removed_gateway_leaves_nothing_behind(demo):
+    """Its equipment, its messages, and in the daemon's data folder its inventory and counters."""
+    core = demo["core"]
+    gateway = demo["id"]
+    data = core.dir / "plugins" / PLUGIN_ID / "data"
+    files = ["inventory-%s.json" % gateway, "counters-%s.json" % gateway]
+    wait_until(lambda: all((data / name).exists() for name in files), GENERAL_S + 30, "the daemon's files of the demo")
+    assert [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("gateway_id") == gateway]
+
+    core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN_ID, id=gateway)
+
+    assert not [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("gateway_id") == gateway]
+    assert not [m for subject in ("status", "token", "outage") for m in messages(core, "%s::%s::" % (subject, gateway))]
+    wait_until(lambda: not any((data / name).exists() for name in files), 60, "the daemon to remove its files")
+    assert duplicates(core) == [] and not json.loads(core.php("echo json_encode(DB::Prepare("
+        "\"SELECT id FROM cmd WHERE eqType = 'enphase' AND eqLogic_id NOT IN (SELECT id FROM eqLogic)\","
+        " array(), DB::FETCH_TYPE_ALL));")), "no command left without its equipment"
+
+
 def test_a_gateway_gone_turns_stale_and_reaches_the_message_center(synchronized, simulator):
     """Last: the simulated gateway stops for good. Its equipment timeout is set to one minute, as a user may in
     its advanced configuration, so that the test does not wait the default 15."""

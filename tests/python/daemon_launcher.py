@@ -19,7 +19,7 @@ _make_envoy = gateways.make_envoy
 
 
 def make_envoy(config, datadir):
-    from envoy.auth import CloudSettings
+    from envoy.enlighten import CloudSettings
 
     envoy = _make_envoy(config, datadir)
     url = os.environ.get("CHAOS_CLOUD_URL")

@@ -4,17 +4,9 @@ import stat
 
 import pytest
 
-from envoy.auth import (
-    CloudSettings,
-    Enlighten,
-    FileTokenStore,
-    LoginBudget,
-    MemoryTokenStore,
-    TokenSource,
-    default_envoy_password,
-    installer_password,
-    token_claims,
-)
+from envoy.auth import LoginBudget, TokenSource, default_envoy_password, installer_password, token_claims
+from envoy.enlighten import CloudSettings, Enlighten
+from envoy.token_store import FileTokenStore, MemoryTokenStore
 from envoy.errors import EnvoyError
 from fake_clock import Clock
 from simulator.cloud import Account, issue_token, serve_cloud
@@ -194,16 +186,6 @@ def test_the_gateways_of_one_account_share_its_login_budget_and_another_account_
         assert cloud.logins == 3
         assert gateway_source(cloud, clock, tmp_path, "122302045044", email=other, budget=budget).token()
         assert cloud.logins == 4
-
-
-def test_a_gateway_s_logins_counted_before_this_version_join_its_account(tmp_path):
-    clock = Clock(START)
-    FileTokenStore(tmp_path / "token-122302045041.json").save({"logins": [START - 600.0] * 5, "failures": 2})
-    with serve_cloud([Account(EMAIL, PASSWORD)], clock=clock) as cloud:
-        with pytest.raises(EnvoyError) as err:
-            gateway_source(cloud, clock, tmp_path, "122302045041").token()
-        assert err.value.code == "login_throttled" and cloud.logins == 0
-    assert FileTokenStore(tmp_path / "token-122302045041.json").load() == {}
 
 
 def test_a_login_that_cannot_be_counted_is_not_tried(tmp_path):

@@ -23,7 +23,8 @@ import pytest
 
 import counters
 import gateways
-from envoy.auth import CloudSettings, LoginBudget
+from envoy.auth import LoginBudget
+from envoy.enlighten import CloudSettings
 from gateways import Daemon
 from jeedom.callback import Callback
 from jeedom.socket_server import SocketServer, send

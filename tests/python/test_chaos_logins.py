@@ -13,7 +13,9 @@ import pytest
 
 import gateways
 from chaos_helpers import APIKEY, DaemonProcess
-from envoy.auth import ACCOUNT_LOGINS, CloudSettings, LoginBudget
+from envoy.auth import LoginBudget
+from envoy.enlighten import CloudSettings
+from envoy.token_store import ACCOUNT_LOGINS
 from gateways import Daemon
 from jeedom.callback import Callback
 from jeedom_receiver import JeedomReceiver

@@ -4,7 +4,9 @@ import time
 import pytest
 
 from conftest import fixtures_dir
-from envoy.auth import CloudSettings, FileTokenStore, LoginBudget, MemoryTokenStore
+from envoy.auth import LoginBudget
+from envoy.enlighten import CloudSettings
+from envoy.token_store import FileTokenStore, MemoryTokenStore
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
 from fake_clock import Clock

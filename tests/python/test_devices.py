@@ -170,7 +170,7 @@ def test_ct_metering_status_and_flags(site):
     ("7.3.517", "122029016399", "last_rpt_date"),  # an IQ System Controller
 ])
 def test_each_device_s_last_report_as_a_jeedom_date(site, name, device, field):
-    s = site(name)
+    s = site(name, detail={"default": True})  # a microinverter's is a detail
     inventory = s.sync()
     recorded = _recorded_field(s.gateway, device, field)
     assert s.values()[device]["last_report"] == datetime.fromtimestamp(recorded).strftime("%Y-%m-%d %H:%M:%S")

@@ -16,7 +16,7 @@ from simulator.synthetic import SyntheticGateway
 
 import diagnostics
 import enphased
-from envoy.auth import CloudSettings
+from envoy.enlighten import CloudSettings
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
 

@@ -5,6 +5,9 @@ listens on its port): the live ones are read, synced and refreshed as if the dea
 the dead one says why in its status and beside the others' inventories. Then the daemon as Jeedom starts
 it plays the built-in demo gateway (host "demo"): no credentials, read through the normal client.
 """
+import os
+import time
+
 import pytest
 
 import chaos_helpers
@@ -113,6 +116,29 @@ def test_no_secret_of_any_gateway_in_the_answers(core, two_houses):
     answers = repr([core({"action": "sync"}), core({"action": "sync", "gateway": "14"})])
     for secret in (east["token"], west["token"], "hunter2-east", "hunter2-west"):
         assert secret not in answers
+
+
+def test_a_gateway_removed_from_jeedom_leaves_nothing_behind_and_a_disabled_one_keeps_all(core, two_houses, tmp_path):
+    east, west = two_houses
+    data = tmp_path / "data"
+    gateways = [{"id": "12", "host": east["url"], "token": east["token"]},
+                {"id": "14", "host": west["url"], "token": west["token"]}]
+    core({"action": "configure", "gateways": gateways})
+    assert core({"action": "sync"})["ok"] is True
+    kept = {name for name in os.listdir(str(data)) if name.endswith(("-12.json", "-14.json"))}
+    assert {"inventory-12.json", "counters-12.json", "inventory-14.json", "counters-14.json"} <= kept
+    (data / ".counters-12.json.x1y2.tmp").write_text("{")  # a write cut short
+
+    # 14 disabled (no longer configured, not forgotten), 12 removed.
+    assert core({"action": "configure", "gateways": [], "forget": ["12", 12, None, {"x": 1}]})["ok"] is True
+
+    def left(gateway):
+        return sorted(n for n in os.listdir(str(data)) if "-%s.json" % gateway in n)
+    deadline = time.monotonic() + WAIT_S
+    while left("12") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left("12") == []
+    assert set(left("14")) == {n for n in kept if n.endswith("-14.json")}, "a disabled gateway keeps its counters"
 
 
 def test_demo_gateways_are_houses_of_their_own_and_survive_a_reconfiguration(core):

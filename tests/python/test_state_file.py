@@ -8,7 +8,7 @@ import pytest
 
 import enphased
 import state_file
-from envoy.auth import FileTokenStore
+from envoy.token_store import FileTokenStore
 from jeedom.socket_server import send
 
 APIKEY = "state-test-apikey-0123456789abcdef"

@@ -72,7 +72,9 @@ INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", comman
     Command(logical_id="ac_frequency_hz", fr="Fréquence AC", en="AC frequency", subtype="numeric", unit="Hz",
             read=lambda d: d.ac_frequency_hz, cadence="devices", visible=False, detail=True),
     _PLC_LEVEL,
-    LAST_REPORT,
+    # Every 5 minutes for each of up to 600 microinverters: a detail, where the user asked for it.
+    Command(logical_id="last_report", fr="Dernier rapport", en="Last report", subtype="string", read=report_time,
+            cadence="devices", visible=False, detail=True),
 ]))
 
 AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands=tuple(_DEVICE_STATE + [

@@ -8,26 +8,21 @@ tried again until they change (recognised by a salted, slow fingerprint: the pas
 """
 import functools
 import hashlib
-import hmac
-import json
 import logging
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple
 
-from state_file import read_json, write_json  # the one way the daemon writes a file it keeps
-
+from .enlighten import CredentialsRefused, Enlighten
 from .errors import EnvoyError
+from .token_store import MemoryTokenStore, TokenStore, account_key, credentials_fingerprint
 
 log = logging.getLogger(__name__)
 
 DIGEST_REALM = "enphaseenergy.com"
-ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
-ENTREZ_URL = "https://entrez.enphaseenergy.com"
 
 
 # --- digest (firmware < 7) --------------------------------------------------------------------------------
@@ -109,171 +104,6 @@ def refresh_margin_s(claims: TokenClaims) -> float:
     if claims.expires is not None and claims.issued is not None and claims.expires > claims.issued:
         return min(3 * 86400.0, max(600.0, (claims.expires - claims.issued) / 10))
     return 3600.0
-
-
-# --- persistence ----------------------------------------------------------------------------------------------
-
-class TokenStore:
-    """Where a gateway's fetched token lives between runs (one store per gateway), or the logins of the
-    Enlighten accounts (one store for all the gateways: ACCOUNT_LOGINS). `lock` guards a load-change-save."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._logins: Optional["TokenStore"] = None
-
-    def load(self) -> Dict:
-        raise NotImplementedError
-
-    def save(self, state: Dict) -> None:
-        raise NotImplementedError
-
-    def logins(self) -> "TokenStore":
-        """Where the logins of the Enlighten accounts are counted for the gateway whose token this store keeps
-        (a token kept in memory: in memory beside it)."""
-        if self._logins is None:
-            self._logins = MemoryTokenStore()
-        return self._logins
-
-
-class MemoryTokenStore(TokenStore):
-    def __init__(self, state: Optional[Dict] = None):
-        super().__init__()
-        self.state = dict(state or {})
-
-    def load(self) -> Dict:
-        return json.loads(json.dumps(self.state))
-
-    def save(self, state: Dict) -> None:
-        self.state = json.loads(json.dumps(state))
-
-
-ACCOUNT_LOGINS = "enlighten-logins.json"  # beside the gateways' token files: the logins of each account
-_account_stores: Dict[str, "FileTokenStore"] = {}
-_account_stores_lock = threading.Lock()
-
-
-class FileTokenStore(TokenStore):
-    """A JSON file readable by its owner only (it holds a token worth a year of access)."""
-
-    def __init__(self, path: Union[str, os.PathLike]):
-        super().__init__()
-        self.path = os.fspath(path)
-
-    def load(self) -> Dict:
-        try:
-            state = read_json(self.path)
-        except (OSError, ValueError):
-            return {}
-        return state if isinstance(state, dict) else {}
-
-    def save(self, state: Dict) -> None:
-        write_json(self.path, state)
-
-    def logins(self) -> TokenStore:
-        """One file per folder of token files (ACCOUNT_LOGINS), shared by every gateway there (its lock too)."""
-        path = os.path.join(os.path.dirname(os.path.abspath(self.path)), ACCOUNT_LOGINS)
-        with _account_stores_lock:
-            return _account_stores.setdefault(path, FileTokenStore(path))
-
-
-# --- Enlighten ----------------------------------------------------------------------------------------------------
-
-@dataclass
-class CloudSettings:
-    """Where the Enphase cloud is. Settings so that tests can point them at the local stand-in."""
-
-    enlighten_url: str = ENLIGHTEN_URL
-    entrez_url: str = ENTREZ_URL
-    verify: Union[bool, str] = True  # the cloud's certificate is always checked; a CA bundle path for tests
-    timeout_s: float = 30.0
-
-
-class CredentialsRefused(EnvoyError):
-    """Enlighten refused the email or password: the same ones will be refused again."""
-
-
-FINGERPRINT_ROUNDS = 200_000  # PBKDF2: a stolen logins file makes no password quick to guess
-
-
-@functools.lru_cache(maxsize=16)
-def credentials_fingerprint(salt: str, username: Optional[str], password: Optional[str]) -> str:
-    """How refused credentials are recognised: salted (each store its own salt) and slow on purpose; computed
-    once per run for the same credentials."""
-    secret = f"{username}\0{password}".encode("utf-8")
-    return hashlib.pbkdf2_hmac("sha256", secret, bytes.fromhex(salt), FINGERPRINT_ROUNDS).hex()[:32]
-
-
-def account_key(salt: str, username: Optional[str]) -> str:
-    """An Enlighten account in the logins store: its e-mail as Enlighten compares them (case aside), keyed."""
-    email = (username or "").strip().lower().encode("utf-8")
-    return hmac.new(bytes.fromhex(salt), email, hashlib.sha256).hexdigest()[:24]
-
-
-class Enlighten:
-    """Fetch a gateway token with an Enlighten account: login.json -> session_id -> entrez /tokens."""
-
-    def __init__(self, settings: Optional[CloudSettings] = None):
-        self.settings = settings or CloudSettings()
-        self._session = None
-
-    @property
-    def session(self):
-        # requests is loaded only when a token must be fetched (about once a year), not at every start.
-        if self._session is None:
-            import requests
-
-            self._session = requests.Session()
-        return self._session
-
-    def _post(self, url: str, **kwargs):
-        import requests
-
-        try:
-            # verify per request: a session-level setting loses against REQUESTS_CA_BUNDLE.
-            return self.session.post(url, timeout=self.settings.timeout_s, verify=self.settings.verify, **kwargs)
-        except requests.RequestException as exc:
-            raise EnvoyError(
-                "unreachable",
-                f"The Enphase cloud ({url.split('/')[2]}) did not answer ({type(exc).__name__}); "
-                "check the Internet connection of this machine, the token will be fetched again later.",
-            ) from None
-
-    def fetch_token(self, username: str, password: str, serial: str) -> str:
-        login = self._post(
-            self.settings.enlighten_url.rstrip("/") + "/login/login.json",
-            data={"user[email]": username, "user[password]": password},
-        )
-        if login.status_code in (401, 403):
-            raise CredentialsRefused(
-                "auth_failed",
-                "Enlighten refused the email or password; check them on enlighten.enphaseenergy.com, "
-                "then enter them again.",
-            )
-        if login.status_code != 200:
-            raise EnvoyError("bad_response", f"Enlighten login answered HTTP {login.status_code}; try again later.")
-        try:
-            session_id = login.json().get("session_id")
-        except (ValueError, AttributeError):
-            raise EnvoyError("bad_response", "Enlighten login answered something that is not JSON; try again later.") from None
-        if not session_id:
-            raise EnvoyError(
-                "two_factor",
-                "This Enlighten account uses two-factor login, which the plugin cannot complete; "
-                "paste a token from entrez.enphaseenergy.com instead.",
-            )
-        answer = self._post(
-            self.settings.entrez_url.rstrip("/") + "/tokens",
-            json={"session_id": session_id, "serial_num": serial, "username": username},
-        )
-        if answer.status_code != 200:
-            raise EnvoyError(
-                "auth_failed",
-                f"Enphase refused a token for gateway {serial} (HTTP {answer.status_code}); check that this "
-                "gateway belongs to the Enlighten account, or paste a token.",
-            )
-        token = answer.text.strip()
-        token_claims(token)  # raises if the answer is not a token
-        return token
 
 
 # --- the token of one gateway -------------------------------------------------------------------------------
@@ -390,7 +220,7 @@ class TokenSource:
 
     def _account(self) -> Tuple[Dict, Dict, str]:
         """(the whole logins store, this account's entry in it, the store's salt), to change and save under
-        the store's lock. A gateway's own login history of earlier versions joins its account's."""
+        the store's lock."""
         book = self.logins.load()
         salt = book.get("salt")
         if not isinstance(salt, str) or not re.fullmatch(r"[0-9a-f]{32}", salt):
@@ -403,10 +233,6 @@ class TokenSource:
         account = accounts.get(key)
         if not isinstance(account, dict):
             account = accounts[key] = {}
-        own = self.store.load()
-        if any(k in own for k in _GATEWAY_BUDGET_KEYS):
-            account["logins"] = _times(account.get("logins")) + _times(own.get("logins"))
-            self.store.save({k: v for k, v in own.items() if k not in _GATEWAY_BUDGET_KEYS})
         return book, account, salt
 
     def _check_budget(self, account: Dict, now: float) -> List[float]:
@@ -459,6 +285,7 @@ class TokenSource:
             ) from None
         try:
             token = self.enlighten.fetch_token(self.username, self.password, self.serial)
+            token_claims(token)  # raises if Enphase answered something that is not a token
         except EnvoyError as exc:
             failures = int(_number(account.get("failures"))) + 1
             backoff = min(self.budget.first_backoff_s * 2 ** (failures - 1), self.budget.max_backoff_s)
@@ -484,10 +311,6 @@ class TokenSource:
             book, account, _ = self._account()
             account.update(failures=0, retry_after=0)
             self.logins.save(book)
-
-
-# What a gateway's token store held of the login budget before it was counted per account.
-_GATEWAY_BUDGET_KEYS = ("logins", "failures", "retry_after", "failed_with", "refused", "refused_at")
 
 
 def _number(value) -> float:

@@ -12,16 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Set
 
-from .auth import (
-    CloudSettings,
-    Enlighten,
-    LoginBudget,
-    TokenSource,
-    TokenStore,
-    default_envoy_password,
-    installer_password,
-    token_claims,
-)
+from .auth import LoginBudget, TokenSource, default_envoy_password, installer_password, token_claims
+from .enlighten import CloudSettings, Enlighten
+from .token_store import TokenStore
 from .endpoints import CHECK_JWT, INFO, INVERTERS_V1
 from .errors import EnvoyError
 from .limits import DEADLINE_MISSES_PER_READ, REQUEST_DEADLINE_S

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
-# One answer, body only. The largest recorded answer is 44 kB, a 600-microinverter site's about 400 kB: a
-# larger answer is refused unread beyond this (a Pi has a few hundred MB to live in).
+# One answer, body only. The largest recorded answer is 44 kB, the simulator's 600-microinverter site's 450 kB:
+# a larger answer is refused unread beyond this (a Pi has a few hundred MB to live in).
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 # One request, from the connection to the answer's last byte, whatever the gateway's pace (it could send
 # a byte a second forever). Some firmware takes tens of seconds to build /production.json.
@@ -20,8 +20,8 @@ REQUEST_DEADLINE_S = 45.0
 # slow endpoint loses its reading, not the cycle; a gateway slow on everything holds a cycle this many
 # deadlines at most.
 DEADLINE_MISSES_PER_READ = 2
-# Nesting of arrays and objects: gateways nest 4 deep (10 in the recordings' expected values); Python's
-# decoder raises RecursionError around a thousand.
+# Nesting of arrays and objects: the recorded answers nest 8 deep at most; Python's decoder raises
+# RecursionError around a thousand.
 MAX_JSON_DEPTH = 32
 # Digits of a number: gateways write at most 20 in a row; float() overflows from 309 (OverflowError) and
 # int() refuses 4300. Exponents: at most 2 digits (1e99), so no float becomes infinite.
