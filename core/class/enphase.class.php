@@ -265,6 +265,8 @@ class enphase extends eqLogic {
 		foreach (self::FLOW_COMMANDS as $role => $logicalId) {
 			$cmd = $this->getCmd('info', $logicalId);
 			$replace['#id_' . $role . '#'] = is_object($cmd) ? $cmd->getId() : '';
+			// Like the core's widgets: a historized value opens its history when clicked.
+			$replace['#history_' . $role . '#'] = (is_object($cmd) && $cmd->getIsHistorized() == 1) ? 'history cursor' : '';
 			$state[$role] = is_object($cmd) ? $cmd->execCmd() : null;
 			$hasBattery = $hasBattery || (is_object($cmd) && in_array($role, array('battery', 'percent')));
 		}

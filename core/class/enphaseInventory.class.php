@@ -16,7 +16,7 @@ class enphaseInventory {
 	const DISPLAY_DECIMALS = 2;
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
-		'host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
+		'host', 'auth_method', 'installer', 'demo_hour', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/**
 	 * Kinds shown on the Dashboard when Synchronize creates them: the gateway (its energy flow), batteries,
@@ -294,7 +294,7 @@ class enphaseInventory {
 		// nothing and both create.
 		$lock = self::lock();
 		try {
-			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $stale, $report);
+			self::applyEquipments($equipments, $gateway, $gatewayId, $gatewaySerial, $parent, $stale, $report);
 		} finally {
 			flock($lock, LOCK_UN);
 			fclose($lock);
@@ -312,7 +312,7 @@ class enphaseInventory {
 		return $lock;
 	}
 
-	private static function applyEquipments(array $_equipments, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
+	private static function applyEquipments(array $_equipments, $_gateway, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
 		foreach ($_equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
@@ -325,7 +325,7 @@ class enphaseInventory {
 			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
+				$eqLogic = self::applyEquipment($equipment, $_gateway, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
 				$kind = $eqLogic->getConfiguration('kind');
 				if (!isset($_report['kinds'][$kind])) {
 					$_report['kinds'][$kind] = array('found' => 0, 'created' => 0);
@@ -345,7 +345,7 @@ class enphaseInventory {
 		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 	}
 
-	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
+	private static function applyEquipment(array $_equipment, $_gateway, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
@@ -370,7 +370,7 @@ class enphaseInventory {
 			$eqLogic->setLogicalId($logicalId);
 			$eqLogic->setObject_id($_parent);
 			$name = enphaseText::plain(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, ''), 120);
-			$eqLogic->setName(self::freeEquipmentName($name != '' ? $name : self::kindLabel($kind, false) . ' ' . $logicalId, $_parent, $logicalId));
+			$eqLogic->setName(self::freeEquipmentName($name != '' ? $name : self::kindLabel($kind, false) . ' ' . $logicalId, $_parent, $logicalId, $_gateway->getName()));
 			$eqLogic->setIsEnable(1);
 			$eqLogic->setIsVisible(in_array($kind, self::DASHBOARD_KINDS) ? 1 : 0);
 			$eqLogic->setCategory('energy', 1);
@@ -389,6 +389,11 @@ class enphaseInventory {
 				}
 			}
 		}
+		if ($eqLogic->getConfiguration('battery::disable', '') === '') {
+			// A home battery's charge is not the equipment's own battery: the core would raise "battery low"
+			// alerts and list it among worn-out sensor batteries (generic type BATTERY with a %).
+			$eqLogic->setConfiguration('battery::disable', 1);
+		}
 		if ((int) $eqLogic->getTimeout() < 1) {
 			// Jeedom marks the equipment stale (red) after this long without news: the gateway or the daemon is gone.
 			$eqLogic->setTimeout($_stale);
@@ -400,9 +405,12 @@ class enphaseInventory {
 		return $eqLogic;
 	}
 
-	/** An equipment name free in this object (the core's unique index is object + name). */
-	private static function freeEquipmentName($_name, $_objectId, $_logicalId) {
-		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
+	/**
+	 * An equipment name free in this object (the core's unique index is object + name): its own, else with its
+	 * gateway's name (two gateways' CTs in one room), else with its logicalId.
+	 */
+	private static function freeEquipmentName($_name, $_objectId, $_logicalId, $_gatewayName) {
+		$candidates = array($_name, $_name . ' – ' . $_gatewayName, $_name . ' (' . $_logicalId . ')');
 		$taken = array();
 		foreach (eqLogic::byType('enphase') as $eqLogic) {
 			if ((string) $eqLogic->getObject_id() === (string) $_objectId) {

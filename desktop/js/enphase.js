@@ -165,6 +165,14 @@ function enphaseShowEqAuthFields() {
   }
 }
 document.getElementById('sel_enphaseEqAuthMethod')?.addEventListener('change', enphaseShowEqAuthFields)
+
+/* The demo gateway's hour: only for the address "demo". */
+function enphaseShowDemoFields() {
+  const host = document.querySelector('.eqLogicAttr[data-l2key="host"]')
+  const demo = host && host.value.trim().toLowerCase() == 'demo'
+  document.querySelectorAll('.enphaseDemo').forEach(function(group) { demo ? group.seen() : group.unseen() })
+}
+document.querySelector('.eqLogicAttr[data-l2key="host"]')?.addEventListener('input', enphaseShowDemoFields)
 document.getElementById('cb_enphaseEqInstaller')?.addEventListener('change', enphaseShowEqAuthFields)
 
 /* What the page shows of a secret once set (never its value): see enphase::SECRET_MASK. */
@@ -219,6 +227,7 @@ function printEqLogic(_eqLogic) {
     stored ? clear.seen() : clear.unseen()
   })
   enphaseShowEqAuthFields()
+  enphaseShowDemoFields()
   const container = document.getElementById('div_enphaseStatus')
   container.empty()
   if (!isGateway) {

@@ -156,6 +156,29 @@ foreach ($eqLogics as $eqLogic) {
 										<input class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="host" placeholder="192.168.1.21">
 									</div>
 								</div>
+								<div class="form-group enphaseDemo">
+									<label class="col-sm-4 control-label">{{Heure de la démonstration}}
+										<sup><i class="fas fa-question-circle tooltips" title="{{La passerelle de démonstration joue une journée ensoleillée à partir de cette heure, quelle que soit l'heure qu'il est : de quoi voir le soleil le soir.}}"></i></sup>
+									</label>
+									<div class="col-sm-6">
+										<select class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="demo_hour">
+											<option value="">{{13 h, journée ensoleillée (par défaut)}}</option>
+											<option value="7">7 h</option>
+											<option value="8">8 h</option>
+											<option value="9">9 h</option>
+											<option value="10">10 h</option>
+											<option value="11">11 h</option>
+											<option value="12">12 h</option>
+											<option value="14">14 h</option>
+											<option value="15">15 h</option>
+											<option value="16">16 h</option>
+											<option value="17">17 h</option>
+											<option value="18">18 h</option>
+											<option value="19">19 h</option>
+											<option value="now">{{L'heure réelle}}</option>
+										</select>
+									</div>
+								</div>
 								<div class="form-group">
 									<label class="col-sm-4 control-label">{{Accès}}</label>
 									<div class="col-sm-6">

@@ -23,10 +23,8 @@ catalog says (`monotonic` commands, catalog.DAY_FLOWS, DAY_RATES, NET_BALANCE); 
   (figures.py: the source order and the plausibility rules); net consumption is grid import - grid export of the
   net CT's registers (NET_BALANCE), its lifetime as well.
 
-The time is checked too (`_clock`): a reading more than CLOCK_LEAP_S after the last one, or more than
-CLOCK_BACK_S before it, counts for nothing until the next reading confirms that the clock did move; a clock
-found to have been ahead brings back what was stamped in the future (the day that began early is the day it
-was), so the day figures carry on.
+The time is checked too (counter_clock.py): a clock far off counts for nothing until the next reading
+confirms it moved, and one found to have been ahead gives the day back, so the day figures carry on.
 
 The state (offsets, last readings, the days' start values) is one small JSON file per gateway, written
 atomically each time it changes, so a restart of the daemon carries on where it was. What is published never
@@ -37,9 +35,11 @@ import json
 import logging
 import math
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from catalog import BALANCES, COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
+import counter_clock
+from counted import NOT_COUNTED, WEEK_DAYS, Counted
 from figures import Facts, Judge, match
 from state_file import read_json, write_bytes
 
@@ -58,10 +58,7 @@ NOISE_WH = 1000.0  # a counter going down by less than this is jitter (rounding,
 # The most a site's CTs measure: three phases of 200 A (Enphase's CTs) at 277 V, doubled for margin. With its
 # devices' power, how fast a site's energy counters can rise (`_rate_w`).
 CTS_W = 2 * 3 * 200 * 277.0
-CLOCK_LEAP_S = 86400  # a reading this long after the last one waits for the next to confirm the clock
-CLOCK_BACK_S = 600  # nor is a reading this long before the last one believed at once
 MAX_GAP_S = 3 * 3600  # a midnight value interpolated over a longer gap is an estimate: that day is partial
-WEEK_DAYS = 7  # the last 7 days: today and the six before
 DAYS_KEPT = WEEK_DAYS + 1  # day start values kept: the week's, and the day before it for the week's upper bound
 
 STATE_VERSION = 1
@@ -80,10 +77,6 @@ def _counter_key(flow: DayFlow, serial: str) -> str:
     return f"{flow.equipment(serial)}/{flow.lifetime}"
 
 
-def _stamp(epoch) -> str:
-    return datetime.fromtimestamp(epoch).isoformat(timespec="minutes") if isinstance(epoch, (int, float)) else "-"
-
-
 def _published(value: float) -> int:
     """As the catalog publishes Wh and %: whole numbers (the gateway's own resolution)."""
     return int(round(value))
@@ -91,39 +84,6 @@ def _published(value: float) -> int:
 
 def _difference(plus: Optional[float], minus: Optional[float]) -> Optional[float]:
     return None if plus is None or minus is None else plus - minus
-
-
-class Counted(NamedTuple):
-    """What the lifetime counter of one flow says of the day and the week (None: not known)."""
-
-    day: Optional[float] = None  # since local midnight, when the counter saw it (not on a first day)
-    so_far: Optional[float] = None  # since local midnight or since the first reading today: a lower bound
-    week: Optional[float] = None  # since local midnight six days ago (today and the six days before)
-    known_days: Optional[float] = None  # the days of the week that were counted whole, plus today so far
-    at_most: Optional[float] = None  # since local midnight seven days ago: more than any 7 days of the gateway
-    within: float = 0.0  # how far `day` may be off: what the counter gained across the readings around midnight
-
-    @classmethod
-    def of(cls, d: Dict[str, Any], today: date) -> "Counted":
-        starts, exact = d["starts"], set(d.get("exact", ()))
-
-        def start(days_ago: int) -> Optional[float]:
-            iso = (today - timedelta(days=days_ago)).isoformat()
-            return starts.get(iso) if iso in exact else None
-
-        so_far = d["last"] - d["start"]
-        known = so_far
-        for days_ago in range(1, WEEK_DAYS):
-            begin, end = start(days_ago), start(days_ago - 1)
-            if begin is not None and end is not None:
-                known += end - begin
-        week_start, before_week = start(WEEK_DAYS - 1), start(WEEK_DAYS)
-        return cls(day=None if d["partial"] else so_far, so_far=so_far,
-                   week=None if week_start is None else d["last"] - week_start, known_days=known,
-                   at_most=None if before_week is None else d["last"] - before_week, within=d.get("within", 0.0))
-
-
-NOT_COUNTED = Counted()
 
 
 class Counters:
@@ -339,7 +299,7 @@ class Counters:
             within = value - last  # the counter at midnight was somewhere in there
         partial = now - last_ts > MAX_GAP_S
         complete_yesterday = d["day"] == (today - timedelta(days=1)).isoformat() and not d["partial"] and not partial
-        # The day that ends, should the clock turn out to have been ahead (_rewind).
+        # The day that ends, should the clock turn out to have been ahead (counter_clock._rewind).
         d["before"] = dict({k: d[k] for k in ("day", "start", "partial", "yesterday")}, within=d.get("within", 0.0))
         d["yesterday"] = start - d["start"] if complete_yesterday else None
         d.update(day=iso, start=start, partial=partial, last=value, ts=now, within=within)
@@ -405,60 +365,9 @@ class Counters:
     # --- time ---
 
     def _clock(self, now: float) -> bool:
-        """Whether this cycle's time can be believed. A reading far from the last one (more than CLOCK_LEAP_S
-        after, CLOCK_BACK_S before) waits for the next reading: on the same side, the clock did move (after a
-        long stop, or it was ahead and is back: _rewind); back near the last one, it was a clock far off for a
-        moment, and the day was never touched."""
-        clock = self._state["clock"]
-        last, cand = clock.get("ts"), clock.get("cand")
-        if not isinstance(last, (int, float)) or last - CLOCK_BACK_S <= now <= last + CLOCK_LEAP_S:
-            if cand is not None:
-                log.info("The clock is back near %s: the reading stamped %s is not counted", _stamp(last), _stamp(cand))
-                del clock["cand"]
-                self._changed = True
-            clock["ts"] = now  # only a time: saved now and then (see _save)
-            return True
-        if isinstance(cand, (int, float)) and (cand > last) == (now > last) and now >= cand - CLOCK_BACK_S:
-            log.info("The clock moved from %s to %s and stays there: counting from it", _stamp(last), _stamp(now))
-            if now < last:
-                self._rewind(now)
-            del clock["cand"]
-            clock["ts"] = now
-            self._changed = True
-            return True
-        if cand is None:
-            log.warning("This reading is stamped %s, far from the last one (%s): the energy counters wait for the "
-                        "next one to tell whether the clock moved", _stamp(now), _stamp(last))
-        clock["cand"] = now
-        self._changed = True
-        return False
-
-    def _rewind(self, now: float) -> None:
-        """The clock was ahead and is back at `now`: what was stamped in the future is stamped now, and a day
-        that began early goes back to the day it was (its start, yesterday's figure), so the day's figures carry
-        on from where they were."""
-        today = self._local_date(now).isoformat()
-        for c in self._state["lifetime"].values():
-            for stamped in (c, c.get("undo")):
-                if stamped is not None:
-                    stamped["ts"] = min(stamped["ts"], now)
-            if "cand_ts" in c:
-                c["cand_ts"] = min(c["cand_ts"], now)
-        for d in self._state["days"].values():
-            d["ts"] = min(d["ts"], now)
-            if d["day"] > today:
-                before = d.pop("before", None)
-                if before is not None and before["day"] <= today:
-                    d.update(before)
-                else:  # ahead for days: today counts from where the counter is
-                    d.update(day=today, start=d["last"], partial=True, yesterday=None)
-            for day in [day for day in d["starts"] if day > today]:
-                del d["starts"][day]
-            if "exact" in d:
-                d["exact"] = [day for day in d["exact"] if day <= today]
-        held = self._state["gateway"]
-        for key in [k for k, v in held.items() if isinstance(v, dict) and str(v.get("day", "")) > today]:
-            del held[key]
+        believed, changed = counter_clock.check(self._state, now, self._local_date(now).isoformat())
+        self._changed = self._changed or changed
+        return believed
 
     def _local_date(self, now: float) -> date:
         return datetime.fromtimestamp(now, self.tz).date()
