@@ -36,7 +36,7 @@ from jeedom_receiver import JeedomReceiver  # noqa: E402
 
 from simulator.cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, serve_cloud  # noqa: E402
 from simulator.server import serve  # noqa: E402
-from simulator.synthetic import SyntheticGateway  # noqa: E402
+from simulator.synthetic import SyntheticGateway, starting_at  # noqa: E402
 
 
 def _arguments(argv):
@@ -66,14 +66,9 @@ class Demo:
 
     # --- steps ---------------------------------------------------------------------------------------------
     def start_servers(self):
-        offset = 0.0
-        if self.args.hour is not None:
-            now = time.localtime()
-            wanted = time.mktime((now.tm_year, now.tm_mon, now.tm_mday, 0, 0, 0, 0, 0, -1)) + self.args.hour * 3600
-            offset = wanted - time.time()
         self.gateway = SyntheticGateway(inverters=self.args.inverters, encharges=self.args.encharges,
                                         phases=self.args.phases, seed=self.args.seed,
-                                        clock=lambda: time.time() + offset)
+                                        clock=time.time if self.args.hour is None else starting_at(self.args.hour))
         self.sim = self.stack.enter_context(serve(self.gateway))  # firmware 8: HTTPS + JWT
         self.cloud = self.stack.enter_context(serve_cloud([Account(DEMO_EMAIL, DEMO_PASSWORD)], tls=True))
         self.say(f"Passerelle simulée / simulated gateway   {self.sim.url}  (serial {self.gateway.serial})")

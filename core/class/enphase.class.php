@@ -12,6 +12,7 @@
 
 require_once __DIR__ . '/../../../../core/php/core.inc.php';
 // The core autoloads only the class named like the plugin (and its Cmd): the others come with it.
+require_once __DIR__ . '/enphaseText.class.php';
 require_once __DIR__ . '/enphaseGateway.class.php';
 require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
@@ -264,6 +265,8 @@ class enphase extends eqLogic {
 		foreach (self::FLOW_COMMANDS as $role => $logicalId) {
 			$cmd = $this->getCmd('info', $logicalId);
 			$replace['#id_' . $role . '#'] = is_object($cmd) ? $cmd->getId() : '';
+			// Like the core's widgets: a historized value opens its history when clicked.
+			$replace['#history_' . $role . '#'] = (is_object($cmd) && $cmd->getIsHistorized() == 1) ? 'history cursor' : '';
 			$state[$role] = is_object($cmd) ? $cmd->execCmd() : null;
 			$hasBattery = $hasBattery || (is_object($cmd) && in_array($role, array('battery', 'percent')));
 		}
@@ -333,7 +336,9 @@ class enphaseCmd extends cmd {
 			// Said for the access this gateway uses (an installer token to paste, the installer box to tick...).
 			$gateway = enphaseGateway::equipment($gatewayId);
 			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
-			throw new Exception($this->getHumanName() . ' : ' . enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access));
+			// The core shows it in a toast (innerHTML) and it may quote the gateway: text, never markup.
+			throw new Exception(htmlspecialchars($this->getHumanName() . ' : ' . enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access),
+				ENT_NOQUOTES | ENT_SUBSTITUTE, 'UTF-8'));
 		}
 	}
 }

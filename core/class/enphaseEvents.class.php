@@ -69,6 +69,10 @@ class enphaseEvents {
 				if (is_bool($value)) {
 					$value = $value ? 1 : 0;
 				}
+				if (is_string($value)) {
+					// The core's widgets write it with innerHTML, some inside a quoted JavaScript string.
+					$value = enphaseText::plain($value);
+				}
 				if (!isset($cmds[(string) $cmdLogicalId])) {
 					continue;
 				}
@@ -91,6 +95,18 @@ class enphaseEvents {
 		$status = array('updated' => time());
 		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error') as $key) {
 			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
+		}
+		foreach (array('serial', 'firmware', 'auth') as $key) {
+			$status[$key] = is_scalar($status[$key]) ? enphaseText::plain($status[$key], 64) : null;
+		}
+		if (is_array($status['error'])) {
+			$error = $status['error'];
+			$status['error'] = array(
+				'code' => (isset($error['code']) && enphaseText::isIdentifier($error['code'])) ? $error['code'] : 'unknown',
+				'message' => isset($error['message']) ? enphaseText::sentence($error['message']) : '');
+			if (isset($error['reason']) && enphaseText::isIdentifier($error['reason'])) {
+				$status['error']['reason'] = $error['reason'];
+			}
 		}
 		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
 		if (!is_object($eqLogic)) {

@@ -15,7 +15,7 @@
 class enphaseGateway {
 	const AUTH_METHODS = array('envoy', 'token', 'enlighten');
 	/** Plain settings of one gateway. */
-	const SETTINGS = array('host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s');
+	const SETTINGS = array('host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'demo_hour');
 	/** Its secrets: stored encrypted, never given back to a page. */
 	const SECRETS = array('password', 'token', 'enlighten_password');
 	/** Seconds between reads when neither the gateway nor the plugin configuration says. */
@@ -259,6 +259,13 @@ class enphaseGateway {
 		}
 		if (self::isDemo($_settings)) {
 			$gateway['host'] = 'demo';
+			// The hour its clear day starts at (empty: the daemon's, 13 h), or "now" for the real time.
+			$hour = isset($_settings['demo_hour']) ? trim((string) $_settings['demo_hour']) : '';
+			if ($hour === 'now') {
+				$gateway['demo_hour'] = 'now';
+			} elseif (ctype_digit($hour) && (int) $hour < 24) {
+				$gateway['demo_hour'] = (int) $hour;
+			}
 			return $gateway;
 		}
 		// Only the credentials of the chosen method: stale ones of another method must not be tried.

@@ -16,7 +16,7 @@ class enphaseInventory {
 	const DISPLAY_DECIMALS = 2;
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
-		'host', 'auth_method', 'installer', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
+		'host', 'auth_method', 'installer', 'demo_hour', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
 
 	/**
 	 * Kinds shown on the Dashboard when Synchronize creates them: the gateway (its energy flow), batteries,
@@ -299,7 +299,7 @@ class enphaseInventory {
 		$lock = self::lock();
 		self::$takenNames = null;
 		try {
-			self::applyEquipments($equipments, $gatewayId, $gatewaySerial, $parent, $stale, $report);
+			self::applyEquipments($equipments, $gateway, $gatewayId, $gatewaySerial, $parent, $stale, $report);
 		} finally {
 			self::$takenNames = null;
 			flock($lock, LOCK_UN);
@@ -318,15 +318,20 @@ class enphaseInventory {
 		return $lock;
 	}
 
-	private static function applyEquipments(array $_equipments, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
+	private static function applyEquipments(array $_equipments, $_gateway, $_gatewayId, $_gatewaySerial, $_parent, $_stale, array &$_report) {
 		foreach ($_equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
 				continue;
 			}
+			if (!enphaseText::isIdentifier((string) $equipment['logicalId'])) {
+				// The daemon sends none such (docs/protocol.md, "Strings"): whoever sent it is not to be shown.
+				log::add('enphase', 'warning', __('Équipement à l\'identifiant invalide ignoré dans l\'inventaire :', __FILE__) . ' ' . enphaseText::plain($equipment['logicalId'], 40));
+				continue;
+			}
 			try {
 				$created = false;
-				$eqLogic = self::applyEquipment($equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
+				$eqLogic = self::applyEquipment($equipment, $_gateway, $_gatewayId, $_gatewaySerial, $_parent, $_stale, $created);
 				$kind = $eqLogic->getConfiguration('kind');
 				if (!isset($_report['kinds'][$kind])) {
 					$_report['kinds'][$kind] = array('found' => 0, 'created' => 0);
@@ -346,7 +351,7 @@ class enphaseInventory {
 		return (isset($_equipment['kind']) && is_string($_equipment['kind']) && preg_match('/^[a-z0-9_]+$/', $_equipment['kind'])) ? $_equipment['kind'] : 'other';
 	}
 
-	private static function applyEquipment(array $_equipment, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
+	private static function applyEquipment(array $_equipment, $_gateway, $_gatewayId, $_gatewaySerial, $_parent, $_stale, &$_created) {
 		$logicalId = (string) $_equipment['logicalId'];
 		$kind = self::kindOf($_equipment);
 		$eqLogic = eqLogic::byLogicalId($logicalId, 'enphase');
@@ -370,7 +375,8 @@ class enphaseInventory {
 			$eqLogic->setEqType_name('enphase');
 			$eqLogic->setLogicalId($logicalId);
 			$eqLogic->setObject_id($_parent);
-			$eqLogic->setName(self::freeEquipmentName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId), $_parent, $logicalId));
+			$name = enphaseText::plain(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, ''), 120);
+			$eqLogic->setName(self::freeEquipmentName($name != '' ? $name : self::kindLabel($kind, false) . ' ' . $logicalId, $_parent, $logicalId, $_gateway->getName()));
 			$eqLogic->setIsEnable(1);
 			$eqLogic->setIsVisible(in_array($kind, self::DASHBOARD_KINDS) ? 1 : 0);
 			$eqLogic->setCategory('energy', 1);
@@ -383,10 +389,16 @@ class enphaseInventory {
 		if (isset($_equipment['configuration']) && is_array($_equipment['configuration'])) {
 			// Facts read from the gateway (firmware, part number...): the daemon knows them better than the page.
 			foreach ($_equipment['configuration'] as $key => $value) {
-				if (!in_array($key, self::RESERVED_CONFIGURATION)) {
-					$eqLogic->setConfiguration($key, $value);
+				// Shown on the page: plain values only, text without markup.
+				if (!in_array($key, self::RESERVED_CONFIGURATION) && enphaseText::isIdentifier((string) $key) && is_scalar($value)) {
+					$eqLogic->setConfiguration($key, is_string($value) ? enphaseText::plain($value) : $value);
 				}
 			}
+		}
+		if ($eqLogic->getConfiguration('battery::disable', '') === '') {
+			// A home battery's charge is not the equipment's own battery: the core would raise "battery low"
+			// alerts and list it among worn-out sensor batteries (generic type BATTERY with a %).
+			$eqLogic->setConfiguration('battery::disable', 1);
 		}
 		if ((int) $eqLogic->getTimeout() < 1) {
 			// Jeedom marks the equipment stale (red) after this long without news: the gateway or the daemon is gone.
@@ -402,8 +414,11 @@ class enphaseInventory {
 	/** @var array|null while apply() runs: the names of the plugin's equipment, by object (loaded once, not per creation) */
 	private static $takenNames = null;
 
-	/** An equipment name free in this object (the core's unique index is object + name), now taken. */
-	private static function freeEquipmentName($_name, $_objectId, $_logicalId) {
+	/**
+	 * An equipment name free in this object (the core's unique index is object + name): its own, else with its
+	 * gateway's name (two gateways' CTs in one room), else with its logicalId; now taken.
+	 */
+	private static function freeEquipmentName($_name, $_objectId, $_logicalId, $_gatewayName) {
 		if (self::$takenNames === null) {
 			self::$takenNames = array();
 			foreach (eqLogic::byType('enphase') as $eqLogic) {
@@ -412,7 +427,7 @@ class enphaseInventory {
 		}
 		$taken = isset(self::$takenNames[(string) $_objectId]) ? self::$takenNames[(string) $_objectId] : array();
 		$name = $_name . ' ' . uniqid();
-		foreach (array($_name, $_name . ' (' . $_logicalId . ')') as $candidate) {
+		foreach (array($_name, $_name . ' – ' . $_gatewayName, $_name . ' (' . $_logicalId . ')') as $candidate) {
 			if ($_objectId === null || !isset($taken[$candidate])) {
 				$name = $candidate;
 				break;
@@ -453,7 +468,7 @@ class enphaseInventory {
 			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
 		});
 		foreach ($_commands as $description) {
-			if (!is_array($description) || !isset($description['logicalId']) || !is_scalar($description['logicalId']) || $description['logicalId'] === '') {
+			if (!is_array($description) || !isset($description['logicalId']) || !enphaseText::isIdentifier($description['logicalId'])) {
 				continue;
 			}
 			if (self::applyCommand($_eqLogic, $description, $known)) {
@@ -476,6 +491,45 @@ class enphaseInventory {
 			}
 		}
 		return null;
+	}
+
+	/**
+	 * A command's description with what the core shows or loads checked: a known subtype, a widget name that
+	 * names no path, text without markup (units, labels, lists), numbers for bounds. What fails is left out.
+	 */
+	private static function checked(array $_description) {
+		$subTypes = array('numeric', 'binary', 'string', 'other', 'slider', 'select', 'message', 'color');
+		$checks = array(
+			'subType' => function ($v) use ($subTypes) { return in_array($v, $subTypes, true) ? $v : null; },
+			'template' => function ($v) { return (is_string($v) && preg_match('/^[a-z0-9_]+(::[a-z0-9_]+)?$/D', $v)) ? $v : null; },
+			'genericType' => function ($v) { return (is_string($v) && preg_match('/^[A-Z0-9_]+$/D', $v)) ? $v : null; },
+			'unit' => function ($v) { return enphaseText::plain($v, 16); },
+			'listValue' => function ($v) { // one list, or one per language
+				return is_array($v) ? array_map(function ($list) { return enphaseText::plain($list, 1000); }, $v) : enphaseText::plain($v, 1000);
+			},
+			'minValue' => function ($v) { return is_numeric($v) ? $v : null; },
+			'maxValue' => function ($v) { return is_numeric($v) ? $v : null; },
+			'value' => function ($v) { return enphaseText::isIdentifier($v) ? $v : null; },
+		);
+		foreach ($checks as $key => $check) {
+			if (isset($_description[$key])) {
+				$value = $check($_description[$key]);
+				if ($value === null) {
+					unset($_description[$key]);
+				} else {
+					$_description[$key] = $value;
+				}
+			}
+		}
+		if (isset($_description['valueLabels']) && is_array($_description['valueLabels'])) {
+			$labels = array();
+			foreach ($_description['valueLabels'] as $code => $names) {
+				$names = is_array($names) ? array_map(function ($name) { return enphaseText::plain($name); }, $names) : enphaseText::plain($names);
+				$labels[enphaseText::plain((string) $code)] = $names;
+			}
+			$_description['valueLabels'] = $labels;
+		}
+		return $_description;
 	}
 
 	/** The words of a select's "word|Label;word|Label" list. */
@@ -520,6 +574,7 @@ class enphaseInventory {
 	}
 
 	private static function applyCommand($_eqLogic, array $_description, array &$_known) {
+		$_description = self::checked($_description);
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
 		$cmd = self::known($_known, null, $logicalId);
@@ -543,7 +598,8 @@ class enphaseInventory {
 			$cmd->setEqLogic_id($_eqLogic->getId());
 			$cmd->setEqType('enphase');
 			$cmd->setLogicalId($logicalId);
-			$cmd->setName(self::freeCommandName($_known, self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
+			$name = enphaseText::plain(self::localized(isset($_description['name']) ? $_description['name'] : null, ''), 120);
+			$cmd->setName(self::freeCommandName($_known, $name != '' ? $name : $logicalId, $logicalId));
 			$cmd->setType($type);
 			$cmd->setSubType(isset($_description['subType']) ? $_description['subType'] : ($type == 'action' ? 'other' : 'string'));
 			$cmd->setIsVisible(isset($_description['isVisible']) ? (int) $_description['isVisible'] : 1);

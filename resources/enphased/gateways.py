@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 from cadence import DEFAULT_S, cadence_s
 from catalog import Detail
 from counters import Counters
-from demo import DEMO_HOST, demo_gateway, stop_demo_gateways
+from demo import DEMO_HOST, DEMO_HOUR, demo_gateway, stop_demo_gateways
 from envoy.errors import EnvoyError
 from jeedom import timeouts
 from poller import GatewayClient, GatewayPoller
@@ -41,6 +41,7 @@ class GatewayConfig(NamedTuple):
     paused: bool
     credentials: Tuple[Tuple[str, Any], ...]  # what the Envoy client needs, secrets included
     detail: Detail = Detail()  # which of its equipment get their detail commands
+    demo_hour: Optional[float] = DEMO_HOUR  # host "demo": the local time it plays at start; None: the real time
 
     def __repr__(self) -> str:  # never a secret in a log line
         return f"GatewayConfig(id={self.id!r}, host={self.host!r})"
@@ -68,7 +69,7 @@ def parse_gateways(message: Dict[str, Any]) -> Tuple[List[GatewayConfig], Dict[s
             refused[gid] = f"Gateway {gid[:40]}: {e}"
             continue
         out.append(GatewayConfig(gid, str(raw["host"]).strip(), *cadences, bool(raw.get("paused")), credentials,
-                                 _detail(raw.get("detail"))))
+                                 _detail(raw.get("detail")), _demo_hour(raw.get("demo_hour"))))
     return out, refused
 
 
@@ -81,6 +82,16 @@ def _detail(raw) -> Detail:
         listed = raw.get(key)
         return frozenset(str(i) for i in listed if isinstance(i, (str, int))) if isinstance(listed, list) else frozenset()
     return Detail(raw.get("default") is True, ids("on"), ids("off"))
+
+
+def _demo_hour(value: Any) -> Optional[float]:
+    """GATEWAY's demo_hour: a number of hours 0 to 24 (kept), "now" (the real time, None); anything else, or
+    nothing, is DEMO_HOUR."""
+    if value == "now":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 24:
+        return float(value)
+    return DEMO_HOUR
 
 
 def _file_id(gateway_id: str) -> str:
@@ -107,7 +118,7 @@ def make_envoy(config: GatewayConfig, datadir: Optional[str]) -> GatewayClient:
     from envoy.client import Credentials, Envoy
 
     if config.host == DEMO_HOST:
-        url, token = demo_gateway(config.id)
+        url, token = demo_gateway(config.id, config.demo_hour)
         return Envoy(url, Credentials(token=token), store=None)
     store = FileTokenStore(state_path(datadir, "token", config.id)) if datadir else None
     return Envoy(config.host, Credentials(**dict(config.credentials)), store=store)

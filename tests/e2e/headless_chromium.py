@@ -30,7 +30,7 @@ def chromium_binary():
 class Browser:
     """One headless Chromium with one page; `call` sends a DevTools command and waits for its answer."""
 
-    def __init__(self, width=1400, height=900, locale="", timezone=""):
+    def __init__(self, width=1400, height=900, locale="", timezone="", mobile=False):
         self._profile = tempfile.mkdtemp(prefix="enphase-e2e-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
@@ -54,7 +54,7 @@ class Browser:
         self._session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
         self.page("Page.enable")
         self.page("Runtime.enable")  # uncaught exceptions arrive as events, kept in self.events
-        self.width = width
+        self.width, self.mobile = width, mobile
         self.resize(height)
         # Dates and numbers the pages format in the browser, as the user of that Jeedom would see them.
         if locale:
@@ -64,7 +64,7 @@ class Browser:
 
     def resize(self, height):
         self.page("Emulation.setDeviceMetricsOverride", width=self.width, height=int(height),
-                  deviceScaleFactor=1, mobile=False)
+                  deviceScaleFactor=1, mobile=self.mobile)
 
     def _read_message(self):
         while b"\0" not in self._buffer:

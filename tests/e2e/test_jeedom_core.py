@@ -15,6 +15,7 @@ takes the screenshots of the documentation (docs/images/).
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -66,6 +67,7 @@ def core(tmp_path_factory):
             "internalProtocol": "http://", "internalAddr": "127.0.0.1", "internalPort": str(jeedom.port),
             "internalComplement": "",
             "jeedom::firstUse": 0,  # no welcome window over the screenshots
+            "theme_changeAccordingTime": 0,  # the theme a screenshot asks for, not the night's
             "log::level::" + PLUGIN_ID: {"100": "1"},  # debug: the plugin's logs say why a step failed
             # Repeated runs may restart the daemon and reinstall within a minute.
             "dontProtectTooFastLaunchDeamony": 1, "dontProtectTooFastLaunchDependancy": 1,
@@ -87,7 +89,8 @@ def simulator(tmp_path_factory):
     log = tmp_path_factory.mktemp("simulator") / "simulator.err"
     with open(log, "wb") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--synthetic", "--port", "0"]
+            # A clear day from 13:00 whatever the hour of the run: the screenshots show the sun.
+            [sys.executable, "-m", "simulator", "--synthetic", "--port", "0", "--hour", "13", "--sunny"]
             + ["--%s=%d" % (name, count) for name, count in HOUSE.items()],
             cwd=str(REPO / "resources" / "enphased"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=errors, text=True)
@@ -318,17 +321,70 @@ def test_concurrent_syncs_and_callbacks_create_no_duplicate(synchronized, simula
     assert len(inverters) == HOUSE["inverters"]
 
 
+THEMES = {"light": "core2019_Light", "dark": "core2019_Dark"}
+
+
+def theme(core, name):
+    core.set_config({"jeedom_theme_main": THEMES[name], "mobile_theme_color": THEMES[name]})
+
+
+def dashboard_shot(core, house_id, name, **browser):
+    """The dashboard of one room as a user sees it, written to docs/images/<name>; the browser's JS errors."""
+    mobile = browser.get("mobile", False)
+    shot = Browser(locale="fr-FR", timezone=core.get_config("timezone"), **browser)
+    try:
+        shot.set_cookie(**core.session_cookie)
+        if mobile:  # Jeedom's mobile app: its own pages, the room's equipment under "equipment"
+            shot.open("%s/index.php?v=m&p=equipment&object_id=%s" % (core.url, house_id),
+                      ready_js="document.querySelectorAll('.eqLogic-widget').length > 0", settle_s=3)
+            shot.fit_to_content("body")
+        else:
+            shot.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, house_id),
+                      ready_js="document.querySelectorAll('.eqLogic-widget').length > 0")
+            shot.fit_to_content("#div_mainContainer")
+        shot.screenshot(SCREENSHOTS / name)
+        return [e for e in shot.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
+    finally:
+        shot.close()
+
+
+def tiles_overlap(browser):
+    """Pairs of commands whose boxes overlap inside a tile, and titles cut short (what looked broken before)."""
+    return browser.evaluate("""(() => {
+      const out = []
+      document.querySelectorAll('.eqLogic-widget').forEach(w => {
+        const name = w.querySelector('.widget-name')
+        const title = name && name.querySelector('.reportModeVisible, a')
+        if (title && title.scrollWidth > name.clientWidth + 1) out.push('title cut: ' + title.textContent.trim())
+        const cmds = Array.from(w.querySelectorAll('.cmd-widget')).filter(c => c.offsetParent !== null)
+        for (let i = 0; i < cmds.length; i++) for (let j = i + 1; j < cmds.length; j++) {
+          const a = cmds[i].getBoundingClientRect(), b = cmds[j].getBoundingClientRect()
+          if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+            out.push('overlap in ' + title.textContent.trim())
+        }
+      })
+      return out
+    })()""")
+
+
 @pytest.mark.skipif(not chromium_binary(), reason="no Chromium for the screenshots")
-def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simulator):
+def test_screenshots_of_the_plugin_the_gateway_and_the_dashboard(synchronized, simulator):
+    """docs/images: the plugin page, a gateway's page, the dashboard as Synchronize leaves it (light, dark,
+    mobile), and the microinverters once shown. Short names fit their tiles, nothing overlaps."""
     core = synchronized["core"]
-    # Synchronize put everything in the gateway's room ("Maison"): the dashboard as it comes.
-    house = room(core, "Maison")
+    house = room(core, "Maison")  # where Synchronize put everything
     found = equipments_by_logical_id(core)
     gateway = found[simulator["serial"]]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    theme(core, "light")
     browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
     try:
         browser.set_cookie(**core.session_cookie)
+        browser.open("%s/index.php?v=d&m=%s&p=%s" % (core.url, PLUGIN_ID, PLUGIN_ID),
+                     ready_js="document.querySelector('.eqLogicDisplayCard') !== null")
+        browser.fit_to_content("#div_mainContainer")
+        browser.screenshot(SCREENSHOTS / "plugin-page.png")
+        browser.resize(900)
         browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, gateway["id"]),
                      ready_js="document.querySelector('.eqLogic') !== null")
         browser.fit_to_content("#div_mainContainer")
@@ -336,14 +392,47 @@ def test_screenshots_of_the_equipment_page_and_the_dashboard(synchronized, simul
         browser.resize(900)
         browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, house["id"]),
                      ready_js="document.querySelectorAll('.eqLogic-widget').length > 0")
-        browser.fit_to_content("#div_mainContainer")
-        browser.screenshot(SCREENSHOTS / "dashboard.png")
+        titles = browser.evaluate("Array.from(document.querySelectorAll('.eqLogic-widget .widget-name'))"
+                                  ".map(n => n.innerText.trim())")
+        assert "Compteur consommation nette" in titles and not any(simulator["serial"] in t for t in titles), titles
+        assert not tiles_overlap(browser), tiles_overlap(browser)
+        # A home battery at 26 % is no worn sensor battery: no core battery alert in a title.
+        assert browser.evaluate("document.querySelectorAll('.eqLogic-widget .widget-name i[class*=\"battery\"]').length") == 0
         errors = [e for e in browser.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
-        assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
     finally:
         browser.close()
-    for name in ("equipment-page.png", "dashboard.png"):
-        assert (SCREENSHOTS / name).stat().st_size > 10000
+    errors += dashboard_shot(core, house["id"], "dashboard.png", width=1440, height=900)
+    theme(core, "dark")
+    errors += dashboard_shot(core, house["id"], "dashboard-dark.png", width=1440, height=900)
+    errors += dashboard_shot(core, house["id"], "dashboard-mobile.png", width=412, height=915, mobile=True)
+    theme(core, "light")
+    # The microinverters, once the user shows them: short names, their figures then their states.
+    inverters = [eq for eq in found.values() if eq["configuration"]["kind"] == "inverter"
+                 and eq["configuration"]["gateway_id"] == gateway["configuration"]["gateway_id"]]
+    for eq in inverters:
+        core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"id": eq["id"], "isVisible": 1}]))
+    try:
+        shown = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
+        try:
+            shown.set_cookie(**core.session_cookie)
+            shown.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, house["id"]),
+                       ready_js="document.querySelectorAll('.eqLogic-widget').length > %d" % len(inverters))
+            assert not tiles_overlap(shown), tiles_overlap(shown)
+            shown.fit_to_content("#div_mainContainer")
+            shown.screenshot(SCREENSHOTS / "microinverters.png")
+            names = shown.evaluate("Array.from(document.querySelectorAll('.eqLogic-widget .widget-name'))"
+                                   ".map(n => n.innerText.trim()).filter(t => t.startsWith('Micro-onduleur'))")
+            assert len(names) == len(inverters) and all(re.fullmatch(r"Micro-onduleur …\d{4,}", n) for n in names), names
+            errors += [e for e in shown.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
+        finally:
+            shown.close()
+    finally:
+        for eq in inverters:
+            core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"id": eq["id"], "isVisible": 0}]))
+    assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
+    for name in ("plugin-page.png", "equipment-page.png", "dashboard.png", "dashboard-dark.png",
+                 "dashboard-mobile.png", "microinverters.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10000, name
 
 
 # -- several gateways: a second one added by hand, on the built-in demo gateway ---------------------------
@@ -378,6 +467,10 @@ def test_a_gateway_added_by_hand_is_synchronized_on_its_own(demo, simulator):
     devices = [eq for eq in found.values() if eq["configuration"].get("gateway_id") == demo["id"]]
     assert len(devices) == 1 + demo["report"]["kinds"]["inverter"]["found"] + sum(
         demo["report"]["kinds"].get(kind, {}).get("found", 0) for kind in ("encharge", "ac_battery", "meter"))
+    # At any hour of the run: the demo plays a clear day from 13:00.
+    production = lambda: next((c.get("state") for c in core.equipment(PLUGIN_ID, demo["id"])["cmd"]
+                               if c["logicalId"] == "production_w"), None)
+    wait_until(lambda: float(production() or 0) > 0, GENERAL_S + 15, "the demo's sun (production %s)" % production())
     demo_room = str(room(core, "Démo")["id"])
     assert all(str(eq["object_id"]) == demo_room for eq in devices), "the default room takes a gateway without one"
     # Both gateways are read side by side.
@@ -448,6 +541,10 @@ def test_the_energy_flow_widget_follows_the_gateway_live(demo):
         time.sleep(1.5)  # the dashes move: let them settle on a frame
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         browser.screenshot(SCREENSHOTS / "flow-widget.png", selector=widget)
+        # Like a core widget's value, a node opens its command's history.
+        browser.evaluate("document.querySelector('%s .enphaseFlow-node[data-node=\"solar\"]').click()" % widget)
+        wait_until(lambda: browser.evaluate("document.querySelector('#md_cmdHistory')?.offsetParent != null"), 15,
+                   "the history of the solar production to open")
         errors = [e for e in browser.page_errors if "enphase" in e.lower()]
         assert not errors, "JavaScript errors in the flow widget: %s" % errors
     finally:
@@ -465,6 +562,10 @@ def test_the_page_of_a_gateway_added_by_hand_shows_its_access_without_its_secret
         browser.set_cookie(**core.session_cookie)
         browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, demo["id"]),
                      ready_js="document.querySelector('.eqLogicAttr[data-l2key=\"host\"]')?.value == 'demo'")
+        # The demo's hour, on its page (and only on a demo gateway's).
+        assert browser.evaluate("document.querySelector('.enphaseDemo').offsetParent !== null")
+        assert browser.evaluate("document.querySelector('.eqLogicAttr[data-l2key=\"demo_hour\"]').selectedOptions[0]"
+                                ".textContent").startswith("13 h")
         token = "document.querySelector('.enphaseEqSecret[data-key=\"token\"]')"
         assert browser.evaluate(token + ".value") == ""
         assert browser.evaluate(token + ".placeholder").startswith("Enregistré")

@@ -11,7 +11,7 @@ class FlowWidgetTest extends EnphaseTestCase {
 		$commands = array();
 		foreach ($_logicalIds as $i => $logicalId) {
 			$commands[] = array('logicalId' => $logicalId, 'name' => array('fr_FR' => $logicalId), 'type' => 'info',
-				'subType' => 'numeric', 'unit' => ($logicalId == 'battery_percent') ? '%' : 'W', 'order' => $i);
+				'subType' => 'numeric', 'unit' => ($logicalId == 'battery_percent') ? '%' : 'W', 'order' => $i, 'isHistorized' => 1);
 		}
 		$inventory['equipments'][0]['commands'] = $commands;
 		enphaseInventory::apply($inventory);
@@ -102,5 +102,21 @@ class FlowWidgetTest extends EnphaseTestCase {
 			$this->assertStringContainsString('class="enphaseFlow enphaseFlow-stale"', $html, $version);
 			$this->assertStringContainsString('ces valeurs ne sont plus à jour', $html, $version);
 		}
+	}
+
+	/** Like the core's widgets: a historized value opens its history (the core's click handler on ".history"). */
+	public function testEachValueOpensItsHistoryLikeCoreWidgets() {
+		$gateway = self::gateway();
+		$home = $gateway->getCmd('info', 'consumption_w');
+		$home->setIsHistorized(0);
+		$home->save();
+
+		$html = $gateway->toHtml('dashboard');
+
+		foreach (array('solar' => 'production_w', 'grid' => 'net_w', 'battery' => 'battery_power_w') as $node => $logicalId) {
+			$id = $gateway->getCmd('info', $logicalId)->getId();
+			$this->assertMatchesRegularExpression('/class="enphaseFlow-node history cursor" data-node="' . $node . '" data-cmd_id="' . $id . '"/', $html, $node);
+		}
+		$this->assertMatchesRegularExpression('/class="enphaseFlow-node " data-node="home"/', $html, 'not historized: nothing to open');
 	}
 }

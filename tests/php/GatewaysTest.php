@@ -277,4 +277,18 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->assertSame('configure', $received()[0]['action']);
 		$this->assertTrue($received()[0]['gateways'][0]['installer']);
 	}
+
+	/** The demo's hour on its page: none (the daemon's clear day from 13 h), one of the day, or the real time. */
+	public function testTheDemoHourReachesTheDaemon() {
+		enphase::byId(self::$gatewayId)->remove();
+		$demo = self::addGateway('Démo', array('host' => 'demo'));
+		$this->assertArrayNotHasKey('demo_hour', enphaseGateway::configurations()[0], 'the daemon\'s default');
+		foreach (array('9' => 9, 'now' => 'now', '31' => null, 'noon' => null) as $chosen => $sent) {
+			$gateway = enphase::byId($demo->getId());
+			$gateway->setConfiguration('demo_hour', (string) $chosen);
+			$gateway->save();
+			$configuration = enphaseGateway::configurations()[0];
+			$this->assertSame($sent, isset($configuration['demo_hour']) ? $configuration['demo_hour'] : null, $chosen);
+		}
+	}
 }

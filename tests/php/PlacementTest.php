@@ -105,19 +105,22 @@ class PlacementTest extends EnphaseTestCase {
 		$this->assertEquals($cellar, self::objectOf('122302045041_meter_production'));
 	}
 
-	public function testANameTakenInTheObjectGetsTheSerialInstead() {
+	public function testANameTakenInTheObjectGetsItsGatewaysNameThenItsSerial() {
 		$house = jeeObject::add('Maison');
 		self::placeGateway($house);
-		$other = new enphase();
-		$other->setEqType_name('enphase');
-		$other->setName('Micro-onduleur 482301000001');
-		$other->setObject_id($house);
-		$other->setConfiguration('kind', 'inverter');
-		$other->save();
+		foreach (array('Micro-onduleur 482301000001', 'Micro-onduleur 482301000002', 'Micro-onduleur 482301000002 – Maison') as $name) {
+			$other = new enphase();  // another gateway's, in the same room
+			$other->setEqType_name('enphase');
+			$other->setName($name);
+			$other->setObject_id($house);
+			$other->setConfiguration('kind', 'inverter');
+			$other->save();
+		}
 
 		enphaseInventory::apply(self::inventory());
 
-		$this->assertSame('Micro-onduleur 482301000001 (482301000001)', self::equipment('482301000001')->getName());
+		$this->assertSame('Micro-onduleur 482301000001 – Maison', self::equipment('482301000001')->getName());
+		$this->assertSame('Micro-onduleur 482301000002 (482301000002)', self::equipment('482301000002')->getName());
 		$this->assertEquals($house, self::objectOf('482301000001'));
 	}
 
@@ -134,5 +137,18 @@ class PlacementTest extends EnphaseTestCase {
 		$result = SyncWithCallback::sync();
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
 		$this->assertStringNotContainsString('Dashboard', $result['message']);
+	}
+
+	/** A home battery's charge (generic type BATTERY, %) is not a worn sensor battery: no core battery alert. */
+	public function testNoEquipmentRaisesTheCoresBatteryAlerts() {
+		enphaseInventory::apply(self::inventory());
+		foreach (enphase::byType('enphase') as $eqLogic) {
+			$this->assertEquals(1, $eqLogic->getConfiguration('battery::disable'), $eqLogic->getName());
+		}
+		$gateway = self::equipment('122302045041');
+		$gateway->setConfiguration('battery::disable', 0);  // the user's choice stays
+		$gateway->save();
+		enphaseInventory::apply(self::inventory());
+		$this->assertEquals(0, self::equipment('122302045041')->getConfiguration('battery::disable'));
 	}
 }

@@ -118,7 +118,7 @@ def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
                                    present_commands(gateway.kind, equipment_values(gateway)),
                                    {"firmware": "7.6.175"})
     assert described["kind"] == "gateway" and described["logicalId"] == SERIAL
-    assert described["name"] == {"fr_FR": f"Passerelle {SERIAL}", "en_US": f"Gateway {SERIAL}"}
+    assert described["name"] == {"fr_FR": f"Passerelle …{SERIAL[-4:]}", "en_US": f"Gateway …{SERIAL[-4:]}"}
     production = next(c for c in described["commands"] if c["logicalId"] == "production_w")
     assert production == {"logicalId": "production_w",
                           "name": {"fr_FR": "Production instantanée", "en_US": "Instant production"},
@@ -226,13 +226,27 @@ def test_every_equipment_is_named_after_its_kind():
     found = equipments(readings)
     assert {e.kind.kind for e in found} >= {"gateway", "inverter", "meter", "enpower", "dry_contact", "generator"}
     for eq in found:
-        assert eq.fr.startswith(eq.kind.fr + " ") and eq.en.startswith(eq.kind.en + " "), eq.logical_id
-        assert eq.fr.endswith(eq.logical_id) or eq.fr.endswith(SERIAL), eq.fr
+        assert eq.fr.startswith(eq.kind.fr) and eq.en.startswith(eq.kind.en), eq.logical_id
+        assert len(eq.fr) <= 30, f"{eq.fr!r}: a dashboard title of 230 px shows about 30 characters"
     names = {e.logical_id: (e.fr, e.en) for e in found}
-    assert names[f"{SERIAL}_meter_net-consumption"] == (f"Compteur consommation nette {SERIAL}",
-                                                         f"CT meter net consumption {SERIAL}")
-    assert names[f"{SERIAL}_dry_contact_NC1"] == (f"Contact sec NC1 {SERIAL}", f"Dry contact NC1 {SERIAL}")
-    assert names[f"{SERIAL}_generator"] == (f"Générateur {SERIAL}", f"Generator {SERIAL}")
+    # A device: its kind and the end of its serial; one of a kind per gateway: what it is.
+    inverter = next(iter(readings.inverters))
+    assert names[inverter] == (f"Micro-onduleur …{inverter[-4:]}", f"Microinverter …{inverter[-4:]}")
+    assert names["482251012345"] == ("Contrôleur système IQ", "IQ System Controller")
+    assert names[f"{SERIAL}_meter_net-consumption"] == ("Compteur consommation nette", "CT meter net consumption")
+    assert names[f"{SERIAL}_dry_contact_NC1"] == ("Contact sec NC1", "Dry contact NC1")
+    assert names[f"{SERIAL}_generator"] == ("Générateur", "Generator")
+
+
+def test_short_names_tell_a_gateways_devices_apart():
+    from catalog import short_names
+    assert short_names(["482218470054", "482218470055"]) == {"482218470054": "…0054", "482218470055": "…0055"}
+    # Two of 600 end alike: every name of that kind takes one more digit, so that all stay apart.
+    names = short_names(["482218470054", "482218480054", "482218470055"])
+    assert names == {"482218470054": "…70054", "482218480054": "…80054", "482218470055": "…70055"}
+    site_serials = [f"4822{n:08d}" for n in range(0, 600 * 37, 37)]
+    assert len(set(short_names(site_serials).values())) == 600
+    assert short_names(["123"]) == {"123": "123"}
 
 
 # --- plausible ranges (issue 12, point 12) ---

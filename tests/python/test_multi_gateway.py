@@ -5,6 +5,7 @@ listens on its port): the live ones are read, synced and refreshed as if the dea
 the dead one says why in its status and beside the others' inventories. Then the daemon as Jeedom starts
 it plays the built-in demo gateway (host "demo"): no credentials, read through the normal client.
 """
+import json
 import os
 import time
 
@@ -182,3 +183,31 @@ def test_demo_gateway_end_to_end_through_the_daemon_process(tmp_path):
     finally:
         daemon.stop()
         jeedom.close()
+
+
+def test_the_demo_plays_a_sunny_day_whatever_the_hour(core):
+    """Someone trying "demo" in the evening sees the sun: it plays a clear day from 13:00 unless configured."""
+    def demo_house(message):
+        assert core(dict(message, action="configure"))["ok"]
+        answer = core({"action": "sync", "gateway": "default"})
+        assert answer["ok"] is True, answer
+        simulator = demo._demos["default"][0]  # the demo house the daemon reads
+        return simulator.gateway, simulator.url
+
+    gateway, url = demo_house({"gateways": [{"id": "default", "host": "demo"}]})
+    assert time.localtime(gateway.clock()).tm_hour == 13 and gateway.sunny
+    production = json.loads(gateway.response("/production.json?details=1").body)["production"][1]["wNow"]
+    assert production > 0, "the sun is up at 13:00 on every day of the year"
+    # Another hour: the house starts again at that hour; "now" plays the real time.
+    gateway, other_url = demo_house({"gateways": [{"id": "default", "host": "demo", "demo_hour": 9}]})
+    assert time.localtime(gateway.clock()).tm_hour == 9 and other_url != url
+    gateway, _ = demo_house({"gateways": [{"id": "default", "host": "demo", "demo_hour": "now"}]})
+    assert abs(gateway.clock() - time.time()) < 5
+
+
+def test_a_demo_hour_that_cannot_be_one_is_the_default():
+    from gateways import parse_gateways
+    for value in ("13h", -1, 24, True, None, "25"):
+        configs, _ = parse_gateways({"gateways": [{"id": "1", "host": "demo", "demo_hour": value}]})
+        assert configs[0].demo_hour == demo.DEMO_HOUR, value
+    assert parse_gateways({"gateways": [{"id": "1", "host": "demo", "demo_hour": 7.5}]})[0][0].demo_hour == 7.5

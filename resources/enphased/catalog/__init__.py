@@ -43,27 +43,40 @@ def rated_power_w() -> Dict[str, float]:
             if c.logical_id == "power_w" and c.quantity not in ("", "power")}
 
 
+def short_names(serials) -> Dict[str, str]:
+    """{serial: "…0054"}: the end of each serial that tells it from the others of the same kind, four digits or
+    as many as it takes (a dashboard tile's title fits, the serial stays on the equipment's page)."""
+    serials = list(serials)
+    longest = max((len(s) for s in serials), default=0)
+    digits = 4
+    while digits < longest and len({s[-digits:] for s in serials}) < len(serials):
+        digits += 1
+    return {s: "…" + s[-digits:] if len(s) > digits else s for s in serials}
+
+
 def equipments(r: Readings) -> List[Equipment]:
     """The gateway and every device this reading lists, each with what its commands read, named after its
-    kind."""
+    kind and the end of its serial ("Micro-onduleur …0054")."""
     serial = r.gateway.serial
-    found = [GATEWAY.equipment(serial, serial, r)]
-    for kind, devices in ((INVERTER, r.inverters), (AC_BATTERY, r.ac_batteries), (ENCHARGE, r.encharges)):
-        found += [kind.equipment(s, s, d) for s, d in sorted(devices.items())]
+    found = [GATEWAY.equipment(serial, short_names([serial])[serial], r)]
+    for kind, devices in ((INVERTER, r.inverters), (AC_BATTERY, r.ac_batteries), (ENCHARGE, r.encharges),
+                          (QRELAY, r.qrelays)):
+        names = short_names(devices)
+        found += [kind.equipment(s, names[s], d) for s, d in sorted(devices.items())]
+    # One of each per gateway: named by what it measures or is.
     for measurement, meter in sorted(r.meters.items()):
         fr, en = METER_NAMES.get(measurement, (measurement, measurement))
-        found.append(METER.equipment(METER.attached_id(serial, measurement), serial, meter, fr, en))
+        found.append(METER.equipment(METER.attached_id(serial, measurement), "", meter, fr, en))
     for kind, device in ((ENPOWER, r.enpower), (COLLAR, r.collar)):
         if device is not None:
-            found.append(kind.equipment(device.serial, device.serial, device))
-    found += [QRELAY.equipment(s, s, d) for s, d in sorted(r.qrelays.items())]
+            found.append(kind.equipment(device.serial, "", device))
     # Dry contacts and the generator hang on the IQ System Controller, but each is its own equipment: each
     # drives its own load or machine, which the user puts in its own room and uses in its own scenarios.
     if r.enpower is not None:
-        found += [DRY_CONTACT.equipment(DRY_CONTACT.attached_id(serial, c), serial, d, c, c)
+        found += [DRY_CONTACT.equipment(DRY_CONTACT.attached_id(serial, c), "", d, c, c)
                   for c, d in sorted(r.dry_contacts.items())]
     if r.generator is not None:
-        found.append(GENERATOR.equipment(GENERATOR.attached_id(serial), serial, r.generator))
+        found.append(GENERATOR.equipment(GENERATOR.attached_id(serial), "", r.generator))
     return found
 
 

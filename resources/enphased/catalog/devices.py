@@ -1,5 +1,10 @@
 """The devices of a site, each its own equipment: microinverters, AC Batteries, IQ Batteries, CT meters,
-Q-Relays. Their commands read the device's own reading (envoy/readings.py)."""
+Q-Relays. Their commands read the device's own reading (envoy/readings.py).
+
+A kind's commands are in the order its dashboard tile shows them (Jeedom lays them out left to right in a
+230 px tile): the figures first, two by two, then the yes/no states, one line each; what a user rarely looks at
+is created but not shown (visible=False), and stays one click away on the equipment's Commands tab."""
+import dataclasses
 import time
 
 from .records import Command, Kind, nested
@@ -39,20 +44,27 @@ _PLC_LEVEL = Command(logical_id="plc_level", fr="Niveau CPL", en="PLC level", su
 _DEVICE_STATE = [PROVISIONED, COMMUNICATING]  # yes/no states from /inventory.json
 
 
+def _hidden(command: Command) -> Command:
+    """The command, created but not shown on the dashboard (its tile keeps what a user looks at)."""
+    return dataclasses.replace(command, visible=False)
+
+
 def state_is(attr: str, wanted: str):
     """Binary: the device's `attr` equals `wanted` (None when the gateway did not say)."""
     return lambda d: None if getattr(d, attr) is None else getattr(d, attr) == wanted
 
 
-INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", commands=tuple(_DEVICE_STATE + [
-    _PRODUCING,
+INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", commands=tuple([
     Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="PRODUCTION",
             historized=True, quantity="device_power", read=lambda d: d.watts_now, cadence="devices"),
-    _MAX_POWER,
     # Firmware 8.2+ (/ivp/pdm/device_data) only; absent elsewhere, so never created there.
     Command(logical_id="energy_today_wh", fr="Production du jour", en="Production today", subtype="numeric",
             unit="Wh", generic="DAILY_PRODUCTION", historized=True, read=lambda d: d.energy_today_wh,
             cadence="devices"),
+    _PRODUCING,
+    COMMUNICATING,
+    _hidden(PROVISIONED),
+    _hidden(_MAX_POWER),
     Command(logical_id="lifetime_wh", fr="Production totale", en="Lifetime production", subtype="numeric",
             unit="Wh", read=lambda d: d.lifetime_wh, cadence="devices", monotonic=True),
     # The detail, only where the user asked for it (Command.detail).
@@ -77,15 +89,17 @@ INVERTER = Kind(kind="inverter", fr="Micro-onduleur", en="Microinverter", comman
             cadence="devices", visible=False, detail=True),
 ]))
 
-AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands=tuple(_DEVICE_STATE + [
-    _PRODUCING,
-    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
-            historized=True, quantity="device_power", read=lambda d: d.watts_now, cadence="devices"),
-    _MAX_POWER,
+AC_BATTERY = Kind(kind="ac_battery", fr="Batterie AC", en="AC Battery", commands=tuple([
     Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
             historized=True, template="core::gauge", read=lambda d: d.percent_full, cadence="devices"),
+    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
+            historized=True, quantity="device_power", read=lambda d: d.watts_now, cadence="devices"),
     Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
             unit="°C", generic="TEMPERATURE", historized=True, read=lambda d: d.max_cell_temp_c, cadence="devices"),
+    COMMUNICATING,
+    _hidden(PROVISIONED),
+    _hidden(_PRODUCING),
+    _hidden(_MAX_POWER),
     _PLC_LEVEL,
     LAST_REPORT,
 ]))
@@ -102,23 +116,26 @@ _ENCHARGE_STATES = (
 
 # Their power and charge come every minute with the site's (/ivp/ensemble/power); the rest every 5 minutes. The
 # gateway never gives an IQ Battery's "producing" or maximum power (docs/readings.md).
-ENCHARGE = Kind(kind="encharge", fr="Batterie IQ", en="IQ Battery", commands=tuple(_DEVICE_STATE + [
-    _OPERATING,
-    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
-            historized=True, quantity="battery_power", read=lambda d: d.watts_now),
-    Command(logical_id="apparent_power_va", fr="Puissance apparente", en="Apparent power", subtype="numeric",
-            unit="VA", quantity="battery_power", read=lambda d: d.apparent_power_va, visible=False),
+ENCHARGE = Kind(kind="encharge", fr="Batterie IQ", en="IQ Battery", commands=tuple([
     Command(logical_id="percent", fr="Charge", en="Charge", subtype="numeric", unit="%", generic="BATTERY",
             historized=True, template="core::gauge", read=lambda d: d.percent_full),
+    Command(logical_id="power_w", fr="Puissance", en="Power", subtype="numeric", unit="W", generic="POWER",
+            historized=True, quantity="battery_power", read=lambda d: d.watts_now),
     TEMPERATURE,
-    Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
-            unit="°C", generic="TEMPERATURE", read=lambda d: d.max_cell_temp_c, cadence="devices"),
-    Command(logical_id="capacity_wh", fr="Capacité", en="Capacity", subtype="numeric", unit="Wh",
-            read=lambda d: d.capacity_wh, cadence="devices", visible=False),
     Command(logical_id="status", fr="État", en="Status", subtype="string", read=lambda d: d.status,
             cadence="devices", labels=_ENCHARGE_STATES),
+    COMMUNICATING,
+    # Not shown: "open: ✗" (all is well) reads as a fault on a tile.
     Command(logical_id="dc_switch_off", fr="Interrupteur DC ouvert", en="DC switch off", subtype="binary",
-            read=lambda d: d.dc_switch_off, cadence="devices"),
+            read=lambda d: d.dc_switch_off, cadence="devices", visible=False),
+    _hidden(PROVISIONED),
+    _hidden(_OPERATING),
+    Command(logical_id="apparent_power_va", fr="Puissance apparente", en="Apparent power", subtype="numeric",
+            unit="VA", quantity="battery_power", read=lambda d: d.apparent_power_va, visible=False),
+    Command(logical_id="max_temperature_c", fr="Température max", en="Max temperature", subtype="numeric",
+            unit="°C", generic="TEMPERATURE", read=lambda d: d.max_cell_temp_c, cadence="devices", visible=False),
+    Command(logical_id="capacity_wh", fr="Capacité", en="Capacity", subtype="numeric", unit="Wh",
+            read=lambda d: d.capacity_wh, cadence="devices", visible=False),
     LAST_REPORT,
 ]))
 

@@ -113,9 +113,11 @@ class Kind:
 
     def equipment(self, logical_id: str, ident: str, reading: Any, detail_fr: str = "",
                   detail_en: str = "") -> "Equipment":
-        """One equipment of this kind, named after its kind: "<kind> [<detail>] <serial>"."""
-        if detail_fr or detail_en:
-            fr, en = f"{self.fr} {detail_fr} {ident}", f"{self.en} {detail_en} {ident}"
+        """One equipment of this kind, named after its kind: "<kind> [<detail>] [<ident>]" (ident: the end of
+        its serial, "…0054"; none for what there is one of per gateway and kind of CT)."""
+        if detail_fr or detail_en or not ident:
+            fr = " ".join(part for part in (self.fr, detail_fr, ident) if part)
+            en = " ".join(part for part in (self.en, detail_en, ident) if part)
         else:  # every microinverter of a site, every cycle: kept cheap
             fr, en = f"{self.fr} {ident}", f"{self.en} {ident}"
         return Equipment(self, logical_id, fr, en, reading)

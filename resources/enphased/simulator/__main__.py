@@ -44,6 +44,8 @@ def _arguments(argv):
     for name in ("enpower", "generator"):
         synthetic.add_argument("--" + name, action="store_true", default=None)
     synthetic.add_argument("--no-consumption-cts", dest="consumption_cts", action="store_false", default=None)
+    synthetic.add_argument("--hour", type=float, help="play today from this local hour on (default: the real time)")
+    synthetic.add_argument("--sunny", action="store_true", default=None, help="a clear sky every day")
     synthetic.add_argument("--firmware")
     synthetic.add_argument("--serial")
     return parser.parse_args(argv)
@@ -52,11 +54,13 @@ def _arguments(argv):
 def _gateway(args):
     if args.recorded:
         return RecordedGateway(args.recorded)
-    from .synthetic import SyntheticGateway
+    from .synthetic import SyntheticGateway, starting_at
 
     options = {name: getattr(args, name) for name in (
         "inverters", "encharges", "acbs", "phases", "qrelays", "dry_contacts", "seed", "enpower", "generator",
-        "consumption_cts", "firmware", "serial") if getattr(args, name) is not None}
+        "consumption_cts", "firmware", "serial", "sunny") if getattr(args, name) is not None}
+    if args.hour is not None:
+        options["clock"] = starting_at(args.hour)
     gateway = SyntheticGateway(**options)
     if args.hostile:
         from .hostile import HostileGateway

@@ -5,7 +5,8 @@ interface as `recorded.RecordedGateway` (`info_xml()`, `response(path)`) plus `h
 path, body)` for the controls, so the servers of this package put it on a socket unchanged.
 
 The model is a simulation in steps of at most one minute, driven by the injected clock:
-- photovoltaics follow a sun curve of the clock's local time, the season and a seeded weather of the day;
+- photovoltaics follow a sun curve of the clock's local time, the season and a seeded weather of the day
+  (or a clear sky every day: `sunny`; `starting_at(hour)` is a clock that plays today from that hour on);
 - the house draws a base load plus morning and evening peaks and seeded appliance runs;
 - the batteries charge on surplus and give it back when the house needs it, down to the reserve
   (storage mode "backup" keeps them full; "savings-mode"/"economy" only discharge in the evening);
@@ -82,16 +83,27 @@ class _Inverter:
         self.missed_irr_midnight = 0.0
 
 
+def starting_at(hour: float) -> Callable[[], float]:
+    """A clock that reads today at `hour` (local time, 0 to 24) now, and runs on at the real pace: the demo plays
+    a day time whatever the real hour."""
+    now = time.localtime()
+    wanted = time.mktime((now.tm_year, now.tm_mon, now.tm_mday, 0, 0, 0, 0, 0, -1)) + hour * 3600
+    offset = wanted - time.time()
+    return lambda: time.time() + offset
+
+
 class SyntheticGateway:
     def __init__(self, inverters: int = 12, encharges: int = 2, acbs: int = 0, phases: int = 1,
                  consumption_cts: bool = True, enpower: bool = False, qrelays: int = 0,
                  generator: bool = False, dry_contacts: int = 0, firmware: str = "8.2.4345",
-                 serial: Optional[str] = None, clock: Callable[[], float] = time.time, seed: int = 1):
+                 serial: Optional[str] = None, clock: Callable[[], float] = time.time, seed: int = 1,
+                 sunny: bool = False):
         if phases not in (1, 2, 3):
             raise ValueError("phases must be 1, 2 or 3")
         if not 0 <= dry_contacts <= len(DRY_CONTACT_IDS):
             raise ValueError("dry_contacts must be 0 to 4")
         self.seed, self.clock, self.firmware, self.phases = seed, clock, firmware, phases
+        self.sunny = sunny
         self.metered = consumption_cts
         self.has_enpower, self.has_generator = enpower, generator
         rng = random.Random(seed)
@@ -168,7 +180,7 @@ class SyntheticGateway:
         lt = time.localtime(self._day_start + 12 * 3600)
         day = int(self._day_start // 86400)
         self._day_ordinal = day
-        u = _unit(self.seed, day, 1)
+        u = _unit(self.seed, day, 1) * (0.5 if self.sunny else 1.0)  # sunny: always the clear band below
         # clear 55 %, partly cloudy 30 %, overcast 15 %
         self._weather = 0.95 + 0.05 * u if u < 0.55 else (0.55 + 0.35 * u if u < 0.85 else 0.15 + 0.2 * u)
         self._cloudy = 0.55 <= u < 0.85

@@ -23,6 +23,8 @@ final class JeedomDouble {
 	public static $root = '';
 	/** @var array<string, int> what the plugin cost the database: 'queries' (equipment and command lookups), and the equipment and commands they loaded */
 	public static $counted = array('queries' => 0, 'eqLogic' => 0, 'cmd' => 0);
+	/** Jeedom's internal address (network::getNetworkAccess): a test serving pages with `php -S` sets its own. */
+	public static $internalAddress = 'http://127.0.0.1:80';
 
 	public static function reset() {
 		self::$db = array('eqLogic' => array(), 'cmd' => array(), 'config' => array(), 'message' => array(),
@@ -32,6 +34,7 @@ final class JeedomDouble {
 		self::$language = 'fr_FR';
 		self::$started = true;
 		self::$counted = array('queries' => 0, 'eqLogic' => 0, 'cmd' => 0);
+		self::$internalAddress = 'http://127.0.0.1:80';
 	}
 
 	public static function nextId() {
@@ -933,6 +936,12 @@ function template_replace($_array, $_subject) {
 }
 
 class jeedom {
+	/** The core's own settings a page reads (the equipment categories of the plugin page). */
+	public static function getConfiguration($_key = '', $_default = false) {
+		$configuration = array('eqLogic:category' => array('energy' => array('name' => 'Energie'), 'light' => array('name' => 'Lumière')));
+		return isset($configuration[$_key]) ? $configuration[$_key] : $_default;
+	}
+
 	/** As the core (measured on 4.5.3): every "#id#" of the keys, in what refers to commands, becomes its value. Here, in
 	 * the configurations of commands and equipment (a virtual's formula, a scenario's trigger kept there by tests). */
 	public static function replaceTag(array $_replaces) {
@@ -1088,7 +1097,7 @@ class system {
 
 class network {
 	public static function getNetworkAccess($_mode = 'auto', $_protocol = '', $_default = '', $_test = false) {
-		return 'http://127.0.0.1:80';
+		return JeedomDouble::$internalAddress;
 	}
 }
 
@@ -1152,6 +1161,16 @@ function isConnect($_right = '') {
 }
 
 function include_file($_folder, $_fn, $_type, $_plugin = '') {
+}
+
+/** A page's variables for its JavaScript, as a script element (the core's does the same). */
+function sendVarToJS($_varName, $_value = '') {
+	$variables = is_array($_varName) ? $_varName : array($_varName => $_value);
+	echo '<script>';
+	foreach ($variables as $name => $value) {
+		echo 'var ' . $name . ' = ' . json_encode($value, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT) . ";\n";
+	}
+	echo '</script>';
 }
 
 function displayException($e) {
