@@ -363,18 +363,36 @@ class PagesTest extends EnphaseTestCase {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 		$this->daemonRunning();
 
+		// What an admin gets, so that what the others do not get means something.
+		JeedomDouble::$profile = 'admin';
+		$this->assertStringContainsString('configKey', $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1]);
+		$this->assertStringContainsString('eqLogicDisplayCard', self::pluginPage()[1]);
 		foreach (array('user', '') as $profile) { // a user who is not admin; nobody logged in
 			JeedomDouble::$profile = $profile;
 			$configuration = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
 			$this->assertStringNotContainsString('configKey', $configuration, 'configuration page shown to profile "' . $profile . '"');
-			$equipment = $this->request('/plugins/enphase/desktop/php/enphase.php', array(), '')[1];
-			$this->assertStringNotContainsString('eqLogic', $equipment, 'plugin page shown to profile "' . $profile . '"');
+			list($refusal, $equipment) = self::pluginPage();
+			$this->assertStringContainsString('401', $refusal, 'plugin page for profile "' . $profile . '"');
+			$this->assertSame('', trim($equipment), 'plugin page shown to profile "' . $profile . '"');
 			foreach ($actions[1] as $action) {
 				list(, $body) = $this->ajax(array('action' => $action, 'id' => $gateway->getId()));
 				$this->assertSame('error', json_decode($body, true)['state'], $action . ' for profile "' . $profile . '": ' . $body);
 			}
 		}
 		$this->assertSame(array(), $received(), 'nothing reached the daemon');
+	}
+
+	/** The plugin page as the core's index.php serves it: included in a request where the core is loaded.
+	 * (refusal message or '', what it printed) */
+	private static function pluginPage() {
+		ob_start();
+		try {
+			include ENPHASE_TEST_ROOT . '/plugins/enphase/desktop/php/enphase.php';
+			$refusal = '';
+		} catch (Exception $e) {
+			$refusal = $e->getMessage();
+		}
+		return array($refusal, ob_get_clean());
 	}
 
 	public function testAnUnknownAjaxActionIsAnError() {
