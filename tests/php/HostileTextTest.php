@@ -19,19 +19,7 @@ class HostileTextTest extends EnphaseTestCase {
 
 	public static function setUpBeforeClass(): void {
 		self::$stateFile = ENPHASE_TEST_ROOT . '/hostile-state.json';
-		self::$port = self::freePort();
-		self::$server = proc_open(array(PHP_BINARY, '-S', '127.0.0.1:' . self::$port, '-t', ENPHASE_TEST_ROOT),
-			array(0 => array('file', '/dev/null', 'r'), 1 => array('file', '/dev/null', 'w'), 2 => array('file', '/dev/null', 'w')),
-			$pipes, null, array_merge(getenv(), array('JEEDOM_DOUBLE_STATE' => self::$stateFile)));
-		for ($i = 0; $i < 100; $i++) {
-			$probe = @stream_socket_client('tcp://127.0.0.1:' . self::$port, $errno, $errstr, 1);
-			if ($probe !== false) {
-				fclose($probe);
-				return;
-			}
-			usleep(50000);
-		}
-		self::fail('php -S did not start');
+		list(self::$server, self::$port) = self::serveTestRoot(self::$stateFile);
 	}
 
 	public static function tearDownAfterClass(): void {
