@@ -91,7 +91,10 @@ if (!isConnect('admin')) {
         if (data.state != 'ok') {
           jeedomUtils.showAlert({ message: data.result, level: 'danger' })
         } else if (data.result.message != '') {
-          jeedomUtils.showAlert({ message: data.result.message, level: 'warning' })
+          // Plain text that may quote the daemon; the toast writes innerHTML.
+          const span = document.createElement('span')
+          span.textContent = data.result.message
+          jeedomUtils.showAlert({ message: span.innerHTML, level: 'warning' })
         } else if (data.result.sent) {
           jeedomUtils.showAlert({ message: '{{Configuration sauvegardée et envoyée au démon}}', level: 'success' })
         }

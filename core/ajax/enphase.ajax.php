@@ -61,5 +61,6 @@ try {
 
 	throw new Exception(__('Aucune méthode correspondante à', __FILE__) . ' : ' . init('action'));
 } catch (Exception $e) {
-	ajax::error(displayException($e), $e->getCode());
+	// The page shows it in a toast (innerHTML); it may quote the daemon, the gateway or the request: text only.
+	ajax::error(htmlspecialchars($e->getMessage(), ENT_NOQUOTES | ENT_SUBSTITUTE, 'UTF-8'), $e->getCode());
 }

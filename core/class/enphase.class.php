@@ -12,6 +12,7 @@
 
 require_once __DIR__ . '/../../../../core/php/core.inc.php';
 // The core autoloads only the class named like the plugin (and its Cmd): the others come with it.
+require_once __DIR__ . '/enphaseText.class.php';
 require_once __DIR__ . '/enphaseGateway.class.php';
 require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
@@ -340,7 +341,9 @@ class enphaseCmd extends cmd {
 			// Said for the access this gateway uses (an installer token to paste, the installer box to tick...).
 			$gateway = enphaseGateway::equipment($gatewayId);
 			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
-			throw new Exception($this->getHumanName() . ' : ' . enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access));
+			// The core shows it in a toast (innerHTML) and it may quote the gateway: text, never markup.
+			throw new Exception(htmlspecialchars($this->getHumanName() . ' : ' . enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access),
+				ENT_NOQUOTES | ENT_SUBSTITUTE, 'UTF-8'));
 		}
 	}
 }

@@ -56,6 +56,11 @@ class enphaseEvents {
 			if (!is_array($commands)) {
 				continue;
 			}
+			// Its info commands in one query, not one per value (600 microinverters in a cycle).
+			$cmds = array();
+			foreach ($eqLogic->getCmd('info') as $cmd) {
+				$cmds[$cmd->getLogicalId()] = $cmd;
+			}
 			foreach ($commands as $cmdLogicalId => $value) {
 				// The core turns null into 0: an unknown value must leave the last one in place.
 				if ($value === null || is_array($value)) {
@@ -64,10 +69,14 @@ class enphaseEvents {
 				if (is_bool($value)) {
 					$value = $value ? 1 : 0;
 				}
-				$cmd = $eqLogic->getCmd('info', (string) $cmdLogicalId);
-				if (!is_object($cmd)) {
+				if (is_string($value)) {
+					// The core's widgets write it with innerHTML, some inside a quoted JavaScript string.
+					$value = enphaseText::plain($value);
+				}
+				if (!isset($cmds[(string) $cmdLogicalId])) {
 					continue;
 				}
+				$cmd = $cmds[(string) $cmdLogicalId];
 				$labels = $cmd->getConfiguration('valueLabels');
 				if (is_array($labels) && is_string($value) && isset($labels[$value])) {
 					$value = $labels[$value];
@@ -86,6 +95,18 @@ class enphaseEvents {
 		$status = array('updated' => time());
 		foreach (array('serial', 'reachable', 'firmware', 'auth', 'token_expires', 'last_success', 'error', 'requests_per_hour', 'errors_24h') as $key) {
 			$status[$key] = isset($_event[$key]) ? $_event[$key] : null;
+		}
+		foreach (array('serial', 'firmware', 'auth') as $key) {
+			$status[$key] = is_scalar($status[$key]) ? enphaseText::plain($status[$key], 64) : null;
+		}
+		if (is_array($status['error'])) {
+			$error = $status['error'];
+			$status['error'] = array(
+				'code' => (isset($error['code']) && enphaseText::isIdentifier($error['code'])) ? $error['code'] : 'unknown',
+				'message' => isset($error['message']) ? enphaseText::sentence($error['message']) : '');
+			if (isset($error['reason']) && enphaseText::isIdentifier($error['reason'])) {
+				$status['error']['reason'] = $error['reason'];
+			}
 		}
 		$eqLogic = enphaseGateway::equipment($gatewayId, (string) $status['serial']);
 		if (!is_object($eqLogic)) {
@@ -138,6 +159,12 @@ class enphaseEvents {
 	 * (status events come at least every STATUS_REFRESH_S), so Jeedom does not mark them stale.
 	 */
 	private static function markFresh($_gateway, $_time) {
+		// Not at every status: a site's 600 equipment are loaded for it. A third of the timeout keeps them fresh.
+		$every = 20 * max(1, (int) $_gateway->getTimeout(enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($_gateway))));
+		if ($_time - (int) $_gateway->getCache('freshMarked', 0) < $every) {
+			return;
+		}
+		$_gateway->setCache('freshMarked', $_time);
 		$when = date('Y-m-d H:i:s', min($_time, time()));
 		foreach (array_merge(array($_gateway), enphaseGateway::devices($_gateway)) as $eqLogic) {
 			if ($eqLogic->getIsEnable() && (string) $eqLogic->getStatus('lastCommunication', '') < $when) {

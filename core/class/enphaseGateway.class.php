@@ -41,10 +41,17 @@ class enphaseGateway {
 		return ($id !== '') ? $id : (string) $_eqLogic->getId();
 	}
 
+	/** The plugin's gateway equipment, enabled or not: one query that leaves their devices out (600 on a site). */
+	public static function gateways() {
+		return array_values(array_filter(eqLogic::byTypeAndSearchConfiguration('enphase', array('kind' => 'gateway')), function ($_eqLogic) {
+			return $_eqLogic->getConfiguration('kind') == 'gateway';
+		}));
+	}
+
 	/** Every gateway to read: id => its equipment, enabled and with an address. */
 	public static function all() {
 		$all = array();
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
+		foreach (self::gateways() as $eqLogic) {
 			if (self::hasAddress($eqLogic) && $eqLogic->getIsEnable()) {
 				$all[self::idOf($eqLogic)] = $eqLogic;
 			}
@@ -183,8 +190,8 @@ class enphaseGateway {
 	 * equipment may be set on one gateway (a test of another access), and each must get its own status.
 	 */
 	public static function equipment($_gatewayId, $_serial = '') {
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			if ($eqLogic->getConfiguration('kind') == 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
+		foreach (self::gateways() as $eqLogic) {
+			if ((string) $eqLogic->getConfiguration('gateway_id') === (string) $_gatewayId) {
 				return $eqLogic;
 			}
 		}
@@ -200,7 +207,7 @@ class enphaseGateway {
 	/** The equipment a gateway equipment found (microinverters, batteries, meters...), itself excluded. */
 	public static function devices($_gateway) {
 		$devices = array();
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
+		foreach (eqLogic::byTypeAndSearchConfiguration('enphase', array('gateway_id' => self::idOf($_gateway))) as $eqLogic) {
 			if ($eqLogic->getConfiguration('kind') != 'gateway' && (string) $eqLogic->getConfiguration('gateway_id') === self::idOf($_gateway)) {
 				$devices[] = $eqLogic;
 			}

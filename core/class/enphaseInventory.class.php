@@ -176,7 +176,11 @@ class enphaseInventory {
 	private static function commandCounts() {
 		$counts = array();
 		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			$counts[$eqLogic->getId()] = count($eqLogic->getCmd());
+			$counts[$eqLogic->getId()] = 0;
+		}
+		// Every command of the plugin in one query, not one per equipment.
+		foreach (count($counts) > 0 ? cmd::byEqLogicId(array_keys($counts)) : array() as $cmd) {
+			$counts[$cmd->getEqLogic_id()]++;
 		}
 		return $counts;
 	}
@@ -293,9 +297,11 @@ class enphaseInventory {
 		// Lookup, create, save: one process at a time, or two of them (a callback, a retried one, a page) both find
 		// nothing and both create.
 		$lock = self::lock();
+		self::$takenNames = null;
 		try {
 			self::applyEquipments($equipments, $gateway, $gatewayId, $gatewaySerial, $parent, $stale, $report);
 		} finally {
+			self::$takenNames = null;
 			flock($lock, LOCK_UN);
 			fclose($lock);
 		}
@@ -316,6 +322,11 @@ class enphaseInventory {
 		foreach ($_equipments as $equipment) {
 			if (!is_array($equipment) || !isset($equipment['logicalId']) || !is_scalar($equipment['logicalId']) || trim((string) $equipment['logicalId']) == '') {
 				log::add('enphase', 'warning', __('Équipement sans identifiant ignoré dans l\'inventaire', __FILE__));
+				continue;
+			}
+			if (!enphaseText::isIdentifier((string) $equipment['logicalId'])) {
+				// The daemon sends none such (docs/protocol.md, "Strings"): whoever sent it is not to be shown.
+				log::add('enphase', 'warning', __('Équipement à l\'identifiant invalide ignoré dans l\'inventaire :', __FILE__) . ' ' . enphaseText::plain($equipment['logicalId'], 40));
 				continue;
 			}
 			try {
@@ -364,7 +375,8 @@ class enphaseInventory {
 			$eqLogic->setEqType_name('enphase');
 			$eqLogic->setLogicalId($logicalId);
 			$eqLogic->setObject_id($_parent);
-			$eqLogic->setName(self::freeEquipmentName(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, self::kindLabel($kind, false) . ' ' . $logicalId), $_parent, $logicalId, $_gateway->getName()));
+			$name = enphaseText::plain(self::localized(isset($_equipment['name']) ? $_equipment['name'] : null, ''), 120);
+			$eqLogic->setName(self::freeEquipmentName($name != '' ? $name : self::kindLabel($kind, false) . ' ' . $logicalId, $_parent, $logicalId, $_gateway->getName()));
 			$eqLogic->setIsEnable(1);
 			$eqLogic->setIsVisible(in_array($kind, self::DASHBOARD_KINDS) ? 1 : 0);
 			$eqLogic->setCategory('energy', 1);
@@ -377,8 +389,9 @@ class enphaseInventory {
 		if (isset($_equipment['configuration']) && is_array($_equipment['configuration'])) {
 			// Facts read from the gateway (firmware, part number...): the daemon knows them better than the page.
 			foreach ($_equipment['configuration'] as $key => $value) {
-				if (!in_array($key, self::RESERVED_CONFIGURATION)) {
-					$eqLogic->setConfiguration($key, $value);
+				// Shown on the page: plain values only, text without markup.
+				if (!in_array($key, self::RESERVED_CONFIGURATION) && enphaseText::isIdentifier((string) $key) && is_scalar($value)) {
+					$eqLogic->setConfiguration($key, is_string($value) ? enphaseText::plain($value) : $value);
 				}
 			}
 		}
@@ -398,34 +411,40 @@ class enphaseInventory {
 		return $eqLogic;
 	}
 
+	/** @var array|null while apply() runs: the names of the plugin's equipment, by object (loaded once, not per creation) */
+	private static $takenNames = null;
+
 	/**
 	 * An equipment name free in this object (the core's unique index is object + name): its own, else with its
-	 * gateway's name (two gateways' CTs in one room), else with its logicalId.
+	 * gateway's name (two gateways' CTs in one room), else with its logicalId; now taken.
 	 */
 	private static function freeEquipmentName($_name, $_objectId, $_logicalId, $_gatewayName) {
-		$candidates = array($_name, $_name . ' – ' . $_gatewayName, $_name . ' (' . $_logicalId . ')');
-		$taken = array();
-		foreach (eqLogic::byType('enphase') as $eqLogic) {
-			if ((string) $eqLogic->getObject_id() === (string) $_objectId) {
-				$taken[$eqLogic->getName()] = true;
+		if (self::$takenNames === null) {
+			self::$takenNames = array();
+			foreach (eqLogic::byType('enphase') as $eqLogic) {
+				self::$takenNames[(string) $eqLogic->getObject_id()][$eqLogic->getName()] = true;
 			}
 		}
-		foreach ($candidates as $candidate) {
+		$taken = isset(self::$takenNames[(string) $_objectId]) ? self::$takenNames[(string) $_objectId] : array();
+		$name = $_name . ' ' . uniqid();
+		foreach (array($_name, $_name . ' – ' . $_gatewayName, $_name . ' (' . $_logicalId . ')') as $candidate) {
 			if ($_objectId === null || !isset($taken[$candidate])) {
-				return $candidate;
+				$name = $candidate;
+				break;
 			}
 		}
-		return $_name . ' ' . uniqid();
+		self::$takenNames[(string) $_objectId][$name] = true;
+		return $name;
 	}
 
-	/** A command name free on this equipment (the core's unique index is equipment + name). */
-	private static function freeCommandName($_eqLogic, $_name, $_logicalId) {
+	/** A command name free on this equipment (the core's unique index is equipment + name), among its $_known names. */
+	private static function freeCommandName(array $_known, $_name, $_logicalId) {
 		$candidates = array($_name, $_name . ' (' . $_logicalId . ')');
 		for ($i = 2; $i < 100; $i++) {
 			$candidates[] = $_name . ' ' . $i;
 		}
 		foreach ($candidates as $candidate) {
-			if (!is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $candidate))) {
+			if (!isset($_known['names'][$candidate])) {
 				return $candidate;
 			}
 		}
@@ -438,24 +457,79 @@ class enphaseInventory {
 	 */
 	public static function applyCommands($_eqLogic, array $_commands) {
 		$created = 0;
+		// Its commands, loaded once (not one query per described command): by logicalId, and their names.
+		$known = array('cmds' => array(), 'names' => array());
+		foreach ($_eqLogic->getCmd() as $cmd) {
+			$known['cmds'][$cmd->getType() . '::' . $cmd->getLogicalId()] = $cmd;
+			$known['names'][$cmd->getName()] = true;
+		}
 		// Info commands first: an action names the info command it sets ("value").
 		usort($_commands, function ($a, $b) {
 			return ((isset($a['type']) && $a['type'] == 'action') ? 1 : 0) - ((isset($b['type']) && $b['type'] == 'action') ? 1 : 0);
 		});
 		foreach ($_commands as $description) {
-			if (!is_array($description) || !isset($description['logicalId']) || !is_scalar($description['logicalId']) || $description['logicalId'] === '') {
+			if (!is_array($description) || !isset($description['logicalId']) || !enphaseText::isIdentifier($description['logicalId'])) {
 				continue;
 			}
-			if (self::applyCommand($_eqLogic, $description)) {
+			if (self::applyCommand($_eqLogic, $description, $known)) {
 				$created++;
 			}
 		}
-		if ($_eqLogic->getConfiguration('kind') == 'gateway' && !is_object($_eqLogic->getCmd('action', 'refresh'))) {
+		if ($_eqLogic->getConfiguration('kind') == 'gateway' && self::known($known, 'action', 'refresh') === null) {
 			self::applyCommand($_eqLogic, array('logicalId' => 'refresh', 'name' => array('fr_FR' => 'Rafraîchir', 'en_US' => 'Refresh'),
-				'type' => 'action', 'subType' => 'other', 'order' => 0, 'isVisible' => 1));
+				'type' => 'action', 'subType' => 'other', 'order' => 0, 'isVisible' => 1), $known);
 			$created++;
 		}
 		return $created;
+	}
+
+	/** A command of the equipment among those loaded by applyCommands ($_type null: either type), or null. */
+	private static function known(array $_known, $_type, $_logicalId) {
+		foreach ($_type === null ? array('info', 'action') : array($_type) as $type) {
+			if (isset($_known['cmds'][$type . '::' . $_logicalId])) {
+				return $_known['cmds'][$type . '::' . $_logicalId];
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * A command's description with what the core shows or loads checked: a known subtype, a widget name that
+	 * names no path, text without markup (units, labels, lists), numbers for bounds. What fails is left out.
+	 */
+	private static function checked(array $_description) {
+		$subTypes = array('numeric', 'binary', 'string', 'other', 'slider', 'select', 'message', 'color');
+		$checks = array(
+			'subType' => function ($v) use ($subTypes) { return in_array($v, $subTypes, true) ? $v : null; },
+			'template' => function ($v) { return (is_string($v) && preg_match('/^[a-z0-9_]+(::[a-z0-9_]+)?$/D', $v)) ? $v : null; },
+			'genericType' => function ($v) { return (is_string($v) && preg_match('/^[A-Z0-9_]+$/D', $v)) ? $v : null; },
+			'unit' => function ($v) { return enphaseText::plain($v, 16); },
+			'listValue' => function ($v) { // one list, or one per language
+				return is_array($v) ? array_map(function ($list) { return enphaseText::plain($list, 1000); }, $v) : enphaseText::plain($v, 1000);
+			},
+			'minValue' => function ($v) { return is_numeric($v) ? $v : null; },
+			'maxValue' => function ($v) { return is_numeric($v) ? $v : null; },
+			'value' => function ($v) { return enphaseText::isIdentifier($v) ? $v : null; },
+		);
+		foreach ($checks as $key => $check) {
+			if (isset($_description[$key])) {
+				$value = $check($_description[$key]);
+				if ($value === null) {
+					unset($_description[$key]);
+				} else {
+					$_description[$key] = $value;
+				}
+			}
+		}
+		if (isset($_description['valueLabels']) && is_array($_description['valueLabels'])) {
+			$labels = array();
+			foreach ($_description['valueLabels'] as $code => $names) {
+				$names = is_array($names) ? array_map(function ($name) { return enphaseText::plain($name); }, $names) : enphaseText::plain($names);
+				$labels[enphaseText::plain((string) $code)] = $names;
+			}
+			$_description['valueLabels'] = $labels;
+		}
+		return $_description;
 	}
 
 	/** The words of a select's "word|Label;word|Label" list. */
@@ -466,14 +540,14 @@ class enphaseInventory {
 	}
 
 	/** The commands of this equipment that the described command replaces (its "replaces": logicalIds of an earlier version). */
-	private static function replacedCommands($_eqLogic, array $_description) {
+	private static function replacedCommands(array $_known, array $_description) {
 		$found = array();
 		$replaces = (isset($_description['replaces']) && is_array($_description['replaces'])) ? $_description['replaces'] : array();
 		foreach ($replaces as $oldId) {
 			if (!is_string($oldId) || $oldId === '' || $oldId === $_description['logicalId']) {
 				continue;
 			}
-			$old = $_eqLogic->getCmd('info', $oldId);
+			$old = self::known($_known, 'info', $oldId);
 			if (is_object($old)) {
 				$found[] = $old;
 			}
@@ -487,7 +561,7 @@ class enphaseInventory {
 	 * day's figures by it), unless the user gave the new one another, move to the new one; the old one, its history
 	 * with it, is removed (docs/fr_FR/changelog.md says so).
 	 */
-	private static function replaceCommand($_old, $_new) {
+	private static function replaceCommand($_old, $_new, array &$_known) {
 		jeedom::replaceTag(array('#' . $_old->getId() . '#' => '#' . $_new->getId() . '#'));
 		$generic = $_old->getGeneric_type();
 		if ($generic != '' && in_array($_new->getGeneric_type(), array('', null, 'GENERIC_INFO'), true)) {
@@ -496,23 +570,27 @@ class enphaseInventory {
 		}
 		log::add('enphase', 'info', sprintf(__('Commande %s supprimée : %s la remplace', __FILE__), $_old->getHumanName(), $_new->getLogicalId()));
 		$_old->remove();
+		unset($_known['cmds']['info::' . $_old->getLogicalId()], $_known['names'][$_old->getName()]);
 	}
 
-	private static function applyCommand($_eqLogic, array $_description) {
+	private static function applyCommand($_eqLogic, array $_description, array &$_known) {
+		$_description = self::checked($_description);
 		$logicalId = (string) $_description['logicalId'];
 		$type = (isset($_description['type']) && $_description['type'] == 'action') ? 'action' : 'info';
-		$cmd = $_eqLogic->getCmd(null, $logicalId);
-		$replaced = self::replacedCommands($_eqLogic, $_description);
+		$cmd = self::known($_known, null, $logicalId);
+		$replaced = self::replacedCommands($_known, $_description);
 		if (!is_object($cmd) && count($replaced) > 0) {
 			// The command of an earlier version that this one replaces becomes it: its id, history, name and every
 			// use of it stay.
 			$cmd = array_shift($replaced);
 			log::add('enphase', 'info', sprintf(__('Commande %s de %s : devient %s', __FILE__), $cmd->getLogicalId(), $_eqLogic->getName(), $logicalId));
+			unset($_known['cmds']['info::' . $cmd->getLogicalId()]);
 			$cmd->setLogicalId($logicalId);
 			$cmd->save();
+			$_known['cmds']['info::' . $logicalId] = $cmd;
 		}
 		foreach ($replaced as $old) {
-			self::replaceCommand($old, $cmd);
+			self::replaceCommand($old, $cmd, $_known);
 		}
 		$created = !is_object($cmd);
 		if ($created) {
@@ -520,7 +598,8 @@ class enphaseInventory {
 			$cmd->setEqLogic_id($_eqLogic->getId());
 			$cmd->setEqType('enphase');
 			$cmd->setLogicalId($logicalId);
-			$cmd->setName(self::freeCommandName($_eqLogic, self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId), $logicalId));
+			$name = enphaseText::plain(self::localized(isset($_description['name']) ? $_description['name'] : null, ''), 120);
+			$cmd->setName(self::freeCommandName($_known, $name != '' ? $name : $logicalId, $logicalId));
 			$cmd->setType($type);
 			$cmd->setSubType(isset($_description['subType']) ? $_description['subType'] : ($type == 'action' ? 'other' : 'string'));
 			$cmd->setIsVisible(isset($_description['isVisible']) ? (int) $_description['isVisible'] : 1);
@@ -537,10 +616,12 @@ class enphaseInventory {
 		$changed = $created;
 		$name = self::localized(isset($_description['name']) ? $_description['name'] : null, $logicalId);
 		if (!$created && $cmd->getName() !== $name && $cmd->getName() === str_replace('’', '', $name)
-			&& !is_object(cmd::byEqLogicIdCmdName($_eqLogic->getId(), $name))) {
+			&& !isset($_known['names'][$name])) {
 			// Named when the catalog wrote "d'autoproduction", which Jeedom strips to "dautoproduction": not a
 			// name the user chose, so it gets its apostrophe back (the typographic one, which Jeedom keeps).
+			unset($_known['names'][$cmd->getName()]);
 			$cmd->setName($name);
+			$_known['names'][$name] = true;
 			$changed = true;
 		}
 		$fill = array(
@@ -591,7 +672,7 @@ class enphaseInventory {
 			$changed = true;
 		}
 		if ($type == 'action' && isset($_description['value']) && $_description['value'] !== '' && $cmd->getValue() == '') {
-			$info = $_eqLogic->getCmd('info', $_description['value']);
+			$info = self::known($_known, 'info', (string) $_description['value']);
 			if (is_object($info)) {
 				$cmd->setValue($info->getId());
 				$changed = true;
@@ -600,6 +681,8 @@ class enphaseInventory {
 		if ($changed) {
 			$cmd->save();
 		}
+		$_known['cmds'][$cmd->getType() . '::' . $logicalId] = $cmd;
+		$_known['names'][$cmd->getName()] = true;
 		return $created;
 	}
 }

@@ -42,12 +42,12 @@ function enphaseSynchronize(_event) {
 function enphaseFollowSync(_id, _job) {
   if (_job.done) {
     jeedomUtils.hideAlert()
-    jeeDialog.alert(_job.message, function() {
+    jeeDialog.alert(enphaseEscape(_job.message), function() {
       jeedomUtils.loadPage('index.php?v=d&m=enphase&p=enphase' + (_id != '' ? '&id=' + _id : ''))
     })
     return
   }
-  jeedomUtils.showAlert({ message: _job.message, level: 'warning' })
+  jeedomUtils.showAlert({ message: enphaseEscape(_job.message), level: 'warning' })
   setTimeout(function() {
     enphaseAjax({ action: 'syncProgress', id: _id, job: _job.job }, function(job) {
       enphaseFollowSync(_id, job)
@@ -105,8 +105,8 @@ function addCmdToTable(_cmd) {
   tr += '</select>'
   tr += '</td>'
   tr += '<td>'
-  tr += '<span class="type" type="' + init(_cmd.type) + '">' + jeedom.cmd.availableType() + '</span>'
-  tr += '<span class="subType" subType="' + init(_cmd.subType) + '"></span>'
+  tr += '<span class="type" type="' + enphaseEscape(init(_cmd.type)) + '">' + jeedom.cmd.availableType() + '</span>'
+  tr += '<span class="subType" subType="' + enphaseEscape(init(_cmd.subType)) + '"></span>'
   tr += '<span class="cmdAttr label label-default" data-l1key="logicalId" title="{{Identifiant logique}}"></span>'
   tr += '</td>'
   tr += '<td>'
@@ -205,6 +205,11 @@ function printEqLogic(_eqLogic) {
   const kind = configuration.kind || ''
   const isGateway = (kind == 'gateway')
   document.getElementById('span_enphaseKind').textContent = enphaseKindLabels[kind] || kind
+  // What the gateway said of itself, as text: the core fills an eqLogicAttr span with innerHTML.
+  document.querySelectorAll('.enphaseFact').forEach(function(span) {
+    const key = span.getAttribute('data-fact')
+    span.textContent = (key == 'logicalId' ? _eqLogic.logicalId : configuration[key]) || ''
+  })
   document.querySelectorAll('.enphaseGateway').forEach(function(el) { isGateway ? el.seen() : el.unseen() })
   document.querySelectorAll('.enphaseNotGateway').forEach(function(el) { isGateway ? el.unseen() : el.seen() })
   if (isGateway && !configuration.widget) {
@@ -248,8 +253,9 @@ function printEqLogic(_eqLogic) {
   container.innerHTML = lines.join('<br>')
 }
 
+/* Text placed in HTML built as a string, as an element's text or an attribute's value: never markup. */
 function enphaseEscape(_text) {
-  const span = document.createElement('span')
-  span.textContent = String(_text)
-  return span.innerHTML
+  return String(_text).replace(/[&<>"']/g, function(c) {
+    return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]
+  })
 }

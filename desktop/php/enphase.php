@@ -53,12 +53,12 @@ foreach ($eqLogics as $eqLogic) {
 				echo '<div class="eqLogicThumbnailContainer">';
 				foreach ($byGroup[$group] as $eqLogic) {
 					$opacity = ($eqLogic->getIsEnable()) ? '' : 'disableCard';
-					echo '<div class="eqLogicDisplayCard cursor ' . $opacity . '" data-eqLogic_id="' . $eqLogic->getId() . '">';
-					echo '<img src="' . $eqLogic->getImage() . '"/>';
+					echo '<div class="eqLogicDisplayCard cursor ' . $opacity . '" data-eqLogic_id="' . (int) $eqLogic->getId() . '">';
+					echo '<img src="' . enphaseText::html($eqLogic->getImage()) . '"/>';
 					echo '<br>';
 					echo '<span class="name">' . $eqLogic->getHumanName(true, true) . '</span>';
 					echo '<span class="hiddenAsCard displayTableRight hidden">';
-					echo '<span class="label label-info">' . $eqLogic->getLogicalId() . '</span> ';
+					echo '<span class="label label-info">' . enphaseText::html($eqLogic->getLogicalId()) . '</span> ';
 					echo ($eqLogic->getIsVisible() == 1) ? '<i class="fas fa-eye" title="{{Equipement visible}}"></i>' : '<i class="fas fa-eye-slash" title="{{Equipement non visible}}"></i>';
 					echo '</span>';
 					echo '</div>';
@@ -106,7 +106,7 @@ foreach ($eqLogics as $eqLogic) {
 										<?php
 										$options = '';
 										foreach ((jeeObject::buildTree(null, false)) as $object) {
-											$options .= '<option value="' . $object->getId() . '">' . str_repeat('&nbsp;&nbsp;', $object->getConfiguration('parentNumber')) . $object->getName() . '</option>';
+											$options .= '<option value="' . (int) $object->getId() . '">' . str_repeat('&nbsp;&nbsp;', (int) $object->getConfiguration('parentNumber')) . enphaseText::html($object->getName()) . '</option>';
 										}
 										echo $options;
 										?>
@@ -235,10 +235,10 @@ foreach ($eqLogics as $eqLogic) {
 										<sup><i class="fas fa-question-circle tooltips" title="{{Générale puis équipements. Vides : celles de la configuration du plugin.}}"></i></sup>
 									</label>
 									<div class="col-sm-3">
-										<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="general_s" placeholder="<?php echo enphaseGateway::defaultCadence('general_s'); ?>">
+										<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="general_s" placeholder="<?php echo enphaseText::html(enphaseGateway::defaultCadence('general_s')); ?>">
 									</div>
 									<div class="col-sm-3">
-										<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="devices_s" placeholder="<?php echo enphaseGateway::defaultCadence('devices_s'); ?>">
+										<input type="number" min="10" class="eqLogicAttr form-control" data-l1key="configuration" data-l2key="devices_s" placeholder="<?php echo enphaseText::html(enphaseGateway::defaultCadence('devices_s')); ?>">
 									</div>
 								</div>
 								<div class="form-group">
@@ -264,25 +264,25 @@ foreach ($eqLogics as $eqLogic) {
 							<div class="form-group">
 								<label class="col-sm-4 control-label">{{Numéro de série}}</label>
 								<div class="col-sm-6">
-									<span class="eqLogicAttr label label-info" data-l1key="logicalId"></span>
+									<span class="label label-info enphaseFact" data-fact="logicalId"></span>
 								</div>
 							</div>
 							<div class="form-group enphaseNotGateway">
 								<label class="col-sm-4 control-label">{{Passerelle}}</label>
 								<div class="col-sm-6">
-									<span class="eqLogicAttr label label-info" data-l1key="configuration" data-l2key="gateway_serial"></span>
+									<span class="label label-info enphaseFact" data-fact="gateway_serial"></span>
 								</div>
 							</div>
 							<div class="form-group enphaseGateway">
 								<label class="col-sm-4 control-label">{{Firmware}}</label>
 								<div class="col-sm-6">
-									<span class="eqLogicAttr label label-info" data-l1key="configuration" data-l2key="firmware"></span>
+									<span class="label label-info enphaseFact" data-fact="firmware"></span>
 								</div>
 							</div>
 							<div class="form-group enphaseGateway">
 								<label class="col-sm-4 control-label">{{Référence}}</label>
 								<div class="col-sm-6">
-									<span class="eqLogicAttr label label-info" data-l1key="configuration" data-l2key="part_number"></span>
+									<span class="label label-info enphaseFact" data-fact="part_number"></span>
 								</div>
 							</div>
 							<div class="form-group enphaseGateway">

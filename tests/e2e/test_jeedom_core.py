@@ -764,3 +764,94 @@ def test_the_health_page_shows_each_gateway_and_its_figures(synchronized, simula
     assert re.fullmatch(r"\d\d/\d\d/\d{4}", rows["Maison : expiration du jeton"][0]), rows
     assert re.fullmatch(r"\d+", rows["Maison : requêtes par heure"][0]), rows
     assert int(rows["Maison : lectures en échec sur 24 h"][0]) >= 1, rows
+# -- a hostile gateway: every string it says is markup, quotes or control characters --------------------
+
+# What a payload of simulator/hostile.py does when it runs: the page must show no sign of it.
+INJECTED_JS = ("JSON.stringify({ran: typeof window.enphaseXss !== 'undefined', title: document.title == 'XSS',"
+               " img: document.querySelectorAll('img[src=\"x\"]').length,"
+               " attributes: Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes)"
+               ".some(a => a.value.includes('enphaseXss'))).map(e => e.outerHTML.slice(0, 200))})")
+
+
+@pytest.fixture(scope="module")
+def hostile(synchronized, tmp_path_factory):
+    """A second gateway, added by hand and synchronized, that answers hostile strings in every field
+    (python3 -m simulator --hostile): half its devices have serials that are not serials."""
+    core = synchronized["core"]
+    log = tmp_path_factory.mktemp("hostile") / "simulator.err"
+    with open(log, "wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--hostile", "--port", "0", "--inverters", "4", "--encharges", "2",
+             "--enpower", "--generator", "--dry-contacts", "4", "--seed", "2"],  # its own serials; its Enpower kept, half its inverters not
+            cwd=str(REPO / "resources" / "enphased"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=errors, text=True)
+        try:
+            lines = read_first_lines(process.stdout, 4, timeout_s=30)
+            url = next((line.rsplit(" ", 1)[1] for line in lines if line.startswith("Gateway ")), "")
+            token = next((line.split(": ", 1)[1] for line in lines if line.startswith("Token: ")), "")
+            assert url and token, "hostile simulator did not start: %s" % log.read_text()[-2000:]
+            place = room(core, "Passerelle hostile")
+            added = core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{"name": "Hostile"}]))
+            core.ajax("core/ajax/eqLogic.ajax.php", "save", type=PLUGIN_ID, eqLogic=json.dumps([{
+                "id": added["id"], "isEnable": 1, "isVisible": 1, "object_id": place["id"],
+                "configuration": {"host": url.split("://", 1)[1].rstrip("/"), "auth_method": "token", "token": token}}]))
+            report = synchronize(core, added["id"])
+            yield {"core": core, "id": str(added["id"]), "room": place, "report": report}
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def assert_nothing_injected(browser, where):
+    seen = json.loads(browser.evaluate(INJECTED_JS))
+    assert seen == {"ran": False, "title": False, "img": 0, "attributes": []}, "%s: %s" % (where, seen)
+
+
+@pytest.mark.skipif(not chromium_binary(), reason="no Chromium")
+def test_a_hostile_gateway_runs_nothing_in_the_browser(hostile):
+    core = hostile["core"]
+    devices = [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("gateway_id") == hostile["id"]]
+    kinds = {eq["configuration"].get("kind") for eq in devices}
+    assert {"gateway", "enpower", "dry_contact", "generator"} <= kinds, kinds
+    # Its text arrived, cleaned: a load's name says what its payload did, without the markup.
+    names = [cmd["state"] for eq in devices for cmd in core.equipment(PLUGIN_ID, eq["id"])["cmd"]
+             if cmd["logicalId"] == "load_name"]
+    assert any("enphaseXss" in str(name) for name in names) and not any("<" in str(n) for n in names), names
+    contact = next(eq for eq in devices if eq["configuration"].get("kind") == "dry_contact")
+    set_mode = next(cmd for cmd in core.equipment(PLUGIN_ID, contact["id"])["cmd"] if cmd["logicalId"] == "set_mode")
+    browser = Browser(width=1440, height=900, locale="fr-FR", timezone=core.get_config("timezone"))
+    try:
+        browser.set_cookie(**core.session_cookie)
+        browser.open("%s/index.php?v=d&p=dashboard&object_id=%s" % (core.url, hostile["room"]["id"]),
+                     ready_js="document.querySelectorAll('.eqLogic-widget[data-eqLogic_id=\"%s\"]').length > 0"
+                     % hostile["id"])
+        shown = browser.evaluate("document.querySelectorAll('.eqLogic-widget').length")
+        assert shown == sum(int(eq["isVisible"]) for eq in devices), "the dashboard shows the gateway's equipment"
+
+        assert_nothing_injected(browser, "dashboard")
+        browser.open("%s/index.php?v=d&m=%s&p=%s" % (core.url, PLUGIN_ID, PLUGIN_ID),
+                     ready_js="document.querySelector('.eqLogicDisplayCard') !== null")
+        assert_nothing_injected(browser, "equipment list")
+        for eq in devices:
+            browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, eq["id"]),
+                         ready_js="document.querySelectorAll('#table_cmd tr.cmd').length > 0")
+            assert browser.evaluate("document.querySelector('.enphaseFact[data-fact=\"logicalId\"]').textContent") \
+                == eq["logicalId"]
+            assert_nothing_injected(browser, "page of %s" % eq["logicalId"])
+        # A control the gateway does not apply (it reads back hostile words): a toast says so, in our words.
+        browser.evaluate("jeedom.cmd.execute({id: '%s', value: {select: 'soc'}})" % set_mode["id"])
+        wait_until(lambda: browser.evaluate("document.querySelectorAll('.jeeToast.toast-danger').length") > 0, 60,
+                   "the refused control's toast")
+        toast = browser.evaluate("document.querySelector('.jeeToast.toast-danger').textContent")
+        assert "[Choisir le mode] : " in toast and "enphaseXss" not in toast, toast
+        # Synchronize from the gateway's page: its progress and its report.
+        browser.open("%s/index.php?v=d&m=%s&p=%s&id=%s" % (core.url, PLUGIN_ID, PLUGIN_ID, hostile["id"]),
+                     ready_js="document.querySelector('.eqLogic .bt_enphaseSynchronize') !== null")
+        browser.evaluate("document.querySelector('.eqLogic .bt_enphaseSynchronize').click()")
+        wait_until(lambda: browser.evaluate("document.querySelector('#jeeDialogAlert') !== null"), 240,
+                   "the synchronization report")
+        assert_nothing_injected(browser, "after the refused control and the synchronization")
+        errors = [e for e in browser.page_errors if "/plugins/%s/" % PLUGIN_ID in e]
+        assert not errors, "JavaScript errors in the plugin's pages: %s" % errors
+    finally:
+        browser.close()

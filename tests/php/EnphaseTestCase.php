@@ -100,6 +100,24 @@ abstract class EnphaseTestCase extends TestCase {
 		};
 	}
 
+	/** The test tree served by `php -S` on a free loopback port, as the web server serves Jeedom, the core double
+	 * keeping its state in `$_stateFile` between that process and the test's: array(process, port). */
+	public static function serveTestRoot($_stateFile) {
+		$port = self::freePort();
+		$server = proc_open(array(PHP_BINARY, '-S', '127.0.0.1:' . $port, '-t', ENPHASE_TEST_ROOT),
+			array(0 => array('file', '/dev/null', 'r'), 1 => array('file', '/dev/null', 'w'), 2 => array('file', '/dev/null', 'w')),
+			$pipes, null, array_merge(getenv(), array('JEEDOM_DOUBLE_STATE' => $_stateFile)));
+		for ($i = 0; $i < 100; $i++) {
+			$probe = @stream_socket_client('tcp://127.0.0.1:' . $port, $errno, $errstr, 1);
+			if ($probe !== false) {
+				fclose($probe);
+				return array($server, $port);
+			}
+			usleep(50000);
+		}
+		self::fail('php -S did not start');
+	}
+
 	public static function freePort() {
 		$server = stream_socket_server('tcp://127.0.0.1:0');
 		$name = stream_socket_get_name($server, false);

@@ -11,19 +11,7 @@ class PagesTest extends EnphaseTestCase {
 
 	public static function setUpBeforeClass(): void {
 		self::$stateFile = ENPHASE_TEST_ROOT . '/state.json';
-		self::$port = self::freePort();
-		self::$server = proc_open(array(PHP_BINARY, '-S', '127.0.0.1:' . self::$port, '-t', ENPHASE_TEST_ROOT),
-			array(0 => array('file', '/dev/null', 'r'), 1 => array('file', '/dev/null', 'w'), 2 => array('file', '/dev/null', 'w')),
-			$pipes, null, array_merge(getenv(), array('JEEDOM_DOUBLE_STATE' => self::$stateFile)));
-		for ($i = 0; $i < 100; $i++) {
-			$probe = @stream_socket_client('tcp://127.0.0.1:' . self::$port, $errno, $errstr, 1);
-			if ($probe !== false) {
-				fclose($probe);
-				return;
-			}
-			usleep(50000);
-		}
-		self::fail('php -S did not start');
+		list(self::$server, self::$port) = self::serveTestRoot(self::$stateFile);
 	}
 
 	public static function tearDownAfterClass(): void {
@@ -363,18 +351,36 @@ class PagesTest extends EnphaseTestCase {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 		$this->daemonRunning();
 
+		// What an admin gets, so that what the others do not get means something.
+		JeedomDouble::$profile = 'admin';
+		$this->assertStringContainsString('configKey', $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1]);
+		$this->assertStringContainsString('eqLogicDisplayCard', self::pluginPage()[1]);
 		foreach (array('user', '') as $profile) { // a user who is not admin; nobody logged in
 			JeedomDouble::$profile = $profile;
 			$configuration = $this->request('/plugins/enphase/plugin_info/configuration.php', array(), '')[1];
 			$this->assertStringNotContainsString('configKey', $configuration, 'configuration page shown to profile "' . $profile . '"');
-			$equipment = $this->request('/plugins/enphase/desktop/php/enphase.php', array(), '')[1];
-			$this->assertStringNotContainsString('eqLogic', $equipment, 'plugin page shown to profile "' . $profile . '"');
+			list($refusal, $equipment) = self::pluginPage();
+			$this->assertStringContainsString('401', $refusal, 'plugin page for profile "' . $profile . '"');
+			$this->assertSame('', trim($equipment), 'plugin page shown to profile "' . $profile . '"');
 			foreach ($actions[1] as $action) {
 				list(, $body) = $this->ajax(array('action' => $action, 'id' => $gateway->getId()));
 				$this->assertSame('error', json_decode($body, true)['state'], $action . ' for profile "' . $profile . '": ' . $body);
 			}
 		}
 		$this->assertSame(array(), $received(), 'nothing reached the daemon');
+	}
+
+	/** The plugin page as the core's index.php serves it: included in a request where the core is loaded.
+	 * (refusal message or '', what it printed) */
+	private static function pluginPage() {
+		ob_start();
+		try {
+			include ENPHASE_TEST_ROOT . '/plugins/enphase/desktop/php/enphase.php';
+			$refusal = '';
+		} catch (Exception $e) {
+			$refusal = $e->getMessage();
+		}
+		return array($refusal, ob_get_clean());
 	}
 
 	public function testAnUnknownAjaxActionIsAnError() {

@@ -21,6 +21,10 @@ final class JeedomDouble {
 	public static $debianMajor = 12;
 	public static $started = true;
 	public static $root = '';
+	/** @var array<string, int> what the plugin cost the database: 'queries' (equipment and command lookups), and the equipment and commands they loaded */
+	public static $counted = array('queries' => 0, 'eqLogic' => 0, 'cmd' => 0);
+	/** Jeedom's internal address (network::getNetworkAccess): a test serving pages with `php -S` sets its own. */
+	public static $internalAddress = 'http://127.0.0.1:80';
 
 	public static function reset() {
 		self::$db = array('eqLogic' => array(), 'cmd' => array(), 'config' => array(), 'message' => array(),
@@ -29,6 +33,8 @@ final class JeedomDouble {
 		self::$logs = array();
 		self::$language = 'fr_FR';
 		self::$started = true;
+		self::$counted = array('queries' => 0, 'eqLogic' => 0, 'cmd' => 0);
+		self::$internalAddress = 'http://127.0.0.1:80';
 	}
 
 	public static function nextId() {
@@ -155,6 +161,7 @@ class eqLogic extends DoubleEntity {
 	protected $tags = null;
 
 	private static function fromRow($_row) {
+		JeedomDouble::$counted['eqLogic']++;
 		$class = class_exists($_row['eqType_name']) ? $_row['eqType_name'] : 'eqLogic';
 		$eqLogic = self::hydrate($_row, $class);
 		// As the core's cast(): a plugin's decrypt() turns what the database holds back into clear values.
@@ -165,10 +172,12 @@ class eqLogic extends DoubleEntity {
 	}
 
 	public static function byId($_id) {
+		JeedomDouble::$counted['queries']++;
 		return isset(JeedomDouble::$db['eqLogic'][$_id]) ? self::fromRow(JeedomDouble::$db['eqLogic'][$_id]) : false;
 	}
 
 	public static function byLogicalId($_logicalId, $_eqType_name, $_multiple = false) {
+		JeedomDouble::$counted['queries']++;
 		$found = array();
 		foreach (JeedomDouble::$db['eqLogic'] as $row) {
 			if ($row['logicalId'] == $_logicalId && $row['eqType_name'] == $_eqType_name) {
@@ -181,7 +190,35 @@ class eqLogic extends DoubleEntity {
 		return count($found) > 0 ? $found[0] : false;
 	}
 
+	/** As the core: an array matches configurations that contain it (JSON_CONTAINS), a string is a LIKE on its JSON. */
+	public static function byTypeAndSearchConfiguration($_eqType_name, $_configuration, $_onlyEnable = false, $_onlyVisible = false) {
+		JeedomDouble::$counted['queries']++;
+		$found = array();
+		foreach (JeedomDouble::$db['eqLogic'] as $row) {
+			if ($row['eqType_name'] != $_eqType_name || ($_onlyEnable && $row['isEnable'] != 1) || ($_onlyVisible && $row['isVisible'] != 1)) {
+				continue;
+			}
+			$stored = $row['configuration'];
+			if (!is_array($_configuration)) {
+				$matches = strpos(json_encode($stored), $_configuration) !== false;
+			} else {
+				$matches = true;
+				foreach ($_configuration as $key => $value) {
+					$matches = $matches && isset($stored[$key]) && json_encode($stored[$key]) === json_encode($value);
+				}
+			}
+			if ($matches) {
+				$found[] = self::fromRow($row);
+			}
+		}
+		usort($found, function ($a, $b) {
+			return strcmp($a->getName(), $b->getName());
+		});
+		return $found;
+	}
+
 	public static function byType($_eqType_name, $_onlyEnable = false) {
+		JeedomDouble::$counted['queries']++;
 		$found = array();
 		foreach (JeedomDouble::$db['eqLogic'] as $row) {
 			if ($row['eqType_name'] == $_eqType_name && (!$_onlyEnable || $row['isEnable'] == 1)) {
@@ -499,6 +536,7 @@ class cmd extends DoubleEntity {
 	protected $_eqLogic = null;
 
 	private static function fromRow($_row, $_eqLogic = null) {
+		JeedomDouble::$counted['cmd']++;
 		$class = class_exists($_row['eqType'] . 'Cmd') ? $_row['eqType'] . 'Cmd' : 'cmd';
 		$cmd = self::hydrate($_row, $class);
 		if ($_eqLogic !== null) {
@@ -508,6 +546,7 @@ class cmd extends DoubleEntity {
 	}
 
 	private static function select($_filter, $_eqLogic = null) {
+		JeedomDouble::$counted['queries']++;
 		$found = array();
 		foreach (JeedomDouble::$db['cmd'] as $row) {
 			if ($_filter($row)) {
@@ -526,7 +565,9 @@ class cmd extends DoubleEntity {
 
 	public static function byEqLogicId($_eqLogic_id, $_type = null, $_visible = null, $_eqLogic = null, $_has_generic_type = null) {
 		return self::select(function ($row) use ($_eqLogic_id, $_type, $_visible) {
-			return $row['eqLogic_id'] == $_eqLogic_id && ($_type === null || $row['type'] == $_type)
+			// As the core: one equipment's id, or a list of them (one query for all).
+			$ofIt = is_array($_eqLogic_id) ? in_array($row['eqLogic_id'], $_eqLogic_id) : $row['eqLogic_id'] == $_eqLogic_id;
+			return $ofIt && ($_type === null || $row['type'] == $_type)
 				&& ($_visible === null || $row['isVisible'] == $_visible);
 		}, $_eqLogic);
 	}
@@ -895,6 +936,12 @@ function template_replace($_array, $_subject) {
 }
 
 class jeedom {
+	/** The core's own settings a page reads (the equipment categories of the plugin page). */
+	public static function getConfiguration($_key = '', $_default = false) {
+		$configuration = array('eqLogic:category' => array('energy' => array('name' => 'Energie'), 'light' => array('name' => 'Lumière')));
+		return isset($configuration[$_key]) ? $configuration[$_key] : $_default;
+	}
+
 	/** As the core (measured on 4.5.3): every "#id#" of the keys, in what refers to commands, becomes its value. Here, in
 	 * the configurations of commands and equipment (a virtual's formula, a scenario's trigger kept there by tests). */
 	public static function replaceTag(array $_replaces) {
@@ -1050,7 +1097,7 @@ class system {
 
 class network {
 	public static function getNetworkAccess($_mode = 'auto', $_protocol = '', $_default = '', $_test = false) {
-		return 'http://127.0.0.1:80';
+		return JeedomDouble::$internalAddress;
 	}
 }
 
@@ -1114,6 +1161,16 @@ function isConnect($_right = '') {
 }
 
 function include_file($_folder, $_fn, $_type, $_plugin = '') {
+}
+
+/** A page's variables for its JavaScript, as a script element (the core's does the same). */
+function sendVarToJS($_varName, $_value = '') {
+	$variables = is_array($_varName) ? $_varName : array($_varName => $_value);
+	echo '<script>';
+	foreach ($variables as $name => $value) {
+		echo 'var ' . $name . ' = ' . json_encode($value, JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT) . ";\n";
+	}
+	echo '</script>';
 }
 
 function displayException($e) {
