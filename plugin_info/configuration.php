@@ -39,7 +39,7 @@ if (!isConnect('admin')) {
 					<option value="">{{Aucun}}</option>
 					<?php
 					foreach (jeeObject::buildTree(null, false) as $object) {
-						echo '<option value="' . (int) $object->getId() . '">' . str_repeat('&nbsp;&nbsp;', (int) $object->getConfiguration('parentNumber')) . htmlspecialchars($object->getName(), ENT_QUOTES) . '</option>';
+						echo '<option value="' . (int) $object->getId() . '">' . str_repeat('&nbsp;&nbsp;', (int) $object->getConfiguration('parentNumber')) . enphaseText::html($object->getName()) . '</option>';
 					}
 					?>
 				</select>

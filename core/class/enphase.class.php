@@ -291,7 +291,7 @@ class enphase extends eqLogic {
 		$replace['#flow_has_battery#'] = $hasBattery ? 'true' : 'false';
 		$stale = ($this->getStatus('timeout', 0) == 1);
 		$replace['#flow_stale#'] = $stale ? ' enphaseFlow-stale' : '';
-		$replace['#flow_stale_title#'] = $stale ? htmlspecialchars(__('Pas de nouvelles de la passerelle : ces valeurs ne sont plus à jour', __FILE__), ENT_QUOTES) : '';
+		$replace['#flow_stale_title#'] = $stale ? enphaseText::html(__('Pas de nouvelles de la passerelle : ces valeurs ne sont plus à jour', __FILE__)) : '';
 		$replace['#flow#'] = template_replace($replace, getTemplate('core', 'dashboard', 'flow.body', __CLASS__));
 		$html = template_replace($replace, getTemplate('core', $version, 'flow', __CLASS__));
 		return $this->postToHtml($_version, translate::exec($html, 'plugins/enphase/core/template/' . $version . '/flow.html'));

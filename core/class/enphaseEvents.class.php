@@ -247,7 +247,7 @@ class enphaseEvents {
 	public static function health() {
 		$rows = array();
 		foreach (enphaseGateway::all() as $eqLogic) {
-			$name = htmlspecialchars($eqLogic->getName(), ENT_QUOTES);
+			$name = enphaseText::html($eqLogic->getName());
 			$status = $eqLogic->getConfiguration('status');
 			$status = is_array($status) ? $status : array();
 			$state = self::state($eqLogic);
@@ -273,8 +273,8 @@ class enphaseEvents {
 	}
 
 	private static function healthRow($_name, $_what, $_result, $_ok, $_advice = '') {
-		return array('test' => $_name . ' : ' . htmlspecialchars($_what, ENT_QUOTES), 'result' => htmlspecialchars($_result, ENT_QUOTES),
-			'advice' => htmlspecialchars($_advice, ENT_QUOTES), 'state' => (bool) $_ok);
+		return array('test' => $_name . ' : ' . enphaseText::html($_what), 'result' => enphaseText::html($_result),
+			'advice' => enphaseText::html($_advice), 'state' => (bool) $_ok);
 	}
 
 	/** A duration as a user reads it: "12 min", "3 h", "2 jours". */
