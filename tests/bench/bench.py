@@ -411,7 +411,8 @@ def jeedom_table(summary):
         t.add("Synchronize: answered (the job goes on in the background)", sync["answered_s"], None, "s", digits=2)
         t.add("Synchronize: done (wall)", sync["wall_s"], None, "s", digits=0)
         t.add("Synchronize: commands created", sync["created"], None, digits=0)
-        t.add("Synchronize: SQL statements per created command", sync["sql"] / max(1, sync["created"]), None, digits=1)
+        t.add("Synchronize: SQL statements, its first values' included, per created command",
+              sync["sql"] / max(1, sync["created"]), None, digits=1)
         t.add("Synchronize: PHP CPU", sync["php_s"], None, "s", digits=1)
         t.add("Synchronize: database CPU", sync["db_s"], None, "s", digits=1)
         t.note("Synchronize: %d progress sentences shown; report: %s" % (sync["progress"], sync["message"]))
@@ -431,35 +432,63 @@ def jeedom_table(summary):
     if found.get("devices"):
         summary.add("Jeedom: a devices cycle of 600 inverters applied (wall)", found["devices"]["wall_s"], None, "s",
                     digits=1, target="< 60 s: " + _verdict(found["devices"]["wall_s"] < 60))
-    if "concurrent_syncs" in found:
-        dup = found["concurrent_syncs"]["duplicates"]
-        t.add("three Synchronize at once: duplicates", dup, None, digits=0, target="0: " + _verdict(dup == 0))
-        summary.add("Jeedom: duplicates after 3 concurrent syncs", dup, None, digits=0, target="0: " + _verdict(dup == 0))
+    syncs = [(label, found[key]) for label, key in (("on the synchronized site", "concurrent_syncs"),
+                                                    ("creating the second site", "second_sync")) if found.get(key)]
+    for label, s in syncs:
+        t.add(f"three Synchronize at once {label}: duplicates", s["duplicates"], None, digits=0,
+              target="0: " + _verdict(s["duplicates"] == 0))
+        t.note(f"three Synchronize at once {label}: {s['jobs']} job(s) ran for the three clicks; "
+               f"{'every report ok' if s['ok'] else 'a report NOT ok'}: {s['message']}")
+    if syncs:
+        dup = max(s["duplicates"] for _, s in syncs)
+        summary.add("Jeedom: duplicates after 3 concurrent syncs (worst of %d runs)" % len(syncs), dup, None, digits=0,
+                    target="0: " + _verdict(dup == 0))
     if "monotonic" in found:
         m = found["monotonic"]
+        ok = m["decreases"] == 0 and m["points"] > 0 and m["stalled"] > 0
         t.add("stalled receiver mid-run: never-decreasing commands going down in history", m["decreases"], None,
-              digits=0, target="0: " + _verdict(m["decreases"] == 0 and m["points"] > 0))
-        t.note("history checked: %d points of %d commands (lifetime and day counters)" % (m["points"], m["commands"]))
+              digits=0, target="0: " + _verdict(ok))
+        t.note("history checked: %d points of %d commands (lifetime and day counters) over %.0f s of cycles (the sites' "
+               "clock %s to %s), %d POST(s) held %d s by the receiver (the POST's deadline: %d s)"
+               % (m["points"], m["commands"], m["real_s"], m["from"], m["to"], m["stalled"], jeedom_bench.STALL_S,
+                  jeedom_bench.CALLBACK_TIMEOUT_S))
         summary.add("Jeedom: monotonic commands going down in history (stalled receiver)", m["decreases"], None,
-                    digits=0, target="0: " + _verdict(m["decreases"] == 0 and m["points"] > 0))
+                    digits=0, target="0: " + _verdict(ok))
     two = found.get("two_sites")
     if two:
-        t.add("two sites: devices cycle of both (wall)", two["wall_s"], None, "s", digits=1)
-        t.add("two sites: slowest Jeedom ajax answer meanwhile", two["ui_max_s"], None, "s", digits=2)
-        t.add("two sites: values missing in Jeedom after it", two["missing"], None, digits=0,
+        t.add(f"two sites: devices cycle of both, {two['values']} values (wall)", two["wall_s"], None, "s", digits=1)
+        t.add(f"two sites: slowest of {two['ui_asked']} Jeedom ajax answers meanwhile", two["ui_max_s"], None, "s",
+              digits=2)
+        t.add(f"two sites: of {two['checked']} numbers sent, missing in Jeedom after it", two["missing"], None, digits=0,
               target="0: " + _verdict(two["missing"] == 0))
-        summary.add("Jeedom, two sites: values missing / slowest UI answer (s)", two["missing"], two["ui_max_s"],
-                    digits=2, target="0 missing: " + _verdict(two["missing"] == 0))
-    t.add("Dashboard of the sites' room, loaded (Chromium)", found.get("dashboard_s"), None, "s", digits=1)
-    t.add("plugin page with every equipment, loaded (Chromium)", found.get("plugin_page_s"), None, "s", digits=1)
-    if found.get("commands"):
-        t.note("in Jeedom at the end: %d equipment, %d commands of the plugin" % (found["equipment"], found["commands"]))
+        if two["missing_sample"]:
+            t.note("two sites, missing for example: %s" % two["missing_sample"])
+        summary.add("Jeedom, two sites: values missing after a devices cycle of both", two["missing"], None, digits=0,
+                    target="0: " + _verdict(two["missing"] == 0))
+        summary.add(f"Jeedom, two sites: slowest of {two['ui_asked']} UI answers meanwhile", two["ui_max_s"], None, "s",
+                    digits=2, target="answers: " + _verdict(two["ui_asked"] > 0 and two["ui_max_s"] is not None))
+    for key, label, count in (("dashboard", "Dashboard of the sites' room: all its %s widgets shown (Chromium)", "widgets"),
+                              ("plugin_page", "plugin page: all its %s equipment cards shown (Chromium)", "cards")):
+        page = found.get(key)
+        if page:
+            t.add(label % page[count], page["s"], None, "s", digits=1)
+    if found.get("all_commands"):
+        t.note("in Jeedom at the end: %d equipment, %d commands of the plugin (%s)" % (
+            found["equipment"], found["all_commands"],
+            ", ".join("%s: %d" % item for item in found.get("commands", {}).items())))
+    clock = found.get("clock") or {}
+    if clock.get("end"):
+        t.note("the sites' clock: %s at the start, %s at the end (%d s of it per real second)%s" % (
+            clock["start"], clock["end"], clock["pace"],
+            "" if clock["end"].startswith(time.strftime("%Y-%m-%d", time.localtime(time.mktime(jeedom_bench.SITE_START))))
+            else "; A DAY ENDED IN THE RUN: day counters started again at midnight"))
     for error in found.get("errors", []):
         t.note(error)
     t.note("wall: the daemon's poller reads the site and its callback POSTs through jeeEnphase.php (`php -S`, 8 "
-           "workers, as the web server's user); PHP CPU: the web server's processes; database CPU and statements: "
-           "MariaDB's statistics of the copy's own database user. The core's floor: the same values applied by "
-           "checkAndUpdateCmd on commands loaded beforehand, in a PHP process of its own, in the same run")
+           "workers, as the web server's user); PHP CPU: the web server's processes and what they start (the "
+           "Synchronize job), the daemon excepted; database CPU and statements: MariaDB's statistics of the copy's "
+           "own database user. The core's floor: the same values applied by checkAndUpdateCmd on commands loaded "
+           "beforehand, in a PHP process of its own, in the same run")
     return t
 
 

@@ -6,14 +6,18 @@ so that the server's per-user statistics (`userstat`, information_schema.USER_ST
 this run's alone, whatever else the machine runs. Measured:
 
 - Synchronize (the plugin page's job) of the site: wall time, SQL statements per created command;
-- a general and a devices cycle, read from the site by the daemon's own poller and delivered by its callback
-  through jeeEnphase.php: wall (read to last POST answered), PHP CPU (the web server's workers), database CPU and
-  statements; beside the core's floor for the same values (checkAndUpdateCmd on commands loaded beforehand, in
-  a PHP process of its own), measured in the same run;
-- three Synchronize clicks at once: duplicates; cycles with the receiver stalled past a POST's deadline in the
-  middle: a never-decreasing command going down in history;
+- a general and a devices cycle, read from the site by the daemon's own poller (its energy counters too) when
+  its cadence is due on the site's clock, and delivered by its callback through jeeEnphase.php: wall (read to
+  last POST answered), PHP CPU (the web server's processes and what they start), database CPU and statements;
+  beside the core's floor for the same values (checkAndUpdateCmd on commands loaded beforehand, in a PHP
+  process of its own), measured in the same run;
+- three Synchronize clicks at once, on the synchronized site and creating the second one: duplicates; cycles
+  with the receiver stalled past a POST's deadline in the middle: a never-decreasing command going down in
+  history;
 - two such sites: a devices cycle of both while a page of Jeedom is asked for, and every value in Jeedom after;
-- the Dashboard and the plugin page in headless Chromium.
+- the Dashboard and the plugin page in headless Chromium, until all their widgets and cards are shown.
+
+A measurement that fails is said in `errors` and the others are measured all the same.
 """
 import concurrent.futures
 import http.client
@@ -47,16 +51,45 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+# The sites' clock: from 08:00 on a June day, SITE_PACE seconds of it per real second. A run of section 6 lasts
+# about 18 minutes on a 2-core box: the sites' clock reaches about 14:00, so that every value moves between two
+# cycles as it does between two real cycles, and no day ends in the run unless it is three times as slow (the
+# table then says so: day counters start again at midnight).
+SITE_START = (2026, 6, 21, 8, 0, 0, 0, 0, -1)
+SITE_PACE = 20
+
+
 def site(seed, **house):
-    """600 microinverters, 20 IQ Batteries, three-phase CTs (or the demo's house of 12 with `house` {}); its clock
-    runs a minute per second from 07:00, so that every value moves between two cycles as it does between two real
-    cycles (and no day ends in the run)."""
+    """600 microinverters, 20 IQ Batteries, three-phase CTs (or the demo's house of 12 with `house` {}), on the
+    sites' clock (SITE_START, SITE_PACE): its `clock` is also what the bench's pollers count the energy by."""
     from simulator.synthetic import SyntheticGateway
 
-    morning = time.mktime((2026, 6, 21, 7, 0, 0, 0, 0, -1))
-    started = time.time()
     size = house if house or seed == 0 else {"inverters": 600, "encharges": 20, "phases": 3}
-    return SyntheticGateway(seed=max(seed, 1), clock=lambda: morning + (time.time() - started) * 60, **size)
+    return SyntheticGateway(seed=max(seed, 1), clock=site_clock, **size)
+
+
+_STARTED = []
+
+
+def site_clock():
+    if not _STARTED:
+        _STARTED.append(time.time())
+    return time.mktime(SITE_START) + (time.time() - _STARTED[0]) * SITE_PACE
+
+
+def wait_due(poller, cadences):
+    """Until each of `cadences` is due on the sites' clock, its default period after its last read started (as
+    the daemon's scheduler has it): a cycle then finds what moved between two real cycles, no more, no less."""
+    from cadence import DEFAULT_S
+
+    due = max(poller.read_at.get(c, 0.0) + DEFAULT_S[c] for c in cadences)
+    while site_clock() < due:
+        time.sleep(min(1.0, (due - site_clock()) / SITE_PACE + 0.01))
+
+
+def site_time():
+    """The sites' clock as a user reads it ("2026-06-21 11:42")."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(site_clock()))
 
 
 class DatabaseUser:
@@ -89,44 +122,90 @@ class DatabaseUser:
         self._sql("DROP USER IF EXISTS '%s'@'localhost'; SET GLOBAL userstat = %s;" % (self.name, self.userstat))
 
 
-def group_cpu_s(pid):
-    """CPU seconds of a process group (the web server, its workers and what they started, but the daemon),
-    children that ended included."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    pgid = os.getpgid(pid)
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) != pgid:  # pgrp
-            continue
-        try:
-            if b"enphased.py" in (entry / "cmdline").read_bytes():
-                continue  # the daemon Jeedom started is not PHP
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    return total / ticks
+class GroupCpu:
+    """CPU seconds a process group (the web server, its workers and what they start, but the daemon) spends
+    between start() and stop(), processes that end meanwhile included.
+
+    A process ending inside the window is counted by its parent's children's times when a process of the group
+    reaps it (a worker's shell), else (an orphan, as the Synchronize job that a worker starts in the background:
+    init reaps it) up to its last sample: the group is sampled every SAMPLE_S."""
+
+    SAMPLE_S = 0.2
+
+    def __init__(self, pid, excluded=b"enphased.py"):
+        self.pgid = os.getpgid(pid)
+        self.excluded = excluded
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self._stop = threading.Event()
+
+    def _scan(self):
+        """{(pid, start time): (ppid, own CPU s, reaped children's CPU s, excluded)} of the group now."""
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) != self.pgid:  # pgrp
+                    continue
+                excluded = self.excluded in (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            found[(int(entry.name), fields[19])] = (  # pid, starttime
+                int(fields[1]), (int(fields[11]) + int(fields[12])) / self.ticks,  # ppid, utime + stime
+                (int(fields[13]) + int(fields[14])) / self.ticks, excluded)  # cutime + cstime
+        return found
+
+    def _note(self, scan):
+        for key, seen in scan.items():
+            if key in self.last and self.last[key][3]:  # the daemon stays excluded (a zombie has no cmdline)
+                seen = seen[:3] + (True,)
+            self.last[key] = seen
+
+    def _sample(self):
+        while not self._stop.wait(self.SAMPLE_S):
+            self._note(self._scan())
+
+    def start(self):
+        self.first = self._scan()
+        self.last = dict(self.first)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        end = self._scan()
+        self._note(end)
+        alive = {key[0] for key in end if not self.last[key][3]}
+        total = 0.0
+        for key, (ppid, own, children, excluded) in self.last.items():
+            if excluded:
+                continue
+            before = sum(self.first[key][1:3]) if key in self.first else 0.0
+            if key in end or ppid not in alive:
+                total += own + children - before
+            else:  # reaped by a process of the group, whose children's times now hold all of it
+                total -= before
+        return total
 
 
 class Cost:
-    """Wall, PHP CPU, database CPU and statements of what runs between start() and stop()."""
+    """Wall, PHP CPU, database CPU and statements of what runs inside the `with`."""
 
     def __init__(self, bench):
         self.bench = bench
 
     def __enter__(self):
-        self.wall, self.php, (self.sql, self.db) = time.monotonic(), self.bench.php_cpu(), self.bench.db.stats()
+        self.php = GroupCpu(self.bench.core._server.pid).start()
+        self.wall, (self.sql, self.db) = time.monotonic(), self.bench.db.stats()
         return self
 
     def __exit__(self, *exc):
+        wall = time.monotonic() - self.wall
         sql, db = self.bench.db.stats()
-        self.result = {"wall_s": time.monotonic() - self.wall, "php_s": self.bench.php_cpu() - self.php,
-                       "db_s": db - self.db, "sql": sql - self.sql}
+        self.result = {"wall_s": wall, "php_s": self.php.stop(), "db_s": db - self.db, "sql": sql - self.sql}
 
 
 class StallingProxy:
@@ -135,6 +214,7 @@ class StallingProxy:
 
     def __init__(self, port):
         self.stall_next = 0.0
+        self.stalled = 0  # POSTs held
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -143,7 +223,9 @@ class StallingProxy:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 stall, proxy.stall_next = proxy.stall_next, 0.0
-                time.sleep(stall)
+                if stall:
+                    proxy.stalled += 1
+                    time.sleep(stall)
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
                 try:
                     connection.request("POST", self.path, body=body, headers=dict(self.headers))
@@ -197,9 +279,6 @@ class JeedomBench:
         self.room = self.core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Site", "isVisible": 1}))
         self.apikey = self.core.php("echo jeedom::getApiKey('%s');" % PLUGIN).strip()
 
-    def php_cpu(self):
-        return group_cpu_s(self.core._server.pid)
-
     def close(self):
         try:
             self.core.plugin("deamonStop", PLUGIN)
@@ -247,6 +326,17 @@ class JeedomBench:
     def commands(self):
         return self.count("SELECT COUNT(*) AS n FROM cmd WHERE eqType = 'enphase'")
 
+    def commands_by_gateway(self):
+        """{gateway's equipment id: commands of the gateway and its devices}."""
+        return {str(k): v for k, v in json.loads(self.core.php(
+            "$n = array(); foreach (eqLogic::byType('enphase') as $eq) { $g = enphaseGateway::idOf($eq);"
+            " $n[$g] = (isset($n[$g]) ? $n[$g] : 0) + count($eq->getCmd()); } echo json_encode($n);",
+            timeout_s=600) or "{}").items()}
+
+    def now(self):
+        """The database's clock (history's datetimes are PHP's, on this same machine)."""
+        return self.core.php("echo date('Y-m-d H:i:s');").strip()
+
     def page_s(self, url, ready_js):
         browser = Browser(width=1440, height=900, locale="fr-FR")
         try:
@@ -260,6 +350,9 @@ class JeedomBench:
     # -- the daemon's poller, delivering through jeeEnphase.php -------------------------------------------
 
     def poller(self, gateway_id, served, token, url):
+        """The daemon's poller for one gateway, as the daemon makes it (its energy counters, kept in memory here;
+        the site's clock, so that the counters see the energy rise as fast as the site makes it)."""
+        from counters import Counters
         from envoy.client import Credentials, Envoy
         from jeedom.callback import Callback
         from poller import GatewayPoller
@@ -275,7 +368,15 @@ class JeedomBench:
         envoy = Envoy(served.host, Credentials(token=token))
         envoy.connect()
         envoy.probe()
-        poller = GatewayPoller(gateway_id, envoy, callback)
+        poller = GatewayPoller(gateway_id, envoy, callback, counters=Counters(None), clock=served.gateway.clock)
+        poller.read_at = {}  # cadence: when its last read started, on the sites' clock (wait_due)
+        cycle = poller.cycle
+
+        def stamped_cycle(cadences, *args, **kwargs):
+            for cadence in cadences:
+                poller.read_at[cadence] = site_clock()
+            return cycle(cadences, *args, **kwargs)
+        poller.cycle = stamped_cycle
         poller.sent = sent
         return poller
 
@@ -318,12 +419,13 @@ class JeedomBench:
             "$out = array(); foreach (eqLogic::byType('enphase') as $eq) { foreach ($eq->getCmd('info') as $c) {"
             " $out[$eq->getLogicalId()][$c->getLogicalId()] = $c->execCmd(); } } echo json_encode($out);", timeout_s=600))
 
-    def history_decreases(self, logical_ids):
-        """Commands of these logicalIds whose history goes down somewhere: {cmd id: number of decreases}."""
+    def history_decreases(self, logical_ids, since):
+        """Commands of these logicalIds whose history from `since` on goes down somewhere: ({cmd id: number of
+        decreases}, points, commands)."""
         rows = json.loads(self.core.php(
             "echo json_encode(DB::Prepare(\"SELECT h.cmd_id, h.value FROM history h JOIN cmd c ON c.id = h.cmd_id"
-            " WHERE c.eqType = 'enphase' AND c.logicalId IN (%s) ORDER BY h.cmd_id, h.datetime\", array(),"
-            " DB::FETCH_TYPE_ALL));" % ",".join("'%s'" % i for i in logical_ids), timeout_s=600))
+            " WHERE c.eqType = 'enphase' AND c.logicalId IN (%s) AND h.datetime >= '%s' ORDER BY h.cmd_id, h.datetime\","
+            " array(), DB::FETCH_TYPE_ALL));" % (",".join("'%s'" % i for i in logical_ids), since), timeout_s=600))
         down, last, points = {}, {}, 0
         for row in rows:
             value = float(row["value"])
@@ -338,114 +440,170 @@ def run(source):
     """Every measurement of section 6; returns the figures (a key missing: not measured, said in `errors`)."""
     import catalog
 
-    out = {"errors": []}
+    out = {"errors": [], "clock": {"start": time.strftime("%Y-%m-%d %H:%M", time.localtime(time.mktime(SITE_START))),
+                                   "pace": SITE_PACE}}
     token = harness.owner_token()
     sites = [harness.Served(site(seed)) for seed in (1, 2)]
     house = harness.Served(site(0))
     bench = JeedomBench(source)
     proxy = StallingProxy(bench.core.port)
-    try:
-        log("  jeedom: the demo's house (12 microinverters), alone in Jeedom")
-        home = bench.add_gateway("Maison", house, token)
+
+    def attempt(what, function):
+        """function(), or None with why it failed in `errors`: the rest is measured all the same."""
+        try:
+            return function()
+        except Exception as e:  # noqa: BLE001 - one measurement failing is reported, not fatal
+            out["errors"].append("%s: %s: %s" % (what, type(e).__name__, " ".join(str(e).split())[:300]))
+            log("  " + out["errors"][-1])
+            return None
+
+    def start_daemon():
         bench.core.plugin("deamonStart", PLUGIN, forceRestart=1)
         wait_until(lambda: bench.core.plugin("getDeamonInfo", PLUGIN)["state"] == "ok", 90, "the daemon to run")
-        report, _, _ = bench.synchronize(home)
+
+    def values_of(events):
+        return sum(len(c) for e in events for c in e["values"].values())
+
+    def the_house():
+        home = bench.add_gateway("Maison", house, token)
+        start_daemon()
+        bench.synchronize(home)
         bench.core.plugin("deamonStop", PLUGIN)
         poller = bench.poller(home, house, token, proxy.url)
+        wait_due(poller, ["general", "devices"])
         poller.cycle(["general", "devices"])
         out["house"] = {"commands": bench.commands()}
         for cadence in ("general", "devices"):
             del poller.sent[:]
+            wait_due(poller, [cadence])
             with Cost(bench) as cost:
                 poller.cycle([cadence])
-            out["house"][cadence] = dict(cost.result, values=sum(len(c) for e in poller.sent for c in e["values"].values()))
+            out["house"][cadence] = dict(cost.result, values=values_of(poller.sent))
         bench.core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN, id=home)
 
-        log("  jeedom: Synchronize of a 600-microinverter site")
-        first = bench.add_gateway("Site", sites[0], token)
-        bench.core.plugin("deamonStart", PLUGIN, forceRestart=1)
-        wait_until(lambda: bench.core.plugin("getDeamonInfo", PLUGIN)["state"] == "ok", 90, "the daemon to run")
+    def first_sync(gateway):
+        start_daemon()
         before = bench.commands()
         with Cost(bench) as cost:
-            report, answered, progress = bench.synchronize(first)
-        created = bench.commands() - before
-        out["sync"] = dict(cost.result, answered_s=answered, progress=len(progress), created=created,
+            report, answered, progress = bench.synchronize(gateway)
+        out["sync"] = dict(cost.result, answered_s=answered, progress=len(progress), created=bench.commands() - before,
                            ok=report["ok"], message=report["message"][:300])
 
-        log("  jeedom: three Synchronize at once")
+    def three_syncs(gateway):
+        """Three Synchronize clicks at once; the duplicates in Jeedom after them; the jobs they started."""
+        def click(_):
+            report, _, _ = bench.synchronize(gateway)
+            return report
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            reports = list(pool.map(lambda _: bench.synchronize(first)[0], range(3)))
-        out["concurrent_syncs"] = {"ok": all(r["ok"] for r in reports), "duplicates": bench.duplicates()}
-        bench.core.plugin("deamonStop", PLUGIN)  # the bench's own poller reads the site from now on
+            reports = list(pool.map(click, range(3)))
+        return {"ok": all(r["ok"] for r in reports), "duplicates": bench.duplicates(),
+                "jobs": len({r.get("job") for r in reports}), "message": reports[0]["message"][:200]}
 
-        log("  jeedom: general and devices cycles, and the core's floor for the same values")
-        one = bench.poller(first, sites[0], token, proxy.url)
+    def cycles(one):
+        wait_due(one, ["general", "devices"])
         one.cycle(["general", "devices"])  # the first cycle sends every value
         for cadence in ("general", "devices"):
             del one.sent[:]
+            wait_due(one, [cadence])
             with Cost(bench) as cost:
                 one.cycle([cadence])
-            values = sum(len(c) for e in one.sent for c in e["values"].values())
-            out[cadence] = dict(cost.result, values=values, floor=bench.floor(one.sent))
+            out[cadence] = dict(cost.result, values=values_of(one.sent), floor=bench.floor(one.sent))
 
-        log("  jeedom: cycles with the receiver stalled past a POST's deadline in the middle")
+    def stalled(one):
+        """Cycles with the receiver stalled past a POST's deadline in the middle; then the history of every
+        never-decreasing command, from after the floor (whose values were its own) to the end."""
+        time.sleep(1.1)
+        since = bench.now()
+        started, clock = time.monotonic(), site_time()
         for i in range(6):
             if i == 2:
                 proxy.stall_next = STALL_S
+            wait_due(one, ["general", "devices"])
             one.cycle(["general", "devices"])
+        wait_due(one, ["general"])
         one.cycle(["general"])  # what the stalled POST carried is delivered by now
         monotonic = sorted({ids for kind in catalog.monotonic_commands().values() for ids in kind}
                            | {"energy_today_wh", "production_today_wh", "consumption_today_wh"})
-        down, points, commands = bench.history_decreases(monotonic)
-        out["monotonic"] = {"decreases": sum(down.values()), "points": points, "commands": commands}
+        down, points, commands = bench.history_decreases(monotonic, since)
+        out["monotonic"] = {"decreases": sum(down.values()), "points": points, "commands": commands,
+                            "real_s": time.monotonic() - started, "from": clock, "to": site_time(),
+                            "stalled": proxy.stalled}
 
-        try:
-            log("  jeedom: a second site of 600 microinverters")
-            second = bench.add_gateway("Site 2", sites[1], token)
-            bench.core.plugin("deamonStart", PLUGIN, forceRestart=1)
-            wait_until(lambda: bench.core.plugin("getDeamonInfo", PLUGIN)["state"] == "ok", 90, "the daemon to run")
-            report, _, _ = bench.synchronize(second)
-            out["second_sync_ok"] = report["ok"]
-            bench.core.plugin("deamonStop", PLUGIN)
-            two = bench.poller(second, sites[1], token, proxy.url)
-            two.cycle(["general", "devices"])
-            del one.sent[:], two.sent[:]
-            with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                started = time.monotonic()
-                cycles = [pool.submit(p.cycle, ["devices"]) for p in (one, two)]
-                ui = []
-                while not all(c.done() for c in cycles):
-                    asked = time.monotonic()
-                    bench.core.ajax("core/ajax/eqLogic.ajax.php", "listByType", type=PLUGIN, timeout_s=120)
-                    ui.append(time.monotonic() - asked)
-                    time.sleep(1)
-                for c in cycles:
-                    c.result()
-                wall = time.monotonic() - started
-            held = bench.current_values()
-            sent = {}  # the latest of each value the two cycles sent
-            for event in one.sent + two.sent:
-                for eq, cmds in event["values"].items():
-                    sent.setdefault(eq, {}).update(cmds)
-            # Numbers (a state word is shown translated in Jeedom).
-            missing = [(eq, cmd) for eq, cmds in sent.items() for cmd, value in cmds.items()
-                       if isinstance(value, (int, float)) and not _same(held.get(eq, {}).get(cmd), value)]
-            out["two_sites"] = {"wall_s": wall, "ui_max_s": max(ui) if ui else None, "ui_asked": len(ui),
-                                "values": sum(len(c) for c in sent.values()),
-                                "missing": len(missing), "missing_sample": missing[:3]}
+    second = [None]
 
-        except Exception as e:  # noqa: BLE001 - the rest is measured all the same
-            out["errors"].append("two sites: %s: %s" % (type(e).__name__, str(e)[:300]))
-        if chromium_binary():
-            log("  jeedom: the Dashboard and the plugin page in Chromium")
-            out["dashboard_s"] = bench.page_s("/index.php?v=d&p=dashboard&object_id=%s" % bench.room["id"],
-                                              "document.querySelectorAll('.eqLogic-widget').length >= 2")
-            out["plugin_page_s"] = bench.page_s("/index.php?v=d&m=enphase&p=enphase",
-                                                "document.querySelectorAll('.eqLogicDisplayCard').length >= 1200")
-        else:
+    def two_sites(one):
+        second[0] = bench.add_gateway("Site 2", sites[1], token)
+        start_daemon()
+        out["second_sync"] = three_syncs(second[0])  # its equipment created by three clicks at once
+        bench.core.plugin("deamonStop", PLUGIN)
+        two = bench.poller(second[0], sites[1], token, proxy.url)
+        wait_due(two, ["general", "devices"])
+        two.cycle(["general", "devices"])
+        del one.sent[:], two.sent[:]
+        wait_due(one, ["devices"])
+        wait_due(two, ["devices"])
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            started = time.monotonic()
+            both = [pool.submit(p.cycle, ["devices"]) for p in (one, two)]
+            ui = []
+            while not all(c.done() for c in both):
+                asked = time.monotonic()
+                bench.core.ajax("core/ajax/eqLogic.ajax.php", "listByType", type=PLUGIN, timeout_s=120)
+                ui.append(time.monotonic() - asked)
+                time.sleep(1)
+            for c in both:
+                c.result()
+            wall = time.monotonic() - started
+        held = bench.current_values()
+        sent = {}  # the latest of each value the two cycles sent
+        for event in one.sent + two.sent:
+            for eq, cmds in event["values"].items():
+                sent.setdefault(eq, {}).update(cmds)
+        # Numbers (a state word is shown translated in Jeedom).
+        numbers = [(eq, cmd, value) for eq, cmds in sent.items() for cmd, value in cmds.items()
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        missing = [(eq, cmd) for eq, cmd, value in numbers if not _same(held.get(eq, {}).get(cmd), value)]
+        out["two_sites"] = {"wall_s": wall, "ui_max_s": max(ui) if ui else None, "ui_asked": len(ui),
+                            "values": sum(len(c) for c in sent.values()), "checked": len(numbers),
+                            "missing": len(missing), "missing_sample": missing[:3]}
+
+    def pages():
+        if not chromium_binary():
             out["errors"].append("no Chromium: page load times not measured")
-        out["commands"] = bench.commands()
+            return
+        log("  jeedom: the Dashboard and the plugin page in Chromium")
+        widgets = bench.count("SELECT COUNT(*) AS n FROM eqLogic WHERE object_id = %d AND isVisible = 1 AND isEnable = 1"
+                              % int(bench.room["id"]))
+        cards = bench.count("SELECT COUNT(*) AS n FROM eqLogic WHERE eqType_name = 'enphase'")
+        out["dashboard"] = {"widgets": widgets, "s": attempt("Dashboard", lambda: bench.page_s(
+            "/index.php?v=d&p=dashboard&object_id=%s" % bench.room["id"],
+            "document.querySelectorAll('.eqLogic-widget').length >= %d" % widgets))}
+        out["plugin_page"] = {"cards": cards, "s": attempt("plugin page", lambda: bench.page_s(
+            "/index.php?v=d&m=enphase&p=enphase", "document.querySelectorAll('.eqLogicDisplayCard').length >= %d" % cards))}
+
+    try:
+        log("  jeedom: the demo's house (12 microinverters), alone in Jeedom")
+        attempt("house", the_house)
+        log("  jeedom: Synchronize of a 600-microinverter site")
+        first = bench.add_gateway("Site", sites[0], token)
+        attempt("Synchronize", lambda: first_sync(first))
+        log("  jeedom: three Synchronize at once")
+        out["concurrent_syncs"] = attempt("three Synchronize at once", lambda: three_syncs(first))
+        bench.core.plugin("deamonStop", PLUGIN)  # the bench's own poller reads the site from now on
+        log("  jeedom: general and devices cycles, and the core's floor for the same values")
+        one = bench.poller(first, sites[0], token, proxy.url)
+        attempt("cycles", lambda: cycles(one))
+        log("  jeedom: cycles with the receiver stalled past a POST's deadline in the middle")
+        attempt("stalled receiver", lambda: stalled(one))
+        log("  jeedom: a second site of 600 microinverters")
+        attempt("two sites", lambda: two_sites(one))
+        attempt("pages", pages)
+        per_gateway = bench.commands_by_gateway()
+        out["commands"] = {name: per_gateway.get(gw, 0) for name, gw in (("Site", first), ("Site 2", second[0]))
+                           if gw is not None}
         out["equipment"] = bench.count("SELECT COUNT(*) AS n FROM eqLogic WHERE eqType_name = 'enphase'")
+        out["all_commands"] = bench.commands()
+        out["clock"]["end"] = site_time()
     finally:
         proxy.close()
         bench.close()
