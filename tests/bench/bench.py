@@ -446,13 +446,15 @@ def jeedom_table(summary):
     if "monotonic" in found:
         m = found["monotonic"]
         ok = m["decreases"] == 0 and m["points"] > 0 and m["stalled"] > 0
-        t.add("stalled receiver mid-run: never-decreasing commands going down in history", m["decreases"], None,
+        t.add("an hour of cycles, a POST stalled in the middle: never-decreasing commands going down in history",
+              m["decreases"], None,
               digits=0, target="0: " + _verdict(ok))
         t.note("history checked: %d points of %d commands (lifetime and day counters) over %.0f s of cycles (the sites' "
-               "clock %s to %s), %d POST(s) held %d s by the receiver (the POST's deadline: %d s)"
+               "clock %s to %s, each cadence read when due on it), %d POST(s) held %d s by the receiver (the bench's "
+               "POST deadline: %d s)"
                % (m["points"], m["commands"], m["real_s"], m["from"], m["to"], m["stalled"], jeedom_bench.STALL_S,
                   jeedom_bench.CALLBACK_TIMEOUT_S))
-        summary.add("Jeedom: monotonic commands going down in history (stalled receiver)", m["decreases"], None,
+        summary.add("Jeedom: monotonic commands going down in history (an hour of cycles, a stall)", m["decreases"], None,
                     digits=0, target="0: " + _verdict(ok))
     two = found.get("two_sites")
     if two:
@@ -476,6 +478,9 @@ def jeedom_table(summary):
         t.note("in Jeedom at the end: %d equipment, %d commands of the plugin (%s)" % (
             found["equipment"], found["all_commands"],
             ", ".join("%s: %d" % item for item in found.get("commands", {}).items())))
+    if found.get("commands_differ"):
+        t.note("commands the two sites do not have alike (site/kind/logicalId: how many): %s"
+               % ", ".join("%s: %d" % item for item in list(found["commands_differ"].items())[:12]))
     clock = found.get("clock") or {}
     if clock.get("end"):
         t.note("the sites' clock: %s at the start, %s at the end (%d s of it per real second)%s" % (

@@ -45,6 +45,7 @@ PLUGIN = "enphase"
 AJAX = "plugins/enphase/core/ajax/enphase.ajax.php"
 CALLBACK_TIMEOUT_S = 20  # the bench's POST deadline (the daemon's is 60 s): a stall past it is a short wait
 STALL_S = CALLBACK_TIMEOUT_S + 5
+HOUR_S = 3600
 
 
 def log(message):
@@ -276,6 +277,8 @@ class JeedomBench:
             self.core.plugin("dependancyInstall", PLUGIN)
         wait_until(lambda: self.core.plugin("getDependancyInfo", PLUGIN)["state"] == "ok", 900,
                    "Jeedom to install the plugin's dependencies", every_s=5)
+        self.callback = None  # the bench's pollers' (bench.poller)
+        self.sent = {}  # gateway id: the values events its cycles POSTed (whether Jeedom took them or not)
         self.room = self.core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Site", "isVisible": 1}))
         self.apikey = self.core.php("echo jeedom::getApiKey('%s');" % PLUGIN).strip()
 
@@ -327,11 +330,13 @@ class JeedomBench:
         return self.count("SELECT COUNT(*) AS n FROM cmd WHERE eqType = 'enphase'")
 
     def commands_by_gateway(self):
-        """{gateway's equipment id: commands of the gateway and its devices}."""
-        return {str(k): v for k, v in json.loads(self.core.php(
+        """{gateway's equipment id: {"<equipment kind>/<command logicalId>": how many}} of the gateway and its
+        devices."""
+        found = json.loads(self.core.php(
             "$n = array(); foreach (eqLogic::byType('enphase') as $eq) { $g = enphaseGateway::idOf($eq);"
-            " $n[$g] = (isset($n[$g]) ? $n[$g] : 0) + count($eq->getCmd()); } echo json_encode($n);",
-            timeout_s=600) or "{}").items()}
+            " foreach ($eq->getCmd() as $c) { $k = $eq->getConfiguration('kind') . '/' . $c->getLogicalId();"
+            " $n[$g][$k] = (isset($n[$g][$k]) ? $n[$g][$k] : 0) + 1; } } echo json_encode($n);", timeout_s=600) or "{}")
+        return {str(gateway): counts for gateway, counts in (found.items() if isinstance(found, dict) else ())}
 
     def now(self):
         """The database's clock (history's datetimes are PHP's, on this same machine)."""
@@ -351,20 +356,25 @@ class JeedomBench:
 
     def poller(self, gateway_id, served, token, url):
         """The daemon's poller for one gateway, as the daemon makes it (its energy counters, kept in memory here;
-        the site's clock, so that the counters see the energy rise as fast as the site makes it)."""
+        the site's clock, so that the counters see the energy rise as fast as the site makes it), all of them
+        delivering through one callback as the daemon's do (one POST at a time, the gateways taking turns)."""
         from counters import Counters
         from envoy.client import Credentials, Envoy
         from jeedom.callback import Callback
         from poller import GatewayPoller
 
-        callback = Callback(url, self.apikey, timeout_s=CALLBACK_TIMEOUT_S)
-        sent = []
-        post = callback._post
+        if self.callback is None:
+            self.callback = Callback(url, self.apikey, timeout_s=CALLBACK_TIMEOUT_S)
+            post = self.callback._post
 
-        def recording_post(chunk):  # what the cycle sent, for the floor
-            sent.extend(e for e in chunk.events if e.get("type") == "values")
-            return post(chunk)
-        callback._post = recording_post
+            def recording_post(chunk):  # what each gateway's cycles sent, for the floor and the checks
+                for event in chunk.events:
+                    if event.get("type") == "values":
+                        self.sent.setdefault(event["gateway"], []).append(event)
+                return post(chunk)
+            self.callback._post = recording_post
+        callback = self.callback
+        sent = self.sent.setdefault(gateway_id, [])
         envoy = Envoy(served.host, Credentials(token=token))
         envoy.connect()
         envoy.probe()
@@ -510,16 +520,22 @@ def run(source):
             out[cadence] = dict(cost.result, values=values_of(one.sent), floor=bench.floor(one.sent))
 
     def stalled(one):
-        """Cycles with the receiver stalled past a POST's deadline in the middle; then the history of every
-        never-decreasing command, from after the floor (whose values were its own) to the end."""
+        """An hour on the sites' clock of cycles as the daemon's scheduler runs them (each cadence when it is due),
+        the receiver stalling a POST past its deadline in the middle; then the history of every never-decreasing
+        command, from after the floor (whose values were its own) to the end."""
+        from cadence import DEFAULT_S
+
         time.sleep(1.1)
         since = bench.now()
-        started, clock = time.monotonic(), site_time()
-        for i in range(6):
-            if i == 2:
+        started, clock, begin = time.monotonic(), site_time(), site_clock()
+        while site_clock() < begin + HOUR_S:
+            due = [c for c in ("general", "devices") if site_clock() >= one.read_at.get(c, 0.0) + DEFAULT_S[c]]
+            if not due:
+                time.sleep(0.2)
+                continue
+            if not proxy.stalled and not proxy.stall_next and site_clock() >= begin + HOUR_S / 2:
                 proxy.stall_next = STALL_S
-            wait_due(one, ["general", "devices"])
-            one.cycle(["general", "devices"])
+            one.cycle(due)
         wait_due(one, ["general"])
         one.cycle(["general"])  # what the stalled POST carried is delivered by now
         monotonic = sorted({ids for kind in catalog.monotonic_commands().values() for ids in kind}
@@ -599,8 +615,13 @@ def run(source):
         attempt("two sites", lambda: two_sites(one))
         attempt("pages", pages)
         per_gateway = bench.commands_by_gateway()
-        out["commands"] = {name: per_gateway.get(gw, 0) for name, gw in (("Site", first), ("Site 2", second[0]))
-                           if gw is not None}
+        named = [(name, per_gateway.get(gw, {})) for name, gw in (("Site", first), ("Site 2", second[0])) if gw is not None]
+        out["commands"] = {name: sum(counts.values()) for name, counts in named}
+        if len(named) == 2 and named[0][1] != named[1][1]:  # the same sites but their seeds: which commands differ
+            (a, one_site), (b, other) = named
+            out["commands_differ"] = {"%s/%s" % (site_name, key): n for site_name, mine, theirs in
+                                      ((a, one_site, other), (b, other, one_site))
+                                      for key, n in sorted(mine.items()) if theirs.get(key, 0) != n}
         out["equipment"] = bench.count("SELECT COUNT(*) AS n FROM eqLogic WHERE eqType_name = 'enphase'")
         out["all_commands"] = bench.commands()
         out["clock"]["end"] = site_time()
