@@ -25,6 +25,7 @@ import http.server
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -355,9 +356,10 @@ class JeedomBench:
     # -- the daemon's poller, delivering through jeeEnphase.php -------------------------------------------
 
     def poller(self, gateway_id, served, token, url):
-        """The daemon's poller for one gateway, as the daemon makes it (its energy counters, kept in memory here;
-        the site's clock, so that the counters see the energy rise as fast as the site makes it), all of them
-        delivering through one callback as the daemon's do (one POST at a time, the gateways taking turns)."""
+        """The daemon's poller for one gateway, as the daemon makes it (its inventory memory, taken over from the
+        daemon that synchronized it; its energy counters, kept in memory here, on the site's clock so that they see
+        the energy rise as fast as the site makes it), all of them delivering through one callback as the daemon's
+        do (one POST at a time, the gateways taking turns)."""
         from counters import Counters
         from envoy.client import Credentials, Envoy
         from jeedom.callback import Callback
@@ -378,7 +380,13 @@ class JeedomBench:
         envoy = Envoy(served.host, Credentials(token=token))
         envoy.connect()
         envoy.probe()
-        poller = GatewayPoller(gateway_id, envoy, callback, counters=Counters(None), clock=served.gateway.clock)
+        # What the daemon remembers of the gateway's inventory since its Synchronize (a copy: it goes on with it), so
+        # that a reading showing up later is described to Jeedom as the daemon does.
+        remembered = self.copy.dir / "plugins" / PLUGIN / "data" / ("inventory-%s.json" % gateway_id)
+        memory = self.copy.root / ("bench-inventory-%s.json" % gateway_id)
+        shutil.copyfile(str(remembered), str(memory))
+        poller = GatewayPoller(gateway_id, envoy, callback, counters=Counters(None), clock=served.gateway.clock,
+                               memory_path=str(memory))
         poller.read_at = {}  # cadence: when its last read started, on the sites' clock (wait_due)
         cycle = poller.cycle
 
@@ -482,13 +490,16 @@ def run(source):
         poller = bench.poller(home, house, token, proxy.url)
         wait_due(poller, ["general", "devices"])
         poller.cycle(["general", "devices"])
-        out["house"] = {"commands": bench.commands()}
+        out["house"] = {}
         for cadence in ("general", "devices"):
             del poller.sent[:]
             wait_due(poller, [cadence])
             with Cost(bench) as cost:
                 poller.cycle([cadence])
             out["house"][cadence] = dict(cost.result, values=values_of(poller.sent))
+        # After its second general cycle: the day's rates are known from the second reading of the day on, and a
+        # command the daemon had no value for at Synchronize is created once it has one.
+        out["house"]["commands"] = bench.commands()
         bench.core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN, id=home)
 
     def first_sync(gateway):
