@@ -416,6 +416,11 @@ def jeedom_table(summary):
         t.add("Synchronize: PHP CPU", sync["php_s"], None, "s", digits=1)
         t.add("Synchronize: database CPU", sync["db_s"], None, "s", digits=1)
         t.note("Synchronize: %d progress sentences shown; report: %s" % (sync["progress"], sync["message"]))
+    again = found.get("described_again")
+    if again:
+        t.add(f"a general cycle finding a command Synchronize did not create: {again['equipment']} equipment described "
+              f"again, {again['created']} command(s) created (wall)", again["wall_s"], None, "s", digits=1)
+        t.add("that cycle: PHP CPU + database CPU", again["php_s"] + again["db_s"], None, "s", digits=1)
     for cadence in ("general", "devices"):
         c = found.get(cadence)
         if not c:

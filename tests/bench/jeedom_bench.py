@@ -280,6 +280,7 @@ class JeedomBench:
                    "Jeedom to install the plugin's dependencies", every_s=5)
         self.callback = None  # the bench's pollers' (bench.poller)
         self.sent = {}  # gateway id: the values events its cycles POSTed (whether Jeedom took them or not)
+        self.described = {}  # gateway id: equipment its cycles' inventory events described (POSTed)
         self.room = self.core.ajax("core/ajax/object.ajax.php", "save", object=json.dumps({"name": "Site", "isVisible": 1}))
         self.apikey = self.core.php("echo jeedom::getApiKey('%s');" % PLUGIN).strip()
 
@@ -373,6 +374,8 @@ class JeedomBench:
                 for event in chunk.events:
                     if event.get("type") == "values":
                         self.sent.setdefault(event["gateway"], []).append(event)
+                    elif event.get("type") == "inventory":
+                        self.described[event["gateway"]] = self.described.get(event["gateway"], 0) + len(event["equipments"])
                 return post(chunk)
             self.callback._post = recording_post
         callback = self.callback
@@ -490,6 +493,8 @@ def run(source):
         poller = bench.poller(home, house, token, proxy.url)
         wait_due(poller, ["general", "devices"])
         poller.cycle(["general", "devices"])
+        wait_due(poller, ["general"])
+        poller.cycle(["general"])  # the day's rates (see cycles())
         out["house"] = {}
         for cadence in ("general", "devices"):
             del poller.sent[:]
@@ -497,8 +502,6 @@ def run(source):
             with Cost(bench) as cost:
                 poller.cycle([cadence])
             out["house"][cadence] = dict(cost.result, values=values_of(poller.sent))
-        # After its second general cycle: the day's rates are known from the second reading of the day on, and a
-        # command the daemon had no value for at Synchronize is created once it has one.
         out["house"]["commands"] = bench.commands()
         bench.core.ajax("core/ajax/eqLogic.ajax.php", "remove", type=PLUGIN, id=home)
 
@@ -523,6 +526,15 @@ def run(source):
     def cycles(one):
         wait_due(one, ["general", "devices"])
         one.cycle(["general", "devices"])  # the first cycle sends every value
+        # The second general reading of the day gives its rates: a command Synchronize may not have created, for
+        # which the daemon describes its inventory again. Measured apart: the cycles below are those of every day.
+        described, before = bench.described.get(first, 0), bench.commands()
+        wait_due(one, ["general"])
+        with Cost(bench) as cost:
+            one.cycle(["general"])
+        if bench.described.get(first, 0) > described:
+            out["described_again"] = dict(cost.result, equipment=bench.described[first] - described,
+                                          created=bench.commands() - before)
         for cadence in ("general", "devices"):
             del one.sent[:]
             wait_due(one, [cadence])
