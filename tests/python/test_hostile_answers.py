@@ -18,6 +18,7 @@ from rogue_gateway import Endless, RogueGateway, Trickle
 from sim_helpers import MiniGateway
 from simulator.cloud import issue_token
 from simulator.faults import FaultPlan
+from simulator.hostile import DEPTH, LONG_NUMBER_DIGITS
 from simulator.server import Faults, Reply, serve
 from simulator.synthetic import SyntheticGateway
 
@@ -162,9 +163,10 @@ def _token(gateway):
     return Credentials(token=issue_token(gateway.serial))
 
 
-HOSTILE_JSON = {
-    "400-digit integer": b'{"production":[{"type":"inverters","activeCount":4,"wNow":1' + b"0" * 400 + b"}]}",
-    "200,000 deep": b"[" * 200_000 + b"]" * 200_000,
+HOSTILE_JSON = {  # the hostile gateway's own sizes (simulator/hostile.py)
+    f"{LONG_NUMBER_DIGITS}-digit integer": b'{"production":[{"type":"inverters","activeCount":4,"wNow":1'
+                                           + b"0" * (LONG_NUMBER_DIGITS - 1) + b"}]}",
+    f"{DEPTH:,} deep": b"[" * DEPTH + b"]" * DEPTH,
 }
 
 
