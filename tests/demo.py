@@ -32,7 +32,7 @@ DAEMON_DIR = Path(__file__).resolve().parents[1] / "resources" / "enphased"
 sys.path.insert(0, str(DAEMON_DIR))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "python"))
 
-from jeedom_receiver import JeedomReceiver  # noqa: E402
+from jeedom_receiver import JeedomReceiver, expanded  # noqa: E402
 
 from simulator.cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, serve_cloud  # noqa: E402
 from simulator.server import serve  # noqa: E402
@@ -209,7 +209,7 @@ class Demo:
         if not answer.get("ok"):
             self.say(f"Synchronisation impossible / sync failed: {answer.get('error')}")
             raise SystemExit(1)
-        self.inventory = [eq for inv in answer["inventory"] for eq in inv["equipments"]]
+        self.inventory = [eq for inv in answer["inventory"] for eq in expanded(inv)["equipments"]]
         self.jeedom.wait_for(lambda j: any(e["type"] == "values" for e in j.events), timeout_s=60)
         values = {}
         for event in self.jeedom.events:

@@ -99,7 +99,7 @@ class enphaseInventory {
 			$access = is_object($gateway) ? enphaseGateway::access(enphaseGateway::settingsOf($gateway)) : '';
 			$message = enphaseDaemonError::sentence($e->getReason(), $e->getCause(), $access);
 			log::add('enphase', 'warning', __('Synchronisation impossible :', __FILE__) . ' ' . $message);
-			return array('ok' => false, 'message' => $message, 'kinds' => array());
+			return array('ok' => false, 'message' => $message, 'kinds' => array(), 'reason' => $e->getReason());
 		}
 		$inventories = (isset($answer['inventory']) && is_array($answer['inventory'])) ? $answer['inventory'] : array();
 		$report = self::emptyReport();
@@ -294,6 +294,10 @@ class enphaseInventory {
 		$parent = self::parentObject($gateway);
 		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($gateway));
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
+		$kinds = (isset($_inventory['kinds']) && is_array($_inventory['kinds'])) ? $_inventory['kinds'] : array();
+		foreach ($equipments as $i => $equipment) {
+			$equipments[$i] = self::withCommands($equipment, $kinds);
+		}
 		// Lookup, create, save: one process at a time, or two of them (a callback, a retried one, a page) both find
 		// nothing and both create.
 		$lock = self::lock();
@@ -305,8 +309,41 @@ class enphaseInventory {
 			flock($lock, LOCK_UN);
 			fclose($lock);
 		}
-		enphaseSyncJob::counted($gatewayId, $report);
+		enphaseSyncJob::counted($gatewayId, $report, isset($_inventory['count']) && is_int($_inventory['count']) ? $_inventory['count'] : 0);
 		return $report;
+	}
+
+	/**
+	 * An equipment of an inventory with its commands' descriptions: each kind's commands are described once, in
+	 * the inventory's "kinds"; an equipment names those it has ("commands": logicalIds), or has them all. A
+	 * description in place of a logicalId (the form of earlier versions, from a daemon not restarted yet) is taken.
+	 */
+	private static function withCommands($_equipment, array $_kinds) {
+		if (!is_array($_equipment)) {
+			return $_equipment;
+		}
+		$kind = (isset($_equipment['kind']) && is_string($_equipment['kind']) && isset($_kinds[$_equipment['kind']]['commands'])
+			&& is_array($_kinds[$_equipment['kind']]['commands'])) ? $_kinds[$_equipment['kind']]['commands'] : array();
+		$described = array();
+		foreach ($kind as $description) {
+			if (is_array($description) && isset($description['logicalId']) && is_string($description['logicalId'])) {
+				$described[$description['logicalId']] = $description;
+			}
+		}
+		if (!isset($_equipment['commands']) || !is_array($_equipment['commands'])) {
+			$_equipment['commands'] = array_values($described);
+			return $_equipment;
+		}
+		$commands = array();
+		foreach ($_equipment['commands'] as $command) {
+			if (is_array($command)) {
+				$commands[] = $command;
+			} elseif (is_string($command) && isset($described[$command])) {
+				$commands[] = $described[$command];
+			}
+		}
+		$_equipment['commands'] = $commands;
+		return $_equipment;
 	}
 
 	/** The inventory's lock, taken (blocking): a file in Jeedom's tmp folder, released by the system if PHP dies. */

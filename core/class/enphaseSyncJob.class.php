@@ -17,6 +17,8 @@
 class enphaseSyncJob {
 	/** A job whose process never said it runs (PHP could not start it) is given up after this. */
 	const START_TIMEOUT_S = 30;
+	/** A daemon that ran out of time goes on: the job follows what arrives while something does, this long at most between two. */
+	const QUIET_S = 120;
 	/** The background process, as Jeedom's cron runs its tasks: the CLI php. */
 	const SCRIPT = 'enphaseSync.php';
 
@@ -117,6 +119,9 @@ class enphaseSyncJob {
 		}
 		try {
 			$result = enphaseInventory::sync($job['gateway']);
+			if (!$result['ok'] && isset($result['reason']) && $result['reason'] == 'timeout') {
+				$result = self::followLate($_scope, $_id, $result);
+			}
 		} catch (Throwable $e) {
 			log::add('enphase', 'error', __('Synchronisation interrompue :', __FILE__) . ' ' . $e->getMessage());
 			$result = array('ok' => false, 'message' => $e->getMessage());
@@ -131,6 +136,33 @@ class enphaseSyncJob {
 			$_job['kinds'] = isset($result['kinds']) ? $result['kinds'] : array();
 			return $_job;
 		});
+	}
+
+	/**
+	 * The daemon did not finish in its time (a big site on a loaded box) but goes on, its callback creating the
+	 * equipment: the job follows until every equipment of the inventory arrived, and reports what it counted;
+	 * or until nothing arrived for QUIET_S, and says the daemon's sentence.
+	 */
+	private static function followLate($_scope, $_id, array $_timedOut) {
+		$last = -1;
+		$since = time();
+		while (time() - $since < self::QUIET_S) {
+			$job = self::read($_scope);
+			if (!is_array($job) || $job['id'] !== $_id) {
+				break;
+			}
+			$total = isset($job['totals']) ? array_sum($job['totals']) : 0;
+			if ($total > 0 && $job['found'] >= $total) {
+				return array('ok' => true, 'kinds' => array(), 'message' => sprintf(__('Synchronisation terminée : %d équipement(s) reçu(s), dont %d créé(s), %d commande(s) créée(s)', __FILE__),
+					$job['found'], $job['created'], $job['commands']));
+			}
+			if ($job['found'] != $last) {
+				$last = $job['found'];
+				$since = time();
+			}
+			sleep(2);
+		}
+		return $_timedOut;
 	}
 
 	/**
@@ -156,8 +188,12 @@ class enphaseSyncJob {
 			return array('ok' => $_job['ok'], 'job' => $_job['id'], 'done' => true, 'message' => $_job['message'],
 				'kinds' => isset($_job['kinds']) ? $_job['kinds'] : array());
 		}
+		$total = isset($_job['totals']) ? array_sum($_job['totals']) : 0;
 		if ($_job['found'] == 0) {
 			$message = __('Synchronisation en cours : la passerelle est interrogée, cela peut prendre une minute…', __FILE__);
+		} elseif ($total >= $_job['found']) {
+			$message = sprintf(__('Synchronisation en cours : %d équipement(s) reçu(s) sur %d, dont %d créé(s), %d commande(s) créée(s)…', __FILE__),
+				$_job['found'], $total, $_job['created'], $_job['commands']);
 		} else {
 			$message = sprintf(__('Synchronisation en cours : %d équipement(s) reçu(s) de la passerelle dont %d créé(s), %d commande(s) créée(s)…', __FILE__),
 				$_job['found'], $_job['created'], $_job['commands']);
@@ -165,8 +201,11 @@ class enphaseSyncJob {
 		return array('ok' => true, 'job' => $_job['id'], 'done' => false, 'message' => $message);
 	}
 
-	/** enphaseInventory::apply() applied part of a gateway's inventory: the jobs that wait for it count it. */
-	public static function counted($_gatewayId, array $_report) {
+	/**
+	 * enphaseInventory::apply() applied part of a gateway's inventory, of $_count equipment in all (0: not said):
+	 * the jobs that wait for it count it.
+	 */
+	public static function counted($_gatewayId, array $_report, $_count = 0) {
 		$found = array_sum(array_column($_report['kinds'], 'found'));
 		if ($found == 0) {
 			return;
@@ -175,9 +214,12 @@ class enphaseSyncJob {
 			if (!is_file(self::file($scope))) {
 				continue;
 			}
-			self::update($scope, function ($_job) use ($found, $_report) {
+			self::update($scope, function ($_job) use ($found, $_report, $_count, $_gatewayId) {
 				if (!is_array($_job) || !in_array($_job['state'], array('starting', 'running'))) {
 					return null;
+				}
+				if ($_count > 0) {
+					$_job['totals'][(string) $_gatewayId] = $_count;
 				}
 				$_job['found'] += $found;
 				$_job['created'] += array_sum(array_column($_report['kinds'], 'created'));

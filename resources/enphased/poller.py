@@ -7,6 +7,7 @@ A cycle reads the due cadences into the gateway's view (view.py), counts energy 
 Jeedom what changed and the status (publisher.py), and flushes once. Refreshes do not pile up: while one
 waits for the worker, asking again adds nothing.
 """
+import contextlib
 import logging
 import queue
 import threading
@@ -25,6 +26,22 @@ from publisher import Publisher
 from view import Found, GatewayView
 
 log = logging.getLogger("enphased.poller")
+
+_DEVICE_READS = threading.Lock()
+DEVICE_READ_WAIT_S = 2
+
+
+@contextlib.contextmanager
+def _device_turn():
+    """A site's per-device answers weigh MBs once decoded, until the view made its devices of them: one gateway
+    at a time reads them (four sites read at once would hold four times that). A gateway slow to answer holds
+    another's devices read back DEVICE_READ_WAIT_S at most (on a cadence of minutes); then it reads all the same."""
+    turn = _DEVICE_READS.acquire(timeout=DEVICE_READ_WAIT_S)
+    try:
+        yield
+    finally:
+        if turn:
+            _DEVICE_READS.release()
 
 REQUESTS_WINDOW_S = 3600  # requests per hour are counted over the last hour
 ERRORS_WINDOW_S = 86400  # failed reads are counted over the last day
@@ -186,6 +203,12 @@ class GatewayPoller:
     def _read(self, cadences) -> Tuple[Found, Optional[EnvoyError]]:
         """{eq logicalId: (Equipment, values)} of this cycle, the energy counters applied, and the error that
         stopped a read."""
+        if "devices" not in cadences:
+            return self._read_now(cadences)
+        with _device_turn():
+            return self._read_now(cadences)
+
+    def _read_now(self, cadences) -> Tuple[Found, Optional[EnvoyError]]:
         error, fresh = None, set()
         for cadence in cadences:
             try:
@@ -230,9 +253,10 @@ class GatewayPoller:
         """Reconnect, probe the gateway, read both cadences, tell Jeedom (inventory, then every value) and
         return the inventory."""
         client = self.client()
-        client.connect()
-        client.probe()
-        found, error = self._read(CADENCES)
+        with _device_turn():  # the probe reads the per-device answers too
+            client.connect()
+            client.probe()
+            found, error = self._read_now(CADENCES)
         if error is not None:
             self._set_error(error)
             self.publisher.status(self.status(), force=True)

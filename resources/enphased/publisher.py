@@ -73,16 +73,17 @@ class Publisher:
     def inventory(self) -> Dict[str, Any]:
         """The INVENTORY of the protocol, from what Jeedom was last told."""
         serial, configuration = self.gateway()
-        equipments = []
+        described = []
         for eq_id, entry in (self._memory or {}).items():
             kind = catalog.KINDS.get(entry["kind"])
             if kind is None:
                 continue
             published = {c.logical_id for c in kind.published(self.detail.wants(eq_id))}
-            equipments.append(catalog.describe_equipment(kind, eq_id, entry["fr"], entry["en"],
-                                                         published.intersection(entry["commands"]),
-                                                         configuration if kind is catalog.GATEWAY else {}))
-        return {"serial": serial, "equipments": equipments}
+            described.append(catalog.Described(kind, eq_id, entry["fr"], entry["en"],
+                                               published.intersection(entry["commands"]),
+                                               configuration if kind is catalog.GATEWAY else None))
+        # How many equipment in all: Jeedom shows how far it got while the inventory arrives in several POSTs.
+        return dict(catalog.describe_inventory(described), serial=serial, count=len(described))
 
     @staticmethod
     def _remember(found: Found) -> Dict[str, Any]:

@@ -363,8 +363,9 @@ def gateway_config(served, gateway_id, token, **extra):
 class Table:
     """Rows of `what | ours | pyenphase | ratio | target`, printed as Markdown (pasted as is into docs/)."""
 
-    def __init__(self, title):
+    def __init__(self, title, beside="pyenphase 4.2.0"):
         self.title = title
+        self.beside = beside  # what the second column measures
         self.rows = []
         self.notes = []
 
@@ -379,7 +380,7 @@ class Table:
         self.notes.append(text)
 
     def render(self):
-        head = ("measure", "ours", "pyenphase 4.2.0", "ratio", "target")
+        head = ("measure", "ours", self.beside, "ratio", "target")
         widths = [max(len(str(r[i])) for r in self.rows + [head]) for i in range(5)]
         line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
         out = [f"### {self.title}", "", line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]

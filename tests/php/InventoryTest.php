@@ -222,4 +222,25 @@ class InventoryTest extends EnphaseTestCase {
 			return $line[1] == 'warning' && strpos($line[2], 'passerelle inconnue') !== false;
 		}));
 	}
+
+	public function testEachKindIsDescribedOnceAndItsEquipmentNameTheCommandsTheyHave() {
+		$full = self::inventory();
+		$inventory = array('type' => 'inventory', 'gateway' => self::$gatewayId, 'serial' => '122302045041', 'count' => 3,
+			'kinds' => array('inverter' => array('commands' => $full['equipments'][1]['commands'])),
+			'equipments' => array(
+				array('logicalId' => '482301000001', 'kind' => 'inverter', 'name' => array('fr_FR' => 'Micro-onduleur …0001')),
+				array('logicalId' => '482301000002', 'kind' => 'inverter', 'name' => array('fr_FR' => 'Micro-onduleur …0002'),
+					'commands' => array('producing', 'not_described', 42)),
+			));
+
+		$report = enphaseInventory::apply($inventory);
+
+		$this->assertSame(array('found' => 2, 'created' => 2), $report['kinds']['inverter']);
+		$this->assertSame(3, $report['commands_created']);
+		$this->assertSame('Puissance', self::command('482301000001', 'watts_now')->getName(), 'every command of its kind');
+		$this->assertNotNull(self::command('482301000001', 'producing'));
+		$this->assertNull(self::command('482301000002', 'watts_now'), 'only those it names');
+		$this->assertSame('numeric', self::command('482301000001', 'watts_now')->getSubType());
+		$this->assertNotNull(self::command('482301000002', 'producing'));
+	}
 }

@@ -44,6 +44,27 @@ class SyncJobTest extends EnphaseTestCase {
 		$this->assertSame(1, SyncJobInBackground::$launched);
 		$this->assertStringContainsString('4 équipement(s) reçu(s) de la passerelle dont 3 créé(s), 11 commande(s) créée(s)', $again['message']);
 		$this->assertStringContainsString('4 équipement(s)', enphaseSyncJob::progress('', $job['job'])['message']);
+
+		// An inventory that says how many equipment it has in all: how far the job got.
+		$inventory = self::inventory();
+		$inventory['count'] = 8;
+		enphaseInventory::apply($inventory);
+		$this->assertStringContainsString('8 équipement(s) reçu(s) sur 8', enphaseSyncJob::progress('', $job['job'])['message']);
+	}
+
+	public function testADaemonOutOfTimeIsFollowedUntilEveryEquipmentArrived() {
+		$this->startDaemonStandIn(array(array('ok' => false, 'error' => array('code' => 'timeout', 'message' => 'Gateway 12 did not finish'))));
+		$job = SyncJobInBackground::start('');
+		$inventory = self::inventory();
+		$inventory['count'] = 4; // its callback delivered all of it, the daemon's answer came too late
+		enphaseInventory::apply($inventory);
+
+		enphaseSyncJob::run('all', $job['job']);
+
+		$done = json_decode(file_get_contents(jeedom::getTmpFolder('enphase') . '/sync-all.json'), true);
+		$this->assertSame('done', $done['state']);
+		$this->assertTrue($done['ok']);
+		$this->assertStringContainsString('Synchronisation terminée : 4 équipement(s) reçu(s), dont 3 créé(s)', $done['message']);
 	}
 
 	public function testAJobWhoseProcessNeverRanEndsWithASentence() {

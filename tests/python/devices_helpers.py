@@ -4,7 +4,7 @@ A test speaks to it as PHP does (socket messages) and reads what Jeedom was told
 import shutil
 
 from conftest import short_private_folder
-from jeedom_receiver import JeedomReceiver
+from jeedom_receiver import JeedomReceiver, expanded
 
 import enphased
 from jeedom.socket_server import send
@@ -43,7 +43,7 @@ class Site:
     def sync(self):
         answer = self.ask("sync")
         assert answer["ok"], answer
-        return {e["logicalId"]: e for e in answer["inventory"][0]["equipments"]}
+        return {e["logicalId"]: e for e in expanded(answer["inventory"][0])["equipments"]}
 
     def execute(self, target, command, value=None):
         return self.ask("execute", target=target, command=command, value=value)

@@ -109,10 +109,29 @@ class JeedomReceiver:
         self.server.server_close()
 
 
+COMMAND_DEFAULTS = {"type": "info", "unit": "", "isHistorized": 0, "isVisible": 1}
+
+
+def expanded(inventory):
+    """An INVENTORY as PHP reads it (docs/protocol.md): each equipment with its commands' whole descriptions,
+    from its kind's, all of them when it does not name some (a description in place of a name: earlier form)."""
+    kinds = inventory.get("kinds") or {}
+    out = []
+    for equipment in inventory.get("equipments") or ():
+        kind = kinds.get(equipment.get("kind")) or {}
+        # What a description does not say is what PHP takes for granted.
+        described = {c["logicalId"]: dict(COMMAND_DEFAULTS, **c) for c in kind.get("commands") or ()}
+        ids = equipment["commands"] if "commands" in equipment else list(described)
+        out.append(dict(equipment, configuration=equipment.get("configuration") or {},
+                        commands=[c if isinstance(c, dict) else described[c] for c in ids
+                                  if isinstance(c, dict) or c in described]))
+    return dict(inventory, equipments=out)
+
+
 def _work(event) -> int:
     """Values and described commands in an event: what takes Jeedom time."""
     if event.get("type") == "values":
         return sum(len(commands) for commands in event["values"].values())
     if event.get("type") == "inventory":
-        return sum(len(eq.get("commands") or ()) for eq in event.get("equipments") or ())
+        return sum(len(eq.get("commands") or ()) for eq in expanded(event)["equipments"])
     return 0

@@ -1,8 +1,8 @@
 """The catalog: every command of the seed's list is there, read from readings, described as the protocol says."""
 import pytest
 
-from catalog import (COUNTED, KINDS, describe_equipment, equipment_values, equipments, find_command,
-                     present_commands, values)
+from catalog import (COUNTED, INVERTER, KINDS, Described, describe_inventory, equipment_values, equipments,
+                     find_command, present_commands, values)
 from envoy.readings import (AcBattery, AcBatteryTotal, BatteryAggregate, Encharge, Energy, GatewayInfo,
                             Inverter, Meter, MeterReading, Readings)
 
@@ -114,16 +114,19 @@ def test_battery_state_from_iq_batteries_when_there_is_no_ac_battery():
 
 def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
     gateway = equipments(site())[0]
-    described = describe_equipment(gateway.kind, gateway.logical_id, gateway.fr, gateway.en,
-                                   present_commands(gateway.kind, equipment_values(gateway)),
-                                   {"firmware": "7.6.175"})
-    assert described["kind"] == "gateway" and described["logicalId"] == SERIAL
-    assert described["name"] == {"fr_FR": f"Passerelle …{SERIAL[-4:]}", "en_US": f"Gateway …{SERIAL[-4:]}"}
+    inventory = describe_inventory([Described(gateway.kind, gateway.logical_id, gateway.fr, gateway.en,
+                                              present_commands(gateway.kind, equipment_values(gateway)),
+                                              {"firmware": "7.6.175"})])
+    described = inventory["equipments"][0]
+    assert described == {"logicalId": SERIAL, "kind": "gateway", "configuration": {"firmware": "7.6.175"},
+                         "name": {"fr_FR": f"Passerelle …{SERIAL[-4:]}", "en_US": f"Gateway …{SERIAL[-4:]}"}}
+    described = inventory["kinds"]["gateway"]
     production = next(c for c in described["commands"] if c["logicalId"] == "production_w")
+    # What goes without saying is not said: an info command, visible.
     assert production == {"logicalId": "production_w",
                           "name": {"fr_FR": "Production instantanée", "en_US": "Instant production"},
-                          "type": "info", "subType": "numeric", "unit": "W", "genericType": "PRODUCTION",
-                          "isHistorized": 1, "template": "core::tile", "order": production["order"], "isVisible": 1}
+                          "subType": "numeric", "unit": "W", "genericType": "PRODUCTION",
+                          "isHistorized": 1, "template": "core::tile", "order": production["order"]}
     orders = [c["order"] for c in described["commands"]]
     assert orders == sorted(orders)
     bare = Readings(gateway=GatewayInfo(serial=SERIAL), production=Energy(watts_now=1.0))
@@ -131,6 +134,17 @@ def test_inventory_lists_only_commands_with_a_value_in_the_protocol_shape():
     # Actions that set no reading (polling, the PLC check) are on every gateway.
     assert present_commands(bare_gateway.kind, equipment_values(bare_gateway)) == [
         "production_w", "plc_check", "pause", "resume"]
+
+
+def test_each_kind_is_described_once_and_an_equipment_names_its_commands_only_when_it_lacks_some():
+    every = {"power_w", "lifetime_wh", "max_power_w"}
+    inverters = [Described(INVERTER, "48224303%04d" % i, "Micro-onduleur", "Microinverter", every) for i in range(600)]
+    inverters.append(Described(INVERTER, "482243039999", "Micro-onduleur", "Microinverter", {"power_w"}))
+    inventory = describe_inventory(inverters)
+    assert list(inventory["kinds"]) == ["inverter"]
+    assert {c["logicalId"] for c in inventory["kinds"]["inverter"]["commands"]} == every
+    assert all("commands" not in e for e in inventory["equipments"][:600])
+    assert inventory["equipments"][600]["commands"] == ["power_w"]
 
 
 def test_find_command():

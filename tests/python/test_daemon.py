@@ -16,6 +16,7 @@ import pytest
 from chaos_helpers import APIKEY, DaemonProcess
 from conftest import DAEMON_DIR, fixtures_dir
 from jeedom.socket_server import connect, send
+from jeedom_receiver import expanded
 from simulator.cloud import issue_token
 from simulator.recorded import RecordedGateway, Response
 from simulator.server import Faults, serve
@@ -103,7 +104,7 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
                      f"{serial}_meter_production": "meter", f"{serial}_meter_net-consumption": "meter",
                      **{s: "inverter" for s in ("482243033093", "482243033113", "482246043645", "482246047675",
                                                 "482246047880")}}
-    commands = {e["logicalId"]: {c["logicalId"] for c in e["commands"]} for e in inventory["equipments"]}
+    commands = {e["logicalId"]: {c["logicalId"] for c in e["commands"]} for e in expanded(inventory)["equipments"]}
     assert {"production_w", "production_today_wh", "production_7days_wh", "production_lifetime_wh",
             "consumption_w", "consumption_today_wh", "consumption_lifetime_wh",
             "net_w", "net_today_wh", "net_lifetime_wh", "inverters_count", "batteries_count",
@@ -126,7 +127,8 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
     sync_events = events[start:end + 1]
     types = [e["type"] for e in sync_events]
     assert types == sorted(types, key=["inventory", "values", "status"].index) and "values" in types
-    assert [eq for e in sync_events if e["type"] == "inventory" for eq in e["equipments"]] == inventory["equipments"]
+    assert [eq for e in sync_events if e["type"] == "inventory" for eq in expanded(e)["equipments"]] \
+        == expanded(inventory)["equipments"], "the same inventory, each POST describing the kinds of its equipment"
     values = {eq: cmds for e in sync_events if e["type"] == "values" for eq, cmds in e["values"].items()}
     assert set(values) == set(kinds)
     assert values[serial]["inverters_count"] == 5 and values[serial]["batteries_count"] == 1

@@ -48,3 +48,26 @@ def test_requests_per_hour_at_default_cadences_for_the_gateway_with_batteries_an
     general, devices = len(plan.paths["general"]), len(plan.paths["devices"])
     assert (general, devices) == (3, 5)
     assert per_hour == 60 * general + 12 * devices == 240
+
+
+def test_general_cycles_take_the_devices_of_the_last_devices_read_not_their_answers_kept():
+    """The per-device answers (600 microinverters' worth on a site) are not kept between reads: the devices
+    made of them are, and a general cycle sees the same microinverters and AC Batteries as the devices read."""
+    from view import DEVICE_ANSWERS
+
+    recorded = RecordedGateway(fixtures_dir() / "8.2.4382_ACB")
+    with serve(recorded) as gateway:
+        envoy = Envoy(gateway.url, Credentials(token=issue_token(gateway.serial)))
+        callback = Callback()
+        poller = GatewayPoller("12", envoy, callback)
+        poller.sync()
+        values = callback.last("values")
+        assert values[gateway.serial]["inverters_count"] > 0 and any(v.get("percent") for v in values.values())
+        kept = {path for answers in poller.view._answers.values() for path in answers}
+        assert kept and not kept & set(DEVICE_ANSWERS)
+        callback.posts.clear()
+        advance(poller, 60 * 4)  # general cycles only, of a gateway whose answers do not move
+        assert not [body for post in callback.posts for kind, body in post if kind == "values"], \
+            "a general cycle changed nothing the devices read had said"
+        advance(poller, 60)  # the devices read again
+        assert not [body for post in callback.posts for kind, body in post if kind == "values"]

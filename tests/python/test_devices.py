@@ -7,6 +7,7 @@ import pytest
 
 from conftest import fixtures_dir
 from devices_helpers import Site, commands
+from jeedom_receiver import expanded
 from simulator.writable import WritableRecorded
 
 
@@ -251,7 +252,7 @@ def test_detail_asked_later_is_described_and_sent_without_a_sync(site):
     def described(jeedom):
         # An inventory reaches Jeedom in as many POSTs as its size takes: its equipment, from any of them.
         equipment = {e["logicalId"]: e for event in jeedom.events[synced:] if event["type"] == "inventory"
-                     for e in event["equipments"]}
+                     for e in expanded(event)["equipments"]}
         return inverter in equipment and MICROINVERTER_DETAIL <= commands(equipment[inverter])
     assert s.jeedom.wait_for(described), "a new inventory describes the detail the user asked for"
     assert s.jeedom.wait_for(lambda j: MICROINVERTER_DETAIL <= set(s.values()[inverter]))

@@ -167,7 +167,7 @@ def test_the_daemon_tells_jeedom_nothing_hostile(hostile_daemon):
         if event["type"] == "inventory":
             for equipment in event["equipments"]:
                 assert IDENTIFIER.fullmatch(equipment["logicalId"]), equipment["logicalId"]
-                for value in equipment["configuration"].values():
+                for value in (equipment.get("configuration") or {}).values():
                     assert not isinstance(value, str) or IDENTIFIER.fullmatch(value), value
     assert arrived > 0  # hostile text was read, and reached Jeedom only cleaned
     # Devices without a valid serial: said once, whatever the number of cycles, with nothing hostile in it.

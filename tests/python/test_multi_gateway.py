@@ -13,7 +13,7 @@ import pytest
 
 import chaos_helpers
 from chaos_helpers import DaemonProcess
-from jeedom_receiver import JeedomReceiver
+from jeedom_receiver import JeedomReceiver, expanded
 import enphased
 import demo
 from jeedom.socket_server import send
@@ -80,7 +80,7 @@ def test_two_gateways_and_a_dead_one_in_one_daemon(core, jeedom, two_houses, ref
     assert "encharge" in kinds["12"] and "encharge" not in kinds["14"]
     assert sum(e["kind"] == "inverter" for e in by_gateway["14"]["equipments"]) == 6
     # The house without consumption CTs has no consumption command, the other has.
-    gateway_commands = {gid: {c["logicalId"] for e in inv["equipments"] if e["kind"] == "gateway"
+    gateway_commands = {gid: {c["logicalId"] for e in expanded(inv)["equipments"] if e["kind"] == "gateway"
                               for c in e["commands"]} for gid, inv in by_gateway.items()}
     assert "consumption_w" in gateway_commands["12"] and "consumption_w" not in gateway_commands["14"]
 
@@ -170,7 +170,7 @@ def test_demo_gateway_end_to_end_through_the_daemon_process(tmp_path):
         inventory = answer["inventory"][0]
         kinds = {e["kind"] for e in inventory["equipments"]}
         assert {"gateway", "inverter", "encharge", "meter"} <= kinds
-        gateway = next(e for e in inventory["equipments"] if e["kind"] == "gateway")
+        gateway = next(e for e in expanded(inventory)["equipments"] if e["kind"] == "gateway")
         commands = {c["logicalId"] for c in gateway["commands"]}
         # Everything the energy-flow widget draws.
         assert {"production_w", "consumption_w", "net_w", "battery_power_w", "battery_percent"} <= commands

@@ -7,6 +7,7 @@ import pytest
 from envoy.errors import EnvoyError
 from envoy.endpoints import INVENTORY, INVERTERS_V1, PRODUCTION_V1
 from envoy.readings import GatewayInfo
+from jeedom_receiver import expanded
 from poller import GatewayPoller
 from poller_helpers import Callback, advance
 
@@ -165,7 +166,7 @@ def test_sync_sends_inventory_then_all_values_before_returning(gateway):
     kinds = {e["logicalId"]: e["kind"] for e in inventory["equipments"]}
     assert kinds == {SERIAL: "gateway", "1001": "inverter", "1002": "inverter", "2001": "ac_battery"}
     assert inventory["type"] == "inventory" and inventory["gateway"] == "12" and inventory["serial"] == SERIAL
-    gateway_eq = next(e for e in inventory["equipments"] if e["kind"] == "gateway")
+    gateway_eq = next(e for e in expanded(inventory)["equipments"] if e["kind"] == "gateway")
     assert gateway_eq["configuration"] == {"firmware": "7.6.175", "part_number": "800-00654-r08", "auth": "jwt-owner"}
     assert {c["logicalId"] for c in gateway_eq["commands"]} == {"production_w", "production_lifetime_wh",
                                                                 "inverters_count", "batteries_count",

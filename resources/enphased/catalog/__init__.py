@@ -14,8 +14,8 @@ from .controller import COLLAR, DRY_CONTACT, ENPOWER, GENERATOR
 from .devices import (AC_BATTERY, ENCHARGE, INVERTER, METER, METER_DELIVERED, METER_NAMES, METER_RECEIVED, NET_CT,
                       QRELAY)
 from .gateway import BALANCES, DAY_FIGURES, DAY_RATES, GATEWAY, NET_BALANCE, Balance, DayFlow, DayRate, day_flows
-from .records import (QUANTITIES, Command, Equipment, Kind, Range, describe_command,  # noqa: F401
-                      describe_equipment, json_value, read_command)
+from .records import (QUANTITIES, Command, Described, Equipment, Kind, Range, describe_command,  # noqa: F401
+                      describe_inventory, json_value, read_command)
 
 KINDS = {k.kind: k for k in (GATEWAY, INVERTER, AC_BATTERY, ENCHARGE, METER, ENPOWER, COLLAR, QRELAY,
                              DRY_CONTACT, GENERATOR)}
@@ -127,6 +127,6 @@ def find_command(kind: str, logical_id: str) -> Optional[Command]:
 __all__ = ["AC_BATTERY", "BALANCES", "COLLAR", "COUNTED", "DAY_FLOWS", "DAY_RATES", "DRY_CONTACT", "ENCHARGE", "ENPOWER",
            "GATEWAY", "GENERATOR", "INVERTER", "KINDS", "METER", "NET_BALANCE", "QRELAY", "QUANTITIES", "Balance",
            "Command", "Detail", "Range",
-           "DayFlow", "DayRate", "Equipment", "Kind", "describe_command", "describe_equipment", "equipment_values",
+           "DayFlow", "DayRate", "Equipment", "Kind", "describe_command", "describe_inventory", "Described", "equipment_values",
            "equipments", "find_command", "json_value", "monotonic_commands", "net_meter_id", "present_commands",
            "rated_power_w", "read_command", "values"]

@@ -226,11 +226,15 @@ def read_command(command: Command, reading, source: str = "") -> Any:
 
 
 def describe_command(command: Command, order: int) -> Dict[str, Any]:
-    """One command as the protocol's inventory lists it."""
-    out = {"logicalId": command.logical_id, "name": {"fr_FR": command.fr, "en_US": command.en},
-           "type": command.type, "subType": command.subtype, "unit": command.unit,
-           "genericType": command.generic, "isHistorized": int(command.historized),
-           "template": command.template, "order": order, "isVisible": int(command.visible)}
+    """One command as the protocol's inventory lists it; what goes without saying (an info command, no unit,
+    not historized, visible) is not said."""
+    out: Dict[str, Any] = {"logicalId": command.logical_id, "name": {"fr_FR": command.fr, "en_US": command.en},
+                           "subType": command.subtype, "genericType": command.generic, "order": order}
+    for key, value, default in (("type", command.type, "info"), ("unit", command.unit, ""),
+                                ("isHistorized", int(command.historized), 0), ("template", command.template, ""),
+                                ("isVisible", int(command.visible), 1)):
+        if value != default:
+            out[key] = value
     if command.detail:
         out["detail"] = 1
     if command.replaces:
@@ -248,9 +252,35 @@ def describe_command(command: Command, order: int) -> Dict[str, Any]:
     return out
 
 
-def describe_equipment(kind: Kind, logical_id: str, fr: str, en: str, command_ids,
-                       configuration=None) -> Dict[str, Any]:
-    """One equipment of an inventory, with those of its kind's commands named in `command_ids`."""
-    commands = [describe_command(c, order) for order, c in enumerate(kind.commands) if c.logical_id in command_ids]
-    return {"logicalId": logical_id, "kind": kind.kind, "name": {"fr_FR": fr, "en_US": en},
-            "configuration": configuration or {}, "commands": commands}
+class Described(NamedTuple):
+    """One equipment as an inventory describes it: its kind, the logicalIds of the commands it has, its names."""
+
+    kind: Kind
+    logical_id: str
+    fr: str
+    en: str
+    command_ids: Any  # a set of its kind's command logicalIds
+    configuration: Optional[Dict[str, Any]] = None
+
+
+def describe_inventory(described) -> Dict[str, Any]:
+    """The `kinds` and `equipments` of an INVENTORY (docs/protocol.md): each kind's commands described once, for
+    all its equipment (600 microinverters on a site). An equipment names its commands only when they are not
+    every command described for its kind."""
+    used: Dict[str, set] = {}
+    for d in described:
+        used.setdefault(d.kind.kind, set()).update(d.command_ids)
+    kinds: Dict[str, Any] = {}
+    equipments = []
+    for d in described:
+        kind = d.kind
+        if kind.kind not in kinds:
+            kinds[kind.kind] = {"commands": [describe_command(c, order) for order, c in enumerate(kind.commands)
+                                             if c.logical_id in used[kind.kind]]}
+        out: Dict[str, Any] = {"logicalId": d.logical_id, "kind": kind.kind, "name": {"fr_FR": d.fr, "en_US": d.en}}
+        if d.configuration:
+            out["configuration"] = d.configuration
+        if set(d.command_ids) != used[kind.kind]:
+            out["commands"] = [c.logical_id for c in kind.commands if c.logical_id in d.command_ids]
+        equipments.append(out)
+    return {"kinds": kinds, "equipments": equipments}

@@ -266,18 +266,21 @@ def production_enabled_from(data) -> Optional[bool]:
 # ---------------------------------------------------------------------------------------------- all
 
 
-def build_readings(info: GatewayInfo, responses: Dict[str, object]) -> Readings:
-    """Everything one cycle read -> Readings. Sections whose endpoints are absent stay None / empty."""
+def build_readings(info: GatewayInfo, responses: Dict[str, object], devices=None) -> Readings:
+    """Everything one cycle read -> Readings. Sections whose endpoints are absent stay None / empty.
+    `devices`: (inverters, ac_batteries, qrelays) an earlier build made of the per-device answers
+    (/api/v1/production/inverters, /ivp/pdm/device_data, /inventory.json), which `responses` then does not give
+    again (view.py keeps those devices, not 600 devices' answers)."""
     readings = Readings(gateway=info)
     token = dropped_into.set(readings.dropped)
     try:
-        _build(readings, responses)
+        _build(readings, responses, devices)
     finally:
         dropped_into.reset(token)
     return readings
 
 
-def _build(readings: Readings, responses: Dict[str, object]) -> None:
+def _build(readings: Readings, responses: Dict[str, object], devices=None) -> None:
     get = responses.get
     meter_config = get(METERS)
     phase_count = phase_count_from_meters(meter_config)
@@ -294,11 +297,14 @@ def _build(readings: Readings, responses: Dict[str, object]) -> None:
     if METER_READINGS in responses:
         readings.meters = meters_from(meter_config, get(METER_READINGS))
 
-    readings.inverters, readings.ac_batteries = inverters_from_v1(get(INVERTERS_V1))
-    if DEVICE_DATA in responses:
-        readings.inverters = inverters_from_device_data(get(DEVICE_DATA)) or readings.inverters
-    if INVENTORY in responses:
-        apply_inventory(readings, get(INVENTORY))
+    if devices is not None:
+        readings.inverters, readings.ac_batteries, readings.qrelays = devices
+    else:
+        readings.inverters, readings.ac_batteries = inverters_from_v1(get(INVERTERS_V1))
+        if DEVICE_DATA in responses:
+            readings.inverters = inverters_from_device_data(get(DEVICE_DATA)) or readings.inverters
+        if INVENTORY in responses:
+            apply_inventory(readings, get(INVENTORY))
 
     has_acb = readings.ac_battery_total is not None or bool(readings.ac_batteries)
     if ENSEMBLE_SECCTRL in responses:

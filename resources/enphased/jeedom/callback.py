@@ -223,10 +223,15 @@ class Callback:
     def _take_from(self, gw: str, state: _Gateway, chunk: _Chunk) -> None:
         room = lambda: chunk.items < ITEMS_PER_POST or chunk.items == 0  # noqa: E731 (one equipment at least)
         equipments: List[Dict[str, Any]] = []
+        kinds = (state.inventory or {}).get("kinds") or {}
         while state.equipments and room():
             equipment = state.equipments.pop(0)
             equipments.append(equipment)
-            chunk.items += max(1, len(equipment.get("commands") or ()))
+            # Its commands: those it names, else every one described for its kind (docs/protocol.md).
+            commands = equipment.get("commands")
+            if commands is None:
+                commands = (kinds.get(equipment.get("kind")) or {}).get("commands")
+            chunk.items += max(1, len(commands or ()))
         values: Values = {}
         status = None
         if not state.equipments:  # values only for equipment Jeedom has been told about
@@ -238,7 +243,10 @@ class Callback:
             if not state.values:
                 status, state.status = state.status, None
         if equipments:
-            chunk.events.append(dict(state.inventory, type="inventory", gateway=gw, equipments=equipments))
+            event = dict(state.inventory, type="inventory", gateway=gw, equipments=equipments)
+            if kinds:  # each POST describes the kinds of its own equipment, once
+                event["kinds"] = {k: kinds[k] for k in dict.fromkeys(e.get("kind") for e in equipments) if k in kinds}
+            chunk.events.append(event)
         if values:
             chunk.events.append({"type": "values", "gateway": gw, "values": values})
         if status is not None:
