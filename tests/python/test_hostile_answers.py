@@ -186,6 +186,35 @@ def test_hostile_json_loses_its_endpoint_only(body):
     assert answers["/ivp/ensemble/power"]["devices:"]  # the IQ Batteries' power and charge
 
 
+class _Spoiled(Faults):
+    """The gateway as it is, except `path`, which answers JSON cut short its first `times` times."""
+
+    def __init__(self, path, times):
+        self.path, self.left = path, times
+
+    def before(self, method, path):
+        if path == self.path and self.left > 0:
+            self.left -= 1
+            return Reply(200, b'{"devices": [')
+        return None
+
+
+@pytest.mark.parametrize("times, kept", [(1, True), (10 ** 6, False)], ids=["once", "always"])
+def test_a_probe_given_a_spoiled_answer_probes_once_more(times, kept):
+    """The probe decides once what every cycle reads: one spoiled answer of the IQ Batteries' inventory would leave
+    every battery endpoint out until the next Synchronize. Spoiled once, the second probe keeps them; spoiled
+    always, they are left out as the endpoint cannot be read, after two probes."""
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    with serve(gateway, faults=_Spoiled("/ivp/ensemble/inventory", times)) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        plan = envoy.probe()
+        asked = sim.count("/ivp/ensemble/inventory")
+    battery = {"/ivp/ensemble/power", "/ivp/ensemble/inventory", "/ivp/ensemble/secctrl"}
+    assert (battery <= set(plan.paths["general"] + plan.paths["devices"])) == kept, plan.paths
+    assert asked == 2  # two probes, never more
+
+
 @pytest.mark.parametrize("body", [
     b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1),
     b"[1" + b"0" * MAX_JSON_NUMBER_DIGITS + b"]",
