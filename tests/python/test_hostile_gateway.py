@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import catalog
 from chaos_helpers import IDENTIFIER, DaemonProcess, clean, strings
-from devices_helpers import Site
+from site_helpers import Site
 from envoy import parse, probe, text
 from jeedom_receiver import JeedomReceiver
 from simulator.cloud import issue_token
@@ -191,7 +191,7 @@ def test_a_gateway_without_a_valid_serial_is_refused_in_plain_words(hostile_daem
 
 def test_a_refused_control_does_not_carry_the_gateway_s_text(tmp_path, monkeypatch):
     monkeypatch.setattr(writes, "sleep", lambda s: None)
-    site = Site(house("none"), tmp_path)
+    site = Site(tmp_path, house("none"))
     try:
         contact = f"{site.serial}_dry_contact_NC1"
         assert contact in site.sync()
