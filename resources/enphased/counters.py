@@ -35,7 +35,7 @@ import json
 import logging
 import math
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from catalog import BALANCES, COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
 import counter_clock
@@ -103,18 +103,23 @@ class Counters:
 
     # --- one cycle ---
 
-    def update(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float) -> Dict[str, Dict[str, Any]]:
-        """The values to publish for each equipment of `equipments`, at time `now` (epoch seconds)."""
-        out = self._count(equipments, now, self._clock(now))
+    def update(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float,
+               earlier: Optional[Dict[str, Set[str]]] = None) -> Dict[str, Dict[str, Any]]:
+        """The values to publish for each equipment of `equipments`, at time `now` (epoch seconds). `earlier`:
+        {equipment logicalId: its lifetime counters read in an earlier cycle} (the cadence that reads them was
+        not read this cycle): no new reading and not published, but what the gateway's figures of the day from
+        the same answers are judged against, so that they get the verdict they got when they were read."""
+        earlier = earlier or {}
+        out = self._count(equipments, now, self._clock(now), earlier)
         if not self._save(now):
             # Nothing may be published beyond what the file holds: after a restart it would go back.
             self._state = self._valid(None if self._saved is None else json.loads(self._saved))
             self._changed = False
-            out = self._count(equipments, now, False)
+            out = self._count(equipments, now, False, earlier)
         return out
 
     def _count(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float,
-               readings: bool) -> Dict[str, Dict[str, Any]]:
+               readings: bool, earlier: Dict[str, Set[str]]) -> Dict[str, Dict[str, Any]]:
         """The values to publish; `readings` False: this cycle's lifetime readings and time count for nothing
         (the clock is in doubt, or the cycle could not be saved): the counters hold, the day's figures wait."""
         # Only the gateway and equipment with a lifetime counter change: the others pass as they are.
@@ -125,6 +130,9 @@ class Counters:
         for eq_id, (kind, values) in equipments.items():
             for cmd in MONOTONIC.get(kind, ()):
                 if cmd not in values:
+                    continue
+                if cmd in earlier.get(eq_id, ()):  # an earlier cycle's reading (see update)
+                    out[eq_id].pop(cmd, None)
                     continue
                 if site_w is None:
                     site_w = self._rate_w(equipments)

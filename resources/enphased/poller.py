@@ -231,15 +231,18 @@ class GatewayPoller:
         the figures of the day. Only counters of the cadences read this cycle (`fresh`) are new readings."""
         if self.counters is None or not found:
             return found
-        counting = {}
+        counting, earlier = {}, {}
         for eq_id, (eq, values) in found.items():
             lifetime = MONOTONIC.get(eq.kind.kind, ())
             # A counter from an earlier cycle's answers is not a new reading: a step seen once and then
-            # repeated from memory while the gateway is silent would confirm itself.
+            # repeated from memory while the gateway is silent would confirm itself. It is still what the
+            # gateway's figures of the day from those same answers are judged against (counters.update).
             stale = {c.logical_id for c in eq.kind.commands if c.logical_id in lifetime and c.cadence not in fresh}
-            counting[eq_id] = (eq.kind.kind, {k: v for k, v in values.items() if k not in stale})
+            counting[eq_id] = (eq.kind.kind, values)
+            if stale:
+                earlier[eq_id] = stale
         try:
-            counted = self.counters.update(counting, self.clock())
+            counted = self.counters.update(counting, self.clock(), earlier)
         except Exception:  # a bug of ours must not stop the publishing of everything else...
             log.exception("Gateway %s: counting energy failed", self.id)
             # ...nor let a raw lifetime counter through: it may be lower than what Jeedom has.

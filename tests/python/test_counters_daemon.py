@@ -2,6 +2,7 @@
 counters stepping down (or restarting from zero) mid-run, the daemon itself restarted on the same datadir,
 and a real HTTP receiver as Jeedom's callback. What Jeedom receives never goes back."""
 import itertools
+import logging
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -228,3 +229,39 @@ def test_a_full_disk_a_counter_reset_and_a_restart_never_bring_a_counter_down(tm
                 if cmd in LIFETIME_COMMANDS:
                     assert value >= last.get((eq, cmd), 0), (eq, cmd, value, last[(eq, cmd)])
                     last[(eq, cmd)] = value
+
+
+def test_a_gateway_figure_rejected_since_a_reboot_is_not_published_while_the_gateway_is_silent(tmp_path, caplog):
+    # A week of readings every 3 hours (the counters see seven midnights: the 7 days are counted), then a cycle a
+    # minute. The gateway reboots with its lifetime counters restarting from zero: its own day and 7 days are now
+    # above its lifetimes (within_lifetime), so the counted ones are published. Then it is silent for a cycle (a
+    # second reboot): the poller's view still holds its last answers, whose figures get the verdict they got, not
+    # a pass for want of the lifetime (not a new reading). Jeedom's day and 7 days never go down within the day.
+    clock = Clock.at("2026-06-03 22:00", PARIS)
+    week_end = 62  # cycles of 3 hours, then of a minute
+    plan = FaultPlan([Episode("reboot", week_end, 1), Episode("reboot", week_end + 6, 1)], seed=0)
+    site, seen, silent = counting_site(tmp_path, clock, plan), [], []
+    try:
+        with caplog.at_level(logging.INFO, logger="enphased.figures"):
+            for n in range(week_end + 8):
+                silent.append(plan.gateway_down)
+                seen.append([values for values in site.cycle()])
+                clock.now += 3 * 3600 if n < week_end - 1 else 60
+                plan.next_cycle()
+    finally:
+        site.close()
+    assert plan._lifetime_steps[0] == (week_end + 1, "reset")
+    assert [i for i, down in enumerate(silent) if down] == [week_end, week_end + 6]
+    serial = site.gateway.serial
+    figures = DAY_COMMANDS[:2] + ("production_7days_wh", "consumption_7days_wh")
+    rejected = [r.getMessage() for r in caplog.records if "(within_lifetime:" in r.getMessage()]
+    assert {f for f in figures if any(f" {f} of " in line for line in rejected)} == set(figures), rejected
+    last = {}
+    for n in range(week_end, len(seen)):  # minutes of one day: no figure of it may go down
+        published = {cmd: v for values in seen[n] for cmd, v in values.get(serial, {}).items() if cmd in figures}
+        if silent[n]:
+            assert published == {}, (n, published)  # nothing was read: nothing new to say
+        for cmd, value in published.items():
+            assert value >= last.get(cmd, 0), (n, cmd, value, last[cmd])
+            last[cmd] = value
+    assert set(last) == set(figures)
