@@ -11,9 +11,9 @@ The process must never exit and its socket must keep answering; n's values must 
 round; nothing h says may reach Jeedom unvalidated (no markup or control character in any string, no logicalId
 or serial without a serial's shape, no number outside its quantity's range); once h is clean again, Jeedom must
 hold exactly what it held before the round (but for a text the clean gateway leaves empty, KNOWN_LEFT_OVER: the
-daemon never says a value is gone); the daemon says each hostile thing once a round in its log, not each cycle;
-its memory (read from /proc) must stay flat, its Enlighten logins within the budget, and it must stop cleanly
-on SIGTERM afterwards. The figures are printed (pytest -s).
+daemon never says a value is gone); the daemon says each hostile thing once a round in its log, not each cycle,
+and each gateway figure it rejects once (p's after a reboot); its memory (read from /proc) must stay flat, its
+Enlighten logins within the budget, and it must stop cleanly on SIGTERM afterwards. The figures are printed (pytest -s).
 (test_chaos.py checks recovery and lost values cycle by cycle, in step with the schedule, in-process.)"""
 import json
 import math
@@ -275,6 +275,9 @@ def test_the_daemon_process_survives_faults_and_a_hostile_gateway_with_flat_memo
         assert set(round_["left over"]) <= KNOWN_LEFT_OVER, round_
         assert round_["n values events"] > 0, round_  # the other gateway's values kept flowing
         assert round_["h lines said twice"] == [], round_  # said once, not every cycle
+    # A gateway figure rejected (p's since a reboot) is said once, not on each cycle that reads it (figures.py).
+    rejections = re.findall(r"Gateway (\w+): its (\w+) of -?\d+ Wh is not published \((\w+):", log)
+    assert len(rejections) == len(set(rejections)), sorted(r for r in set(rejections) if rejections.count(r) > 1)
     # Nothing of what h said reached the log as it said it.
     assert not [p for p in hostile.PAYLOADS if p in log]
     assert not [c for c in log if unicodedata.category(c) == "Cc" and c != "\n"]
