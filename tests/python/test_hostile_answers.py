@@ -186,6 +186,31 @@ def test_hostile_json_loses_its_endpoint_only(body):
     assert answers["/ivp/ensemble/power"]["devices:"]  # the IQ Batteries' power and charge
 
 
+class _EveryAnswer(_OneAnswer):
+    """Every page answers `body` once `on` is set."""
+
+    def before(self, method, path):
+        return Reply(200, self.body) if self.on else None
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON.values(), ids=HOSTILE_JSON.keys())
+def test_a_cadence_none_of_whose_pages_can_be_read_is_an_error_not_frozen_values(body):
+    """Nothing readable on any page of a cadence: the read fails (the status says so), where the values of the
+    last good read would have stayed, looking fresh."""
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    faults = _EveryAnswer(None, body)
+    with serve(gateway, faults=faults) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        envoy.probe()
+        faults.on = True
+        with pytest.raises(EnvoyError) as err:
+            envoy.fetch("general")
+        assert err.value.code == "bad_response" and "none of the 3 pages" in err.value.message
+        faults.on = False
+        assert PRODUCTION in envoy.fetch("general")  # readable again: read again
+
+
 class _Spoiled(Faults):
     """The gateway as it is, except `path`, which answers JSON cut short its first `times` times."""
 

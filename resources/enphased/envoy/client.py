@@ -304,7 +304,15 @@ class Envoy(GatewayWrites):
             if self.plan is None:
                 self.probe()
             self._ensure_connected()
-            return self._read_paths(self.plan.paths[cadence], partial_ok=True)
+            paths = self.plan.paths[cadence]
+            answers = self._read_paths(paths, partial_ok=True)
+            if paths and not answers:
+                # Every page of the cadence answered, none with a reading (errors, not JSON, beyond the limits):
+                # values that stay as they were would look like a gateway that reads well.
+                raise EnvoyError("bad_response", (
+                    f"The gateway at {self.host} answered none of the {len(paths)} pages read at this cadence "
+                    "with something readable; send a diagnostics report if it lasts."))
+            return answers
 
     def read(self, cadence: str) -> Readings:
         """The readings of one cadence's endpoints alone, with the probe's CT list (the shell and tests)."""
