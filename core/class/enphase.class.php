@@ -16,7 +16,11 @@ require_once __DIR__ . '/enphaseText.class.php';
 require_once __DIR__ . '/enphaseGateway.class.php';
 require_once __DIR__ . '/enphaseDaemon.class.php';
 require_once __DIR__ . '/enphaseDaemonError.class.php';
+require_once __DIR__ . '/enphaseKinds.class.php';
+require_once __DIR__ . '/enphasePlacement.class.php';
+require_once __DIR__ . '/enphaseCommands.class.php';
 require_once __DIR__ . '/enphaseInventory.class.php';
+require_once __DIR__ . '/enphaseSync.class.php';
 require_once __DIR__ . '/enphaseSyncJob.class.php';
 require_once __DIR__ . '/enphaseEvents.class.php';
 require_once __DIR__ . '/enphaseDiagnostics.class.php';
@@ -24,8 +28,8 @@ require_once __DIR__ . '/enphaseDiagnostics.class.php';
 /*
  * Jeedom's hooks only: the daemon's life, the equipment's save and display. The PHP half stays thin: it keeps
  * the configuration (enphaseGateway), talks to the daemon (enphaseDaemon), creates the equipment and commands
- * that the daemon describes (enphaseInventory; the catalog lives in Python) and applies what the daemon sends
- * (enphaseEvents). It never talks to the gateway. The daemon <-> PHP protocol is in docs/protocol.md.
+ * that the daemon describes (enphaseInventory, enphaseCommands; the catalog lives in Python) and applies what
+ * the daemon sends (enphaseEvents). It never talks to the gateway. The daemon <-> PHP protocol is in docs/protocol.md.
  */
 class enphase extends eqLogic {
 	/*     * ************************** Daemon **************************** */
@@ -85,7 +89,7 @@ class enphase extends eqLogic {
 	/** ... and after: turned off, the detail commands of the equipment that followed it go; the daemon learns it. */
 	public static function postConfig_detail($_value) {
 		if (self::$_detailBefore !== null && self::$_detailBefore !== (string) $_value) {
-			enphaseInventory::dropUnwantedDetail();
+			enphaseCommands::dropUnwantedDetail();
 			enphaseDaemon::configurationChanged();
 		}
 		self::$_detailBefore = null;
@@ -192,7 +196,7 @@ class enphase extends eqLogic {
 			if ($this->_detailChanged) {
 				// Its detail commands go, or the daemon describes them again (then Jeedom creates them).
 				$this->_detailChanged = false;
-				enphaseInventory::dropUnwantedDetail(array($this));
+				enphaseCommands::dropUnwantedDetail(array($this));
 				enphaseDaemon::configurationChanged();
 			}
 			return;
@@ -205,7 +209,7 @@ class enphase extends eqLogic {
 		if ($this->_objectBefore !== false && (string) $this->_objectBefore !== (string) $this->getObject_id()) {
 			$from = $this->_objectBefore;
 			$this->_objectBefore = false;
-			enphaseInventory::followGateway($this, $from);
+			enphasePlacement::followGateway($this, $from);
 		}
 		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($this));
 		if ($this->_staleBefore !== null && $this->_staleBefore != $stale) {

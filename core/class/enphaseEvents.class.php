@@ -25,7 +25,7 @@ class enphaseEvents {
 					case 'inventory':
 						$report = enphaseInventory::apply($event);
 						if ($report['commands_created'] > 0 || count(array_filter(array_column($report['kinds'], 'created'))) > 0) {
-							log::add('enphase', 'info', enphaseInventory::describeReport($report));
+							log::add('enphase', 'info', enphaseSync::describeReport($report));
 						}
 						break;
 					case 'values':

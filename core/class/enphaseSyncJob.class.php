@@ -76,7 +76,7 @@ class enphaseSyncJob {
 	 * Returns what progress() returns, or array('ok' => false, 'message' => ...) when it cannot start.
 	 */
 	public static function start($_gatewayId) {
-		$problem = enphaseInventory::syncProblem($_gatewayId);
+		$problem = enphaseSync::problem($_gatewayId);
 		if ($problem != '') {
 			return array('ok' => false, 'message' => $problem);
 		}
@@ -104,7 +104,7 @@ class enphaseSyncJob {
 			. escapeshellarg($_id) . ' > /dev/null 2>&1 &');
 	}
 
-	/** The job's process: asks the daemon (enphaseInventory::sync) and keeps its report for the page. */
+	/** The job's process: asks the daemon (enphaseSync::ask) and keeps its report for the page. */
 	public static function run($_scope, $_id) {
 		$job = self::update($_scope, function ($_job) use ($_id) {
 			if (!is_array($_job) || $_job['id'] !== $_id || $_job['state'] != 'starting') {
@@ -118,7 +118,7 @@ class enphaseSyncJob {
 			return;
 		}
 		try {
-			$result = enphaseInventory::sync($job['gateway']);
+			$result = enphaseSync::ask($job['gateway']);
 			if (!$result['ok'] && isset($result['reason']) && $result['reason'] == 'timeout') {
 				$result = self::followLate($_scope, $_id, $result);
 			}

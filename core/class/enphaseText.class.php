@@ -10,7 +10,8 @@
  * What the daemon says, checked again before Jeedom keeps it, and our text escaped where a page shows it.
  * The daemon already sends only checked strings (docs/protocol.md, "Strings"); this side does not rely on it
  * alone: an identifier without its shape is refused, free text loses what would be markup in the core's
- * widgets (they write values with innerHTML, some inside a quoted JavaScript string).
+ * widgets (they write values with innerHTML, some inside a quoted JavaScript string). A name the daemon gives
+ * in both languages is taken in this Jeedom's.
  */
 class enphaseText {
 	/** Longest free text kept (the daemon sends at most 64 characters). */
@@ -51,5 +52,22 @@ class enphaseText {
 	/** Text of ours or of the daemon's placed in a page's HTML (element or attribute). */
 	public static function html($_value) {
 		return htmlspecialchars((string) $_value, ENT_QUOTES | ENT_SUBSTITUTE, 'UTF-8');
+	}
+
+	/** The name in the language of this Jeedom, from a {"fr_FR": ..., "en_US": ...} description. */
+	public static function localized($_names, $_fallback = '') {
+		if (is_string($_names) && $_names != '') {
+			return $_names;
+		}
+		if (!is_array($_names) || count($_names) == 0) {
+			return $_fallback;
+		}
+		$language = config::byKey('language', 'core', 'fr_FR');
+		foreach (array($language, 'fr_FR', 'en_US') as $candidate) {
+			if (isset($_names[$candidate]) && $_names[$candidate] != '') {
+				return $_names[$candidate];
+			}
+		}
+		return (string) reset($_names);
 	}
 }

@@ -7,10 +7,10 @@ $plugin = plugin::byId('enphase');
 sendVarToJS('eqType', $plugin->getId());
 $eqLogics = eqLogic::byType($plugin->getId());
 // Equipment come from the gateway (Synchronize), grouped by kind.
-$groups = enphaseInventory::kindGroups();
+$groups = enphaseKinds::groups();
 $byGroup = array();
 foreach ($eqLogics as $eqLogic) {
-	$byGroup[enphaseInventory::kindGroup($eqLogic->getConfiguration('kind'))][] = $eqLogic;
+	$byGroup[enphaseKinds::group($eqLogic->getConfiguration('kind'))][] = $eqLogic;
 }
 ?>
 
@@ -334,7 +334,7 @@ foreach ($eqLogics as $eqLogic) {
 <?php
 $kindLabels = array();
 foreach (array('gateway', 'inverter', 'ac_battery', 'encharge', 'meter', 'enpower', 'collar', 'qrelay', 'dry_contact', 'generator') as $kind) {
-	$kindLabels[$kind] = enphaseInventory::kindLabel($kind, false);
+	$kindLabels[$kind] = enphaseKinds::label($kind, false);
 }
 sendVarToJS('enphaseKindLabels', $kindLabels);
 include_file('desktop', 'enphase', 'js', 'enphase');

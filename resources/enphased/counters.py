@@ -35,7 +35,7 @@ import json
 import logging
 import math
 from datetime import date, datetime, time as day_time, timedelta, tzinfo
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from catalog import BALANCES, COUNTED, DAY_FLOWS, DAY_RATES, NET_BALANCE, DayFlow, monotonic_commands, rated_power_w
 import counter_clock
@@ -103,18 +103,23 @@ class Counters:
 
     # --- one cycle ---
 
-    def update(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float) -> Dict[str, Dict[str, Any]]:
-        """The values to publish for each equipment of `equipments`, at time `now` (epoch seconds)."""
-        out = self._count(equipments, now, self._clock(now))
+    def update(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float,
+               earlier: Optional[Dict[str, Set[str]]] = None) -> Dict[str, Dict[str, Any]]:
+        """The values to publish for each equipment of `equipments`, at time `now` (epoch seconds). `earlier`:
+        {equipment logicalId: its lifetime counters read in an earlier cycle} (the cadence that reads them was
+        not read this cycle): no new reading and not published, but what the gateway's figures of the day from
+        the same answers are judged against, so that they get the verdict they got when they were read."""
+        earlier = earlier or {}
+        out = self._count(equipments, now, self._clock(now), earlier)
         if not self._save(now):
             # Nothing may be published beyond what the file holds: after a restart it would go back.
             self._state = self._valid(None if self._saved is None else json.loads(self._saved))
             self._changed = False
-            out = self._count(equipments, now, False)
+            out = self._count(equipments, now, False, earlier)
         return out
 
     def _count(self, equipments: Dict[str, Tuple[str, Dict[str, Any]]], now: float,
-               readings: bool) -> Dict[str, Dict[str, Any]]:
+               readings: bool, earlier: Dict[str, Set[str]]) -> Dict[str, Dict[str, Any]]:
         """The values to publish; `readings` False: this cycle's lifetime readings and time count for nothing
         (the clock is in doubt, or the cycle could not be saved): the counters hold, the day's figures wait."""
         # Only the gateway and equipment with a lifetime counter change: the others pass as they are.
@@ -125,6 +130,9 @@ class Counters:
         for eq_id, (kind, values) in equipments.items():
             for cmd in MONOTONIC.get(kind, ()):
                 if cmd not in values:
+                    continue
+                if cmd in earlier.get(eq_id, ()):  # an earlier cycle's reading (see update)
+                    out[eq_id].pop(cmd, None)
                     continue
                 if site_w is None:
                     site_w = self._rate_w(equipments)
@@ -173,20 +181,20 @@ class Counters:
         for flow in DAY_FLOWS:
             c = counted.get(flow.name, NOT_COUNTED)
             lifetime, power = _number(raw.get(flow.lifetime)), _number(raw.get(flow.power))
-            day = self._choose(serial, values, raw, flow.day, today, Facts(
+            day = self._choose(serial, values, raw, flow.day, today, now, Facts(
                 span="day", lifetime=lifetime, power_w=power, since_midnight_s=since_midnight_s, counted=c.day,
                 counted_within=c.within, at_least=c.so_far, held=self._held(serial, flow.day, today)))
-            week = self._choose(serial, values, raw, flow.week, today, Facts(
+            week = self._choose(serial, values, raw, flow.week, today, now, Facts(
                 span="week", lifetime=lifetime, power_w=power, since_midnight_s=since_midnight_s, counted=c.week,
                 at_least=c.known_days, at_most=c.at_most, day=day)) if flow.week else None
             chosen[flow.name] = (day, week, 0.0 if day is None else match(day) + c.within)
         self._rates(counted, values)
-        self._net_figures(serial, raw, values, counted, chosen, today, since_midnight_s)
+        self._net_figures(serial, raw, values, counted, chosen, today, now, since_midnight_s)
 
-    def _choose(self, serial: str, values: Dict[str, Any], raw: Dict[str, Any], cmd: str, today: date,
+    def _choose(self, serial: str, values: Dict[str, Any], raw: Dict[str, Any], cmd: str, today: date, now: float,
                 facts: Facts, balance: Optional[float] = None) -> Optional[float]:
         """Publish in `values[cmd]` the figure of its best source; returns it (None: none this cycle)."""
-        value, _ = self.judge.choose(cmd, _number(raw.get(cmd)), facts, balance)
+        value, _ = self.judge.choose(cmd, _number(raw.get(cmd)), facts, now, balance)
         if facts.span == "day" and not facts.signed and facts.held is not None:
             # An energy of the day never goes down: switching source (within the rules' slack) holds the day's
             # highest figure until a source passes it.
@@ -340,7 +348,7 @@ class Counters:
             del values[net]  # a rebooting gateway's zero, not a balance
 
     def _net_figures(self, serial: str, raw: Dict[str, Any], values: Dict[str, Any], counted: Dict[str, "Counted"],
-                     chosen: Dict[str, Tuple[Optional[float], Optional[float], float]], today: date,
+                     chosen: Dict[str, Tuple[Optional[float], Optional[float], float]], today: date, now: float,
                      since_midnight_s: float) -> None:
         """Net of the day and of the week (BALANCES: the site's, each phase's day): the gateway's own when plausible
         (0 on every firmware recorded), else grid import - grid export counted from the net CT's registers, else
@@ -356,7 +364,7 @@ class Counters:
                 # What consumption - production may be off: each figure's own margin (the week's: their match).
                 balance_within = also_plus[2] + also_minus[2] if span == "day" else sum(
                     match(figure[1]) for figure in (also_plus, also_minus) if figure[1] is not None)
-                self._choose(serial, values, raw, cmd, today, Facts(
+                self._choose(serial, values, raw, cmd, today, now, Facts(
                     span=span, signed=True, power_w=_number(raw.get(net.power)), since_midnight_s=since_midnight_s,
                     counted=_difference(getattr(plus, span), getattr(minus, span)),
                     counted_within=plus.within + minus.within if span == "day" else 0.0,

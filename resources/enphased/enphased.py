@@ -72,16 +72,17 @@ def write_pid(path: str) -> None:
         file.write(f"{os.getpid()}\n")
 
 
-def start_core(socket_path: str, callback_url: str, apikey: str, datadir=None):
+def start_core(socket_path: str, callback_url: str, apikey: str, datadir=None, **options):
     """The daemon's core in this process, listening: (Daemon, SocketServer). `run` wraps it for Jeedom;
-    tests and the benchmark call it directly. Raises ChannelError or OSError when it cannot listen."""
+    tests and the benchmark call it directly (`options` go to the Daemon: a test's envoy_factory). Raises
+    ChannelError or OSError when it cannot listen."""
     from gateways import Daemon
     from jeedom.callback import Callback
     from jeedom.socket_server import SocketServer
 
     if datadir:
         os.makedirs(datadir, mode=0o700, exist_ok=True)
-    daemon = Daemon(Callback(callback_url, apikey), datadir=datadir)
+    daemon = Daemon(Callback(callback_url, apikey), datadir=datadir, **options)
     server = SocketServer(socket_path, apikey, daemon.handle)
     return daemon, server.start()
 

@@ -8,13 +8,15 @@ Its value comes from the first source that has one, in this order (SOURCES, docs
    is counted: on the first day, the counters have not seen midnight and give no figure;
 3. for net consumption only, consumption - production of the same span (as the gateway computes it);
 otherwise nothing is published and Jeedom keeps its last value. A gateway figure a rule rejects is never
-published: it is logged once at info level (again only after the figure has been accepted meanwhile).
+published: it is logged once at info level (once more for each other rule it breaks meanwhile; again only after
+the figure has been accepted meanwhile, and not within SAY_AGAIN_S of its last line, so that a figure accepted
+and rejected in turn cannot fill the log).
 
 Pure apart from that log: `Judge.choose` takes the gateway's figure and the facts (`Facts`) it is checked
 against, and says what to publish.
 """
 import logging
-from typing import Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, NamedTuple, Optional, Tuple
 
 log = logging.getLogger("enphased.figures")
 
@@ -28,6 +30,7 @@ LIFETIME_MISFILED_ABOVE_WH = 100_000.0  # a day or week of 90 % of a lifetime ab
 LIFETIME_MISFILED_SHARE = 0.9
 FLOWING_W = 10.0  # a flow of at least this power for QUIET_S since local midnight made at least 1 Wh today
 QUIET_S = 600
+SAY_AGAIN_S = 3600  # a figure's rejection is said again, after it was accepted meanwhile, this long after its last line
 
 SOURCES = ("gateway", "counted", "balance")
 
@@ -120,24 +123,38 @@ def broken_rule(value: float, facts: Facts) -> Optional[Rule]:
     return next((rule for rule in RULES if facts.span in rule.spans and not rule.holds(value, facts)), None)
 
 
+class _Said(NamedTuple):
+    """What was said of a command's rejections: the rules said since the last time it was said anew, when the last
+    line was, and whether the figure was accepted since."""
+
+    rules: FrozenSet[str]
+    at: float
+    accepted: bool = False
+
+
 class Judge:
     """Chooses each figure's source; remembers which rejections it already logged (one line each)."""
 
     def __init__(self, name: str = ""):
         self.name = name  # the gateway, in log lines
-        self._logged: Dict[str, str] = {}  # command -> rule last logged for it
+        self._said: Dict[str, _Said] = {}  # command -> what was said of its rejections
 
-    def choose(self, command: str, gateway: Optional[float], facts: Facts,
+    def choose(self, command: str, gateway: Optional[float], facts: Facts, now: float,
                balance: Optional[float] = None) -> Tuple[Optional[float], Optional[str]]:
-        """(value to publish, its source) for one figure: `gateway` (its own, None: none) if plausible, else the
-        counted one (`facts.counted`), else `balance` (net: consumption - production), else (None, None)."""
+        """(value to publish, its source) for one figure at time `now` (epoch s): `gateway` (its own, None: none)
+        if plausible, else the counted one (`facts.counted`), else `balance` (net: consumption - production), else
+        (None, None)."""
         if gateway is not None:
             rule = broken_rule(gateway, facts)
+            said = self._said.get(command)
             if rule is None:
-                self._logged.pop(command, None)
+                if said is not None and not said.accepted:
+                    self._said[command] = said._replace(accepted=True)
                 return gateway, "gateway"
-            if self._logged.get(command) != rule.name:
-                self._logged[command] = rule.name
+            if said is None or (said.accepted and now - said.at >= SAY_AGAIN_S):
+                said = _Said(frozenset(), now)  # said anew: the first time, or accepted since, long enough ago
+            if rule.name not in said.rules:
+                self._said[command] = said._replace(rules=said.rules | {rule.name}, at=now)
                 log.info("Gateway %s: its %s of %.0f Wh is not published (%s: %s); %s", self.name, command,
                          gateway, rule.name, rule.says, _fallback_text(facts.counted, balance))
         if facts.counted is not None:

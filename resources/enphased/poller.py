@@ -43,6 +43,7 @@ def _device_turn():
         if turn:
             _DEVICE_READS.release()
 
+ERROR_SAID_AGAIN_S = 3600  # an error logged is logged again, after the gateway answered in between, this much later
 REQUESTS_WINDOW_S = 3600  # requests per hour are counted over the last hour
 ERRORS_WINDOW_S = 86400  # failed reads are counted over the last day
 
@@ -97,6 +98,8 @@ class GatewayPoller:
         self._error: Optional[EnvoyError] = None
         self._failures = 0
         self.recent_errors: "deque" = deque(maxlen=10)  # distinct errors, for the diagnostics report
+        self._errors_said: Dict[Tuple[str, str], float] = {}  # (code, message) -> when it was last logged
+        self._error_logged = False  # an error of the present failure was logged
         # For the health page: requests sent so far at each read of the last hour, and each failed read of the
         # last day (bounded: a read every 10 s at most).
         self._requests_seen: "deque" = deque()
@@ -133,7 +136,11 @@ class GatewayPoller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self.step(block_s=0.0 if self._ready() else self.cadences.idle_s())
+            try:
+                self.step(block_s=0.0 if self._ready() else self.cadences.idle_s())
+            except Exception:  # nothing may end the worker: its gateway would go silent for good
+                log.exception("Gateway %s: a cycle failed", self.id)
+                self._stopping.wait(1.0)
 
     def step(self, block_s: float = 0.0) -> None:
         """Run queued jobs (waiting up to block_s for one), then the due cadences. Tests call it directly."""
@@ -218,12 +225,19 @@ class GatewayPoller:
                 error = e
                 break
             except Exception as e:  # a bug of ours must not end the worker: say it, keep polling
-                log.exception("Gateway %s: reading %s failed", self.id, cadence)
                 error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
+                if self._may_say(error):
+                    log.exception("Gateway %s: reading %s failed", self.id, cadence)
                 break
             self.view.update(client.plan, cadence, answers)
             fresh.add(cadence)
-        found = self.view.equipments(self.envoy.info if self.envoy is not None else None)
+        try:
+            found = self.view.equipments(self.envoy.info if self.envoy is not None else None)
+        except Exception as e:  # answers none of our parsers foresaw, or a bug of ours: a cycle lost, said
+            error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
+            if self._may_say(error):
+                log.exception("Gateway %s: building its readings failed", self.id)
+            return {}, error
         return self._counted(found, fresh), error
 
     def _counted(self, found: Found, fresh) -> Found:
@@ -231,15 +245,18 @@ class GatewayPoller:
         the figures of the day. Only counters of the cadences read this cycle (`fresh`) are new readings."""
         if self.counters is None or not found:
             return found
-        counting = {}
+        counting, earlier = {}, {}
         for eq_id, (eq, values) in found.items():
             lifetime = MONOTONIC.get(eq.kind.kind, ())
             # A counter from an earlier cycle's answers is not a new reading: a step seen once and then
-            # repeated from memory while the gateway is silent would confirm itself.
+            # repeated from memory while the gateway is silent would confirm itself. It is still what the
+            # gateway's figures of the day from those same answers are judged against (counters.update).
             stale = {c.logical_id for c in eq.kind.commands if c.logical_id in lifetime and c.cadence not in fresh}
-            counting[eq_id] = (eq.kind.kind, {k: v for k, v in values.items() if k not in stale})
+            counting[eq_id] = (eq.kind.kind, values)
+            if stale:
+                earlier[eq_id] = stale
         try:
-            counted = self.counters.update(counting, self.clock())
+            counted = self.counters.update(counting, self.clock(), earlier)
         except Exception:  # a bug of ours must not stop the publishing of everything else...
             log.exception("Gateway %s: counting energy failed", self.id)
             # ...nor let a raw lifetime counter through: it may be lower than what Jeedom has.
@@ -324,18 +341,28 @@ class GatewayPoller:
         self._note_read(failed=error is not None)
         if error is None:
             self._last_success = int(self.clock())
-            if self._error is not None:
-                log.info("Gateway %s answers again", self.id)
+            if self._error is not None and self._error_logged:  # an error not logged again needs no news of its end
+                log.info("Gateway %s answers again (%s is over)", self.id, self._error.code)
+            self._error_logged = False
             self._error, self._failures = None, 0
         else:
-            if self._error is None or (error.code, error.message) != (self._error.code, self._error.message):
-                # Once per distinct error. The gateway goes silent for minutes every night: no alarm for that.
+            key, now = (error.code, error.message), self.clock()
+            if (self._error is None or key != (self._error.code, self._error.message)) and self._may_say(error):
+                # Once per distinct error, again only an hour later: a gateway that fails every other read says it
+                # once. The gateway goes silent for minutes every night: no alarm for that.
+                self._errors_said = {k: t for k, t in self._errors_said.items() if now - t < ERROR_SAID_AGAIN_S}
+                self._errors_said[key] = now
+                self._error_logged = True
                 level = logging.INFO if error.code == "unreachable" else logging.WARNING
                 log.log(level, "Gateway %s: %s (%s)", self.id, error.message, error.code)
-                self.recent_errors.append({"at": int(self.clock()), "code": error.code, "message": error.message})
+                self.recent_errors.append({"at": int(now), "code": error.code, "message": error.message})
             self._error = error
             self._failures += 1
         self.cadences.answered(self._failures, error is not None and error.code == "unreachable")
+
+    def _may_say(self, error: EnvoyError) -> bool:
+        """Whether this error was not logged within the last ERROR_SAID_AGAIN_S."""
+        return self.clock() - self._errors_said.get((error.code, error.message), -ERROR_SAID_AGAIN_S) >= ERROR_SAID_AGAIN_S
 
     def status(self) -> Dict[str, Any]:
         client = self.envoy

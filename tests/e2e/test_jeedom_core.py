@@ -237,7 +237,7 @@ def test_synchronize_creates_the_gateway_every_microinverter_and_battery(synchro
         assert len({c["logicalId"] for c in commands}) == len(commands), "duplicate commands on " + eq["name"]
 
 
-# What the Dashboard shows when Synchronize created them (enphaseInventory::DASHBOARD_KINDS); microinverters
+# What the Dashboard shows when Synchronize created them (enphaseKinds::DASHBOARD); microinverters
 # are enabled but not shown.
 SHOWN_KINDS = {"gateway", "ac_battery", "encharge", "meter"}
 

@@ -64,7 +64,7 @@ class DaemonTest extends EnphaseTestCase {
 	public function testSyncSaysWhatTheCallbackCreated() {
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = SyncWithCallback::sync();
+		$result = SyncWithCallback::ask();
 
 		$this->assertTrue($result['ok']);
 		$this->assertSame('sync', $received()[0]['action']);
@@ -81,7 +81,7 @@ class DaemonTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($answer))));
 		SyncWithCallback::$events = array(self::inventory());
 
-		$result = SyncWithCallback::sync();
+		$result = SyncWithCallback::ask();
 
 		$this->assertNull(self::equipment('482301000003'), 'only the callback creates equipment');
 		$this->assertSame(array('found' => 3, 'created' => 2), $result['kinds']['inverter']);
@@ -91,7 +91,7 @@ class DaemonTest extends EnphaseTestCase {
 	public function testASyncWhoseCallbackDidNotGetThroughSaysTheEquipmentWillFollow() {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
 
-		$result = enphaseInventory::sync();
+		$result = enphaseSync::ask();
 
 		$this->assertTrue($result['ok']);
 		$this->assertCount(1, enphase::byType('enphase'), 'the gateway added by hand only');
@@ -104,9 +104,9 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => true, 'inventory' => array(self::inventory())),
 			array('ok' => true, 'inventory' => array(self::inventory())),
 		));
-		SyncWithCallback::sync();
+		SyncWithCallback::ask();
 
-		$result = SyncWithCallback::sync();
+		$result = SyncWithCallback::ask();
 
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 0 créé(s)', $result['message']);
 		$this->assertStringContainsString('0 commande(s) créée(s)', $result['message']);
@@ -120,10 +120,10 @@ class DaemonTest extends EnphaseTestCase {
 			array('ok' => false, 'error' => array('code' => 'nothing_readable', 'message' => 'The gateway at 192.0.2.10 answers, but none of its pages gives a reading this plugin knows; send a diagnostics report.')),
 		));
 
-		$wrongPassword = enphaseInventory::sync();
-		$unreachable = enphaseInventory::sync();
-		$expired = enphaseInventory::sync();
-		$unreadable = enphaseInventory::sync();
+		$wrongPassword = enphaseSync::ask();
+		$unreachable = enphaseSync::ask();
+		$expired = enphaseSync::ask();
+		$unreadable = enphaseSync::ask();
 
 		$this->assertFalse($wrongPassword['ok']);
 		// French only, for the access the gateway uses (its password here); the daemon's English is its log's.
@@ -137,9 +137,9 @@ class DaemonTest extends EnphaseTestCase {
 	}
 
 	public function testSyncWithoutDaemonOrConfigurationSaysSo() {
-		$noDaemon = enphaseInventory::sync();
+		$noDaemon = enphaseSync::ask();
 		self::configureGateway(array('host' => ''));
-		$notConfigured = enphaseInventory::sync();
+		$notConfigured = enphaseSync::ask();
 
 		$this->assertFalse($noDaemon['ok']);
 		$this->assertStringContainsString('n\'est pas démarré', $noDaemon['message']);

@@ -184,7 +184,7 @@ abstract class EnphaseTestCase extends TestCase {
 }
 
 /** Synchronize in the daemon's real order: its callback reaches jeeEnphase.php before its answer comes back. */
-class SyncWithCallback extends enphaseInventory {
+class SyncWithCallback extends enphaseSync {
 	/** @var array|null the callback's events; null: the inventories of the answer, as the daemon sends them */
 	public static $events = null;
 

@@ -162,7 +162,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$inventory = array_merge(self::inventory(), array('gateway' => $id));
 		$received = $this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array($inventory))));
 
-		$result = SyncWithCallback::sync($id);
+		$result = SyncWithCallback::ask($id);
 
 		$this->assertTrue($result['ok'], $result['message']);
 		$this->assertSame(array('action' => 'sync', 'gateway' => $id), array_diff_key($received()[0], array('apikey' => 1)));
@@ -180,7 +180,7 @@ class GatewaysTest extends EnphaseTestCase {
 	public function testAGatewayThatIsNotConfiguredIsNotAskedFor() {
 		$garage = self::addGateway('Garage');
 
-		$result = enphaseInventory::sync((string) $garage->getId());
+		$result = enphaseSync::ask((string) $garage->getId());
 
 		$this->assertFalse($result['ok']);
 		$this->assertStringContainsString('onglet Équipement', $result['message']);
@@ -191,7 +191,7 @@ class GatewaysTest extends EnphaseTestCase {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()),
 			'errors' => array(array('gateway' => (string) $garage->getId(), 'code' => 'unreachable', 'message' => 'No answer from 192.0.2.21.')))));
 
-		$result = SyncWithCallback::sync();
+		$result = SyncWithCallback::ask();
 
 		$this->assertTrue($result['ok']);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);

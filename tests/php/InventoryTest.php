@@ -202,7 +202,7 @@ class InventoryTest extends EnphaseTestCase {
 	public function testTheReportTellsCountsPerKindInPlainWords() {
 		$report = enphaseInventory::apply(self::inventory());
 
-		$text = enphaseInventory::describeReport($report);
+		$text = enphaseSync::describeReport($report);
 
 		$this->assertStringContainsString('Passerelles : 1 trouvé(s), 0 créé(s)', $text);
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $text);

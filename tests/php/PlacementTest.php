@@ -127,14 +127,14 @@ class PlacementTest extends EnphaseTestCase {
 	public function testSynchronizeSaysWhenWhatItCreatedHasNoObject() {
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory())),
 			array('ok' => true, 'inventory' => array(self::inventory()))));
-		$result = SyncWithCallback::sync();
+		$result = SyncWithCallback::ask();
 		$this->assertStringContainsString('n’apparaissent donc pas sur le Dashboard', $result['message']);
 	}
 
 	public function testSynchronizeSaysNothingOfObjectsWhenTheGatewayHasOne() {
 		self::placeGateway(jeeObject::add('Maison'));
 		$this->startDaemonStandIn(array(array('ok' => true, 'inventory' => array(self::inventory()))));
-		$result = SyncWithCallback::sync();
+		$result = SyncWithCallback::ask();
 		$this->assertStringContainsString('Micro-onduleurs : 2 trouvé(s), 2 créé(s)', $result['message']);
 		$this->assertStringNotContainsString('Dashboard', $result['message']);
 	}

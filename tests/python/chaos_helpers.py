@@ -1,21 +1,50 @@
 """The daemon as Jeedom runs it (a separate process started with enphased.py's own command line, from
 another folder than its own), for the daemon, chaos, secrets and socket tests: its output kept in files,
-its memory read from /proc, its socket spoken to."""
+its memory read from /proc, its socket spoken to. And what Jeedom may be told, whatever a gateway says
+(docs/protocol.md, "Strings"), for the tests that play a hostile one."""
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 from conftest import DAEMON_DIR, REPO, short_private_folder
+from envoy.text import TEXT_MAX
 from jeedom.socket_server import send
 
 APIKEY = "apikey-0123456789abcdef0123456789abcdef"
 # enphased.py exactly, except that the cloud stand-in replaces Enphase's and cadences may be fractions of a
 # second (see daemon_launcher.py).
 LAUNCHER = Path(__file__).with_name("daemon_launcher.py")
+
+MARKUP = set("<>&\"'`\\")
+# What an identifier sent to Jeedom may hold (a logicalId: serial, serial_meter_net-consumption...).
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}")
+# An equipment's logicalId: a serial (letters and digits, 32 at most), then maybe our words.
+LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,32}(?:_[A-Za-z0-9-]+)*")
+
+
+def clean(value) -> bool:
+    """Text that markup-reading code (innerHTML, a JavaScript string) shows as it is."""
+    return (not MARKUP & set(value) and len(value) <= TEXT_MAX
+            and not any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in value))
+
+
+def strings(data, key=None):
+    """(key, string) for every string in a JSON-like value, dict keys included."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from strings(k, key)
+            yield from strings(v, k)
+    elif isinstance(data, list):
+        for v in data:
+            yield from strings(v, key)
+    elif isinstance(data, str):
+        yield key, data
 
 
 def rss_kb(pid: int) -> int:

@@ -5,7 +5,6 @@ in any 24 hours, and says why in the gateway's status instead.
 The daemon's core runs as in Jeedom (socket actions, worker, Envoy client, callback to a receiver), against
 a firmware-7 gateway and the cloud stand-in; the clock that the login budget reads moves 10 minutes a tick,
 so days pass in seconds."""
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,13 +15,12 @@ from chaos_helpers import APIKEY, DaemonProcess
 from envoy.auth import LoginBudget
 from envoy.enlighten import CloudSettings
 from envoy.token_store import ACCOUNT_LOGINS
-from gateways import Daemon
-from jeedom.callback import Callback
 from jeedom_receiver import JeedomReceiver
 from sim_helpers import MiniGateway
 from simulator.cloud import Account, serve_cloud
 from simulator.faults import Episode, FaultPlan
 from simulator.server import serve
+from site_helpers import Site
 
 EMAIL, PASSWORD = "owner@example.invalid", "the-right-password"
 SERIAL = "122302045041"
@@ -32,19 +30,19 @@ BOUND = LoginBudget().max_per_day
 WAIT_S = 30
 
 
-class Site:
-    """Gateways of one Enlighten account configured in a daemon (one, or `gateways` of them); `restart()` is a
+class AccountGateways:
+    """Gateways of one Enlighten account (one, or `gateways` of them) in a daemon Site whose clock moves TICK_S
+    a tick; `logins` holds the clock's time of each login the cloud saw (attempts included). `restart()` is a
     new daemon on the same data folder."""
 
-    def __init__(self, sim, cloud, receiver, datadir, password=PASSWORD, gateways=1):
-        self.sim, self.cloud, self.receiver, self.datadir = sim, cloud, receiver, datadir
+    def __init__(self, sim, cloud, folder, password=PASSWORD, gateways=1):
+        self.sim, self.cloud = sim, cloud
         self.ids = ["g"] if gateways == 1 else [f"g{n}" for n in range(1, gateways + 1)]
         self.now = time.time()
-        self.password = password
-        self.logins = []  # clock of each login the cloud saw (attempts included)
+        self.logins = []
         self._counted = cloud.count("/login/login.json")
-        self.daemon = None
-        self.restart()
+        self.site = Site(folder, clock=self.clock, envoy_factory=self._envoy)
+        self.configure(password)
 
     def clock(self):
         return self.now
@@ -56,23 +54,23 @@ class Site:
         return envoy
 
     def restart(self):
-        if self.daemon is not None:
-            self.daemon.stop()
-        self.daemon = Daemon(Callback(self.receiver.url, "k", timeout_s=WAIT_S), datadir=self.datadir,
-                             envoy_factory=self._envoy)
-        self.configure(self.password)
+        self.site.restart()
+        self._first_cycles()
 
     def configure(self, password):
-        self.password = password
-        self.daemon.configure({"general_s": 3600, "devices_s": 3600, "gateways": [
+        self.site.configure(general_s=3600, devices_s=3600, gateways=[
             {"id": gid, "host": self.sim.url, "username": EMAIL, "enlighten_password": password}
-            for gid in self.ids]})
-        self.pollers = [self.daemon.pollers[gid] for gid in self.ids]
-        self.poller = self.pollers[0]
+            for gid in self.ids])
+        self._first_cycles()
+
+    def _first_cycles(self):
         for poller in self.pollers:
-            poller.clock = self.clock
-            poller.submit(lambda: None).result(WAIT_S)  # its first cycle
+            poller.submit(lambda: None).result(WAIT_S)
         self._count()
+
+    @property
+    def pollers(self):
+        return self.site.pollers
 
     def _count(self):
         seen = self.cloud.count("/login/login.json")
@@ -92,7 +90,7 @@ class Site:
 
     @property
     def error(self):
-        return self.error_of(self.poller)
+        return self.error_of(self.site.poller)
 
     @staticmethod
     def error_of(poller):
@@ -100,26 +98,24 @@ class Site:
         return None if error is None else (error.code, error.message)
 
     def last_status(self):
-        statuses = [e for b in self.receiver.bodies for e in b["events"] if e["type"] == "status"]
+        statuses = [e for b in self.site.jeedom.bodies for e in b["events"] if e["type"] == "status"]
         return statuses[-1]
 
 
 @pytest.fixture
 def world(tmp_path):
     plan = FaultPlan()
-    receiver = JeedomReceiver("k")
     with serve_cloud([Account(EMAIL, PASSWORD)], faults=plan.cloud) as cloud, \
             serve(MiniGateway(SERIAL, "7.6.175")) as sim:
         sites = []
 
         def site(**options):
-            sites.append(Site(sim, cloud, receiver, str(tmp_path), **options))
+            sites.append(AccountGateways(sim, cloud, tmp_path, **options))
             return sites[-1]
 
         yield site, sim, cloud, plan
         for s in sites:
-            s.daemon.stop()
-    receiver.close()
+            s.site.close()
 
 
 def test_a_wrong_password_is_tried_once_then_the_status_says_so_until_it_is_changed(world):
@@ -184,7 +180,7 @@ def test_three_gateways_of_one_account_with_a_wrong_password_log_in_once_across_
     for poller in s.pollers:
         code, message = s.error_of(poller)
         assert code == "auth_failed" and "not try them again" in message
-    book = (Path(s.datadir) / ACCOUNT_LOGINS).read_text()
+    book = (Path(s.site.datadir) / ACCOUNT_LOGINS).read_text()
     assert "a-wrong-password" not in book and EMAIL not in book  # a salted fingerprint, a keyed account
     s.configure(PASSWORD)  # the user types the right one: each gateway gets its token at once
     s.ticks(1)

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from devices_helpers import Site, commands
 from simulator.synthetic import SyntheticGateway
+from site_helpers import Site, commands
 
 NOON = time.mktime((2025, 6, 21, 13, 0, 0, 0, 0, -1))
 
@@ -22,7 +22,7 @@ def site(tmp_path):
     sites = []
 
     def start(gateway=None, **options):
-        sites.append(Site(gateway or house(), tmp_path / str(len(sites)), **options))
+        sites.append(Site(tmp_path / str(len(sites)), gateway or house(), **options))
         return sites[-1]
     yield start
     for one in sites:

@@ -2,6 +2,7 @@
 counters stepping down (or restarting from zero) mid-run, the daemon itself restarted on the same datadir,
 and a real HTTP receiver as Jeedom's callback. What Jeedom receives never goes back."""
 import itertools
+import logging
 import json
 from collections import defaultdict
 from datetime import datetime
@@ -14,61 +15,30 @@ from counters import MONOTONIC, Counters
 from envoy.errors import EnvoyError
 from envoy.endpoints import PRODUCTION_V1
 from envoy.readings import GatewayInfo
-from jeedom.callback import Callback
 from fake_clock import Clock
-from jeedom_receiver import JeedomReceiver
-from gateways import Daemon
-from simulator.cloud import issue_token
 from simulator.faults import Episode, FaultPlan
-from simulator.server import serve
 from simulator.synthetic import SyntheticGateway
+from site_helpers import Site
 
-APIKEY = "k3Yq8ZrT1wPv6NbJ2sLd9XhC4mGf7AeU"
 PARIS = ZoneInfo("Europe/Paris")
 STEP_S = 1800  # the gateway's clock moves half an hour a cycle
 LIFETIME_COMMANDS = {cmd for commands in MONOTONIC.values() for cmd in commands}
 DAY_COMMANDS = ("production_today_wh", "consumption_today_wh", "grid_import_day_wh", "grid_export_day_wh")
 
 
-class Site:
-    """The daemon (in this process) polling the synthetic gateway, one cycle at a time, on the test's clock."""
+def counting_site(tmp_path, clock, plan):
+    """The synthetic gateway (its faults from `plan`) in a Site, paused: no cycle of its own, the test runs each
+    one, on its clock, as if the daemon ran in Paris (PHP starts it in Jeedom's TZ)."""
+    return Site(tmp_path, SyntheticGateway(clock=clock, seed=5), faults=plan, clock=clock, tz=PARIS, id="1",
+                token_lifetime_s=10 * 365 * 86400, paused=True)
 
-    def __init__(self, tmp_path, clock, plan):
-        self.clock, self.plan = clock, plan
-        self.gateway = SyntheticGateway(clock=clock, seed=5)
-        self.simulator = serve(self.gateway, faults=plan)
-        plan.attach(self.simulator)
-        self.receiver = JeedomReceiver(APIKEY)
-        self.datadir = str(tmp_path / "data")
-        self.token = issue_token(self.gateway.serial, lifetime_s=10 * 365 * 86400)
-        self.seen = []  # (gateway clock, values event) in the order Jeedom got them
-        self.daemon = None
-        self.start_daemon()
 
-    def start_daemon(self):
-        self.daemon = Daemon(Callback(self.receiver.url, APIKEY), datadir=self.datadir)
-        # Paused: no cycle of its own; the test runs each one through the gateway's worker.
-        answer = self.daemon.handle({"action": "configure", "gateways": [
-            {"id": "1", "host": self.simulator.url, "token": self.token, "paused": True}]})
-        assert answer["ok"]
-        self.poller = self.daemon.pollers["1"]
-        self.poller.clock = self.clock
-        self.poller.counters.tz = PARIS  # as if the daemon ran in Paris (PHP starts it in Jeedom's TZ)
-
-    def cycle(self):
-        before = len(self.receiver.bodies)
-        self.poller.submit(self.poller.refresh).result(timeout=60)
-        for body in self.receiver.bodies[before:]:
-            for event in body["events"]:
-                if event["type"] == "values":
-                    self.seen.append((self.clock.now, event["values"]))
-        self.clock.now += STEP_S
-        self.plan.next_cycle()
-
-    def close(self):
-        self.daemon.stop()
-        self.simulator.stop()
-        self.receiver.close()
+def cycle(site, clock, plan, seen):
+    """One cycle; `seen` gets (gateway clock, values event) in the order Jeedom got them. The clock then moves
+    on, and so does the plan."""
+    seen += [(clock.now, values) for values in site.cycle()]
+    clock.now += STEP_S
+    plan.next_cycle()
 
 
 def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_path):
@@ -76,13 +46,13 @@ def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_pa
     # day 3 at 07:00 (sun); the daemon restarts on day 2 at 06:00 and 12:30.
     clock = Clock.at("2026-06-10 23:00", PARIS)
     plan = FaultPlan([Episode("reboot", 4, 1), Episode("reboot", 48, 1), Episode("reboot", 64, 1)], seed=4)
-    site = Site(tmp_path, clock, plan)
+    site, seen = counting_site(tmp_path, clock, plan), []
     try:
         for n in range(70):
             if n in (14, 27):  # the daemon restarts (Jeedom restarted it, or the box rebooted)
-                site.daemon.stop()
-                site.start_daemon()
-            site.cycle()
+                site.stop()
+                site.start()
+            cycle(site, clock, plan, seen)
         state = json.load(open(f"{site.datadir}/counters-1.json"))
     finally:
         site.close()
@@ -94,7 +64,7 @@ def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_pa
 
     last = {}
     day_last = defaultdict(dict)
-    for now, values in site.seen:
+    for now, values in seen:
         local_day = datetime.fromtimestamp(now, PARIS).date()
         for eq, commands in values.items():
             for cmd, value in commands.items():
@@ -111,9 +81,9 @@ def test_jeedom_never_sees_a_counter_go_back_through_reboots_and_restarts(tmp_pa
     for when in ("2026-06-11 00:00", "2026-06-12 00:00"):
         truth.clock.now = Clock.at(when, PARIS).now
         lifetime.append(json.loads(truth.response("/production.json?details=1").body)["production"][1]["whLifetime"])
-    yesterday = {v[serial]["production_yesterday_wh"] for _, v in site.seen if "production_yesterday_wh" in v.get(serial, {})}
+    yesterday = {v[serial]["production_yesterday_wh"] for _, v in seen if "production_yesterday_wh" in v.get(serial, {})}
     assert len(yesterday) == 1 and yesterday.pop() == pytest.approx(lifetime[1] - lifetime[0], abs=2)
-    gateway_values = [v[serial] for _, v in site.seen if serial in v]
+    gateway_values = [v[serial] for _, v in seen if serial in v]
     assert any("self_sufficiency_day_pct" in v for v in gateway_values)
     assert any("self_consumption_day_pct" in v for v in gateway_values)
 
@@ -178,17 +148,17 @@ def test_absurd_and_poisoned_answers_never_reach_jeedom_and_leave_nothing_behind
     from catalog import QUANTITIES, find_command
     clock = Clock.at("2026-06-11 08:00", PARIS)
     plan = FaultPlan([Episode("poison", 3, 2), Episode("absurd", 7, 1)], seed=4)
-    site = Site(tmp_path, clock, plan)
+    site, seen = counting_site(tmp_path, clock, plan), []
     try:
         for _ in range(12):
-            site.cycle()
+            cycle(site, clock, plan, seen)
         state = json.load(open(f"{site.datadir}/counters-1.json"))
-        kinds = {eq: kind_of(site, eq) for _, values in site.seen for eq in values}
+        kinds = {eq: kind_of(site, eq) for _, values in seen for eq in values}
     finally:
         site.close()
     assert plan.injected["poison"] == 1 and plan.injected["absurd"] == 1
     last, checked = {}, 0
-    for now, values in site.seen:
+    for now, values in seen:
         for eq, commands in values.items():
             for cmd, value in commands.items():
                 command = find_command(kinds[eq], cmd)
@@ -203,23 +173,24 @@ def test_absurd_and_poisoned_answers_never_reach_jeedom_and_leave_nothing_behind
     # The poisoned readings left no offset: the counters are the gateway's own again.
     assert all(c["offset"] == 0 for c in state["lifetime"].values())
     serial = site.gateway.serial
-    production = [v[serial]["production_w"] for _, v in site.seen if "production_w" in v.get(serial, {})]
+    production = [v[serial]["production_w"] for _, v in seen if "production_w" in v.get(serial, {})]
     assert len(production) >= 10 and max(production) < 20_000  # the cycle of absurd readings published none
 
 
 def test_one_cycle_with_the_clock_a_year_ahead_does_not_freeze_the_day(tmp_path):
     clock = Clock.at("2026-06-11 08:00", PARIS)
-    site = Site(tmp_path, clock, FaultPlan(seed=4))
+    plan = FaultPlan(seed=4)
+    site, seen = counting_site(tmp_path, clock, plan), []
     try:
         for n in range(40):  # 08:00 to 03:30 the next night
             if n == 6:  # at 11:00, one reading stamped a year ahead
                 site.poller.clock = lambda: clock.now + 365 * 86400
-            site.cycle()
+            cycle(site, clock, plan, seen)
             site.poller.clock = clock
     finally:
         site.close()
     serial = site.gateway.serial
-    days = [(now, v[serial]["production_today_wh"]) for now, v in site.seen
+    days = [(now, v[serial]["production_today_wh"]) for now, v in seen
             if "production_today_wh" in v.get(serial, {})]
     first_day = [wh for now, wh in days if datetime.fromtimestamp(now, PARIS).day == 11]
     assert first_day == sorted(first_day) and first_day[-1] > 10_000  # it kept counting, never reset mid-day
@@ -233,7 +204,7 @@ def test_a_full_disk_a_counter_reset_and_a_restart_never_bring_a_counter_down(tm
     # comes back: Jeedom never sees a lifetime counter go down.
     clock = Clock.at("2026-06-11 09:00", PARIS)
     plan = FaultPlan([Episode("reboot", 5, 1)], seed=0)  # seed 0: the counters restart from zero
-    site = Site(tmp_path, clock, plan)
+    site, seen = counting_site(tmp_path, clock, plan), []
     data, aside = tmp_path / "data", tmp_path / "aside"
     try:
         for n in range(18):
@@ -241,20 +212,56 @@ def test_a_full_disk_a_counter_reset_and_a_restart_never_bring_a_counter_down(tm
                 data.rename(aside)
                 data.write_text("")
             if n == 10:
-                site.daemon.stop()
+                site.stop()
                 data.unlink()
                 aside.rename(data)
-                site.start_daemon()
-            site.cycle()
+                site.start()
+            cycle(site, clock, plan, seen)
         state = json.load(open(f"{site.datadir}/counters-1.json"))
     finally:
         site.close()
     assert plan._lifetime_steps == [(6, "reset")]
     assert state["lifetime"][f"{site.gateway.serial}/production_lifetime_wh"]["offset"] > 1_000_000
     last = {}
-    for now, values in site.seen:
+    for now, values in seen:
         for eq, commands in values.items():
             for cmd, value in commands.items():
                 if cmd in LIFETIME_COMMANDS:
                     assert value >= last.get((eq, cmd), 0), (eq, cmd, value, last[(eq, cmd)])
                     last[(eq, cmd)] = value
+
+
+def test_a_gateway_figure_rejected_since_a_reboot_is_not_published_while_the_gateway_is_silent(tmp_path, caplog):
+    # A week of readings every 3 hours (the counters see seven midnights: the 7 days are counted), then a cycle a
+    # minute. The gateway reboots with its lifetime counters restarting from zero: its own day and 7 days are now
+    # above its lifetimes (within_lifetime), so the counted ones are published. Then it is silent for a cycle (a
+    # second reboot): the poller's view still holds its last answers, whose figures get the verdict they got, not
+    # a pass for want of the lifetime (not a new reading). Jeedom's day and 7 days never go down within the day.
+    clock = Clock.at("2026-06-03 22:00", PARIS)
+    week_end = 62  # cycles of 3 hours, then of a minute
+    plan = FaultPlan([Episode("reboot", week_end, 1), Episode("reboot", week_end + 6, 1)], seed=0)
+    site, seen, silent = counting_site(tmp_path, clock, plan), [], []
+    try:
+        with caplog.at_level(logging.INFO, logger="enphased.figures"):
+            for n in range(week_end + 8):
+                silent.append(plan.gateway_down)
+                seen.append([values for values in site.cycle()])
+                clock.now += 3 * 3600 if n < week_end - 1 else 60
+                plan.next_cycle()
+    finally:
+        site.close()
+    assert plan._lifetime_steps[0] == (week_end + 1, "reset")
+    assert [i for i, down in enumerate(silent) if down] == [week_end, week_end + 6]
+    serial = site.gateway.serial
+    figures = DAY_COMMANDS[:2] + ("production_7days_wh", "consumption_7days_wh")
+    rejected = [r.getMessage() for r in caplog.records if "(within_lifetime:" in r.getMessage()]
+    assert {f for f in figures if any(f" {f} of " in line for line in rejected)} == set(figures), rejected
+    last = {}
+    for n in range(week_end, len(seen)):  # minutes of one day: no figure of it may go down
+        published = {cmd: v for values in seen[n] for cmd, v in values.get(serial, {}).items() if cmd in figures}
+        if silent[n]:
+            assert published == {}, (n, published)  # nothing was read: nothing new to say
+        for cmd, value in published.items():
+            assert value >= last.get(cmd, 0), (n, cmd, value, last[cmd])
+            last[cmd] = value
+    assert set(last) == set(figures)

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from conftest import fixtures_dir
-from devices_helpers import Site, commands
+from site_helpers import Site, commands
 from jeedom_receiver import expanded
 from simulator.writable import WritableRecorded
 
@@ -18,7 +18,7 @@ def site(tmp_path):
     def start(name, **options):
         """A recorded gateway by name, or a gateway already made."""
         gateway = WritableRecorded(fixtures_dir() / name) if isinstance(name, str) else name
-        sites.append(Site(gateway, tmp_path / str(len(sites)), **options))
+        sites.append(Site(tmp_path / str(len(sites)), gateway, **options))
         return sites[-1]
     yield start
     for one in sites:

@@ -205,9 +205,23 @@ def test_a_rejection_is_logged_once_until_the_figure_is_accepted_again(caplog):
         site[serial][1]["consumption_7days_wh"] = 300_000
         counters.update(site, at("2026-06-10 14:10"))
         site[serial][1]["consumption_7days_wh"] = 852
-        counters.update(site, at("2026-06-10 14:11"))
+        counters.update(site, at("2026-06-10 15:10"))
     logged = [r.getMessage() for r in caplog.records if "consumption_7days_wh" in r.getMessage()]
     assert len(logged) == 2
+
+
+def test_a_figure_accepted_and_rejected_in_turn_is_said_once_an_hour_at_most(caplog):
+    # 7.3.517's 852 Wh in 7 days (less than today: rejected) and a plausible 300 kWh, in turn every minute for two
+    # hours: one line at 14:00, one at 15:00, not one every other minute.
+    serial, site = recorded_site("7.3.517")
+    counters = Counters(None, PARIS)
+    with caplog.at_level(logging.INFO, logger="enphased.figures"):
+        for minute in range(120):
+            site[serial][1]["consumption_7days_wh"] = 300_000 if minute % 2 else 852
+            published = counters.update(site, at("2026-06-10 14:00") + 60 * minute)[serial]
+            assert published.get("consumption_7days_wh") != 852
+    logged = [r.getMessage() for r in caplog.records if "consumption_7days_wh" in r.getMessage()]
+    assert len(logged) == 2 and all("(week_holds_the_day:" in line for line in logged), logged
 
 
 # --- no published figure breaks a rule

@@ -18,6 +18,7 @@ from rogue_gateway import Endless, RogueGateway, Trickle
 from sim_helpers import MiniGateway
 from simulator.cloud import issue_token
 from simulator.faults import FaultPlan
+from simulator.hostile import DEPTH, LONG_NUMBER_DIGITS
 from simulator.server import Faults, Reply, serve
 from simulator.synthetic import SyntheticGateway
 
@@ -162,9 +163,10 @@ def _token(gateway):
     return Credentials(token=issue_token(gateway.serial))
 
 
-HOSTILE_JSON = {
-    "400-digit integer": b'{"production":[{"type":"inverters","activeCount":4,"wNow":1' + b"0" * 400 + b"}]}",
-    "200,000 deep": b"[" * 200_000 + b"]" * 200_000,
+HOSTILE_JSON = {  # the hostile gateway's own sizes (simulator/hostile.py)
+    f"{LONG_NUMBER_DIGITS}-digit integer": b'{"production":[{"type":"inverters","activeCount":4,"wNow":1'
+                                           + b"0" * (LONG_NUMBER_DIGITS - 1) + b"}]}",
+    f"{DEPTH:,} deep": b"[" * DEPTH + b"]" * DEPTH,
 }
 
 
@@ -182,6 +184,60 @@ def test_hostile_json_loses_its_endpoint_only(body):
     assert PRODUCTION not in answers and readings.production is None  # that endpoint's reading is lost...
     assert readings.meters["net-consumption"].total.active_power_w is not None  # ... the others are read
     assert answers["/ivp/ensemble/power"]["devices:"]  # the IQ Batteries' power and charge
+
+
+class _EveryAnswer(_OneAnswer):
+    """Every page answers `body` once `on` is set."""
+
+    def before(self, method, path):
+        return Reply(200, self.body) if self.on else None
+
+
+@pytest.mark.parametrize("body", HOSTILE_JSON.values(), ids=HOSTILE_JSON.keys())
+def test_a_cadence_none_of_whose_pages_can_be_read_is_an_error_not_frozen_values(body):
+    """Nothing readable on any page of a cadence: the read fails (the status says so), where the values of the
+    last good read would have stayed, looking fresh."""
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    faults = _EveryAnswer(None, body)
+    with serve(gateway, faults=faults) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        envoy.probe()
+        faults.on = True
+        with pytest.raises(EnvoyError) as err:
+            envoy.fetch("general")
+        assert err.value.code == "bad_response" and "none of the 3 pages" in err.value.message
+        faults.on = False
+        assert PRODUCTION in envoy.fetch("general")  # readable again: read again
+
+
+class _Spoiled(Faults):
+    """The gateway as it is, except `path`, which answers JSON cut short its first `times` times."""
+
+    def __init__(self, path, times):
+        self.path, self.left = path, times
+
+    def before(self, method, path):
+        if path == self.path and self.left > 0:
+            self.left -= 1
+            return Reply(200, b'{"devices": [')
+        return None
+
+
+@pytest.mark.parametrize("times, kept", [(1, True), (10 ** 6, False)], ids=["once", "always"])
+def test_a_probe_given_a_spoiled_answer_probes_once_more(times, kept):
+    """The probe decides once what every cycle reads: one spoiled answer of the IQ Batteries' inventory would leave
+    every battery endpoint out until the next Synchronize. Spoiled once, the second probe keeps them; spoiled
+    always, they are left out as the endpoint cannot be read, after two probes."""
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    with serve(gateway, faults=_Spoiled("/ivp/ensemble/inventory", times)) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        plan = envoy.probe()
+        asked = sim.count("/ivp/ensemble/inventory")
+    battery = {"/ivp/ensemble/power", "/ivp/ensemble/inventory", "/ivp/ensemble/secctrl"}
+    assert (battery <= set(plan.paths["general"] + plan.paths["devices"])) == kept, plan.paths
+    assert asked == 2  # two probes, never more
 
 
 @pytest.mark.parametrize("body", [

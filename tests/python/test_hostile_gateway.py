@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import catalog
-from chaos_helpers import DaemonProcess
-from devices_helpers import Site
+from chaos_helpers import IDENTIFIER, DaemonProcess, clean, strings
+from site_helpers import Site
 from envoy import parse, probe, text
 from jeedom_receiver import JeedomReceiver
 from simulator.cloud import issue_token
@@ -24,33 +24,11 @@ from simulator.server import serve
 from simulator.synthetic import SyntheticGateway
 
 NOON = time.mktime((2025, 6, 21, 13, 0, 0, 0, 0, -1))
-MARKUP = set("<>&\"'`\\")
-# What an identifier sent to Jeedom may hold (a logicalId: serial, serial_meter_net-consumption...).
-IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}")
 
 
 def house(identities="half"):
     return HostileGateway(SyntheticGateway(inverters=8, encharges=2, acbs=2, qrelays=2, enpower=True,
                                            generator=True, dry_contacts=4, clock=lambda: NOON, seed=3), identities)
-
-
-def clean(value) -> bool:
-    """Text that markup-reading code (innerHTML, a JavaScript string) shows as it is."""
-    return (not MARKUP & set(value) and len(value) <= text.TEXT_MAX
-            and not any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in value))
-
-
-def strings(data, key=None):
-    """(key, string) for every string in a JSON-like value, dict keys included."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from strings(k, key)
-            yield from strings(v, k)
-    elif isinstance(data, list):
-        for v in data:
-            yield from strings(v, key)
-    elif isinstance(data, str):
-        yield key, data
 
 
 # ---------------------------------------------------------------------------------------------- shapes
@@ -213,7 +191,7 @@ def test_a_gateway_without_a_valid_serial_is_refused_in_plain_words(hostile_daem
 
 def test_a_refused_control_does_not_carry_the_gateway_s_text(tmp_path, monkeypatch):
     monkeypatch.setattr(writes, "sleep", lambda s: None)
-    site = Site(house("none"), tmp_path)
+    site = Site(tmp_path, house("none"))
     try:
         contact = f"{site.serial}_dry_contact_NC1"
         assert contact in site.sync()

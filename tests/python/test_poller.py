@@ -249,3 +249,60 @@ def test_the_status_carries_requests_per_hour_and_failed_reads_of_the_day():
     clock.now += 60
     poller.cycle(["general"])  # only the figures moved: nothing sent
     assert len(callback.posts) == posts
+
+
+def test_readings_that_cannot_be_built_are_an_error_status_and_the_worker_goes_on(gateway, monkeypatch, caplog):
+    """Answers none of the parsers foresaw (or a bug of ours while building the readings): that cycle publishes
+    nothing and says so in the status; the worker thread lives on and the next good answers are published."""
+    import view
+
+    envoy, callback, poller = gateway
+    poller.step()
+    real = view.GatewayView.equipments
+    monkeypatch.setattr(view.GatewayView, "equipments", lambda self, info: 1 / 0)
+    envoy.watts = 150.0
+    advance(poller, 60)
+    status = callback.last("status")
+    assert status["error"]["code"] == "bad_response", status  # reachable, but nothing it said could be read
+    assert "ZeroDivisionError" in caplog.text
+    monkeypatch.setattr(view.GatewayView, "equipments", real)
+    advance(poller, 60)
+    assert callback.last("values") == {SERIAL: {"production_w": 150}}
+    assert callback.last("status")["error"] is None
+
+
+def test_nothing_ends_a_gateway_worker_thread(gateway, monkeypatch):
+    envoy, callback, poller = gateway
+    calls = []
+
+    def step(block_s=0.0):
+        calls.append(block_s)
+        if len(calls) == 1:
+            raise RuntimeError("a bug of ours")
+        poller._stopping.set()
+
+    monkeypatch.setattr(poller, "step", step)
+    monkeypatch.setattr(poller._stopping, "wait", lambda timeout=None: None)  # no second waited
+    poller._run()
+    assert len(calls) == 2, "the worker went on after the failed step"
+
+
+def test_an_error_that_comes_and_goes_is_logged_once_an_hour(caplog):
+    """A gateway failing every other read (a flaky page) says so once, and its end once; an hour later, again."""
+    now = [1_000_000.0]
+    envoy, callback = ScriptedEnvoy(), Callback()
+    poller = GatewayPoller("12", envoy, callback, general_s=60, devices_s=300, clock=lambda: now[0])
+    caplog.set_level("INFO")
+    poller.step()
+    for _ in range(10):
+        envoy.fail = EnvoyError("bad_response", "nothing readable")
+        advance(poller, 60)
+        assert callback.last("status")["error"]["code"] == "bad_response"
+        envoy.fail = None
+        advance(poller, 60)
+        now[0] += 120
+    assert caplog.text.count("nothing readable") == 1 and caplog.text.count("answers again") == 1
+    now[0] += 3600
+    envoy.fail = EnvoyError("bad_response", "nothing readable")
+    advance(poller, 60)
+    assert caplog.text.count("nothing readable") == 2

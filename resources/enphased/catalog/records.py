@@ -78,7 +78,7 @@ class Command:
     # label in its language (a select sends the value).
     labels: Tuple[Tuple[str, str, str], ...] = ()
     # logicalIds of commands of earlier versions that this one replaces: Synchronize moves their uses (scenarios,
-    # generic type...) onto it and removes them (core/class/enphaseInventory.class.php, docs/fr_FR/changelog.md).
+    # generic type...) onto it and removes them (core/class/enphaseCommands.class.php, docs/fr_FR/changelog.md).
     replaces: Tuple[str, ...] = ()
     # Actions: run(poller, equipment logicalId, value) inside the gateway's worker (controls.py).
     run: Optional[Callable[[Any, str, Any], None]] = None

@@ -74,6 +74,7 @@ class Envoy(GatewayWrites):
         self._token: Optional[str] = None
         self._requests_before = 0  # sent by transports since discarded
         self._too_large: Set[str] = set()  # endpoints whose answer was refused for its size (logged once)
+        self.spoiled_answers = 0  # answers said to be JSON (HTTP 200) that were not JSON within envoy/limits.py
         self._lock = threading.RLock()  # one operation at a time, 401 recovery included
 
     # --- what the daemon shows ---
@@ -238,6 +239,9 @@ class Envoy(GatewayWrites):
             return None
         data = decoded(path, answer.content)
         if data is None:
+            # An HTML page where JSON was asked is what some firmware serve there (3.x: /production.json); a
+            # JSON answer that is not JSON was spoiled on its way (cut short, garbled) or by the gateway.
+            self.spoiled_answers += "json" in (answer.headers.get("Content-Type") or "")
             log.debug("%s answered something that is not JSON within limits", path)
         return data
 
@@ -273,8 +277,17 @@ class Envoy(GatewayWrites):
         """Find out once which endpoints this gateway answers, and so what each cadence reads."""
         with self._lock:
             self._ensure_connected()
-            installer = self.auth_mode.endswith("installer")
-            plan = plan_from(self.info, self._read_paths(probe_paths(self.info, installer), partial_ok=False))
+            paths = probe_paths(self.info, installer=self.auth_mode.endswith("installer"))
+            spoiled = self.spoiled_answers
+            answers = self._read_paths(paths, partial_ok=False)
+            if self.spoiled_answers != spoiled:
+                # One spoiled answer (a flaky link, a busy gateway, a moment of nonsense) would leave its endpoint,
+                # and what the plan chooses from it (the batteries' endpoints...), out of the plan until the next
+                # probe: the probe is made once more, and that one holds.
+                log.debug("The gateway at %s spoiled %d answers of the probe: probing once more", self.host,
+                          self.spoiled_answers - spoiled)
+                answers = self._read_paths(paths, partial_ok=False)
+            plan = plan_from(self.info, answers)
             if not plan.readable():
                 # No plan is kept: the next read probes again (a gateway that was still starting, say).
                 self.plan = None
@@ -291,7 +304,15 @@ class Envoy(GatewayWrites):
             if self.plan is None:
                 self.probe()
             self._ensure_connected()
-            return self._read_paths(self.plan.paths[cadence], partial_ok=True)
+            paths = self.plan.paths[cadence]
+            answers = self._read_paths(paths, partial_ok=True)
+            if paths and not answers:
+                # Every page of the cadence answered, none with a reading (errors, not JSON, beyond the limits):
+                # values that stay as they were would look like a gateway that reads well.
+                raise EnvoyError("bad_response", (
+                    f"The gateway at {self.host} answered none of the {len(paths)} pages read at this cadence "
+                    "with something readable; send a diagnostics report if it lasts."))
+            return answers
 
     def read(self, cadence: str) -> Readings:
         """The readings of one cadence's endpoints alone, with the probe's CT list (the shell and tests)."""

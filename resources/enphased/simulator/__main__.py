@@ -2,7 +2,8 @@
 
     python3 -m simulator --recorded DIR|REPORT.zip [--port P]   (from resources/enphased)
     python3 -m simulator --synthetic [--inverters 12 --encharges 2 ...] [--port P]
-    python3 -m simulator --hostile [--identities none|half|all] [synthetic options]   (see hostile.py)
+    python3 -m simulator --hostile [--kind strings|numbers|...] [--identities none|half|all] [synthetic options]
+                                                                                        (see hostile.py)
     ... --faults "reset=0.05,http503=0.02,reboot@10+2,outage@30+5" [--cycle-s 60]   (see faults.py)
 
 Prints the gateway URL, the cloud URL and a demo account whose tokens the gateway accepts.
@@ -13,6 +14,7 @@ import sys
 import threading
 
 from .cloud import DEMO_EMAIL, DEMO_PASSWORD, Account, issue_token, serve_cloud
+from .hostile import KINDS as HOSTILE_KINDS
 from .recorded import RecordedGateway
 from .server import identity, serve
 
@@ -27,6 +29,8 @@ def _arguments(argv):
                                                                 "(markup, quotes, control characters...)")
     parser.add_argument("--identities", choices=("none", "half", "all"), default="half",
                         help="--hostile: which serials and ids are hostile too (default: half of them)")
+    parser.add_argument("--kind", choices=HOSTILE_KINDS, default="strings",
+                        help="--hostile: what the gateway says wrong (default: its strings)")
     parser.add_argument("--port", type=int, default=0, help="gateway port (0: a free one)")
     parser.add_argument("--cloud-port", type=int, default=0, help="Enlighten/entrez stand-in port (0: a free one)")
     parser.add_argument("--http", action="store_true", help="plain HTTP even for firmware >= 7")
@@ -65,7 +69,7 @@ def _gateway(args):
     if args.hostile:
         from .hostile import HostileGateway
 
-        return HostileGateway(gateway, identities=args.identities)
+        return HostileGateway(gateway, identities=args.identities, kind=args.kind)
     return gateway
 
 
