@@ -138,8 +138,8 @@ class GatewayPoller:
         while not self._stopping.is_set():
             try:
                 self.step(block_s=0.0 if self._ready() else self.cadences.idle_s())
-            except Exception:  # nothing may end the worker: its gateway would go silent for good
-                log.exception("Gateway %s: a cycle failed", self.id)
+            except Exception as e:  # nothing may end the worker: its gateway would go silent for good
+                self._internal_error(e, "a cycle")
                 self._stopping.wait(1.0)
 
     def step(self, block_s: float = 0.0) -> None:
@@ -225,19 +225,14 @@ class GatewayPoller:
                 error = e
                 break
             except Exception as e:  # a bug of ours must not end the worker: say it, keep polling
-                error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
-                if self._may_say(error):
-                    log.exception("Gateway %s: reading %s failed", self.id, cadence)
+                error = self._internal_error(e, f"reading {cadence}")
                 break
             self.view.update(client.plan, cadence, answers)
             fresh.add(cadence)
         try:
             found = self.view.equipments(self.envoy.info if self.envoy is not None else None)
         except Exception as e:  # answers none of our parsers foresaw, or a bug of ours: a cycle lost, said
-            error = EnvoyError("bad_response", f"Internal error while reading: {e.__class__.__name__}")
-            if self._may_say(error):
-                log.exception("Gateway %s: building its readings failed", self.id)
-            return {}, error
+            return {}, self._internal_error(e, "building its readings")
         return self._counted(found, fresh), error
 
     def _counted(self, found: Found, fresh) -> Found:
@@ -359,6 +354,13 @@ class GatewayPoller:
             self._error = error
             self._failures += 1
         self.cadences.answered(self._failures, error is not None and error.code == "unreachable")
+
+    def _internal_error(self, exc: Exception, doing: str) -> EnvoyError:
+        """The error status of something of ours that failed; its traceback logged as often as the error is."""
+        error = EnvoyError("bad_response", f"Internal error while reading: {exc.__class__.__name__}")
+        if self._may_say(error):
+            log.exception("Gateway %s: %s failed", self.id, doing)
+        return error
 
     def _may_say(self, error: EnvoyError) -> bool:
         """Whether this error was not logged within the last ERROR_SAID_AGAIN_S."""
