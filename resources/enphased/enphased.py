@@ -39,7 +39,9 @@ def setup_logging(level_name: str) -> None:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="enphased.py", description="Enphase gateway daemon for Jeedom")
+    # A fixed width: argparse would import shutil (and bz2, lzma) to measure a terminal the daemon never has.
+    parser = argparse.ArgumentParser(prog="enphased.py", description="Enphase gateway daemon for Jeedom",
+                                     formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100))
     parser.add_argument("--loglevel", default="info")
     # A Unix socket in a folder only the daemon's user can enter, rather than Jeedom's usual loopback port:
     # any local user can listen on a port first, and PHP would hand them the apikey and every secret.

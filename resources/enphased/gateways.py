@@ -10,7 +10,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -299,6 +298,7 @@ class Daemon:
     def _diagnostics(self, pollers, message) -> Dict[str, Any]:
         """The diagnostics report of one gateway, written by its worker through its live connection."""
         import diagnostics
+        import tempfile
 
         if len(pollers) != 1:
             return _error("bad_request", "diagnostics needs one gateway.")

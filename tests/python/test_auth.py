@@ -1,6 +1,9 @@
 """Passwords, token claims, the token store and the Enlighten login budget."""
+import base64
+import json
 import os
 import stat
+import sys
 
 import pytest
 
@@ -40,6 +43,62 @@ def test_a_token_that_is_not_a_jwt_is_refused_plainly():
     with pytest.raises(EnvoyError) as err:
         token_claims("not-a-token")
     assert err.value.code == "auth_failed"
+
+
+@pytest.mark.pure
+def test_token_claims_are_read_without_pyjwt(monkeypatch):
+    """Importing pyjwt would cost the daemon 1.4 MB of memory: the claims are read without it."""
+    token = issue_token(SERIAL, role="owner", lifetime_s=60, now=1_800_000_123)
+    monkeypatch.setitem(sys.modules, "jwt", None)  # `import jwt` fails from here on
+    claims = token_claims(token)
+    assert (claims.role, claims.issued, claims.expires) == ("owner", 1_800_000_123, 1_800_000_183)
+
+
+def _part(value) -> str:
+    """One part of a token: JSON (or bytes as they are) in base64url without its padding."""
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+HEADER, PAYLOAD = _part({"alg": "ES256", "typ": "JWT"}), _part({"enphaseUser": "installer", "exp": 1_900_000_000})
+
+
+# What pyjwt 2.15 refuses too, unverified (each was checked against it).
+@pytest.mark.pure
+@pytest.mark.parametrize("token", [
+    "",
+    "..",
+    HEADER + "." + PAYLOAD,  # two parts
+    HEADER + "." + PAYLOAD + ".YQ.YQ",  # four
+    HEADER + "." + _part([1]) + ".YQ",  # a payload that is not a JSON object
+    _part("ES256") + "." + PAYLOAD + ".YQ",  # nor the header
+    HEADER + "." + _part(b"owner") + ".YQ",  # not JSON at all
+    HEADER + "." + PAYLOAD + "!.YQ",  # outside the base64url alphabet
+    HEADER + "." + PAYLOAD.replace("_", "/").replace("-", "+") + "+/.YQ",  # base64, not base64url
+    HEADER + "." + PAYLOAD + ".YQ\n",  # pasted with its line end
+    " " + HEADER + "." + PAYLOAD + ".YQ",
+    HEADER + "." + PAYLOAD + ".YR",  # bits left over: not the canonical form of any bytes
+    HEADER + "." + PAYLOAD + ".YQ=",  # padding that does not make whole groups of four
+    HEADER + "." + PAYLOAD + ".YQ===",
+    HEADER + "." + PAYLOAD + ".Y",  # a length no bytes have
+    _part({"alg": "ES256", "b64": False}) + "." + PAYLOAD + ".YQ",  # a detached payload
+    HEADER + "." + _part(b"[" * 100_000) + ".YQ",  # nested beyond the decoder
+])
+def test_a_token_is_refused_as_pyjwt_refuses_it(token):
+    with pytest.raises(EnvoyError) as err:
+        token_claims(token)
+    assert (err.value.code, err.value.reason) == ("auth_failed", "token_invalid")
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("token", [
+    HEADER + "." + PAYLOAD + ".",  # no signature (alg none)
+    HEADER + "." + PAYLOAD + ".YQ==",  # padding kept
+    _part({}) + "." + PAYLOAD + ".YQ",  # no alg: only the gateway checks the signature
+])
+def test_a_token_pyjwt_reads_unverified_is_read(token):
+    claims = token_claims(token)
+    assert (claims.role, claims.expires, claims.issued) == ("installer", 1_900_000_000, None)
 
 
 def test_file_token_store_is_private_and_survives_a_restart(tmp_path):

@@ -92,6 +92,17 @@ def first_cycle_values(jeedom):
     return {eq: cmds for e in cycle if e["type"] == "values" for eq, cmds in e["values"].items()}
 
 
+def test_a_synced_daemon_has_not_loaded_what_it_does_not_need(daemon, gateway):
+    """The daemon's memory is counted (docs/performance.md): after a sync of a token gateway it holds neither pyjwt
+    (urllib.request and tempfile with it) nor tempfile's shutil, bz2 and lzma (argparse would import shutil too),
+    nor decimal (firmware 3.x pages only). Their C extensions show in its memory map."""
+    assert configure(daemon, gateway) == {"ok": True, "gateways": ["12"]}
+    assert daemon.send({"action": "sync"})["ok"] is True
+    maps = Path(f"/proc/{daemon.pid}/maps").read_text()
+    assert "/_ssl." in maps, "the map names the extensions it has loaded"
+    assert [name for name in ("_bz2", "_lzma", "_decimal") if f"/{name}." in maps] == []
+
+
 def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon, jeedom, gateway):
     assert configure(daemon, gateway) == {"ok": True, "gateways": ["12"]}
     answer = daemon.send({"action": "sync", "gateway": "12"})

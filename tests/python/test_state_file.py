@@ -54,6 +54,23 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path, m
     assert state_file.read_json(str(tmp_path / "missing.json")) is None
 
 
+@pytest.mark.pure
+def test_a_write_cut_short_leaves_a_private_temporary_file_named_after_its_target(tmp_path, monkeypatch):
+    """What a power cut leaves is found by its name when the gateway is removed (gateways.py: ".<name>.*.tmp")."""
+    path = str(tmp_path / "counters-12.json")
+
+    def power_cut(src, dst):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", power_cut)
+    monkeypatch.setattr(os, "unlink", lambda name: None)  # nor any clean-up after it
+    with pytest.raises(OSError):
+        state_file.write_json(path, {"kept": False})
+    left = list(tmp_path.glob(".counters-12.json.*.tmp"))
+    assert len(left) == 1 and os.listdir(tmp_path) == [left[0].name]
+    assert mode(left[0]) == 0o600 and json.loads(left[0].read_text()) == {"kept": False}
+
+
 def test_every_file_a_daemon_run_keeps_is_0600(tmp_path, jeedom, socket_path):
     datadir = tmp_path / "data"
     daemon, server = enphased.start_core(socket_path, jeedom.url, APIKEY, str(datadir))
