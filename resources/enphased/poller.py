@@ -202,6 +202,7 @@ class GatewayPoller:
         if error is None:
             self._send_all = False
         self.publisher.values(found, send_all)
+        del found  # not kept while the flush waits for Jeedom (seconds, behind the other gateways)
         self._set_error(error)
         self.publisher.status(self.status(), force=send_all)
         self.callback.flush(self.id)
@@ -275,6 +276,7 @@ class GatewayPoller:
             self.callback.flush(self.id)
             raise error
         self.publisher.synced(found)
+        del found  # not kept while the flush waits for Jeedom (seconds, behind the other gateways)
         self._send_all = False
         self.cadences.clear()  # both cadences were just read
         self._set_error(None)
