@@ -12,7 +12,7 @@ import pytest
 
 from fake_clock import Clock
 from jeedom.socket_server import (MAX_CONNECTIONS, MAX_MESSAGE_BYTES, NOISE_LOG_INTERVAL_S, ChannelError, NoiseLog,
-                                  SocketServer, check_private_folder, connect, send)
+                                  SocketServer, check_private_folder, connect, json_pieces, send)
 
 APIKEY = "k" * 32
 
@@ -126,6 +126,37 @@ def test_a_file_in_the_way_is_not_replaced(socket_path):
 def test_a_good_message_reaches_the_handler_and_gets_its_answer(server):
     assert send(server.path, {"apikey": APIKEY, "action": "sync"}) == {"ok": True, "echo": "sync"}
     assert server.seen == [{"apikey": APIKEY, "action": "sync"}]
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("answer", [
+    {"ok": True},
+    {"ok": False, "error": {"code": "unreachable", "message": "La passerelle …0058 ne répond pas"}},
+    {"ok": True, "gateways": []},
+    {"ok": True, "inventory": [{"type": "inventory", "gateway": "12", "equipments": [{"logicalId": "1", "name": {
+        "fr_FR": "Micro-onduleur …0058"}}], "count": 1}, {"type": "inventory", "gateway": "14", "equipments": []}],
+     "errors": [{"gateway": "13", "code": "unreachable", "message": "Gateway 13 did not finish in 150 s"}]},
+])
+def test_an_answer_in_pieces_is_the_json_of_the_answer(answer):
+    assert "".join(json_pieces(answer)) == json.dumps(answer)
+
+
+def test_a_large_answer_arrives_whole_and_ends_with_its_newline(socket_path):
+    """A sync's answer (every gateway's inventory) is written in pieces, not held whole."""
+    answer = {"ok": True, "inventory": [{"gateway": str(n), "equipments": [{"logicalId": f"{n}-{i}", "kind": "inverter"}
+                                                                           for i in range(3000)]} for n in range(4)]}
+    srv = SocketServer(socket_path, APIKEY, lambda message: answer).start()
+    try:
+        with connect(srv.path) as sock:
+            sock.sendall(json.dumps({"apikey": APIKEY, "action": "sync"}).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                assert chunk, "the connection closed before the answer's newline"
+                data += chunk
+    finally:
+        srv.stop()
+    assert data == json.dumps(answer).encode() + b"\n"
 
 
 def test_a_message_ended_by_a_newline_without_half_close(server):

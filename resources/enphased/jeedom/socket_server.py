@@ -17,7 +17,7 @@ import stat
 import struct
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from jeedom import timeouts
 
@@ -266,9 +266,28 @@ class SocketServer:
     @staticmethod
     def _answer(sock: socket.socket, answer: Dict[str, Any]) -> None:
         try:
-            sock.sendall(json.dumps(answer).encode("utf-8") + b"\n")
+            for piece in json_pieces(answer):
+                sock.sendall(piece.encode("utf-8"))
+            sock.sendall(b"\n")
         except OSError:
             pass  # the peer left without waiting for the answer
+
+
+def json_pieces(answer: Dict[str, Any]) -> Iterator[str]:
+    """json.dumps(answer), in pieces: each item of its lists on its own. A sync's answer lists every gateway's
+    inventory: four sites of 600 devices make 0.4 MB of text, which held whole (and again encoded) at the end of
+    the sync raised the daemon's peak memory by 0.8 MB."""
+    yield "{"
+    for n, (key, value) in enumerate(answer.items()):
+        yield (", " if n else "") + json.dumps(key) + ": "
+        if isinstance(value, list):
+            yield "["
+            for i, item in enumerate(value):
+                yield (", " if i else "") + json.dumps(item)
+            yield "]"
+        else:
+            yield json.dumps(value)
+    yield "}"
 
 
 def connect(path, timeout_s: float = 120) -> socket.socket:
