@@ -237,6 +237,7 @@ class enphase extends eqLogic {
 			$device->remove();
 		}
 		enphaseEvents::forget(enphaseGateway::idOf($this));
+		enphaseInventory::forget(enphaseGateway::idOf($this));
 		enphaseDaemon::forget(enphaseGateway::idOf($this));
 	}
 

@@ -15,6 +15,8 @@ class enphaseInventory {
 	/** Equipment configuration keys that belong to the plugin, never overwritten by the daemon's description. */
 	const RESERVED_CONFIGURATION = array('kind', 'gateway_id', 'gateway_serial', 'status', 'createtime', 'updatetime',
 		'host', 'auth_method', 'installer', 'demo_hour', 'enlighten_username', 'serial', 'general_s', 'devices_s', 'password', 'token', 'enlighten_password', 'widget');
+	/** The plugin's configuration key (followed by the gateway's id) of the kinds the daemon described. */
+	const KINDS_KEY = 'kinds::';
 
 	/**
 	 * Creates or completes the equipment and commands an INVENTORY describes. Never duplicates (equipment are
@@ -34,7 +36,10 @@ class enphaseInventory {
 		$parent = enphasePlacement::parentObject($gateway);
 		$stale = enphaseGateway::staleAfterMinutes(enphaseGateway::settingsOf($gateway));
 		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
-		$kinds = (isset($_inventory['kinds']) && is_array($_inventory['kinds'])) ? $_inventory['kinds'] : array();
+		$kinds = self::kinds($gatewayId, $_inventory);
+		if (isset($_inventory['kinds']) && is_array($_inventory['kinds']) && count($_inventory['kinds']) > 0) {
+			config::save(self::KINDS_KEY . $gatewayId, $kinds, 'enphase');
+		}
 		foreach ($equipments as $i => $equipment) {
 			$equipments[$i] = self::withCommands($equipment, $kinds);
 		}
@@ -51,6 +56,44 @@ class enphaseInventory {
 		}
 		enphaseSyncJob::counted($gatewayId, $report, isset($_inventory['count']) && is_int($_inventory['count']) ? $_inventory['count'] : 0);
 		return $report;
+	}
+
+	/**
+	 * The kinds an inventory event's equipment can take their commands from: those it describes, and those an
+	 * earlier POST of the same inventory described. The daemon describes each kind once per inventory, in the
+	 * first POST carrying its equipment (docs/protocol.md); Jeedom keeps them in the plugin's configuration.
+	 */
+	private static function kinds($_gatewayId, array $_inventory) {
+		$kept = config::byKey(self::KINDS_KEY . $_gatewayId, 'enphase', array());
+		$described = (isset($_inventory['kinds']) && is_array($_inventory['kinds'])) ? $_inventory['kinds'] : array();
+		return array_replace(is_array($kept) ? $kept : array(), $described);
+	}
+
+	/**
+	 * The kinds an inventory event's equipment need and that neither the event nor an earlier POST described:
+	 * Jeedom lost them (a restored configuration). The callback then applies nothing of the event and asks the
+	 * daemon to describe them again (HTTP 409).
+	 */
+	public static function missingKinds(array $_inventory) {
+		$gatewayId = (isset($_inventory['gateway']) && is_scalar($_inventory['gateway'])) ? (string) $_inventory['gateway'] : '';
+		$kinds = self::kinds($gatewayId, $_inventory);
+		$missing = array();
+		$equipments = (isset($_inventory['equipments']) && is_array($_inventory['equipments'])) ? $_inventory['equipments'] : array();
+		foreach ($equipments as $equipment) {
+			if (!is_array($equipment) || !isset($equipment['kind']) || !is_string($equipment['kind']) || isset($kinds[$equipment['kind']]['commands'])) {
+				continue;
+			}
+			$named = (isset($equipment['commands']) && is_array($equipment['commands'])) ? $equipment['commands'] : null;
+			if ($named === null || count(array_filter($named, 'is_string')) > 0) {
+				$missing[$equipment['kind']] = true;
+			}
+		}
+		return array_keys($missing);
+	}
+
+	/** What Jeedom keeps of a removed gateway's inventories goes with it. */
+	public static function forget($_gatewayId) {
+		config::remove(self::KINDS_KEY . $_gatewayId, 'enphase');
 	}
 
 	/**

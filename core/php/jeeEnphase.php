@@ -12,8 +12,9 @@
  * One body at a time (a lock), and nothing of a body after its deadline: the daemon stops waiting for the
  * answer then and sends what the body carried again, with anything newer, in its next POST. So a late body (held
  * in the web server's queue, or behind a slow one) can never apply older values over newer ones.
- * Answers 200 once every event is applied; 503 when the deadline came first; 403 for a wrong or missing apikey;
- * 400 for a body that is not an event list.
+ * Answers 200 once every event is applied; 503 when the deadline came first; 409 when an inventory event needs
+ * equipment kinds Jeedom does not know (the daemon then describes them again), applying nothing of it and nothing
+ * after it; 403 for a wrong or missing apikey; 400 for a body that is not an event list.
  */
 try {
 	require_once __DIR__ . '/../../../../core/php/core.inc.php';
@@ -52,6 +53,11 @@ try {
 	foreach ($payload['events'] as $event) {
 		if (microtime(true) >= $deadline) {
 			http_response_code(503);
+			die();
+		}
+		if (is_array($event) && isset($event['type']) && $event['type'] === 'inventory' && count(enphaseInventory::missingKinds($event)) > 0) {
+			http_response_code(409);
+			log::add('enphase', 'debug', __('Types d\'équipement inconnus dans l\'inventaire : le démon les décrira de nouveau', __FILE__));
 			die();
 		}
 		enphaseEvents::handle(array($event));

@@ -211,9 +211,17 @@ class GatewayPoller:
     def _read(self, cadences) -> Tuple[Found, Optional[EnvoyError]]:
         """{eq logicalId: (Equipment, values)} of this cycle, the energy counters applied, and the error that
         stopped a read."""
+        reprobe = self.envoy is not None and self.envoy.plan is not None and self.envoy.probe_due()
+        if reprobe:
+            cadences = list(CADENCES)  # a new plan starts a new view (view.py): both cadences fill it
         if "devices" not in cadences:
             return self._read_now(cadences)
         with _device_turn():
+            if reprobe:
+                try:
+                    self.envoy.probe()  # the last plan was made from spoiled answers (Envoy.probe_due)
+                except EnvoyError as e:
+                    return {}, e
             return self._read_now(cadences)
 
     def _read_now(self, cadences) -> Tuple[Found, Optional[EnvoyError]]:

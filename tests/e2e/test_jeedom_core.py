@@ -683,9 +683,12 @@ def test_a_killed_daemon_is_restarted_by_jeedom_and_the_user_is_told(demo):
 
 
 def test_a_removed_gateway_leaves_nothing_behind(demo):
-    """Its equipment, its messages, and in the daemon's data folder its inventory and counters."""
+    """Its equipment, its messages, the kinds its inventories described, and in the daemon's data folder its
+    inventory and counters."""
     core = demo["core"]
     gateway = demo["id"]
+    kinds = lambda: core.php("echo json_encode(config::byKey('kinds::%s', 'enphase', 'none'));" % gateway)  # noqa: E731
+    assert "inverter" in json.loads(kinds()), "the kinds of its synchronized inventory are kept"
     data = core.dir / "plugins" / PLUGIN_ID / "data"
     files = ["inventory-%s.json" % gateway, "counters-%s.json" % gateway]
     wait_until(lambda: all((data / name).exists() for name in files), GENERAL_S + 30, "the daemon's files of the demo")
@@ -695,6 +698,7 @@ def test_a_removed_gateway_leaves_nothing_behind(demo):
 
     assert not [eq for eq in core.equipments(PLUGIN_ID) if eq["configuration"].get("gateway_id") == gateway]
     assert not [m for subject in ("status", "token", "outage") for m in messages(core, "%s::%s::" % (subject, gateway))]
+    assert json.loads(kinds()) == "none"
     wait_until(lambda: not any((data / name).exists() for name in files), 60, "the daemon to remove its files")
     assert duplicates(core) == [] and not json.loads(core.php("echo json_encode(DB::Prepare("
         "\"SELECT id FROM cmd WHERE eqType = 'enphase' AND eqLogic_id NOT IN (SELECT id FROM eqLogic)\","

@@ -243,4 +243,40 @@ class InventoryTest extends EnphaseTestCase {
 		$this->assertSame('numeric', self::command('482301000001', 'watts_now')->getSubType());
 		$this->assertNotNull(self::command('482301000002', 'producing'));
 	}
+
+	public function testAKindDescribedByAnEarlierPostOfTheInventoryIsKeptForTheNextOnes() {
+		$full = self::inventory();
+		$post = function ($_serials, $_kinds) {
+			$event = array('type' => 'inventory', 'gateway' => self::$gatewayId, 'serial' => '122302045041', 'count' => 3,
+				'equipments' => array());
+			foreach ($_serials as $serial) {
+				$event['equipments'][] = array('logicalId' => $serial, 'kind' => 'inverter', 'name' => array('fr_FR' => 'Micro-onduleur ' . $serial));
+			}
+			if ($_kinds !== null) {
+				$event['kinds'] = $_kinds;
+			}
+			return $event;
+		};
+		$first = $post(array('482301000001'), array('inverter' => array('commands' => $full['equipments'][1]['commands'])));
+		$second = $post(array('482301000002', '482301000003'), null);
+		$this->assertSame(array('inverter'), enphaseInventory::missingKinds($second), 'nothing described yet');
+
+		enphaseInventory::apply($first);
+		$this->assertSame(array(), enphaseInventory::missingKinds($second));
+		$report = enphaseInventory::apply($second);
+
+		$this->assertSame(array('found' => 2, 'created' => 2), $report['kinds']['inverter']);
+		$this->assertSame('Puissance', self::command('482301000003', 'watts_now')->getName(), 'its kind\'s commands, described by the first POST');
+		$this->assertSame(count(self::equipment('482301000001')->getCmd()), count(self::equipment('482301000003')->getCmd()));
+
+		// Another gateway's kinds are its own: described for one, unknown to the other.
+		$garage = self::addGateway('Garage', array('host' => '192.0.2.21'));
+		$other = $second;
+		$other['gateway'] = (string) $garage->getId();
+		$this->assertSame(array('inverter'), enphaseInventory::missingKinds($other));
+		// An equipment that describes its commands itself (the earlier form), or names none, needs no kind.
+		$other['equipments'] = array(array('logicalId' => '482301000009', 'kind' => 'inverter', 'commands' => $full['equipments'][1]['commands']),
+			array('logicalId' => '482301000010', 'kind' => 'inverter', 'commands' => array()));
+		$this->assertSame(array(), enphaseInventory::missingKinds($other));
+	}
 }

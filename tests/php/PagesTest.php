@@ -67,6 +67,27 @@ class PagesTest extends EnphaseTestCase {
 		$this->assertEquals(321.0, self::command('482301000001', 'watts_now')->execCmd());
 	}
 
+	public function testAnInventoryWhoseKindsJeedomLostIsRefusedWith409AndNothingOfItApplied() {
+		$known = array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 222)));
+		$inventory = array('type' => 'inventory', 'gateway' => self::$gatewayId, 'serial' => '122302045041',
+			'equipments' => array(array('logicalId' => '482301000077', 'kind' => 'inverter', 'name' => array('fr_FR' => 'Micro-onduleur …0077'))));
+		$after = array('type' => 'values', 'gateway' => self::$gatewayId, 'values' => array('482301000001' => array('watts_now' => 333)));
+
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), json_encode(array('events' => array($known, $inventory, $after))));
+
+		$this->assertSame(409, $status, 'the daemon describes the kinds again');
+		$this->assertEquals(222.0, self::command('482301000001', 'watts_now')->execCmd(), 'what came before it is applied, nothing after');
+		$this->assertNull(self::equipment('482301000077'));
+
+		$full = self::inventory();
+		$inventory['kinds'] = array('inverter' => array('commands' => $full['equipments'][1]['commands']));
+		list($status) = $this->postCallback(jeedom::getApiKey('enphase'), json_encode(array('events' => array($inventory, $after))));
+
+		$this->assertSame(200, $status);
+		$this->assertNotNull(self::command('482301000077', 'watts_now'));
+		$this->assertEquals(333.0, self::command('482301000001', 'watts_now')->execCmd());
+	}
+
 	public function testACallbackWithAWrongApikeyChangesNothing() {
 		$before = JeedomDouble::$db;
 		$inventory = self::inventory();

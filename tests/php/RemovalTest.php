@@ -10,7 +10,11 @@ class RemovalTest extends EnphaseTestCase {
 		$garageInventory['serial'] = '122302049999';
 		$garageInventory['equipments'] = array(array('logicalId' => '482301009999', 'kind' => 'inverter', 'name' => 'Micro-onduleur 482301009999',
 			'commands' => array(array('logicalId' => 'power_w', 'name' => 'Puissance', 'type' => 'info', 'subType' => 'numeric'))));
+		$garageInventory['kinds'] = array('inverter' => array('commands' => $garageInventory['equipments'][0]['commands']));
 		enphaseInventory::apply($garageInventory);
+		enphaseInventory::apply(array('type' => 'inventory', 'gateway' => self::$gatewayId, 'equipments' => array(),
+			'kinds' => array('inverter' => array('commands' => array()))));
+		$this->assertNotSame('', config::byKey('kinds::' . self::$gatewayId, 'enphase'), 'the kinds the daemon described are kept');
 		foreach (array(self::$gatewayId, (string) $garage->getId()) as $id) {
 			enphaseEvents::applyStatus(array('type' => 'status', 'gateway' => $id, 'reachable' => true,
 				'error' => array('code' => 'auth_failed', 'message' => 'refused')));
@@ -28,6 +32,8 @@ class RemovalTest extends EnphaseTestCase {
 		}), 'no command of a removed equipment');
 		$subjects = array_column(JeedomDouble::$db['message'], 'logicalId');
 		$this->assertSame(array('status::' . $garage->getId() . '::auth_failed'), $subjects);
+		$this->assertSame('', config::byKey('kinds::' . self::$gatewayId, 'enphase'), 'its kinds are forgotten');
+		$this->assertNotSame('', config::byKey('kinds::' . $garage->getId(), 'enphase'), 'not the other gateway\'s');
 	}
 
 	public function testTheDaemonForgetsItsFilesAtOnceOrWhenItStarts() {

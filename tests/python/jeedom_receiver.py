@@ -16,7 +16,10 @@ class JeedomReceiver:
     `stall(s, drop=True)`, the connection is also closed at once, without an answer, while the request goes on
     (a web server or proxy giving up on PHP, which carries on).
     It holds no lock of its own: `applying` / `max_applying` count the requests applying an event at once,
-    `open` / `max_open` those under way at all, so a test sees what the daemon made Jeedom do."""
+    `open` / `max_open` those under way at all, so a test sees what the daemon made Jeedom do.
+    Like PHP, it keeps the kinds an inventory event describes for the POSTs after it (`kinds`, per gateway;
+    `forget_kinds()` plays a Jeedom that lost them), answers 409 to an event whose kinds it does not know,
+    and records each inventory event applied with the kinds it used, as PHP reads it (`expanded`)."""
 
     def __init__(self, apikey="test-apikey", value_s=0.0):
         self.apikey = apikey
@@ -25,6 +28,8 @@ class JeedomReceiver:
         self.applied = []  # events applied, in order (those of bodies cut short by their deadline included)
         self.targets = []  # every request's path and query, as a web server's access log keeps them
         self.refused = 0
+        self.kinds = {}  # gateway -> kind -> its description, as PHP keeps them
+        self.kinds_asked = 0  # bodies answered 409
         self.expired = 0  # bodies whose deadline came before their end
         self.down = False
         self.open = self.max_open = self.applying = self.max_applying = 0
@@ -64,6 +69,23 @@ class JeedomReceiver:
         with self.changed:
             self._stall_s, self._drop = seconds, drop
 
+    def forget_kinds(self):
+        with self.changed:
+            self.kinds = {}
+
+    def _with_kinds(self, event):
+        """An inventory event with the kinds it may use (those it describes, and those kept): None when one of
+        its equipment needs a kind described in neither."""
+        if event.get("type") != "inventory":
+            return event
+        with self.changed:
+            kept = self.kinds.setdefault(event.get("gateway"), {})
+            kinds = dict(kept, **(event.get("kinds") or {}))
+            if any(_needs_kind(eq) and eq.get("kind") not in kinds for eq in event.get("equipments") or ()):
+                return None
+            kept.update(event.get("kinds") or {})
+        return dict(event, kinds=kinds)
+
     def _handle(self, request, stall_s, drop) -> int:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         if self.down or request.headers.get("X-Enphase-Apikey") != self.apikey:
@@ -81,6 +103,12 @@ class JeedomReceiver:
                 with self.changed:
                     self.expired += 1
                 return 503
+            event = self._with_kinds(event)
+            if event is None:
+                with self.changed:
+                    self.kinds_asked += 1
+                    self.changed.notify_all()
+                return 409
             with self.changed:
                 self.applying += 1
                 self.max_applying = max(self.max_applying, self.applying)
@@ -126,6 +154,12 @@ def expanded(inventory):
                         commands=[c if isinstance(c, dict) else described[c] for c in ids
                                   if isinstance(c, dict) or c in described]))
     return dict(inventory, equipments=out)
+
+
+def _needs_kind(equipment) -> bool:
+    """Its commands come from its kind's description: it names none, or names them by logicalId."""
+    commands = equipment.get("commands")
+    return commands is None or any(not isinstance(c, dict) for c in commands)
 
 
 def _work(event) -> int:

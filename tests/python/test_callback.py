@@ -8,7 +8,7 @@ import pytest
 
 import jeedom.callback as callback_module
 from jeedom.callback import Callback
-from jeedom_receiver import JeedomReceiver, _work
+from jeedom_receiver import JeedomReceiver, _work, expanded
 
 APIKEY = "callback-test-apikey-0123"
 
@@ -246,3 +246,100 @@ def test_inventories_reach_jeedom_before_the_values_that_need_them_in_bounded_po
     assert len(slow_jeedom.bodies) >= 50 // ITEMS
     for body in slow_jeedom.bodies:
         assert sum(_work(event) for event in body["events"]) <= ITEMS + len(commands)
+
+
+def kinds_inventory(serial, inverters):
+    """A site's inventory as the daemon describes it: one description per kind (docs/protocol.md)."""
+    commands = [{"logicalId": f"c{i}", "subType": "numeric"} for i in range(5)]
+    equipments = [{"logicalId": serial, "kind": "gateway"}] + [
+        {"logicalId": f"{serial}-{i}", "kind": "inverter"} for i in range(inverters)]
+    return {"serial": serial, "count": len(equipments), "equipments": equipments,
+            "kinds": {"gateway": {"commands": commands[:2]}, "inverter": {"commands": commands}}}
+
+
+def described_kinds(bodies):
+    """Per POST, the kinds its inventory events describe."""
+    return [sorted(k for e in body["events"] if e["type"] == "inventory" for k in e.get("kinds") or ()) for body in bodies]
+
+
+def test_each_kind_is_described_once_per_inventory_and_jeedom_keeps_it_for_the_posts_after(slow_jeedom):
+    """A site's inventory takes many POSTs; the first one with a kind's equipment describes the kind, and the
+    others only name their equipment (issue 15: 2,400 microinverters repeated it in 340 POSTs, half a MB)."""
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=5)
+    cb.inventory("12", kinds_inventory("S", 12))
+    assert cb.flush() is True
+
+    assert len(slow_jeedom.bodies) >= 3
+    assert described_kinds(slow_jeedom.bodies)[0] == ["gateway", "inverter"]
+    assert all(kinds == [] for kinds in described_kinds(slow_jeedom.bodies)[1:])
+    assert slow_jeedom.kinds_asked == 0
+    # Jeedom created every equipment with its kind's five commands, from what it kept.
+    created = {eq["logicalId"]: len(eq["commands"]) for e in slow_jeedom.events for eq in expanded(e)["equipments"]}
+    assert created == dict({"S": 2}, **{f"S-{i}": 5 for i in range(12)})
+
+    # A new inventory (a device showed up) describes its kinds again: they may have changed.
+    cb.inventory("12", kinds_inventory("S", 13))
+    before = len(slow_jeedom.bodies)
+    assert cb.flush() is True
+    assert described_kinds(slow_jeedom.bodies[before:])[0] == ["gateway", "inverter"]
+
+
+def test_a_failed_post_describes_its_kinds_again(slow_jeedom, monkeypatch):
+    """The POST that described a kind may not have reached PHP: after a failure the next one describes again."""
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=5)
+    cb.inventory("12", kinds_inventory("S", 12))
+    real_post = cb._post
+    failed = []
+
+    def fail_second(chunk):
+        if len(failed) == 0 and slow_jeedom.bodies:  # the POST after the one that described the kinds
+            failed.append(chunk)
+            return "ConnectionRefusedError", False
+        return real_post(chunk)
+
+    monkeypatch.setattr(cb, "_post", fail_second)
+    assert cb.flush() is False  # that flush saw a failure
+    assert cb.flush() is True
+    assert failed and described_kinds(slow_jeedom.bodies)[:2] == [["gateway", "inverter"], ["inverter"]]
+    assert slow_jeedom.kinds_asked == 0
+    assert [eq["logicalId"] for e in slow_jeedom.events for eq in e["equipments"]] == \
+        ["S"] + [f"S-{i}" for i in range(12)]
+
+
+def test_when_jeedom_lost_the_kinds_it_asks_and_the_post_goes_again_describing_them(slow_jeedom, monkeypatch,
+                                                                                     caplog):
+    """PHP answers 409 to an inventory event whose kinds it does not know (its configuration was restored, or
+    a POST was answered after PHP died): the same POST goes again at once with its kinds, nothing lost."""
+    caplog.set_level("INFO")
+    cb = Callback(slow_jeedom.url, APIKEY, timeout_s=5)
+    cb.inventory("12", kinds_inventory("S", 12))
+    cb.values("12", {"S-0": {"c0": 1}})
+    real_post = cb._post
+
+    def forget_after_first(chunk):
+        answer = real_post(chunk)
+        if len(slow_jeedom.bodies) == 1 and not slow_jeedom.kinds_asked:
+            slow_jeedom.forget_kinds()
+        return answer
+
+    monkeypatch.setattr(cb, "_post", forget_after_first)
+    assert cb.flush() is True  # not a failure: the kinds asked for were given
+    assert slow_jeedom.kinds_asked == 1
+    assert "Jeedom asks for the equipment kinds again" in caplog.text
+    assert "does not take events" not in caplog.text
+    after = described_kinds(slow_jeedom.bodies)[1]
+    assert after == ["inverter"]  # the POST Jeedom asked the kinds for
+    assert [eq["logicalId"] for e in slow_jeedom.events if e["type"] == "inventory" for eq in e["equipments"]] == \
+        ["S"] + [f"S-{i}" for i in range(12)]
+    assert [e["values"] for e in slow_jeedom.events if e["type"] == "values"] == [{"S-0": {"c0": 1}}]
+
+
+def test_a_409_to_a_post_that_described_every_kind_is_a_failure_not_a_loop(jeedom, monkeypatch):
+    """Jeedom refusing an inventory whose kinds the POST itself describes is broken, not forgetful: the POST
+    waits for the next cycle like any refused one."""
+    monkeypatch.setattr(jeedom, "_with_kinds", lambda event: None)  # never knows any kind
+    cb = Callback(jeedom.url, jeedom.apikey)
+    cb.inventory("12", kinds_inventory("S", 2))
+    assert cb.flush(timeout_s=10) is False
+    assert jeedom.kinds_asked == 1
+    assert cb.pending_events()[0]["type"] == "inventory"

@@ -139,7 +139,7 @@ def test_sync_yields_the_gateway_its_microinverters_battery_and_ct_meters(daemon
     types = [e["type"] for e in sync_events]
     assert types == sorted(types, key=["inventory", "values", "status"].index) and "values" in types
     assert [eq for e in sync_events if e["type"] == "inventory" for eq in expanded(e)["equipments"]] \
-        == expanded(inventory)["equipments"], "the same inventory, each POST describing the kinds of its equipment"
+        == expanded(inventory)["equipments"], "the same inventory, each kind described once and kept by Jeedom"
     values = {eq: cmds for e in sync_events if e["type"] == "values" for eq, cmds in e["values"].items()}
     assert set(values) == set(kinds)
     assert values[serial]["inverters_count"] == 5 and values[serial]["batteries_count"] == 1

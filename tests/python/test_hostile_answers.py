@@ -7,6 +7,7 @@ import time
 import pytest
 
 from chaos_helpers import APIKEY, DaemonProcess
+import envoy.client as client_module
 from envoy.client import Credentials, Envoy
 from envoy.errors import EnvoyError
 from envoy.limits import (DEADLINE_MISSES_PER_READ, MAX_ANSWER_BYTES, MAX_JSON_DEPTH, MAX_JSON_NUMBER_DIGITS,
@@ -14,6 +15,8 @@ from envoy.limits import (DEADLINE_MISSES_PER_READ, MAX_ANSWER_BYTES, MAX_JSON_D
 from envoy.parse import build_readings
 from envoy.probe import probe_paths
 from jeedom_receiver import JeedomReceiver
+from poller import GatewayPoller
+from poller_helpers import Callback
 from rogue_gateway import Endless, RogueGateway, Trickle
 from sim_helpers import MiniGateway
 from simulator.cloud import issue_token
@@ -238,6 +241,74 @@ def test_a_probe_given_a_spoiled_answer_probes_once_more(times, kept):
     battery = {"/ivp/ensemble/power", "/ivp/ensemble/inventory", "/ivp/ensemble/secctrl"}
     assert (battery <= set(plan.paths["general"] + plan.paths["devices"])) == kept, plan.paths
     assert asked == 2  # two probes, never more
+
+
+BATTERY_PATHS = {"/ivp/ensemble/power", "/ivp/ensemble/inventory", "/ivp/ensemble/secctrl"}
+
+
+def _planned(envoy):
+    return set(envoy.plan.paths["general"] + envoy.plan.paths["devices"])
+
+
+def test_a_plan_made_from_spoiled_answers_is_probed_again_after_a_general_read():
+    """Spoiled in both probes of a Synchronize (a busy minute of the gateway), the IQ Batteries' inventory leaves
+    the batteries out of the plan; the next general read makes a probe due, and that one brings them back."""
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    with serve(gateway, faults=_Spoiled("/ivp/ensemble/inventory", 2)) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        envoy.probe()
+        assert not BATTERY_PATHS & _planned(envoy) and not envoy.probe_due()
+        envoy.fetch("devices")
+        assert not envoy.probe_due()  # counted in general reads
+        envoy.fetch("general")
+        assert envoy.probe_due()
+        envoy.probe()
+        assert BATTERY_PATHS <= _planned(envoy)
+        for _ in range(5):
+            envoy.fetch("general")
+            assert not envoy.probe_due()  # a clean probe: the plan holds again
+        assert sim.count("/ivp/ensemble/inventory") == 3  # the three probes (the spoiled plan did not read it)
+
+
+def test_a_page_spoiled_for_good_is_probed_again_ever_more_rarely(monkeypatch):
+    """1, 2, 4... general reads between probes, REPROBE_MOST_READS at most (an hour at the default cadence):
+    a page that never answers costs the gateway a probe an hour, not one a minute."""
+    monkeypatch.setattr(client_module, "REPROBE_MOST_READS", 8)
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    with serve(gateway, faults=_Spoiled("/ivp/ensemble/inventory", 10 ** 6)) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        envoy.connect()
+        envoy.probe()
+        gaps, reads = [], 0
+        for _ in range(40):
+            envoy.fetch("general")
+            reads += 1
+            if envoy.probe_due():
+                gaps.append(reads)
+                reads = 0
+                envoy.probe()
+    assert gaps == [1, 2, 4, 8, 8, 8, 8], gaps
+    assert not BATTERY_PATHS & _planned(envoy)
+
+
+def test_the_poller_probes_again_when_due_and_publishes_what_the_spoiled_plan_left_out():
+    gateway = SyntheticGateway(inverters=4, encharges=2)
+    with serve(gateway, faults=_Spoiled("/ivp/ensemble/inventory", 2)) as sim:
+        envoy = Envoy(sim.url, _token(gateway))
+        callback = Callback()
+        poller = GatewayPoller("12", envoy, callback)
+        poller.sync()
+        batteries = [eq for eq in poller.publisher.inventory()["equipments"] if eq["kind"] == "encharge"]
+        assert batteries == []
+        assert poller.cycle(["general"])  # the general read that makes the probe due
+        assert poller.cycle(["general"])  # probes, and reads both cadences into the new plan's view
+        batteries = [eq["logicalId"] for eq in poller.publisher.inventory()["equipments"] if eq["kind"] == "encharge"]
+        assert len(batteries) == 2
+        sent = {eq: cmds for post in callback.posts for kind, body in post if kind == "values"
+                for eq, cmds in body.items()}
+        assert all("percent" in sent[serial] for serial in batteries), sent
+        assert sim.count("/ivp/ensemble/inventory") >= 3
 
 
 @pytest.mark.parametrize("body", [

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # An endpoint every firmware before 7 protects with digest: tells a wrong password at connect time.
 DIGEST_CHECK_PATH = INVERTERS_V1
+REPROBE_MOST_READS = 60  # general reads between two probes of a plan made from spoiled answers, at most
 
 
 @dataclass
@@ -75,6 +76,10 @@ class Envoy(GatewayWrites):
         self._requests_before = 0  # sent by transports since discarded
         self._too_large: Set[str] = set()  # endpoints whose answer was refused for its size (logged once)
         self.spoiled_answers = 0  # answers said to be JSON (HTTP 200) that were not JSON within envoy/limits.py
+        # A plan made from spoiled answers is probed again after this many general reads (None: the plan holds);
+        # each such probe doubles the wait, up to REPROBE_MOST_READS.
+        self._reprobe_in: Optional[int] = None
+        self._doubtful_probes = 0
         self._lock = threading.RLock()  # one operation at a time, 401 recovery included
 
     # --- what the daemon shows ---
@@ -286,7 +291,9 @@ class Envoy(GatewayWrites):
                 # probe: the probe is made once more, and that one holds.
                 log.debug("The gateway at %s spoiled %d answers of the probe: probing once more", self.host,
                           self.spoiled_answers - spoiled)
+                spoiled = self.spoiled_answers
                 answers = self._read_paths(paths, partial_ok=False)
+            self._doubt(self.spoiled_answers != spoiled)
             plan = plan_from(self.info, answers)
             if not plan.readable():
                 # No plan is kept: the next read probes again (a gateway that was still starting, say).
@@ -297,6 +304,23 @@ class Envoy(GatewayWrites):
             self.plan = plan
             return self.plan
 
+    def _doubt(self, spoiled_twice: bool) -> None:
+        """Spoiled answers twice in a row leave their endpoints (and what the plan chooses from them) out of this
+        plan: it is probed again after 1, 2, 4... general reads, at most an hour of them at the default cadence,
+        so that a page spoiled for a while comes back without a Synchronize, and one spoiled for good costs the
+        gateway a probe an hour."""
+        if not spoiled_twice:
+            self._reprobe_in, self._doubtful_probes = None, 0
+            return
+        self._reprobe_in = min(REPROBE_MOST_READS, 2 ** self._doubtful_probes)
+        self._doubtful_probes += 1
+        log.info("The gateway at %s spoiled answers of two probes in a row: what they leave out is probed again in "
+                 "%d reads", self.host, self._reprobe_in)
+
+    def probe_due(self) -> bool:
+        """The plan was made from spoiled answers and its time to be probed again has come."""
+        return self._reprobe_in is not None and self._reprobe_in <= 0
+
     def fetch(self, cadence: str) -> Dict[str, Any]:
         """GET exactly the plan's endpoints for `cadence` ("general" | "devices"): endpoint -> decoded JSON of
         those that answered (the daemon's view of the gateway keeps the latest of each)."""
@@ -304,6 +328,8 @@ class Envoy(GatewayWrites):
             if self.plan is None:
                 self.probe()
             self._ensure_connected()
+            if cadence == "general" and self._reprobe_in is not None:
+                self._reprobe_in -= 1
             paths = self.plan.paths[cadence]
             answers = self._read_paths(paths, partial_ok=True)
             if paths and not answers:

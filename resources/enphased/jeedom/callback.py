@@ -15,6 +15,11 @@ yet described, the latest value of each command and the latest status. So a valu
 once with its latest state, a POST that failed gives back only what nothing newer replaced, the buffer holds
 at most one entry per command (MAX_PENDING_VALUES in all), and nothing that was not delivered is forgotten.
 A gateway's values and status wait until its inventory is delivered: PHP creates equipment before their values.
+
+An inventory describes each kind of equipment once (600 microinverters share one description), and so does the
+stream: the first POST carrying a kind's equipment describes the kind, PHP keeps it for the POSTs after it. A
+POST that failed describes again what it carried, and so does the one after PHP answers KINDS_ASKED (it lost what
+it kept): then the POST is sent again at once, describing every kind of its equipment.
 """
 import http.client
 import json
@@ -31,6 +36,7 @@ ITEMS_PER_POST = 50
 TIMEOUT_S = 60  # a POST's deadline: far above what ITEMS_PER_POST take when all is well
 ANSWER_MARGIN_S = 2  # past the deadline, for PHP to finish the event under way and answer
 APIKEY_HEADER = "X-Enphase-Apikey"  # never in the URL: web server access logs keep URLs
+KINDS_ASKED = 409  # PHP's answer to an inventory event whose kinds it does not know: nothing of it applied
 
 log = logging.getLogger("enphased.callback")
 
@@ -41,7 +47,9 @@ class _Gateway:
     """What waits for Jeedom for one gateway."""
 
     def __init__(self):
-        self.inventory: Optional[Dict[str, Any]] = None  # the latest inventory, less its equipments
+        self.inventory: Optional[Dict[str, Any]] = None  # the latest inventory, less its equipments and kinds
+        self.kinds: Dict[str, Any] = {}  # its kinds' descriptions
+        self.described: set = set()  # the kinds a POST described to PHP since this inventory (or a failure)
         self.equipments: List[Dict[str, Any]] = []  # those of it not yet delivered, in order
         self.inventory_generation = 0  # which inventory they belong to
         self.values: Values = {}
@@ -58,6 +66,7 @@ class _Chunk:
         self.events: List[Dict[str, Any]] = []
         self.items = 0
         self.taken: Dict[str, Tuple[int, List[Dict[str, Any]], Values, Optional[Dict[str, Any]]]] = {}
+        self.describes_all = True  # every kind of its equipment is described in it (PHP cannot ask for them)
 
 
 class Callback:
@@ -95,7 +104,9 @@ class Callback:
         """The newer inventory replaces what waits of an older one: it lists everything known."""
         with self._changed:
             state = self._gateway(gateway)
-            state.inventory = {k: v for k, v in inventory.items() if k != "equipments"}
+            state.inventory = {k: v for k, v in inventory.items() if k not in ("equipments", "kinds")}
+            state.kinds = dict(inventory.get("kinds") or {})
+            state.described = set()
             state.equipments = list(inventory.get("equipments") or ())
             state.inventory_generation += 1
 
@@ -137,7 +148,8 @@ class Callback:
             for kind in ("inventory", "values", "status"):
                 for gw, state in self._gateways.items():
                     if kind == "inventory" and state.equipments:
-                        out.append(dict(state.inventory, type="inventory", gateway=gw, equipments=list(state.equipments)))
+                        out.append(dict(state.inventory, type="inventory", gateway=gw, kinds=state.kinds,
+                                        equipments=list(state.equipments)))
                     elif kind == "values" and state.values:
                         out.append({"type": "values", "gateway": gw, "values": state.values})
                     elif kind == "status" and state.status is not None:
@@ -192,6 +204,12 @@ class Callback:
             error, maybe_applying = self._post(chunk)
             with self._changed:
                 self._in_flight = None
+                if error == f"HTTP {KINDS_ASKED}" and not chunk.describes_all:
+                    # PHP lost the kinds it kept (nothing of that event applied): described again, sent at once.
+                    log.info("Jeedom asks for the equipment kinds again: the next POST describes them")
+                    self._give_back(chunk)
+                    self._changed.notify_all()
+                    continue
                 if error is not None:
                     self._give_back(chunk)
                     self._failed_posts += 1
@@ -223,7 +241,7 @@ class Callback:
     def _take_from(self, gw: str, state: _Gateway, chunk: _Chunk) -> None:
         room = lambda: chunk.items < ITEMS_PER_POST or chunk.items == 0  # noqa: E731 (one equipment at least)
         equipments: List[Dict[str, Any]] = []
-        kinds = (state.inventory or {}).get("kinds") or {}
+        kinds = state.kinds
         while state.equipments and room():
             equipment = state.equipments.pop(0)
             equipments.append(equipment)
@@ -244,8 +262,12 @@ class Callback:
                 status, state.status = state.status, None
         if equipments:
             event = dict(state.inventory, type="inventory", gateway=gw, equipments=equipments)
-            if kinds:  # each POST describes the kinds of its own equipment, once
-                event["kinds"] = {k: kinds[k] for k in dict.fromkeys(e.get("kind") for e in equipments) if k in kinds}
+            used = [k for k in dict.fromkeys(e.get("kind") for e in equipments) if k in kinds]
+            new = [k for k in used if k not in state.described]
+            if new:  # a kind is described once per inventory: PHP keeps it for the POSTs after
+                event["kinds"] = {k: kinds[k] for k in new}
+                state.described.update(new)
+            chunk.describes_all = chunk.describes_all and len(new) == len(used)
             chunk.events.append(event)
         if values:
             chunk.events.append({"type": "values", "gateway": gw, "values": values})
@@ -261,6 +283,7 @@ class Callback:
             state = self._gateways[gw]
             if equipments and generation == state.inventory_generation:
                 state.equipments[:0] = equipments
+                state.described = set()  # what PHP kept of them is unknown: described again
             merged: Values = {eq: dict(commands) for eq, commands in values.items()}
             for eq, commands in state.values.items():
                 merged.setdefault(eq, {}).update(commands)
