@@ -18,6 +18,13 @@ dropped_into: "contextvars.ContextVar[Optional[List[str]]]" = contextvars.Contex
 
 def as_number(value) -> Optional[float]:
     """A finite number, or None ("unknown", "", NaN, inf, bool, dict...). Numeric strings are accepted."""
+    # A JSON integer, or a float, is what gateways send almost always (thousands per cycle on a large site):
+    # answered first. type() is exact: bool, a subclass of int, is not int here.
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, bool):
         return None
     if isinstance(value, str):

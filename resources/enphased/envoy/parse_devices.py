@@ -81,13 +81,12 @@ def _inventory_devices(data, kind: str) -> List[dict]:
     return devices
 
 
-def _status_flags(device: dict) -> dict:
-    return {
-        "provisioned": as_bool(device.get("provisioned")),
-        "communicating": as_bool(device.get("communicating")),
-        "producing": as_bool(device.get("producing")),
-        "operating": as_bool(device.get("operating")),
-    }
+def _set_status_flags(reading, device: dict) -> None:
+    """The yes/no states /inventory.json gives a microinverter or an AC Battery."""
+    reading.provisioned = as_bool(device.get("provisioned"))
+    reading.communicating = as_bool(device.get("communicating"))
+    reading.producing = as_bool(device.get("producing"))
+    reading.operating = as_bool(device.get("operating"))
 
 
 def apply_inventory(readings: Readings, data) -> None:
@@ -99,8 +98,7 @@ def apply_inventory(readings: Readings, data) -> None:
         inverter = readings.inverters.get(serial)
         if inverter is None:
             continue  # microinverters are those that report power; the inventory only adds their status
-        for name, value in _status_flags(device).items():
-            setattr(inverter, name, value)
+        _set_status_flags(inverter, device)
 
     for device in _inventory_devices(data, "ACB"):
         serial = as_serial(device.get("serial_num"))
@@ -111,20 +109,19 @@ def apply_inventory(readings: Readings, data) -> None:
         battery.max_cell_temp_c = as_number(device.get("maxCellTemp"))
         battery.sleep_enabled = as_bool(device.get("sleep_enabled"))
         battery.charge_status = as_free_text(device.get("charge_status"))
-        for name, value in _status_flags(device).items():
-            setattr(battery, name, value)
+        _set_status_flags(battery, device)
         readings.ac_batteries[serial] = battery
 
     for device in _inventory_devices(data, "NSRB"):
         serial = as_serial(device.get("serial_num"))
         if serial is None:
             continue
-        flags = _status_flags(device)
-        flags.pop("producing")
         lines = [as_bool(device.get(key)) for key in ("line1-connected", "line2-connected", "line3-connected")
                  if key in device]
         readings.qrelays[serial] = QRelay(
-            serial=serial, relay_state=as_state(device.get("relay"), RELAY_STATES), line_states=lines, **flags
+            serial=serial, relay_state=as_state(device.get("relay"), RELAY_STATES), line_states=lines,
+            provisioned=as_bool(device.get("provisioned")), communicating=as_bool(device.get("communicating")),
+            operating=as_bool(device.get("operating")),
         )
 
 

@@ -36,6 +36,8 @@ def _as_text(value) -> Optional[str]:
 
 
 def _shaped(pattern, value) -> Optional[str]:
+    if type(value) is str and pattern.fullmatch(value):  # the usual case, with nothing around it to strip
+        return value
     found = _as_text(value)
     if found is None:
         return None
