@@ -96,8 +96,9 @@ def equipment_values(eq: Equipment, detail: bool = True) -> Dict[str, Any]:
     """{command logicalId: value} of one equipment, for the commands its reading has (the detail ones only
     with `detail`)."""
     out = {}
+    reading, source = eq.reading, eq.logical_id
     for command in eq.kind.published(detail):
-        value = read_command(command, eq.reading, eq.logical_id)
+        value = read_command(command, reading, source)
         if value is not None:
             out[command.logical_id] = value
     return out

@@ -170,9 +170,13 @@ def json_value(value, unit: str = ""):
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
-        value = round(value, _DECIMALS.get(unit, 3))
-        return int(value) if value.is_integer() else value
+        return _rounded(value, unit)
     return value
+
+
+def _rounded(value: float, unit: str):
+    value = round(value, _DECIMALS.get(unit, 3))
+    return int(value) if value.is_integer() else value
 
 
 def _fits(subtype: str, value) -> bool:
@@ -186,14 +190,23 @@ def _fits(subtype: str, value) -> bool:
     return True
 
 
-def plausible(command: Command, value) -> bool:
-    """The value is within its quantity's range (a command without one takes any)."""
-    limits = QUANTITIES.get(command.quantity)
-    return limits is None or limits.low <= value <= limits.high
-
-
 # (equipment, command) whose value is out of range now: said once, again only after a value in range.
 _implausible: Set[Tuple[str, str]] = set()
+
+
+def _in_range(command: Command, value, source: str) -> bool:
+    """The value is within its quantity's range; one that is not is said once, again only after one that is."""
+    limits = QUANTITIES[command.quantity]
+    if limits.low <= value <= limits.high:
+        if _implausible:
+            _implausible.discard((source, command.logical_id))
+        return True
+    key = (source, command.logical_id)
+    if key not in _implausible:
+        _implausible.add(key)
+        log.warning("%s %s: %g %s is outside what it can read (%g to %g); not published", source or "-",
+                    command.logical_id, value, command.unit, limits.low, limits.high)
+    return False
 
 
 def read_command(command: Command, reading, source: str = "") -> Any:
@@ -205,23 +218,25 @@ def read_command(command: Command, reading, source: str = "") -> Any:
         value = command.read(reading)
     except (AttributeError, TypeError, ValueError, IndexError, KeyError):
         return None  # a reading shaped differently than expected: publish nothing rather than stop
+    if value is None:
+        return None
+    # Most values of a cycle (thousands on a large site) are a number for a numeric command or a yes/no for a
+    # binary one: the steps below (_fits, the range, json_value) made without those they do not need.
+    kind = type(value)
+    if (kind is int or kind is float) and command.subtype == "numeric":
+        if not math.isfinite(value) or (command.quantity and not _in_range(command, value, source)):
+            return None
+        return value if kind is int else _rounded(value, command.unit)
+    if kind is bool and command.subtype == "binary" and not command.quantity:
+        return int(value)
     if isinstance(value, str):
         # The parsers clean what they type; a settings object is kept raw for writes: this is the last gate,
         # so that every string Jeedom gets is one its widgets can show (envoy/text.py).
         value = free_text(value)
     if value is None or not _fits(command.subtype, value):
         return None  # e.g. a number where a settings object should hold a word: Jeedom gets nothing odd
-    if command.quantity:
-        key = (source, command.logical_id)
-        if not plausible(command, value):
-            if key not in _implausible:
-                _implausible.add(key)
-                limits = QUANTITIES[command.quantity]
-                log.warning("%s %s: %g %s is outside what it can read (%g to %g); not published", source or "-",
-                            command.logical_id, value, command.unit, limits.low, limits.high)
-            return None
-        if _implausible and key in _implausible:
-            _implausible.discard(key)
+    if command.quantity and not _in_range(command, value, source):
+        return None
     return json_value(value, command.unit)
 
 
