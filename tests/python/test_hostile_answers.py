@@ -316,6 +316,7 @@ def test_the_poller_probes_again_when_due_and_publishes_what_the_spoiled_plan_le
     b"[1" + b"0" * MAX_JSON_NUMBER_DIGITS + b"]",
     b"[0." + b"0" * MAX_JSON_NUMBER_DIGITS + b"1]",
     b"[1e-400]",
+    b"[-2.5E+400]",
     b'{"a": [1, {"b": 1e+0100}]}',
     b'["]",' * (MAX_JSON_DEPTH + 1) + b"0" + b"]" * (MAX_JSON_DEPTH + 1),  # deep, closers in strings to hide it
     b'["\\"]",' * (MAX_JSON_DEPTH + 1) + b"0" + b"]" * (MAX_JSON_DEPTH + 1),  # the same, with escapes

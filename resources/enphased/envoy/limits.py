@@ -36,7 +36,9 @@ class JsonTooLarge(ValueError):
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _AS_ZERO_AND_E = bytes.maketrans(b"123456789E", b"000000000e")
 _TOO_MANY_DIGITS = b"0" * (MAX_JSON_NUMBER_DIGITS + 1)
-_TOO_LONG_EXPONENT = re.compile(rb"e[-+]?0{%d}" % (MAX_JSON_EXPONENT_DIGITS + 1))
+# An exponent follows a digit (1e400, 2.5E+400): matching that digit too, the search skips the many "e" of the
+# keys at C speed (a third of the time it takes from the "e").
+_TOO_LONG_EXPONENT = re.compile(rb"0e[-+]?0{%d}" % (MAX_JSON_EXPONENT_DIGITS + 1))
 _NOT_SKELETON = bytes(set(range(256)) - set(b'"\\[]{}'))
 _AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
 
