@@ -38,6 +38,9 @@ class Publisher:
         self.published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
         self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
         self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
+        # Per equipment, its kind and the commands its values had when _discover last looked: the memory holds
+        # what those bring (it only grows until the next sync replaces it).
+        self._looked: Dict[str, Tuple[Any, Any]] = {}
         self._status_key: Optional[Dict[str, Any]] = None
         self._status_sent_at = 0.0
 
@@ -59,6 +62,7 @@ class Publisher:
     def synced(self, found: Found) -> None:
         """After a sync: Jeedom learns these equipment (the memory is replaced), then every value."""
         self._memory = self._remember(found)
+        self._looked = {}
         self._save_memory()
         self.callback.inventory(self.id, self.inventory())
         self.published = {}
@@ -94,11 +98,17 @@ class Publisher:
     def _discover(self, found: Found, changed: Dict[str, Dict[str, Any]]) -> None:
         """Only an equipment Jeedom does not know or whose values changed can bring a command: every value of
         the others was published, and so remembered, in an earlier cycle (the 600 inverters of a general
-        cycle)."""
+        cycle). Nor can one whose values are of the same commands as when it was last looked at (the 600
+        inverters of a devices cycle)."""
         if self._memory is None:
             return  # never synced
         new = False
-        candidates = {eq_id: item for eq_id, item in found.items() if eq_id in changed or eq_id not in self._memory}
+        candidates = {}
+        for eq_id, (eq, values) in found.items():
+            if eq_id in self._memory and (eq_id not in changed or self._looked.get(eq_id) == (eq.kind, values.keys())):
+                continue
+            candidates[eq_id] = (eq, values)
+            self._looked[eq_id] = (eq.kind, set(values))
         for eq_id, entry in self._remember(candidates).items():
             known = self._memory.get(eq_id)
             if known is None:

@@ -191,6 +191,34 @@ def test_a_device_that_appears_after_a_sync_is_described_on_its_own(gateway, tmp
     assert all(k != "inventory" for post in again.callback.posts for k, _ in post)
 
 
+def test_a_command_that_shows_up_after_a_sync_is_described_once(tmp_path):
+    """An inverter that starts saying whether it communicates brings that command: described at once, and not
+    again when it goes and comes back. Its power changes every devices read meanwhile."""
+    class Saying(ScriptedEnvoy):
+        communicating = None
+
+        def fetch(self, cadence):
+            answers = super().fetch(cadence)
+            if cadence == "devices" and self.communicating is not None:
+                for device in answers[INVENTORY][0]["devices"]:
+                    device["communicating"] = self.communicating
+            return answers
+
+    envoy, callback = Saying(), Callback()
+    poller = GatewayPoller("12", envoy, callback, memory_path=str(tmp_path / "inventory-12.json"))
+    poller.sync()
+    described = []
+    for communicating in (None, None, True, None, True, True):
+        envoy.communicating = communicating
+        envoy.inverters["1001"] += 1
+        callback.posts.clear()
+        advance(poller, 300)
+        assert callback.last("values")["1001"]["power_w"] == envoy.inverters["1001"]
+        inventories = [body for post in callback.posts for kind, body in post if kind == "inventory"]
+        described.append([c["logicalId"] for i in inventories for c in i["kinds"]["inverter"]["commands"]])
+    assert described == [[], [], ["power_w", "producing", "communicating"], [], [], []]
+
+
 def test_never_synced_gateway_announces_nothing(gateway):
     envoy, callback, poller = gateway
     poller.step()
