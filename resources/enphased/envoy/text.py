@@ -24,6 +24,10 @@ _FIRMWARE = re.compile(r"\d{1,4}(?:\.\d{1,9}){0,5}(?:[-_+~][A-Za-z0-9.]{1,16})?"
 _PART_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,31}")  # 800-00654-r08
 # Characters that make markup, an entity, or end a quoted string in HTML or JavaScript.
 _MARKUP = frozenset("<>&\"'`\\")
+# Text free_text keeps as it is: printable ASCII words but those characters, one space between them (the
+# statuses and modes of every cycle), answered with one regex instead of a look at each character.
+_PLAIN_CHAR = "[" + "".join(re.escape(chr(c)) for c in range(33, 127) if chr(c) not in _MARKUP) + "]"
+_PLAIN = re.compile(f"{_PLAIN_CHAR}+(?: {_PLAIN_CHAR}+)*")
 
 
 def _as_text(value) -> Optional[str]:
@@ -81,6 +85,8 @@ def free_text(value, limit: int = TEXT_MAX) -> Optional[str]:
     `limit` characters. None when nothing is left (or it is not a string)."""
     if not isinstance(value, str):
         return None
+    if len(value) <= limit and _PLAIN.fullmatch(value):
+        return value
     cleaned = " ".join("".join(c if _kept(c) else " " for c in value[:limit * 4]).split())
     return cleaned[:limit].rstrip() or None
 
