@@ -250,13 +250,18 @@ class GatewayPoller:
         if self.counters is None or not found:
             return found
         counting, earlier = {}, {}
+        stale_by_kind: Dict[str, set] = {}  # the same for every equipment of a kind (600 microinverters)
         for eq_id, (eq, values) in found.items():
-            lifetime = MONOTONIC.get(eq.kind.kind, ())
-            # A counter from an earlier cycle's answers is not a new reading: a step seen once and then
-            # repeated from memory while the gateway is silent would confirm itself. It is still what the
-            # gateway's figures of the day from those same answers are judged against (counters.update).
-            stale = {c.logical_id for c in eq.kind.commands if c.logical_id in lifetime and c.cadence not in fresh}
-            counting[eq_id] = (eq.kind.kind, values)
+            kind = eq.kind.kind
+            stale = stale_by_kind.get(kind)
+            if stale is None:
+                lifetime = MONOTONIC.get(kind, ())
+                # A counter from an earlier cycle's answers is not a new reading: a step seen once and then
+                # repeated from memory while the gateway is silent would confirm itself. It is still what the
+                # gateway's figures of the day from those same answers are judged against (counters.update).
+                stale = stale_by_kind[kind] = {c.logical_id for c in eq.kind.commands
+                                               if c.logical_id in lifetime and c.cadence not in fresh}
+            counting[eq_id] = (kind, values)
             if stale:
                 earlier[eq_id] = stale
         try:
