@@ -52,6 +52,8 @@ class Publisher:
         for eq_id, (eq, values) in found.items():
             self._kinds[eq_id] = eq.kind.kind
             before = self.published.setdefault(eq_id, {})
+            if not send_all and values.items() <= before.items():
+                continue  # each value as published (the 600 microinverters of a general cycle): at C speed
             diff = {cmd: v for cmd, v in values.items() if send_all or cmd not in before or before[cmd] != v}
             if diff:
                 before.update(diff)

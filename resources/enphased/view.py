@@ -76,15 +76,14 @@ class GatewayView:
         known, self._values = self._values, {}
         found = {}
         for eq in catalog.equipments(readings):
-            detail = self.detail.wants(eq.logical_id)
             if eq.reading is readings:  # the gateway reads the whole site: computed every cycle
-                values = catalog.equipment_values(eq, detail)
+                values = catalog.equipment_values(eq, self.detail.wants(eq.logical_id))
             else:
                 # A device whose reading is what it was last cycle (the 600 inverters of the devices read, in a
                 # general cycle) has the values computed from it then.
                 before = known.get(eq.logical_id)
                 values = before[1] if before is not None and (before[0] is eq.reading or before[0] == eq.reading) else \
-                    catalog.equipment_values(eq, detail)
+                    catalog.equipment_values(eq, self.detail.wants(eq.logical_id))
                 self._values[eq.logical_id] = (eq.reading, values)
             found[eq.logical_id] = (eq, values)
         return found
