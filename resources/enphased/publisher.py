@@ -8,7 +8,7 @@ STATUS_REFRESH_S when only its last success moved.
 """
 import logging
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple
 
 import catalog
 from state_file import read_json, write_json
@@ -39,8 +39,10 @@ class Publisher:
         self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
         self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
         # Per equipment, its kind and the commands its values had when _discover last looked: the memory holds
-        # what those bring (it only grows until the next sync replaces it).
-        self._looked: Dict[str, Tuple[Any, Any]] = {}
+        # what those bring (it only grows until the next sync replaces it). The 600 inverters of a site share a
+        # handful of such shapes: each is kept once (_shapes), not once per equipment (2 MB for four sites).
+        self._looked: Dict[str, Tuple[Any, FrozenSet[str]]] = {}
+        self._shapes: Dict[Tuple[Any, FrozenSet[str]], Tuple[Any, FrozenSet[str]]] = {}
         self._status_key: Optional[Dict[str, Any]] = None
         self._status_sent_at = 0.0
 
@@ -64,7 +66,7 @@ class Publisher:
     def synced(self, found: Found) -> None:
         """After a sync: Jeedom learns these equipment (the memory is replaced), then every value."""
         self._memory = self._remember(found)
-        self._looked = {}
+        self._looked, self._shapes = {}, {}
         self._save_memory()
         self.callback.inventory(self.id, self.inventory())
         self.published = {}
@@ -110,7 +112,8 @@ class Publisher:
             if eq_id in self._memory and (eq_id not in changed or self._looked.get(eq_id) == (eq.kind, values.keys())):
                 continue
             candidates[eq_id] = (eq, values)
-            self._looked[eq_id] = (eq.kind, set(values))
+            shape = (eq.kind, frozenset(values))
+            self._looked[eq_id] = self._shapes.setdefault(shape, shape)
         for eq_id, entry in self._remember(candidates).items():
             known = self._memory.get(eq_id)
             if known is None:
