@@ -8,7 +8,7 @@ STATUS_REFRESH_S when only its last success moved.
 """
 import logging
 import time
-from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import catalog
 from state_file import read_json, write_json
@@ -38,11 +38,6 @@ class Publisher:
         self.published: Dict[str, Dict[str, Any]] = {}  # what Jeedom has been handed, per equipment
         self._kinds: Dict[str, str] = {}  # equipment logicalId -> kind, from the last readings
         self._memory = self._load_memory()  # the equipment Jeedom was told about (None: never synced)
-        # Per equipment, its kind and the commands its values had when _discover last looked: the memory holds
-        # what those bring (it only grows until the next sync replaces it). The 600 inverters of a site share a
-        # handful of such shapes: each is kept once (_shapes), not once per equipment (2 MB for four sites).
-        self._looked: Dict[str, Tuple[Any, FrozenSet[str]]] = {}
-        self._shapes: Dict[Tuple[Any, FrozenSet[str]], Tuple[Any, FrozenSet[str]]] = {}
         self._status_key: Optional[Dict[str, Any]] = None
         self._status_sent_at = 0.0
 
@@ -66,7 +61,6 @@ class Publisher:
     def synced(self, found: Found) -> None:
         """After a sync: Jeedom learns these equipment (the memory is replaced), then every value."""
         self._memory = self._remember(found)
-        self._looked, self._shapes = {}, {}
         self._save_memory()
         self.callback.inventory(self.id, self.inventory())
         self.published = {}
@@ -102,18 +96,16 @@ class Publisher:
     def _discover(self, found: Found, changed: Dict[str, Dict[str, Any]]) -> None:
         """Only an equipment Jeedom does not know or whose values changed can bring a command: every value of
         the others was published, and so remembered, in an earlier cycle (the 600 inverters of a general
-        cycle). Nor can one whose values are of the same commands as when it was last looked at (the 600
-        inverters of a devices cycle)."""
+        cycle). Nor can one whose values are all of commands the memory has for it (the 600 inverters of a
+        devices cycle): the memory's commands come with those of their actions (catalog.present_commands)."""
         if self._memory is None:
             return  # never synced
         new = False
         candidates = {}
         for eq_id, (eq, values) in found.items():
-            if eq_id in self._memory and (eq_id not in changed or self._looked.get(eq_id) == (eq.kind, values.keys())):
-                continue
-            candidates[eq_id] = (eq, values)
-            shape = (eq.kind, frozenset(values))
-            self._looked[eq_id] = self._shapes.setdefault(shape, shape)
+            known = self._memory.get(eq_id)
+            if known is None or (eq_id in changed and not values.keys() <= set(known["commands"])):
+                candidates[eq_id] = (eq, values)
         for eq_id, entry in self._remember(candidates).items():
             known = self._memory.get(eq_id)
             if known is None:
